@@ -1,0 +1,14 @@
+//! Types every wsbench crate shares.
+//!
+//! The servers, the load generator and the CLI agree on these so that a figure means the
+//! same thing wherever it is produced: live server counters, the overflow policy of a
+//! client's outgoing queue, how a listening socket is opened, and the line protocol a
+//! `wsbench serve` child speaks with its parent.
+
+pub mod control;
+pub mod counters;
+pub mod net;
+pub mod policy;
+
+pub use counters::{CountersSnapshot, ServerCounters};
+pub use policy::OverflowPolicy;

@@ -1,0 +1,311 @@
+//! The socketioxide setup, the accept loop and the handle.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{AckSender, Data, SocketRef};
+use socketioxide::handler::{FromMessageParts, Value};
+use socketioxide::socket::Socket;
+use socketioxide::{BroadcastError, SendError, SocketError, SocketIo};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use wsbench_core::{CountersSnapshot, OverflowPolicy, ServerCounters, net};
+
+use crate::LOBBY;
+use crate::args::EventArgs;
+use crate::rooms::{Room, Rooms};
+
+/// How the Socket.IO server behaves; the defaults are the ones `wsbench serve socketio` uses.
+#[derive(Debug, Clone)]
+pub struct SioServerConfig {
+    /// Engine.io ping interval: how often the server checks that a client is alive.
+    pub ping_interval: Duration,
+    /// Engine.io ping timeout: how long a client has to answer a ping.
+    pub ping_timeout: Duration,
+    /// Largest websocket message and polling request body; larger ones are refused as
+    /// engine.io does (the websocket is closed, the HTTP request gets 413).
+    pub max_message_size: usize,
+    /// Packets that may wait in one client's outgoing buffer (engine.io `max_buffer_size`).
+    pub queue_capacity: usize,
+    /// What happens when a client's buffer is full.
+    pub overflow: OverflowPolicy,
+}
+
+impl Default for SioServerConfig {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+            max_message_size: 64 * 1024,
+            queue_capacity: 1024,
+            overflow: OverflowPolicy::Drop,
+        }
+    }
+}
+
+struct Shared {
+    overflow: OverflowPolicy,
+    counters: ServerCounters,
+    rooms: Rooms,
+}
+
+/// The Socket.IO server under test.
+pub struct SioServer;
+
+impl SioServer {
+    /// Serves `listener` (bound by the caller, see [`net::bind_listener`]) on the current
+    /// tokio runtime until the returned handle shuts it down.
+    pub fn start(
+        listener: TcpListener,
+        config: SioServerConfig,
+    ) -> std::io::Result<SioServerHandle> {
+        let local_addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            overflow: config.overflow,
+            counters: ServerCounters::default(),
+            rooms: Rooms::default(),
+        });
+        let max = config.max_message_size;
+        let (svc, io) = SocketIo::builder()
+            .ping_interval(config.ping_interval)
+            .ping_timeout(config.ping_timeout)
+            .max_buffer_size(config.queue_capacity)
+            .max_payload(max as u64)
+            .ws_max_message_size(max)
+            .ws_max_frame_size(max)
+            .build_svc();
+        register_handlers(&io, shared.clone());
+
+        let shutdown = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let stop = shutdown.clone();
+        // Written in place because socketioxide does not name its inner service type.
+        let conns = tracker.clone();
+        tracker.spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    accepted = listener.accept() => accepted,
+                };
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        // Out of descriptors, or a reset before accept: keep serving the
+                        // others without spinning on a persistent error.
+                        tracing::warn!(%err, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                if let Err(err) = net::tune_stream(&stream) {
+                    tracing::debug!(%peer, %err, "cannot set TCP_NODELAY");
+                }
+                let conn = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc.clone())
+                    .with_upgrades();
+                let stop = stop.clone();
+                conns.spawn(async move {
+                    let mut conn = std::pin::pin!(conn);
+                    let ended = tokio::select! {
+                        ended = conn.as_mut() => ended,
+                        _ = stop.cancelled() => {
+                            conn.as_mut().graceful_shutdown();
+                            conn.await
+                        }
+                    };
+                    if let Err(err) = ended {
+                        tracing::debug!(%peer, %err, "http connection ended with an error");
+                    }
+                });
+            }
+        });
+        Ok(SioServerHandle {
+            local_addr,
+            shared,
+            io,
+            shutdown,
+            tracker,
+        })
+    }
+}
+
+fn register_handlers(io: &SocketIo, shared: Arc<Shared>) {
+    io.ns("/", move |s: SocketRef| {
+        let shared = shared.clone();
+        async move {
+            shared.counters.connection_opened();
+            enter_room(&s, &shared, LOBBY);
+            for event in ["broadcast", "message"] {
+                let shared = shared.clone();
+                s.on(event, move |s: SocketRef, Data(args): Data<EventArgs>| {
+                    let shared = shared.clone();
+                    async move { relay(&s, &shared, event, &args).await }
+                });
+            }
+            let join_shared = shared.clone();
+            s.on(
+                "join",
+                move |s: SocketRef, Data(name): Data<String>, ack: AckSender| {
+                    let shared = join_shared.clone();
+                    async move {
+                        shared.counters.message_received();
+                        enter_room(&s, &shared, &name);
+                        let _ = ack.send(&name);
+                    }
+                },
+            );
+            let echo_shared = shared.clone();
+            s.on(
+                "echo",
+                move |s: SocketRef,
+                      AckRequested(wants_ack): AckRequested,
+                      Data(args): Data<EventArgs>,
+                      ack: AckSender| {
+                    let shared = echo_shared.clone();
+                    async move {
+                        shared.counters.message_received();
+                        let sent = if wants_ack {
+                            ack.send(&args)
+                        } else {
+                            s.emit("echo", &args)
+                        };
+                        count_send(&s, &shared, sent);
+                    }
+                },
+            );
+            s.on_disconnect(move |s: SocketRef| {
+                let shared = shared.clone();
+                async move {
+                    if let Some(room) = s.extensions.get::<Arc<Room>>() {
+                        shared.rooms.exit(&room);
+                    }
+                    shared.counters.connection_closed();
+                }
+            });
+        }
+    });
+}
+
+/// Moves a socket into room `name`, leaving the room it was in.
+fn enter_room<A: Adapter>(s: &Socket<A>, shared: &Shared, name: &str) {
+    if let Some(old) = s.extensions.get::<Arc<Room>>() {
+        if old.name == name {
+            return;
+        }
+        s.leave(old.name.clone());
+        shared.rooms.exit(&old);
+    }
+    let room = shared.rooms.enter(name);
+    s.join(room.name.clone());
+    s.extensions.insert(room);
+}
+
+/// Relays an event to the other members of the sender's room.
+async fn relay(s: &SocketRef, shared: &Shared, event: &'static str, args: &EventArgs) {
+    shared.counters.message_received();
+    let Some(room) = s.extensions.get::<Arc<Room>>() else {
+        return;
+    };
+    match shared.overflow {
+        OverflowPolicy::Drop => {
+            // One encoding, shared by every recipient (socketioxide's broadcast).
+            let recipients = room.members().saturating_sub(1);
+            let failed = match s.to(room.name.clone()).emit(event, args).await {
+                Ok(()) => 0,
+                Err(BroadcastError::Socket(errors)) => {
+                    let full = errors
+                        .iter()
+                        .filter(|e| matches!(e, SocketError::InternalChannelFull))
+                        .count() as u64;
+                    shared.counters.deliveries_dropped(full);
+                    errors.len() as u64
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "broadcast failed");
+                    recipients
+                }
+            };
+            shared
+                .counters
+                .deliveries_sent(recipients.saturating_sub(failed));
+        }
+        OverflowPolicy::Disconnect => {
+            // socketioxide's broadcast does not say which socket was full, so this policy
+            // sends to each recipient alone (one encoding per recipient) to find out.
+            for peer in s.to(room.name.clone()).sockets() {
+                let sent = peer.emit(event, args);
+                count_send(&peer, shared, sent);
+            }
+        }
+    }
+}
+
+/// Counts the outcome of a send to one socket, applying the overflow policy.
+fn count_send(s: &SocketRef, shared: &Shared, sent: Result<(), SendError>) {
+    match sent {
+        Ok(()) => shared.counters.deliveries_sent(1),
+        Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+            shared.counters.deliveries_dropped(1);
+            if shared.overflow == OverflowPolicy::Disconnect {
+                shared.counters.slow_client_disconnected();
+                let _ = s.clone().disconnect();
+            }
+        }
+        Err(err) => tracing::debug!(%err, "send failed"),
+    }
+}
+
+/// Whether the client asked for an acknowledgement of this event.
+struct AckRequested(bool);
+
+impl<A: Adapter> FromMessageParts<A> for AckRequested {
+    type Error = Infallible;
+
+    fn from_message_parts(
+        _: &Arc<Socket<A>>,
+        _: &mut Value,
+        ack_id: &Option<i64>,
+    ) -> Result<Self, Infallible> {
+        Ok(AckRequested(ack_id.is_some()))
+    }
+}
+
+/// A running Socket.IO server.
+pub struct SioServerHandle {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    io: SocketIo,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl SioServerHandle {
+    /// The address clients connect to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The server's counters right now.
+    pub fn counters(&self) -> CountersSnapshot {
+        self.shared.counters.snapshot()
+    }
+
+    /// Stops accepting, disconnects every client the Socket.IO way, and waits up to `grace`
+    /// for HTTP connections to end. Returns whether everything ended in time.
+    pub async fn shutdown(self, grace: Duration) -> bool {
+        self.shutdown.cancel();
+        self.tracker.close();
+        tokio::time::timeout(grace, async {
+            self.io.close().await;
+            self.tracker.wait().await;
+        })
+        .await
+        .is_ok()
+    }
+}

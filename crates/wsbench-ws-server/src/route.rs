@@ -1,0 +1,45 @@
+//! The job a connection does, chosen by its request path.
+
+/// What a raw-WebSocket connection does with the messages it receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `/`: relay to every other client of `/`.
+    Broadcast,
+    /// `/room/NAME`: relay to every other client of the same room.
+    Room(String),
+    /// `/echo`: send back to the sender.
+    Echo,
+}
+
+impl Route {
+    /// Maps a request path (query string ignored) to its route, or `None` for a path the
+    /// server does not serve.
+    pub fn from_path(path: &str) -> Option<Route> {
+        let path = path.split('?').next().unwrap_or_default();
+        match path {
+            "" | "/" => Some(Route::Broadcast),
+            "/echo" | "/echo/" => Some(Route::Echo),
+            _ => {
+                let name = path.strip_prefix("/room/")?.trim_end_matches('/');
+                (!name.is_empty() && !name.contains('/')).then(|| Route::Room(name.to_owned()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_map_to_routes() {
+        assert_eq!(Route::from_path("/"), Some(Route::Broadcast));
+        assert_eq!(Route::from_path("/?x=1"), Some(Route::Broadcast));
+        assert_eq!(Route::from_path("/echo"), Some(Route::Echo));
+        assert_eq!(Route::from_path("/room/a"), Some(Route::Room("a".into())));
+        assert_eq!(Route::from_path("/room/a/"), Some(Route::Room("a".into())));
+        assert_eq!(Route::from_path("/room/"), None);
+        assert_eq!(Route::from_path("/room/a/b"), None);
+        assert_eq!(Route::from_path("/other"), None);
+    }
+}

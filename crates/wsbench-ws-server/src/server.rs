@@ -1,0 +1,131 @@
+//! Accepting clients, and the handle that stops the server and reads its counters.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use wsbench_core::{CountersSnapshot, OverflowPolicy, ServerCounters, net};
+
+use crate::connection;
+use crate::group::Groups;
+
+/// How the raw-WebSocket server behaves; the defaults are the ones `wsbench serve ws` uses.
+#[derive(Debug, Clone)]
+pub struct WsServerConfig {
+    /// Text sent to every client right after its handshake, as in the seed's example.
+    /// Off by default: it would reach echo conformance suites and load generators alike.
+    pub welcome: Option<String>,
+    /// Largest message a client may send; a larger one closes its connection with 1009.
+    pub max_message_size: usize,
+    /// Messages that may wait in one client's outgoing queue.
+    pub queue_capacity: usize,
+    /// What happens when a client's queue is full.
+    pub overflow: OverflowPolicy,
+}
+
+impl Default for WsServerConfig {
+    fn default() -> Self {
+        Self {
+            welcome: None,
+            max_message_size: 64 * 1024,
+            queue_capacity: 1024,
+            overflow: OverflowPolicy::Drop,
+        }
+    }
+}
+
+/// State every connection of one server shares.
+pub(crate) struct Shared {
+    pub(crate) config: WsServerConfig,
+    pub(crate) counters: ServerCounters,
+    pub(crate) groups: Groups,
+    pub(crate) next_id: AtomicU64,
+    pub(crate) shutdown: CancellationToken,
+}
+
+impl Shared {
+    pub(crate) fn new_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// The raw-WebSocket server under test.
+pub struct WsServer;
+
+impl WsServer {
+    /// Serves `listener` (bound by the caller, see [`net::bind_listener`]) on the current
+    /// tokio runtime until the returned handle shuts it down.
+    pub fn start(listener: TcpListener, config: WsServerConfig) -> std::io::Result<WsServerHandle> {
+        let local_addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            config,
+            counters: ServerCounters::default(),
+            groups: Groups::default(),
+            next_id: AtomicU64::new(1),
+            shutdown: CancellationToken::new(),
+        });
+        let tracker = TaskTracker::new();
+        tracker.spawn(accept_loop(listener, shared.clone(), tracker.clone()));
+        Ok(WsServerHandle {
+            local_addr,
+            shared,
+            tracker,
+        })
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tracker: TaskTracker) {
+    loop {
+        let accepted = tokio::select! {
+            _ = shared.shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                if let Err(err) = net::tune_stream(&stream) {
+                    tracing::debug!(%peer, %err, "cannot set TCP_NODELAY");
+                }
+                tracker.spawn(connection::serve(stream, shared.clone()));
+            }
+            Err(err) => {
+                // Out of descriptors or a connection reset before accept: keep serving the
+                // others, but do not spin on a persistent error.
+                tracing::warn!(%err, "accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// A running raw-WebSocket server.
+pub struct WsServerHandle {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    tracker: TaskTracker,
+}
+
+impl WsServerHandle {
+    /// The address clients connect to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The server's counters right now.
+    pub fn counters(&self) -> CountersSnapshot {
+        self.shared.counters.snapshot()
+    }
+
+    /// Stops accepting, sends every client a 1001 close, and waits up to `grace` for the
+    /// connections to end. Returns whether all of them ended in time.
+    pub async fn shutdown(self, grace: Duration) -> bool {
+        self.shared.shutdown.cancel();
+        self.tracker.close();
+        tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_ok()
+    }
+}

@@ -1,0 +1,270 @@
+//! The raw-WebSocket server driven by real tokio-tungstenite clients on loopback.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async, connect_async};
+use wsbench_core::net::bind_listener;
+use wsbench_ws_server::{OverflowPolicy, WsServer, WsServerConfig, WsServerHandle};
+
+type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Every wait in these tests is bounded by this.
+const WAIT: Duration = Duration::from_secs(10);
+
+fn start(config: WsServerConfig) -> WsServerHandle {
+    let listener = bind_listener("127.0.0.1:0".parse().unwrap()).unwrap();
+    WsServer::start(listener, config).unwrap()
+}
+
+async fn connect(server: &WsServerHandle, path: &str) -> Client {
+    let url = format!("ws://{}{path}", server.local_addr());
+    let (ws, _) = tokio::time::timeout(WAIT, connect_async(url))
+        .await
+        .expect("connect timed out")
+        .expect("connect failed");
+    ws
+}
+
+/// Connects `n` clients and waits until the server has counted them all, so that no
+/// broadcast races a handshake.
+async fn connect_many(server: &WsServerHandle, path: &str, n: usize) -> Vec<Client> {
+    let before = server.counters().connections_open;
+    let mut clients = Vec::new();
+    for _ in 0..n {
+        clients.push(connect(server, path).await);
+    }
+    wait_until(|| server.counters().connections_open >= before + n as u64).await;
+    clients
+}
+
+async fn wait_until(mut cond: impl FnMut() -> bool) {
+    tokio::time::timeout(WAIT, async {
+        while !cond() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("condition not reached in time");
+}
+
+/// The next data message, skipping control frames.
+async fn recv(client: &mut Client) -> Message {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match client.next().await {
+                Some(Ok(msg @ (Message::Text(_) | Message::Binary(_) | Message::Close(_)))) => {
+                    return msg;
+                }
+                Some(Ok(_)) => continue,
+                other => panic!("connection ended: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("no message in time")
+}
+
+#[tokio::test]
+async fn broadcast_reaches_every_other_client_exactly_once_and_never_the_sender() {
+    let server = start(WsServerConfig::default());
+    let mut clients = connect_many(&server, "/", 4).await;
+
+    clients[0].send(Message::text("hello")).await.unwrap();
+    clients[0]
+        .send(Message::binary(vec![0u8, 1, 2, 255]))
+        .await
+        .unwrap();
+    for other in &mut clients[1..] {
+        assert_eq!(recv(other).await, Message::text("hello"));
+        assert_eq!(recv(other).await, Message::binary(vec![0u8, 1, 2, 255]));
+    }
+    // A marker from another client: had the sender got its own messages, they would be
+    // queued ahead of it.
+    clients[1].send(Message::text("marker")).await.unwrap();
+    assert_eq!(recv(&mut clients[0]).await, Message::text("marker"));
+    // Exactly once: the next thing the others see is the marker, not a duplicate.
+    for other in &mut clients[2..] {
+        assert_eq!(recv(other).await, Message::text("marker"));
+    }
+
+    let c = server.counters();
+    assert_eq!(c.messages_received, 3);
+    assert_eq!(c.deliveries_sent, 3 + 3 + 3);
+    assert_eq!(c.deliveries_dropped, 0);
+}
+
+#[tokio::test]
+async fn rooms_isolate_their_members() {
+    let server = start(WsServerConfig::default());
+    let mut a = connect_many(&server, "/room/a", 2).await;
+    let mut b = connect_many(&server, "/room/b", 2).await;
+    let mut lobby = connect_many(&server, "/", 2).await;
+
+    a[0].send(Message::text("for a")).await.unwrap();
+    assert_eq!(recv(&mut a[1]).await, Message::text("for a"));
+
+    // Each outsider's first message is its own group's marker, not "for a".
+    b[1].send(Message::text("for b")).await.unwrap();
+    assert_eq!(recv(&mut b[0]).await, Message::text("for b"));
+    lobby[1].send(Message::text("for lobby")).await.unwrap();
+    assert_eq!(recv(&mut lobby[0]).await, Message::text("for lobby"));
+    a[1].send(Message::text("back to a")).await.unwrap();
+    assert_eq!(recv(&mut a[0]).await, Message::text("back to a"));
+}
+
+#[tokio::test]
+async fn echo_returns_to_the_sender_only() {
+    let server = start(WsServerConfig::default());
+    let mut e = connect_many(&server, "/echo", 2).await;
+
+    e[0].send(Message::text("ping?")).await.unwrap();
+    e[0].send(Message::binary(vec![9u8; 100])).await.unwrap();
+    assert_eq!(recv(&mut e[0]).await, Message::text("ping?"));
+    assert_eq!(recv(&mut e[0]).await, Message::binary(vec![9u8; 100]));
+    e[1].send(Message::text("mine")).await.unwrap();
+    assert_eq!(recv(&mut e[1]).await, Message::text("mine"));
+}
+
+#[tokio::test]
+async fn welcome_message_is_sent_when_configured() {
+    let server = start(WsServerConfig {
+        welcome: Some("Welcome to the WebSocket server!".into()),
+        ..Default::default()
+    });
+    let mut c = connect(&server, "/").await;
+    assert_eq!(
+        recv(&mut c).await,
+        Message::text("Welcome to the WebSocket server!")
+    );
+}
+
+#[tokio::test]
+async fn unknown_path_is_refused() {
+    let server = start(WsServerConfig::default());
+    let url = format!("ws://{}/nowhere", server.local_addr());
+    let err = tokio::time::timeout(WAIT, connect_async(url))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(err.to_string().contains("404"), "{err}");
+}
+
+#[tokio::test]
+async fn oversize_message_is_closed_with_1009_and_others_go_on() {
+    let server = start(WsServerConfig {
+        max_message_size: 1024,
+        ..Default::default()
+    });
+    let mut c = connect_many(&server, "/", 3).await;
+    c[0].send(Message::binary(vec![0u8; 2048])).await.unwrap();
+    match recv(&mut c[0]).await {
+        Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Size),
+        other => panic!("expected a 1009 close, got {other:?}"),
+    }
+    wait_until(|| server.counters().connections_open == 2).await;
+    c[1].send(Message::text("still here")).await.unwrap();
+    assert_eq!(recv(&mut c[2]).await, Message::text("still here"));
+}
+
+#[tokio::test]
+async fn an_invalid_frame_ends_only_its_connection() {
+    let server = start(WsServerConfig::default());
+    let mut good = connect_many(&server, "/", 2).await;
+    let mut bad = connect(&server, "/").await;
+    wait_until(|| server.counters().connections_open == 3).await;
+    // A masked frame with reserved opcode 0x3: a protocol error.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let MaybeTlsStream::Plain(tcp) = bad.get_mut() else {
+        unreachable!()
+    };
+    tcp.write_all(&[0x83, 0x80, 1, 2, 3, 4]).await.unwrap();
+    let mut buf = [0u8; 64];
+    // The server closes (1002 close frame, then EOF).
+    tokio::time::timeout(WAIT, async {
+        while tcp.read(&mut buf).await.unwrap_or(0) > 0 {}
+    })
+    .await
+    .expect("bad connection not closed");
+    wait_until(|| server.counters().connections_open == 2).await;
+    good[0].send(Message::text("fine")).await.unwrap();
+    assert_eq!(recv(&mut good[1]).await, Message::text("fine"));
+}
+
+/// A client that completes the handshake and then never reads, with a small receive buffer
+/// so that the server's queue for it fills quickly.
+async fn stalled_client(server: &WsServerHandle) -> WebSocketStream<TcpStream> {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(server.local_addr()).await.unwrap();
+    let url = format!("ws://{}/", server.local_addr());
+    let (ws, _) = tokio::time::timeout(WAIT, client_async(url, tcp))
+        .await
+        .unwrap()
+        .unwrap();
+    ws
+}
+
+/// Sends `n` large messages from `sender`, each after `reader` received the previous one,
+/// so the healthy reader's queue never holds more than one message while the stalled
+/// client's queue fills.
+async fn flood_and_check_reader(sender: &mut Client, reader: &mut Client, n: usize) {
+    let payload = vec![7u8; 60 * 1024];
+    for _ in 0..n {
+        sender.send(Message::binary(payload.clone())).await.unwrap();
+        assert_eq!(recv(reader).await.len(), payload.len());
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_dropped_for_while_others_keep_receiving() {
+    let server = start(WsServerConfig {
+        queue_capacity: 8,
+        overflow: OverflowPolicy::Drop,
+        ..Default::default()
+    });
+    let _stalled = stalled_client(&server).await;
+    let mut c = connect_many(&server, "/", 2).await;
+    wait_until(|| server.counters().connections_open == 3).await;
+    let (sender, reader) = c.split_at_mut(1);
+    flood_and_check_reader(&mut sender[0], &mut reader[0], 400).await;
+
+    let counters = server.counters();
+    assert!(counters.deliveries_dropped > 0, "{counters:?}");
+    assert_eq!(counters.slow_clients_disconnected, 0);
+    // The stalled client stays connected under the drop policy.
+    assert_eq!(counters.connections_open, 3);
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_disconnected_under_the_disconnect_policy() {
+    let server = start(WsServerConfig {
+        queue_capacity: 8,
+        overflow: OverflowPolicy::Disconnect,
+        ..Default::default()
+    });
+    let _stalled = stalled_client(&server).await;
+    let mut c = connect_many(&server, "/", 2).await;
+    wait_until(|| server.counters().connections_open == 3).await;
+    let (sender, reader) = c.split_at_mut(1);
+    flood_and_check_reader(&mut sender[0], &mut reader[0], 400).await;
+
+    wait_until(|| server.counters().connections_open == 2).await;
+    assert_eq!(server.counters().slow_clients_disconnected, 1);
+}
+
+#[tokio::test]
+async fn shutdown_closes_clients_with_going_away() {
+    let server = start(WsServerConfig::default());
+    let mut c = connect_many(&server, "/", 1).await;
+    let shutdown = tokio::spawn(server.shutdown(Duration::from_secs(2)));
+    match recv(&mut c[0]).await {
+        Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Away),
+        other => panic!("expected a 1001 close, got {other:?}"),
+    }
+    drop(c);
+    assert!(shutdown.await.unwrap(), "connections did not end in time");
+}

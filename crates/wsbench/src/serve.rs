@@ -1,0 +1,147 @@
+//! `wsbench serve`: one server under test in its own process.
+
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use wsbench_core::control::{REQUEST_COUNTERS, ServeEvent};
+use wsbench_core::{CountersSnapshot, net};
+use wsbench_sio_server::{SioServer, SioServerConfig, SioServerHandle};
+use wsbench_ws_server::{WsServer, WsServerConfig, WsServerHandle};
+
+use crate::cli::{ServeArgs, ServeTransport};
+
+/// Time the server gets to close its clients after SIGTERM; the process exits 0 well
+/// within the two seconds its parent waits.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+
+/// Either server, behind one face.
+enum AnyServer {
+    Ws(WsServerHandle),
+    Sio(SioServerHandle),
+}
+
+impl AnyServer {
+    fn counters(&self) -> CountersSnapshot {
+        match self {
+            AnyServer::Ws(h) => h.counters(),
+            AnyServer::Sio(h) => h.counters(),
+        }
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        match self {
+            AnyServer::Ws(h) => h.local_addr(),
+            AnyServer::Sio(h) => h.local_addr(),
+        }
+    }
+
+    async fn shutdown(self) -> bool {
+        match self {
+            AnyServer::Ws(h) => h.shutdown(SHUTDOWN_GRACE).await,
+            AnyServer::Sio(h) => h.shutdown(SHUTDOWN_GRACE).await,
+        }
+    }
+}
+
+/// Runs `wsbench serve` to completion.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let addr: SocketAddr = args.listen.parse().map_err(|e| {
+        anyhow!(
+            "--listen '{}' is not an address like 127.0.0.1:8080 ({e})",
+            args.listen
+        )
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    let code = runtime.block_on(serve(args, addr))?;
+    // The stdin reader is a plain thread blocked in read(2); do not wait for it.
+    runtime.shutdown_background();
+    Ok(code)
+}
+
+async fn serve(args: ServeArgs, addr: SocketAddr) -> anyhow::Result<ExitCode> {
+    let transport = args.transport;
+    let listener = net::bind_listener(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    let server = match transport {
+        ServeTransport::Ws => AnyServer::Ws(WsServer::start(
+            listener,
+            WsServerConfig {
+                welcome: args.welcome,
+                max_message_size: args.max_message_size as usize,
+                queue_capacity: args.queue_capacity as usize,
+                overflow: args.overflow,
+            },
+        )?),
+        ServeTransport::Socketio => AnyServer::Sio(SioServer::start(
+            listener,
+            SioServerConfig {
+                ping_interval: args.ping_interval,
+                ping_timeout: args.ping_timeout,
+                max_message_size: args.max_message_size as usize,
+                queue_capacity: args.queue_capacity as usize,
+                overflow: args.overflow,
+            },
+        )?),
+    };
+    let mut sigterm = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+
+    print_line(&ServeEvent::Ready {
+        transport: transport.as_str().to_owned(),
+        addr: server.local_addr(),
+        pid: std::process::id(),
+    });
+    let mut requests = read_requests();
+
+    loop {
+        tokio::select! {
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+            request = requests.recv(), if !requests.is_closed() => {
+                // stdin closed (EOF) just ends the control channel: a server started with
+                // no stdin keeps serving until it is signalled.
+                let Some(request) = request else { continue };
+                let answer = match request.trim() {
+                    REQUEST_COUNTERS => ServeEvent::Counters(server.counters()),
+                    "" => continue,
+                    other => ServeEvent::Error {
+                        message: format!("unknown request '{other}' (expected '{REQUEST_COUNTERS}')"),
+                    },
+                };
+                print_line(&answer);
+            }
+        }
+    }
+    if !server.shutdown().await {
+        tracing::warn!("some connections did not close within {SHUTDOWN_GRACE:?}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes one event line on stdout and flushes it, so a parent reading a pipe sees it now.
+fn print_line(event: &ServeEvent) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", event.to_line());
+    let _ = out.flush();
+}
+
+/// Lines of stdin, read on a plain thread (a blocking read cannot be cancelled).
+fn read_requests() -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel(16);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
