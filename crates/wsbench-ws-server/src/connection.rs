@@ -37,6 +37,8 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>) {
         // Bounded so that a client that stops reading cannot grow the write buffer; the
         // queue policy decides what happens to further messages.
         .max_write_buffer_size(4 * 1024 * 1024 + shared.config.max_message_size);
+    // The signature is tungstenite's handshake callback; its error type is not ours to shrink.
+    #[allow(clippy::result_large_err)]
     let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
         route = Route::from_path(req.uri().path());
         if route.is_some() {

@@ -1,0 +1,167 @@
+//! `wsbench serve` end to end: the real binary in a child process.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio_tungstenite::connect_async;
+use tokio_tungstenite::tungstenite::Message;
+use wsbench_core::control::ServeEvent;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+struct Served {
+    child: Child,
+    stdout: Lines<BufReader<ChildStdout>>,
+    addr: std::net::SocketAddr,
+}
+
+async fn spawn_serve(args: &[&str]) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wsbench"))
+        .arg("serve")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(WAIT, stdout.next_line())
+        .await
+        .expect("no ready line in time")
+        .unwrap()
+        .expect("stdout closed before the ready line");
+    let ServeEvent::Ready { addr, pid, .. } = ServeEvent::from_line(&line).unwrap() else {
+        panic!("first line is not a ready line: {line}");
+    };
+    assert_eq!(pid, child.id().unwrap());
+    assert!(addr.ip().is_loopback());
+    Served {
+        child,
+        stdout,
+        addr,
+    }
+}
+
+/// Writes one request line on the child's stdin.
+async fn request(served: &mut Served, line: &str) {
+    let stdin = served.child.stdin.as_mut().unwrap();
+    stdin.write_all(format!("{line}\n").as_bytes()).await.unwrap();
+}
+
+async fn next_event(served: &mut Served) -> ServeEvent {
+    let line = tokio::time::timeout(WAIT, served.stdout.next_line())
+        .await
+        .expect("no line in time")
+        .unwrap()
+        .expect("stdout closed");
+    ServeEvent::from_line(&line).unwrap()
+}
+
+/// Sends SIGTERM and checks the child exits 0 within two seconds.
+async fn terminate(mut served: Served) {
+    let pid = served.child.id().unwrap() as i32;
+    // SAFETY: kill(2) with a pid we own and a valid signal number has no memory effects.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = tokio::time::timeout(Duration::from_secs(2), served.child.wait())
+        .await
+        .expect("did not exit within 2 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_ws_relays_reports_counters_and_exits_on_sigterm() {
+    let mut served = spawn_serve(&["ws"]).await;
+    let url = format!("ws://{}/", served.addr);
+    let (mut a, _) = connect_async(&url).await.unwrap();
+    let (mut b, _) = connect_async(&url).await.unwrap();
+    // Wait until the server has both before sending, using its own counters.
+    tokio::time::timeout(WAIT, async {
+        loop {
+            request(&mut served, "counters").await;
+            match next_event(&mut served).await {
+                ServeEvent::Counters(c) if c.connections_open == 2 => break,
+                ServeEvent::Counters(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("clients not counted in time");
+
+    a.send(Message::text("over the wire")).await.unwrap();
+    let got = tokio::time::timeout(WAIT, b.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(got, Message::text("over the wire"));
+
+    request(&mut served, "counters").await;
+    let ServeEvent::Counters(c) = next_event(&mut served).await else {
+        panic!("expected counters");
+    };
+    assert_eq!(c.messages_received, 1);
+    assert_eq!(c.deliveries_sent, 1);
+
+    request(&mut served, "nonsense").await;
+    assert!(matches!(next_event(&mut served).await, ServeEvent::Error { .. }));
+    terminate(served).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_socketio_speaks_engine_io_and_exits_on_sigterm() {
+    let served = spawn_serve(&["socketio"]).await;
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", served.addr);
+    let (mut ws, _) = connect_async(&url).await.unwrap();
+    // The engine.io open packet: "0" followed by the handshake JSON.
+    let open = tokio::time::timeout(WAIT, ws.next()).await.unwrap().unwrap().unwrap();
+    let Message::Text(open) = open else {
+        panic!("expected text, got {open:?}")
+    };
+    assert!(open.starts_with("0{"), "{open}");
+    assert!(open.contains("\"sid\""), "{open}");
+    // Connect to namespace "/" and get the CONNECT answer.
+    ws.send(Message::text("40")).await.unwrap();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let msg = ws.next().await.unwrap().unwrap();
+            let text = msg.to_text().unwrap();
+            if text == "2" {
+                // An engine.io ping may come first: answer it as a client must.
+                ws.send(Message::text("3")).await.unwrap();
+                continue;
+            }
+            assert!(text.starts_with("40{"), "{text}");
+            break;
+        }
+    })
+    .await
+    .expect("no namespace CONNECT in time");
+    terminate(served).await;
+}
+
+#[tokio::test]
+async fn bad_address_and_port_in_use_are_one_line_errors() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wsbench"))
+        .args(["serve", "ws", "--listen", "not-an-address"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("not-an-address"), "{err}");
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_wsbench"))
+        .args(["serve", "socketio", "--listen", &addr])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "no ready line on failure");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&addr) && err.contains("in use"), "{err}");
+}
