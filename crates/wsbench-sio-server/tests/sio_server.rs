@@ -120,8 +120,7 @@ async fn broadcast_reaches_others_not_sender(transport: TransportType) {
     let mut c = connect_many(&server, transport, 3).await;
 
     c[0].client.emit("broadcast", json!("hello")).await.unwrap();
-    c[0]
-        .client
+    c[0].client
         .emit("broadcast", json!({"n": 1, "s": "x"}))
         .await
         .unwrap();
@@ -160,7 +159,10 @@ async fn rooms_isolate(transport: TransportType) {
     // Outsiders' first event is their own group's marker.
     c[3].client.emit("broadcast", json!("for b")).await.unwrap();
     assert_eq!(text(&recv(&mut c[2]).await.1), vec![json!("for b")]);
-    c[0].client.emit("broadcast", json!("a again")).await.unwrap();
+    c[0].client
+        .emit("broadcast", json!("a again"))
+        .await
+        .unwrap();
     assert_eq!(text(&recv(&mut c[1]).await.1), vec![json!("a again")]);
     c[5].client.emit("broadcast", json!("lobby")).await.unwrap();
     assert_eq!(text(&recv(&mut c[4]).await.1), vec![json!("lobby")]);
@@ -171,13 +173,18 @@ async fn ack_returns_the_data(transport: TransportType) {
     let c = connect(&server, transport).await;
     let (tx, mut rx) = mpsc::unbounded_channel();
     c.client
-        .emit_with_ack("echo", json!({"probe": [1, 2, 3]}), WAIT, move |payload, _| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(payload);
-            }
-            .boxed()
-        })
+        .emit_with_ack(
+            "echo",
+            json!({"probe": [1, 2, 3]}),
+            WAIT,
+            move |payload, _| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send(payload);
+                }
+                .boxed()
+            },
+        )
         .await
         .unwrap();
     let ack = tokio::time::timeout(WAIT, rx.recv())

@@ -48,7 +48,10 @@ async fn spawn_serve(args: &[&str]) -> Served {
 /// Writes one request line on the child's stdin.
 async fn request(served: &mut Served, line: &str) {
     let stdin = served.child.stdin.as_mut().unwrap();
-    stdin.write_all(format!("{line}\n").as_bytes()).await.unwrap();
+    stdin
+        .write_all(format!("{line}\n").as_bytes())
+        .await
+        .unwrap();
 }
 
 async fn next_event(served: &mut Served) -> ServeEvent {
@@ -93,7 +96,11 @@ async fn serve_ws_relays_reports_counters_and_exits_on_sigterm() {
     .expect("clients not counted in time");
 
     a.send(Message::text("over the wire")).await.unwrap();
-    let got = tokio::time::timeout(WAIT, b.next()).await.unwrap().unwrap().unwrap();
+    let got = tokio::time::timeout(WAIT, b.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(got, Message::text("over the wire"));
 
     request(&mut served, "counters").await;
@@ -104,7 +111,10 @@ async fn serve_ws_relays_reports_counters_and_exits_on_sigterm() {
     assert_eq!(c.deliveries_sent, 1);
 
     request(&mut served, "nonsense").await;
-    assert!(matches!(next_event(&mut served).await, ServeEvent::Error { .. }));
+    assert!(matches!(
+        next_event(&mut served).await,
+        ServeEvent::Error { .. }
+    ));
     terminate(served).await;
 }
 
@@ -114,7 +124,11 @@ async fn serve_socketio_speaks_engine_io_and_exits_on_sigterm() {
     let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", served.addr);
     let (mut ws, _) = connect_async(&url).await.unwrap();
     // The engine.io open packet: "0" followed by the handshake JSON.
-    let open = tokio::time::timeout(WAIT, ws.next()).await.unwrap().unwrap().unwrap();
+    let open = tokio::time::timeout(WAIT, ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     let Message::Text(open) = open else {
         panic!("expected text, got {open:?}")
     };
