@@ -5,10 +5,15 @@
 //! client's outgoing queue, how a listening socket is opened, and the line protocol a
 //! `wsbench serve` child speaks with its parent.
 
+pub mod clock;
 pub mod control;
 pub mod counters;
+pub mod histogram;
 pub mod net;
 pub mod policy;
+pub mod probe;
+pub mod result;
+pub mod scenario;
 
 pub use counters::{CountersSnapshot, ServerCounters};
 pub use policy::OverflowPolicy;

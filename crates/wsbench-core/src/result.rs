@@ -1,0 +1,211 @@
+//! The result of a run: one serializable type from the runner to every report.
+//!
+//! It is complete on purpose: the scenario as run, the environment, every figure and the
+//! serialized histograms, so that a result can be re-rendered, merged or re-analysed later.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::CountersSnapshot;
+use crate::histogram::HistogramFigures;
+use crate::scenario::{Scenario, Transport};
+
+/// Version of this format; bumped on any change a reader must know about.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One `wsbench run`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunResult {
+    /// [`SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// Version of the wsbench that wrote it.
+    pub wsbench_version: String,
+    /// Whether the run finished, and how.
+    pub status: Status,
+    /// UTC start, RFC 3339.
+    pub started_at: String,
+    /// UTC end, RFC 3339; absent while running.
+    pub finished_at: Option<String>,
+    /// Where and with what it ran.
+    pub environment: Environment,
+    /// How the figures were obtained, in words, for the report.
+    pub method: Vec<String>,
+    /// The scenario exactly as run (overrides applied).
+    pub scenario: Scenario,
+    /// One entry per transport and repeat, in the order they ran.
+    pub runs: Vec<TransportRun>,
+}
+
+/// How a run or one transport's part of it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Still going (a result written between transports).
+    Running,
+    /// Everything measured as planned.
+    Complete,
+    /// Something broke (the reason is recorded); figures are partial.
+    Failed,
+    /// Stopped by the user; figures are partial.
+    Interrupted,
+}
+
+/// Provenance: what a figure depends on besides the code.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Environment {
+    /// Host name.
+    pub hostname: String,
+    /// CPU model from `/proc/cpuinfo`.
+    pub cpu_model: String,
+    /// Cores the process may use.
+    pub cores: u64,
+    /// Kernel release.
+    pub kernel: String,
+    /// Total memory, bytes.
+    pub memory_bytes: u64,
+    /// Compiler that built wsbench.
+    pub rustc: String,
+    /// Versions of the server and client crates compiled in.
+    pub crates: BTreeMap<String, String>,
+    /// Git commit of the working tree wsbench ran in, if any.
+    pub git_commit: Option<String>,
+    /// Whether that tree had uncommitted changes.
+    pub git_dirty: Option<bool>,
+    /// Soft and hard `RLIMIT_NOFILE` during the run.
+    pub open_files_limit: [u64; 2],
+    /// Whether wsbench was built with optimisations.
+    pub release_build: bool,
+}
+
+/// The measured window of one transport run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    /// Warm-up before it, seconds (sent and received, not counted).
+    pub warmup_s: f64,
+    /// Its length, seconds.
+    pub measured_s: f64,
+    /// Drain after it, seconds.
+    pub drain_s: f64,
+}
+
+/// Connection figures.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Connections {
+    /// Clients asked for.
+    pub requested: u64,
+    /// Clients that completed every handshake.
+    pub connected: u64,
+    /// Clients lost after connecting, before the drain ended.
+    pub disconnected: u64,
+    /// Failed connection attempts by kind (refused, timeout, handshake, ...).
+    pub failures: BTreeMap<String, u64>,
+    /// Time from TCP connect to ready (WebSocket handshake; for Socket.IO also engine.io
+    /// open and namespace connect).
+    pub connect_time: HistogramFigures,
+}
+
+/// Delivery accounting over the measured window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Messages {
+    /// Probes due in the window that the senders wrote.
+    pub sent: u64,
+    /// Probes due in the window that could not be written (sender gone).
+    pub unsent: u64,
+    /// Deliveries owed: every sent probe to every receiver in scope.
+    pub expected: u64,
+    /// Distinct deliveries that arrived.
+    pub delivered: u64,
+    /// `expected - delivered`.
+    pub lost: u64,
+    /// Deliveries that arrived more than once.
+    pub duplicated: u64,
+    /// Deliveries that arrived after a later one of the same sender.
+    pub out_of_order: u64,
+    /// Messages that were not probes (a welcome text, say).
+    pub foreign: u64,
+    /// Delivered per second of the measured window.
+    pub delivered_per_s: f64,
+}
+
+/// The server process's memory and CPU.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ServerFigures {
+    /// Process id of the `wsbench serve` child.
+    pub pid: u32,
+    /// RSS before any client connected, bytes.
+    pub rss_baseline_bytes: u64,
+    /// RSS with every client connected and settled, bytes.
+    pub rss_idle_bytes: u64,
+    /// Highest RSS sampled during load, bytes.
+    pub rss_peak_bytes: u64,
+    /// `(idle - baseline) / connected clients`, bytes.
+    pub memory_per_connection_bytes: f64,
+    /// CPU (user + system) used in the measured window, seconds.
+    pub cpu_s: f64,
+    /// Server CPU per delivered message, µs: the headline efficiency figure.
+    pub cpu_us_per_delivery: f64,
+    /// Server counters at the end of the run.
+    pub counters: Option<CountersSnapshot>,
+    /// (seconds since the server started, RSS bytes), sampled at 10 Hz.
+    pub rss_samples: Vec<(f64, u64)>,
+}
+
+/// The load generator's own cost, to tell when it, not the server, was the limit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LoadGenFigures {
+    /// Worker threads.
+    pub workers: u64,
+    /// CPU used in the measured window, seconds.
+    pub cpu_s: f64,
+    /// `cpu_s / (window × usable cores)`.
+    pub cpu_utilisation: f64,
+    /// Load-generator CPU per received message, µs.
+    pub cpu_us_per_received: f64,
+    /// Over 90%: the figures describe the harness, not the server.
+    pub bound: bool,
+}
+
+/// Bytes on the wire, counted at the client sockets over the measured window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WireFigures {
+    /// Read by all clients.
+    pub bytes_read: u64,
+    /// Written by all clients.
+    pub bytes_written: u64,
+    /// Read bytes per delivered message.
+    pub bytes_per_delivery: f64,
+    /// `bytes_per_delivery / payload`.
+    pub overhead_ratio: f64,
+}
+
+/// One transport's measurement (one repeat).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TransportRun {
+    /// The transport measured.
+    pub transport: Transport,
+    /// Which repeat, from 0.
+    pub repeat: u64,
+    /// How it ended.
+    pub status: Status,
+    /// Why it failed or was cut short.
+    pub error: Option<String>,
+    /// The server measured: built-in `wsbench serve` or a target URL.
+    pub server_url: String,
+    /// The measured window.
+    pub window: Window,
+    /// Connections.
+    pub connections: Connections,
+    /// Accounting.
+    pub messages: Messages,
+    /// Receive time minus intended send time, measured-window probes.
+    pub latency: HistogramFigures,
+    /// Actual minus intended send time.
+    pub send_lag: HistogramFigures,
+    /// Server process figures; absent for an external target.
+    pub server: Option<ServerFigures>,
+    /// Load-generator figures.
+    pub loadgen: LoadGenFigures,
+    /// Wire bytes.
+    pub wire: WireFigures,
+}

@@ -1,0 +1,519 @@
+//! Scenario files: what a run does, parsed from TOML and validated field by field.
+//!
+//! A mistake is reported as `FILE:LINE:COL: FIELD: what is wrong`, pointing at the value
+//! (or the table, for a missing field), so that the user can go straight to it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use toml::Spanned;
+
+use crate::probe;
+
+/// Largest payload a scenario may ask for: the servers' default message limit (64 KiB)
+/// less room for Socket.IO's framing of the event.
+pub const MAX_PAYLOAD: u64 = 65_000;
+
+/// A transport under test, as named in scenario files and on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// Raw WebSocket.
+    Ws,
+    /// Socket.IO over its websocket transport.
+    Socketio,
+    /// Socket.IO over HTTP long-polling only.
+    SocketioPolling,
+}
+
+impl Transport {
+    /// Every transport, in report order.
+    pub const ALL: [Transport; 3] = [
+        Transport::Ws,
+        Transport::Socketio,
+        Transport::SocketioPolling,
+    ];
+
+    /// The name used in files, flags and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Ws => "ws",
+            Transport::Socketio => "socketio",
+            Transport::SocketioPolling => "socketio-polling",
+        }
+    }
+
+    /// The `wsbench serve` server that speaks this transport.
+    pub fn server(self) -> &'static str {
+        match self {
+            Transport::Ws => "ws",
+            Transport::Socketio | Transport::SocketioPolling => "socketio",
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Transport {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Transport::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown transport '{s}' (expected ws, socketio or socketio-polling)")
+            })
+    }
+}
+
+/// How messages are framed: the probe bytes are the same either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    /// WebSocket text frames; a Socket.IO string argument.
+    #[default]
+    Text,
+    /// WebSocket binary frames; a Socket.IO binary attachment.
+    Binary,
+}
+
+/// A duration written the human way (`"20s"`, `"500ms"`) in files and results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HumanDuration(pub Duration);
+
+impl Serialize for HumanDuration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(self.0).to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+fn parse_duration(text: &str) -> Result<HumanDuration, String> {
+    humantime::parse_duration(text)
+        .map(HumanDuration)
+        .map_err(|e| format!("'{text}' is not a duration ({e}); write it like \"20s\" or \"500ms\""))
+}
+
+/// How fast clients connect.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ramp {
+    /// This many new connections per second.
+    PerSecond(u64),
+    /// All clients spread evenly over this long.
+    Over(HumanDuration),
+}
+
+impl Ramp {
+    /// Time between two connection starts for `clients` clients.
+    pub fn interval(&self, clients: u64) -> Duration {
+        match self {
+            Ramp::PerSecond(n) => Duration::from_secs_f64(1.0 / *n as f64),
+            Ramp::Over(d) => d.0 / clients.max(1) as u32,
+        }
+    }
+}
+
+/// A validated scenario: everything one `wsbench run` does, recorded in full in its result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scenario {
+    /// Name, used in the result directory.
+    pub name: String,
+    /// Transports compared, in this order.
+    pub transports: Vec<Transport>,
+    /// Clients connected per transport.
+    pub clients: u64,
+    /// How fast they connect.
+    pub ramp: Ramp,
+    /// Clients that also send (the first `senders` of them).
+    pub senders: u64,
+    /// Messages per second per sender.
+    pub rate: f64,
+    /// Bytes per message.
+    pub payload: u64,
+    /// Text or binary frames.
+    pub encoding: Encoding,
+    /// Sent and received, not counted.
+    pub warmup: HumanDuration,
+    /// The measured window.
+    pub duration: HumanDuration,
+    /// Time after the last send for late messages to arrive.
+    pub drain: HumanDuration,
+    /// Runs per transport, interleaved.
+    pub repeat: u64,
+    /// Load-generator threads; `None` means one per core.
+    pub workers: Option<u64>,
+    /// Already-running servers to measure instead of the built-in ones.
+    pub target: BTreeMap<Transport, String>,
+}
+
+/// A scenario file that cannot be used, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}:{column}: {field}{}{message}", file.display(), if field.is_empty() { "" } else { ": " })]
+pub struct ScenarioError {
+    /// The file (or `<command line>` for an override).
+    pub file: PathBuf,
+    /// 1-based line of the offending value.
+    pub line: usize,
+    /// 1-based column of the offending value.
+    pub column: usize,
+    /// The field, empty when the file as a whole is at fault.
+    pub field: String,
+    /// What is wrong and what would be right.
+    pub message: String,
+}
+
+/// One-run changes from the command line, applied before validation.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--clients`.
+    pub clients: Option<u64>,
+    /// `--duration`.
+    pub duration: Option<Duration>,
+    /// `--transport` (repeatable).
+    pub transports: Vec<Transport>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Spanned<String>,
+    transports: Spanned<Vec<Spanned<String>>>,
+    clients: Spanned<i64>,
+    ramp: Option<Spanned<RawRamp>>,
+    senders: Spanned<i64>,
+    rate: Spanned<Number>,
+    payload: Spanned<i64>,
+    encoding: Option<Spanned<String>>,
+    warmup: Spanned<String>,
+    duration: Spanned<String>,
+    drain: Option<Spanned<String>>,
+    repeat: Option<Spanned<i64>>,
+    workers: Option<Spanned<i64>>,
+    target: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawRamp {
+    PerSecond(i64),
+    Over(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+impl Number {
+    fn as_f64(&self) -> f64 {
+        match self {
+            Number::Int(i) => *i as f64,
+            Number::Float(f) => *f,
+        }
+    }
+}
+
+struct Checker<'a> {
+    file: &'a Path,
+    source: &'a str,
+}
+
+impl Checker<'_> {
+    fn error(&self, span: Range<usize>, field: &str, message: impl Into<String>) -> ScenarioError {
+        let (line, column) = line_col(self.source, span.start);
+        ScenarioError {
+            file: self.file.to_owned(),
+            line,
+            column,
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    fn int_in<T: Copy + Into<i64>>(
+        &self,
+        v: &Spanned<i64>,
+        field: &str,
+        min: T,
+        max: T,
+    ) -> Result<u64, ScenarioError> {
+        let (min, max) = (min.into(), max.into());
+        let n = *v.get_ref();
+        if n < min {
+            return Err(self.error(v.span(), field, format!("must be at least {min}, not {n}")));
+        }
+        if n > max {
+            return Err(self.error(v.span(), field, format!("must be at most {max}, not {n}")));
+        }
+        Ok(n as u64)
+    }
+
+    fn duration(&self, v: &Spanned<String>, field: &str) -> Result<HumanDuration, ScenarioError> {
+        parse_duration(v.get_ref()).map_err(|m| self.error(v.span(), field, m))
+    }
+}
+
+/// 1-based line and column of byte `offset` in `source`.
+fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.chars().rev().take_while(|&c| c != '\n').count() + 1;
+    (line, column)
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Scenario, ScenarioError> {
+        let source = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            file: path.to_owned(),
+            line: 1,
+            column: 1,
+            field: String::new(),
+            message: format!("cannot read the scenario: {e}"),
+        })?;
+        Scenario::parse(path, &source, overrides)
+    }
+
+    /// Validates scenario text; `file` only names it in errors.
+    pub fn parse(file: &Path, source: &str, overrides: &Overrides) -> Result<Scenario, ScenarioError> {
+        let check = Checker { file, source };
+        let raw: RawScenario = toml::from_str(source).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            let message = e
+                .message()
+                .trim()
+                .replace('\n', " ")
+                .replace("expected i64", "expected an integer")
+                .replace("expected f64", "expected a number");
+            let mut field = field_of_toml_error(&message);
+            if field.is_empty() {
+                field = key_before(source, span.start);
+            }
+            check.error(span, &field, message)
+        })?;
+
+        let name = raw.name.get_ref().trim().to_owned();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(check.error(
+                raw.name.span(),
+                "name",
+                "must be non-empty and use only letters, digits, '-', '_' and '.' (it names the result directory)",
+            ));
+        }
+
+        let mut transports = Vec::new();
+        for t in raw.transports.get_ref() {
+            let transport: Transport = t
+                .get_ref()
+                .parse()
+                .map_err(|m: String| check.error(t.span(), "transports", m))?;
+            if transports.contains(&transport) {
+                return Err(check.error(t.span(), "transports", format!("'{transport}' is listed twice")));
+            }
+            transports.push(transport);
+        }
+        if transports.is_empty() {
+            return Err(check.error(raw.transports.span(), "transports", "must name at least one transport"));
+        }
+        if !overrides.transports.is_empty() {
+            transports = overrides.transports.clone();
+        }
+
+        let clients = match overrides.clients {
+            Some(n) if n < 2 => {
+                return Err(override_error("--clients", format!("must be at least 2, not {n}")));
+            }
+            Some(n) => n,
+            None => check.int_in(&raw.clients, "clients", 2, 200_000)?,
+        };
+        let senders = check.int_in(&raw.senders, "senders", 1, 200_000)?;
+        if senders > clients {
+            return Err(check.error(
+                raw.senders.span(),
+                "senders",
+                format!("cannot exceed clients ({clients}), not {senders}"),
+            ));
+        }
+
+        let rate = raw.rate.get_ref().as_f64();
+        if !(rate > 0.0 && rate <= 100_000.0) {
+            return Err(check.error(
+                raw.rate.span(),
+                "rate",
+                format!("must be more than 0 and at most 100000 messages per second per sender, not {rate}"),
+            ));
+        }
+        let payload = check.int_in(&raw.payload, "payload", probe::HEADER_LEN as i64, MAX_PAYLOAD as i64)?;
+
+        let encoding = match &raw.encoding {
+            None => Encoding::Text,
+            Some(e) => match e.get_ref().as_str() {
+                "text" => Encoding::Text,
+                "binary" => Encoding::Binary,
+                other => {
+                    return Err(check.error(
+                        e.span(),
+                        "encoding",
+                        format!("unknown encoding '{other}' (expected text or binary)"),
+                    ));
+                }
+            },
+        };
+
+        let ramp = match &raw.ramp {
+            None => Ramp::PerSecond(1000),
+            Some(r) => match r.get_ref() {
+                RawRamp::PerSecond(n) if *n >= 1 => Ramp::PerSecond(*n as u64),
+                RawRamp::PerSecond(n) => {
+                    return Err(check.error(
+                        r.span(),
+                        "ramp",
+                        format!("must be at least 1 connection per second, not {n}"),
+                    ));
+                }
+                RawRamp::Over(text) => Ramp::Over(
+                    parse_duration(text).map_err(|m| check.error(r.span(), "ramp", m))?,
+                ),
+            },
+        };
+
+        let warmup = check.duration(&raw.warmup, "warmup")?;
+        let duration = match overrides.duration {
+            Some(d) if d.is_zero() => return Err(override_error("--duration", "must be more than 0")),
+            Some(d) => HumanDuration(d),
+            None => check.duration(&raw.duration, "duration")?,
+        };
+        if duration.0.is_zero() {
+            return Err(check.error(raw.duration.span(), "duration", "must be more than 0"));
+        }
+        let drain = match &raw.drain {
+            None => HumanDuration(Duration::from_secs(2)),
+            Some(d) => check.duration(d, "drain")?,
+        };
+        let repeat = match &raw.repeat {
+            None => 1,
+            Some(r) => check.int_in(r, "repeat", 1, 100)?,
+        };
+        let workers = match &raw.workers {
+            None => None,
+            Some(w) => Some(check.int_in(w, "workers", 1, 256)?),
+        };
+
+        let mut target = BTreeMap::new();
+        for (key, url) in raw.target.iter().flatten() {
+            let transport: Transport = key
+                .get_ref()
+                .parse()
+                .map_err(|m: String| check.error(key.span(), "target", m))?;
+            let field = format!("target.{transport}");
+            check_target_url(transport, url.get_ref()).map_err(|m| check.error(url.span(), &field, m))?;
+            target.insert(transport, url.get_ref().clone());
+        }
+
+        Ok(Scenario {
+            name,
+            transports,
+            clients,
+            ramp,
+            senders,
+            rate,
+            payload,
+            encoding,
+            warmup,
+            duration,
+            drain,
+            repeat,
+            workers,
+            target,
+        })
+    }
+
+    /// Messages each sender sends in the warm-up and measured windows together.
+    pub fn messages_per_sender(&self) -> u64 {
+        ((self.warmup.0 + self.duration.0).as_secs_f64() * self.rate).ceil() as u64
+    }
+}
+
+fn override_error(flag: &str, message: impl Into<String>) -> ScenarioError {
+    ScenarioError {
+        file: PathBuf::from("<command line>"),
+        line: 1,
+        column: 1,
+        field: flag.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// The key of the `key = value` line holding byte `offset`, if the offset is in the value.
+fn key_before(source: &str, offset: usize) -> String {
+    let offset = offset.min(source.len());
+    let line_start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
+    match source[line_start..offset].split_once('=') {
+        Some((key, _)) => key.trim().to_owned(),
+        None => String::new(),
+    }
+}
+
+/// The field a toml/serde message is about, where it names one.
+fn field_of_toml_error(message: &str) -> String {
+    for prefix in ["missing field `", "unknown field `", "duplicate key `"] {
+        if let Some(rest) = message.split(prefix).nth(1)
+            && let Some(field) = rest.split('`').next()
+        {
+            return field.to_owned();
+        }
+    }
+    String::new()
+}
+
+/// Load may only go to this machine: a target must be a loopback address.
+fn check_target_url(transport: Transport, text: &str) -> Result<(), String> {
+    let url = url::Url::parse(text).map_err(|e| format!("'{text}' is not a URL ({e})"))?;
+    let schemes: &[&str] = match transport {
+        Transport::Ws => &["ws"],
+        Transport::Socketio | Transport::SocketioPolling => &["http", "ws"],
+    };
+    if !schemes.contains(&url.scheme()) {
+        return Err(format!(
+            "scheme '{}' is not supported for {transport} (use {})",
+            url.scheme(),
+            schemes.join(" or ")
+        ));
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    };
+    if !loopback {
+        return Err(format!(
+            "'{text}' is not on this machine: wsbench sends load only to loopback (127.0.0.0/8, ::1, localhost)"
+        ));
+    }
+    Ok(())
+}
