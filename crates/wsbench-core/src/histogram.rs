@@ -77,12 +77,16 @@ impl LatencyHistogram {
 
     /// Reads a histogram written by [`Self::to_base64`].
     pub fn from_base64(text: &str) -> Result<Self, String> {
-        let bytes = STANDARD.decode(text).map_err(|e| format!("not base64: {e}"))?;
+        let bytes = STANDARD
+            .decode(text)
+            .map_err(|e| format!("not base64: {e}"))?;
         let h: Histogram<u64> = Deserializer::new()
             .deserialize(&mut bytes.as_slice())
             .map_err(|e| format!("not an HdrHistogram: {e:?}"))?;
         let mut out = Self::default();
-        out.0.add(&h).map_err(|e| format!("incompatible bounds: {e:?}"))?;
+        out.0
+            .add(&h)
+            .map_err(|e| format!("incompatible bounds: {e:?}"))?;
         Ok(out)
     }
 

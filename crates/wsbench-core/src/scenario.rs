@@ -108,7 +108,9 @@ impl<'de> Deserialize<'de> for HumanDuration {
 fn parse_duration(text: &str) -> Result<HumanDuration, String> {
     humantime::parse_duration(text)
         .map(HumanDuration)
-        .map_err(|e| format!("'{text}' is not a duration ({e}); write it like \"20s\" or \"500ms\""))
+        .map_err(|e| {
+            format!("'{text}' is not a duration ({e}); write it like \"20s\" or \"500ms\"")
+        })
 }
 
 /// How fast clients connect.
@@ -295,7 +297,11 @@ impl Scenario {
     }
 
     /// Validates scenario text; `file` only names it in errors.
-    pub fn parse(file: &Path, source: &str, overrides: &Overrides) -> Result<Scenario, ScenarioError> {
+    pub fn parse(
+        file: &Path,
+        source: &str,
+        overrides: &Overrides,
+    ) -> Result<Scenario, ScenarioError> {
         let check = Checker { file, source };
         let raw: RawScenario = toml::from_str(source).map_err(|e| {
             let span = e.span().unwrap_or(0..0);
@@ -332,12 +338,20 @@ impl Scenario {
                 .parse()
                 .map_err(|m: String| check.error(t.span(), "transports", m))?;
             if transports.contains(&transport) {
-                return Err(check.error(t.span(), "transports", format!("'{transport}' is listed twice")));
+                return Err(check.error(
+                    t.span(),
+                    "transports",
+                    format!("'{transport}' is listed twice"),
+                ));
             }
             transports.push(transport);
         }
         if transports.is_empty() {
-            return Err(check.error(raw.transports.span(), "transports", "must name at least one transport"));
+            return Err(check.error(
+                raw.transports.span(),
+                "transports",
+                "must name at least one transport",
+            ));
         }
         if !overrides.transports.is_empty() {
             transports = overrides.transports.clone();
@@ -345,7 +359,10 @@ impl Scenario {
 
         let clients = match overrides.clients {
             Some(n) if n < 2 => {
-                return Err(override_error("--clients", format!("must be at least 2, not {n}")));
+                return Err(override_error(
+                    "--clients",
+                    format!("must be at least 2, not {n}"),
+                ));
             }
             Some(n) => n,
             None => check.int_in(&raw.clients, "clients", 2, 200_000)?,
@@ -367,7 +384,12 @@ impl Scenario {
                 format!("must be more than 0 and at most 100000 messages per second per sender, not {rate}"),
             ));
         }
-        let payload = check.int_in(&raw.payload, "payload", probe::HEADER_LEN as i64, MAX_PAYLOAD as i64)?;
+        let payload = check.int_in(
+            &raw.payload,
+            "payload",
+            probe::HEADER_LEN as i64,
+            MAX_PAYLOAD as i64,
+        )?;
 
         let encoding = match &raw.encoding {
             None => Encoding::Text,
@@ -395,15 +417,17 @@ impl Scenario {
                         format!("must be at least 1 connection per second, not {n}"),
                     ));
                 }
-                RawRamp::Over(text) => Ramp::Over(
-                    parse_duration(text).map_err(|m| check.error(r.span(), "ramp", m))?,
-                ),
+                RawRamp::Over(text) => {
+                    Ramp::Over(parse_duration(text).map_err(|m| check.error(r.span(), "ramp", m))?)
+                }
             },
         };
 
         let warmup = check.duration(&raw.warmup, "warmup")?;
         let duration = match overrides.duration {
-            Some(d) if d.is_zero() => return Err(override_error("--duration", "must be more than 0")),
+            Some(d) if d.is_zero() => {
+                return Err(override_error("--duration", "must be more than 0"));
+            }
             Some(d) => HumanDuration(d),
             None => check.duration(&raw.duration, "duration")?,
         };
@@ -430,7 +454,8 @@ impl Scenario {
                 .parse()
                 .map_err(|m: String| check.error(key.span(), "target", m))?;
             let field = format!("target.{transport}");
-            check_target_url(transport, url.get_ref()).map_err(|m| check.error(url.span(), &field, m))?;
+            check_target_url(transport, url.get_ref())
+                .map_err(|m| check.error(url.span(), &field, m))?;
             target.insert(transport, url.get_ref().clone());
         }
 

@@ -20,7 +20,8 @@ repeat = 1
 "#;
 
 fn parse(text: &str) -> Result<Scenario, String> {
-    Scenario::parse(Path::new("scenarios/x.toml"), text, &Overrides::default()).map_err(|e| e.to_string())
+    Scenario::parse(Path::new("scenarios/x.toml"), text, &Overrides::default())
+        .map_err(|e| e.to_string())
 }
 
 /// The valid scenario with one line replaced (or removed when `with` is empty).
@@ -44,7 +45,12 @@ fn the_valid_scenario_parses_with_every_field() {
     assert_eq!(s.name, "fanout");
     assert_eq!(s.transports, vec![Transport::Ws, Transport::Socketio]);
     assert_eq!(s.clients, 1000);
-    assert_eq!(s.ramp, Ramp::Over(wsbench_core::scenario::HumanDuration(Duration::from_secs(2))));
+    assert_eq!(
+        s.ramp,
+        Ramp::Over(wsbench_core::scenario::HumanDuration(Duration::from_secs(
+            2
+        )))
+    );
     assert_eq!(s.senders, 10);
     assert_eq!(s.rate, 10.0);
     assert_eq!(s.payload, 64);
@@ -69,30 +75,83 @@ fn overrides_replace_fields_for_one_run() {
         clients: Some(1),
         ..Default::default()
     };
-    let err = Scenario::parse(Path::new("x.toml"), VALID, &bad).unwrap_err().to_string();
-    assert_eq!(err, "<command line>:1:1: --clients: must be at least 2, not 1");
+    let err = Scenario::parse(Path::new("x.toml"), VALID, &bad)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "<command line>:1:1: --clients: must be at least 2, not 1"
+    );
 }
 
 #[test]
 fn ten_mistakes_ten_messages() {
     let cases: Vec<(String, &str)> = vec![
-        (with_line("clients", "clients = 1"), "scenarios/x.toml:3:11: clients: must be at least 2, not 1"),
-        (with_line("senders", "senders = 2000"), "scenarios/x.toml:5:11: senders: cannot exceed clients (1000), not 2000"),
-        (with_line("rate", "rate = 0"), "scenarios/x.toml:6:8: rate: must be more than 0"),
-        (with_line("payload", "payload = 8"), "scenarios/x.toml:7:11: payload: must be at least 41, not 8"),
-        (with_line("encoding", "encoding = \"morse\""), "scenarios/x.toml:8:12: encoding: unknown encoding 'morse'"),
-        (with_line("warmup", "warmup = \"five seconds\""), "scenarios/x.toml:9:10: warmup: 'five seconds' is not a duration"),
-        (with_line("duration", "duration = \"0s\""), "scenarios/x.toml:10:12: duration: must be more than 0"),
-        (with_line("transports", "transports = [\"ws\", \"mqtt\"]"), "scenarios/x.toml:2:21: transports: unknown transport 'mqtt'"),
-        (with_line("transports", "transports = [\"ws\", \"ws\"]"), "scenarios/x.toml:2:21: transports: 'ws' is listed twice"),
-        (with_line("repeat", "repeat = 0"), "scenarios/x.toml:12:10: repeat: must be at least 1, not 0"),
-        (with_line("name", "name = \"a b\""), "scenarios/x.toml:1:8: name: must be non-empty"),
-        (with_line("ramp", "ramp = 0"), "scenarios/x.toml:4:8: ramp: must be at least 1 connection per second"),
-        (format!("{VALID}clinets = 5\n"), "scenarios/x.toml:13:1: clinets: unknown field `clinets`"),
+        (
+            with_line("clients", "clients = 1"),
+            "scenarios/x.toml:3:11: clients: must be at least 2, not 1",
+        ),
+        (
+            with_line("senders", "senders = 2000"),
+            "scenarios/x.toml:5:11: senders: cannot exceed clients (1000), not 2000",
+        ),
+        (
+            with_line("rate", "rate = 0"),
+            "scenarios/x.toml:6:8: rate: must be more than 0",
+        ),
+        (
+            with_line("payload", "payload = 8"),
+            "scenarios/x.toml:7:11: payload: must be at least 41, not 8",
+        ),
+        (
+            with_line("encoding", "encoding = \"morse\""),
+            "scenarios/x.toml:8:12: encoding: unknown encoding 'morse'",
+        ),
+        (
+            with_line("warmup", "warmup = \"five seconds\""),
+            "scenarios/x.toml:9:10: warmup: 'five seconds' is not a duration",
+        ),
+        (
+            with_line("duration", "duration = \"0s\""),
+            "scenarios/x.toml:10:12: duration: must be more than 0",
+        ),
+        (
+            with_line("transports", "transports = [\"ws\", \"mqtt\"]"),
+            "scenarios/x.toml:2:21: transports: unknown transport 'mqtt'",
+        ),
+        (
+            with_line("transports", "transports = [\"ws\", \"ws\"]"),
+            "scenarios/x.toml:2:21: transports: 'ws' is listed twice",
+        ),
+        (
+            with_line("repeat", "repeat = 0"),
+            "scenarios/x.toml:12:10: repeat: must be at least 1, not 0",
+        ),
+        (
+            with_line("name", "name = \"a b\""),
+            "scenarios/x.toml:1:8: name: must be non-empty",
+        ),
+        (
+            with_line("ramp", "ramp = 0"),
+            "scenarios/x.toml:4:8: ramp: must be at least 1 connection per second",
+        ),
+        (
+            format!("{VALID}clinets = 5\n"),
+            "scenarios/x.toml:13:1: clinets: unknown field `clinets`",
+        ),
         (with_line("clients", ""), "clients: missing field `clients`"),
-        (with_line("clients", "clients = \"many\""), "scenarios/x.toml:3:11: clients: invalid type: string \"many\", expected an integer"),
-        (format!("{VALID}[target]\nws = \"ws://10.0.0.1:80/\"\n"), "scenarios/x.toml:14:6: target.ws: 'ws://10.0.0.1:80/' is not on this machine"),
-        (format!("{VALID}[target]\nsocketio = \"ftp://127.0.0.1/\"\n"), "scenarios/x.toml:14:12: target.socketio: scheme 'ftp' is not supported"),
+        (
+            with_line("clients", "clients = \"many\""),
+            "scenarios/x.toml:3:11: clients: invalid type: string \"many\", expected an integer",
+        ),
+        (
+            format!("{VALID}[target]\nws = \"ws://10.0.0.1:80/\"\n"),
+            "scenarios/x.toml:14:6: target.ws: 'ws://10.0.0.1:80/' is not on this machine",
+        ),
+        (
+            format!("{VALID}[target]\nsocketio = \"ftp://127.0.0.1/\"\n"),
+            "scenarios/x.toml:14:12: target.socketio: scheme 'ftp' is not supported",
+        ),
         ("name = [".to_owned(), "scenarios/x.toml:1:"),
     ];
     let mut seen = std::collections::HashSet::new();
@@ -113,4 +172,3 @@ fn loopback_targets_are_accepted() {
     assert_eq!(s.target[&Transport::Ws], "ws://127.0.0.2:9000/");
     assert_eq!(s.target[&Transport::Socketio], "http://localhost:3000/");
 }
-

@@ -1,0 +1,56 @@
+//! What the workers measured, merged.
+
+use std::collections::BTreeMap;
+
+use wsbench_core::histogram::LatencyHistogram;
+
+use crate::protocol::ConnectFailure;
+
+/// Figures of one worker, or of all of them merged.
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    /// Receive time minus intended time, measured-window probes.
+    pub latency: LatencyHistogram,
+    /// Actual minus intended send time, every probe sent.
+    pub send_lag: LatencyHistogram,
+    /// Connection setup times.
+    pub connect_time: LatencyHistogram,
+    /// Failed connection attempts by kind.
+    pub failures: BTreeMap<ConnectFailure, u64>,
+    /// Clients that connected.
+    pub connected: u64,
+    /// Clients lost after connecting.
+    pub disconnected: u64,
+    /// Measured-window probes written by senders.
+    pub sent: u64,
+    /// Measured-window probes a sender could not write.
+    pub unsent: u64,
+    /// Distinct measured-window deliveries.
+    pub delivered: u64,
+    /// Repeated deliveries.
+    pub duplicated: u64,
+    /// Deliveries after a later probe of the same sender.
+    pub out_of_order: u64,
+    /// Messages that were not probes of this run.
+    pub foreign: u64,
+}
+
+impl LoadReport {
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: &LoadReport) {
+        self.latency.merge(&other.latency);
+        self.send_lag.merge(&other.send_lag);
+        self.connect_time.merge(&other.connect_time);
+        for (kind, n) in &other.failures {
+            *self.failures.entry(*kind).or_default() += n;
+        }
+        self.connected += other.connected;
+        self.disconnected += other.disconnected;
+        self.sent += other.sent;
+        self.unsent += other.unsent;
+        self.delivered += other.delivered;
+        self.duplicated += other.duplicated;
+        self.out_of_order += other.out_of_order;
+        self.foreign += other.foreign;
+    }
+}

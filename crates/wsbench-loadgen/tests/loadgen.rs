@@ -1,0 +1,141 @@
+//! The load generator against the real servers, in process, on loopback.
+
+use std::time::Duration;
+
+use wsbench_core::clock::monotonic_ns;
+use wsbench_core::net::bind_listener;
+use wsbench_core::scenario::Encoding;
+use wsbench_loadgen::{Endpoint, LoadGen, LoadPlan, LoadReport, Protocol, Timeline};
+use wsbench_sio_server::{SioServer, SioServerConfig};
+use wsbench_ws_server::{WsServer, WsServerConfig};
+
+const CLIENTS: u64 = 12;
+const SENDERS: u64 = 3;
+const RATE: f64 = 20.0;
+
+fn plan(protocol: Protocol, endpoint: Endpoint, encoding: Encoding) -> LoadPlan {
+    LoadPlan {
+        protocol,
+        endpoint,
+        encoding,
+        clients: CLIENTS,
+        senders: SENDERS,
+        rate: RATE,
+        payload: 64,
+        messages_per_sender: 30,
+        ramp_interval: Duration::from_millis(1),
+        workers: 2,
+        connect_timeout: Duration::from_secs(10),
+    }
+}
+
+/// Connects everyone, runs 0.5 s of warm-up, 1 s measured and 1.5 s of drain.
+async fn drive(plan: LoadPlan) -> LoadReport {
+    let clients = plan.clients;
+    let load = LoadGen::start(plan).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while load.live().connected + load.live().failed < clients {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("clients did not connect in time");
+    assert_eq!(load.live().connected, clients);
+    let t0 = monotonic_ns() + 50_000_000;
+    load.begin(Timeline {
+        t0_ns: t0,
+        measure_start_ns: t0 + 500_000_000,
+        measure_end_ns: t0 + 1_500_000_000,
+        drain_end_ns: t0 + 3_000_000_000,
+    });
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::task::spawn_blocking(move || load.finish()),
+    )
+    .await
+    .expect("load did not finish in time")
+    .unwrap()
+}
+
+fn assert_complete(report: &LoadReport) {
+    // 3 senders × 20 msg/s × 1 s measured, each owed to the 11 other clients.
+    assert_eq!(report.sent, SENDERS * 20, "{report:?}");
+    assert_eq!(report.unsent, 0);
+    assert_eq!(report.delivered, report.sent * (CLIENTS - 1), "{report:?}");
+    assert_eq!(report.duplicated, 0);
+    assert_eq!(report.out_of_order, 0);
+    assert_eq!(report.disconnected, 0);
+    assert_eq!(report.latency.len(), report.delivered);
+    assert_eq!(report.connect_time.len(), CLIENTS);
+    assert!(report.send_lag.len() >= report.sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_websocket_broadcast_is_delivered_exactly_once_to_every_other_client() {
+    let server = WsServer::start(
+        bind_listener("127.0.0.1:0".parse().unwrap()).unwrap(),
+        WsServerConfig::default(),
+    )
+    .unwrap();
+    let addr = server.local_addr();
+    for encoding in [Encoding::Text, Encoding::Binary] {
+        let endpoint = Endpoint {
+            addr,
+            url: format!("ws://{addr}/"),
+        };
+        let report = drive(plan(Protocol::RawWs, endpoint, encoding)).await;
+        assert_complete(&report);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socketio_broadcast_is_delivered_exactly_once_to_every_other_client() {
+    let server = SioServer::start(
+        bind_listener("127.0.0.1:0".parse().unwrap()).unwrap(),
+        SioServerConfig::default(),
+    )
+    .unwrap();
+    let addr = server.local_addr();
+    for encoding in [Encoding::Text, Encoding::Binary] {
+        let endpoint = Endpoint {
+            addr,
+            url: format!("ws://{addr}/socket.io/?EIO=4&transport=websocket"),
+        };
+        let report = drive(plan(Protocol::SocketIo, endpoint, encoding)).await;
+        assert_complete(&report);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_connections_are_counted_by_kind() {
+    // A port with nothing listening: bind, note the port, close.
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let endpoint = Endpoint {
+        addr,
+        url: format!("ws://{addr}/"),
+    };
+    let mut p = plan(Protocol::RawWs, endpoint, Encoding::Text);
+    p.clients = 4;
+    let load = LoadGen::start(p).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while load.live().failed < 4 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("failures not counted in time");
+    load.abort();
+    let report = tokio::task::spawn_blocking(move || load.finish())
+        .await
+        .unwrap();
+    assert_eq!(report.connected, 0);
+    assert_eq!(
+        report
+            .failures
+            .get(&wsbench_loadgen::ConnectFailure::Refused),
+        Some(&4)
+    );
+}
