@@ -74,8 +74,7 @@ pub(crate) fn run_worker(
         for task in tasks {
             let _ = task.await;
         }
-        let report = ctx.report.take();
-        report
+        ctx.report.take()
     })
 }
 
