@@ -1,9 +1,11 @@
 //! The command line.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wsbench_core::OverflowPolicy;
+use wsbench_core::scenario::Transport;
 
 /// Raw WebSocket or Socket.IO? wsbench answers with measurements.
 #[derive(Debug, Parser)]
@@ -22,6 +24,44 @@ pub enum Command {
     /// Prints one JSON ready line with the bound address on stdout, then answers each
     /// `counters` line written on stdin with one JSON line of live counters.
     Serve(ServeArgs),
+    /// Measure the transports of a scenario side by side.
+    ///
+    /// Starts each transport's server as a child process (or uses the scenario's `target`),
+    /// connects the scenario's clients, drives an open-loop broadcast load, and writes
+    /// result.json under results/ after each transport. Exit code: 0 complete, 1 a transport
+    /// failed, 2 bad scenario or arguments, 130 interrupted (Ctrl-C; what was measured is kept).
+    Run(RunArgs),
+}
+
+/// Options of `wsbench run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario file (TOML), e.g. scenarios/fanout.toml.
+    pub scenario: PathBuf,
+
+    /// Override the scenario's client count for this run.
+    #[arg(long, value_name = "N")]
+    pub clients: Option<u64>,
+
+    /// Override the scenario's measured duration for this run (e.g. "10s").
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Measure only this transport (repeatable): ws, socketio, socketio-polling.
+    #[arg(long, value_name = "TRANSPORT", value_parser = parse_transport)]
+    pub transport: Vec<Transport>,
+
+    /// Load-generator threads (default: the scenario's `workers`, else one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub workers: Option<u64>,
+
+    /// Directory for result.json (default: results/<scenario>-<UTC timestamp>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+fn parse_transport(s: &str) -> Result<Transport, String> {
+    s.parse()
 }
 
 /// Which server `wsbench serve` runs.

@@ -4,6 +4,7 @@
 //! tests and other programs can drive the same code in-process.
 
 pub mod cli;
+pub mod run;
 pub mod serve;
 
 use std::ffi::OsString;
@@ -33,6 +34,7 @@ where
     init_tracing();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(code) => code,

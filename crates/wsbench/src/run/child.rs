@@ -1,0 +1,145 @@
+//! The server under test as a child process: `wsbench serve`, this same binary.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use wsbench_core::CountersSnapshot;
+use wsbench_core::control::{REQUEST_COUNTERS, ServeEvent};
+
+/// How long a starting server may take to print its ready line.
+const READY_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a server may take to exit after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(3);
+/// Lines of the child's stderr kept to explain a failure.
+const STDERR_LINES: usize = 20;
+
+/// A running `wsbench serve` child.
+pub struct ServerChild {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: Lines<BufReader<ChildStdout>>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its process id, for `/proc` sampling.
+    pub pid: u32,
+}
+
+impl ServerChild {
+    /// Starts `wsbench serve <server> --listen 127.0.0.1:0` and waits for its ready line.
+    pub async fn spawn(server: &str, extra_args: &[String]) -> anyhow::Result<ServerChild> {
+        let exe = std::env::current_exe().context("cannot find the wsbench executable")?;
+        let mut command = Command::new(exe);
+        command
+            .args(["serve", server, "--listen", "127.0.0.1:0"])
+            .args(extra_args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                // If wsbench run dies, its server must not outlive it.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().context("cannot start the server process")?;
+        let stdin = child.stdin.take().expect("piped");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+        let mut stderr = BufReader::new(child.stderr.take().expect("piped")).lines();
+        let tail = stderr_tail.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stderr.next_line().await {
+                let mut tail = tail.lock().unwrap();
+                if tail.len() == STDERR_LINES {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
+            }
+        });
+
+        let line = match tokio::time::timeout(READY_TIMEOUT, stdout.next_line()).await {
+            Err(_) => bail!("no ready line within {READY_TIMEOUT:?}"),
+            Ok(Err(e)) => bail!("cannot read its stdout: {e}"),
+            Ok(Ok(None)) => {
+                let status = child.wait().await.ok();
+                // Let the stderr reader catch up with what the child said before dying.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                bail!("{}", exit_reason(status, &stderr_tail));
+            }
+            Ok(Ok(Some(line))) => line,
+        };
+        match ServeEvent::from_line(&line) {
+            Ok(ServeEvent::Ready { addr, pid, .. }) => Ok(ServerChild {
+                child,
+                stdin,
+                stdout,
+                stderr_tail,
+                addr,
+                pid,
+            }),
+            _ => Err(anyhow!("unexpected first line: {line}")),
+        }
+    }
+
+    /// The child's live counters.
+    pub async fn counters(&mut self) -> anyhow::Result<CountersSnapshot> {
+        self.stdin
+            .write_all(format!("{REQUEST_COUNTERS}\n").as_bytes())
+            .await?;
+        let line = tokio::time::timeout(Duration::from_secs(2), self.stdout.next_line())
+            .await
+            .context("no answer to a counters request")??
+            .context("the server closed its stdout")?;
+        match ServeEvent::from_line(&line)? {
+            ServeEvent::Counters(c) => Ok(c),
+            other => Err(anyhow!("unexpected answer {other:?}")),
+        }
+    }
+
+    /// `Some(reason)` once the child has exited.
+    pub fn exited(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Some(exit_reason(Some(status), &self.stderr_tail)),
+            Ok(None) => None,
+            Err(e) => Some(format!("cannot watch the server process: {e}")),
+        }
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited in time.
+    pub async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: signalling our own child by pid has no memory effects.
+            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        }
+        if tokio::time::timeout(STOP_TIMEOUT, self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+    }
+}
+
+fn exit_reason(status: Option<ExitStatus>, tail: &Mutex<VecDeque<String>>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let how = match status {
+        Some(s) if s.signal().is_some() => format!("killed by signal {}", s.signal().unwrap()),
+        Some(s) => format!("exited with {s}"),
+        None => "exited".to_owned(),
+    };
+    let tail = tail.lock().unwrap();
+    match tail.back() {
+        Some(last) => format!("server {how}: {last}"),
+        None => format!("server {how}"),
+    }
+}

@@ -1,0 +1,165 @@
+//! `wsbench run`: each transport's server in its own process, thousands of clients, the
+//! measured comparison, written as it goes.
+
+mod child;
+mod environment;
+mod fdlimit;
+mod output;
+mod procfs;
+pub mod summary;
+mod transport;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio_util::sync::CancellationToken;
+use wsbench_core::result::{RunResult, SCHEMA_VERSION, Status};
+use wsbench_core::scenario::{Overrides, Scenario};
+
+use crate::cli::RunArgs;
+
+pub use output::write_atomic;
+
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code of a run whose scenario or arguments are unusable.
+pub const EXIT_USAGE: u8 = 2;
+
+/// How a run is described in its result, for readers of the report.
+const METHOD: &[&str] = &[
+    "Each server runs in its own child process (`wsbench serve`); the load generator runs in the `wsbench run` process.",
+    "Open loop: message k of a sender is due at t0 + k/rate; latency = receive time - intended send time (CLOCK_MONOTONIC), so a stalled sender shows as latency.",
+    "Only probes due in the measured window are counted; every sent probe is owed to every other client asked for (loss is never hidden).",
+    "Latency: HdrHistogram 1 µs - 60 s, 3 significant digits, one per load-generator worker, merged; serialized histograms are kept.",
+    "Server memory: VmRSS from /proc sampled at 10 Hz; baseline before clients, idle after all connected and settled (1 s), peak during load; per connection = (idle - baseline) / connected.",
+    "CPU: utime + stime from /proc over the measured window, for the server and the load generator; a load generator above 90% of its cores is marked load-generator bound.",
+    "Wire: bytes read and written at the client TCP sockets over the measured window; bytes per delivery = bytes read / probes received.",
+];
+
+/// Runs `wsbench run` to completion.
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let overrides = Overrides {
+        clients: args.clients,
+        duration: args.duration,
+        transports: args.transport.clone(),
+    };
+    let scenario = match Scenario::load(&args.scenario, &overrides) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("wsbench: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let limits = fdlimit::raise(fdlimit::needed(scenario.clients))?;
+    let workers = args
+        .workers
+        .or(scenario.workers)
+        .map(|w| w as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+
+    let started = SystemTime::now();
+    let dir = args.out.clone().unwrap_or_else(|| {
+        let stamp = humantime::format_rfc3339_seconds(started)
+            .to_string()
+            .replace([':', '-'], "");
+        PathBuf::from("results").join(format!("{}-{stamp}", scenario.name))
+    });
+    let result_path = dir.join("result.json");
+
+    let mut result = RunResult {
+        schema_version: SCHEMA_VERSION,
+        wsbench_version: env!("CARGO_PKG_VERSION").to_owned(),
+        status: Status::Running,
+        started_at: humantime::format_rfc3339_seconds(started).to_string(),
+        finished_at: None,
+        environment: environment::collect(limits),
+        method: METHOD.iter().map(|s| (*s).to_owned()).collect(),
+        scenario,
+        runs: Vec::new(),
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    let status = runtime.block_on(run_all(&mut result, workers, &result_path))?;
+
+    result.status = status;
+    result.finished_at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
+    save(&result, &result_path)?;
+    println!("{}", summary::table(&result));
+    for run in &result.runs {
+        if let Some(e) = &run.error {
+            eprintln!("wsbench: {e}");
+        }
+    }
+    println!("result: {}", result_path.display());
+    Ok(match status {
+        Status::Complete => ExitCode::SUCCESS,
+        Status::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
+        Status::Failed | Status::Running => ExitCode::FAILURE,
+    })
+}
+
+/// Runs every transport and repeat, interleaved (ws, sio, ws, sio, ...), saving after each.
+async fn run_all(result: &mut RunResult, workers: usize, path: &Path) -> anyhow::Result<Status> {
+    let interrupt = CancellationToken::new();
+    {
+        let interrupt = interrupt.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupt.cancel();
+            }
+        });
+    }
+    let progress = ProgressBar::new_spinner();
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {prefix:.bold} {msg}").expect("valid template"),
+    );
+    progress.enable_steady_tick(std::time::Duration::from_millis(200));
+
+    let scenario = result.scenario.clone();
+    let ctx = transport::RunCtx {
+        scenario: &scenario,
+        workers,
+        interrupt: &interrupt,
+        progress: &progress,
+    };
+    let mut status = Status::Complete;
+    'runs: for repeat in 0..scenario.repeat {
+        for &t in &scenario.transports {
+            let run = transport::measure(&ctx, t, repeat).await;
+            progress.suspend(|| {
+                eprintln!(
+                    "{t}#{}: {:?}, {} of {} deliveries, p50 {:.2} ms",
+                    repeat + 1,
+                    run.status,
+                    run.messages.delivered,
+                    run.messages.expected,
+                    run.latency.p50_us as f64 / 1e3
+                )
+            });
+            match run.status {
+                Status::Interrupted => status = Status::Interrupted,
+                Status::Failed if status == Status::Complete => status = Status::Failed,
+                _ => {}
+            }
+            result.runs.push(run);
+            save(result, path)?;
+            if status == Status::Interrupted {
+                break 'runs;
+            }
+        }
+    }
+    progress.finish_and_clear();
+    Ok(status)
+}
+
+fn save(result: &RunResult, path: &Path) -> anyhow::Result<()> {
+    let json = serde_json::to_vec_pretty(result)?;
+    write_atomic(path, &json)
+}

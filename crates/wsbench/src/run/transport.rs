@@ -1,0 +1,451 @@
+//! One transport's measurement: server up, clients connected, warm-up, measured window,
+//! drain, figures. Every phase watches for a dead server and for Ctrl-C.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use indicatif::ProgressBar;
+use tokio_util::sync::CancellationToken;
+use wsbench_core::clock::monotonic_ns;
+use wsbench_core::histogram::LatencyHistogram;
+use wsbench_core::result::{
+    Connections, LoadGenFigures, Messages, ServerFigures, Status, TransportRun, Window, WireFigures,
+};
+use wsbench_core::scenario::{Scenario, Transport};
+use wsbench_loadgen::{Endpoint, LiveSnapshot, LoadGen, LoadPlan, LoadReport, Protocol, Timeline};
+
+use super::child::ServerChild;
+use super::procfs::{self, Sampler};
+
+/// Time between all clients being connected and the idle memory reading.
+const SETTLE: Duration = Duration::from_secs(1);
+/// Longest one connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Above this share of its CPU, the load generator, not the server, is what was measured.
+const BOUND_THRESHOLD: f64 = 0.9;
+
+/// Why a phase stopped early.
+enum Stop {
+    ServerDied(String),
+    Interrupted,
+}
+
+/// What a transport run needs from the run around it.
+pub struct RunCtx<'a> {
+    /// The scenario as run.
+    pub scenario: &'a Scenario,
+    /// Load-generator threads.
+    pub workers: usize,
+    /// Cancelled on Ctrl-C.
+    pub interrupt: &'a CancellationToken,
+    /// Progress display (hidden when stderr is not a terminal).
+    pub progress: &'a ProgressBar,
+}
+
+/// Measures `transport` once. Never fails: what went wrong is recorded in the result.
+pub async fn measure(ctx: &RunCtx<'_>, transport: Transport, repeat: u64) -> TransportRun {
+    let s = ctx.scenario;
+    let mut run = TransportRun {
+        transport,
+        repeat,
+        status: Status::Failed,
+        error: None,
+        server_url: String::new(),
+        window: Window {
+            warmup_s: s.warmup.0.as_secs_f64(),
+            measured_s: s.duration.0.as_secs_f64(),
+            drain_s: s.drain.0.as_secs_f64(),
+        },
+        connections: Connections {
+            requested: s.clients,
+            ..Default::default()
+        },
+        messages: Messages::default(),
+        latency: LatencyHistogram::default().figures(),
+        send_lag: LatencyHistogram::default().figures(),
+        server: None,
+        loadgen: LoadGenFigures {
+            workers: ctx.workers as u64,
+            ..Default::default()
+        },
+        wire: WireFigures::default(),
+    };
+    if let Err(e) = measure_into(ctx, &mut run).await {
+        run.status = if ctx.interrupt.is_cancelled() {
+            Status::Interrupted
+        } else {
+            Status::Failed
+        };
+        run.error = Some(format!("{transport}: {e:#}"));
+    }
+    run
+}
+
+async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Result<()> {
+    let s = ctx.scenario;
+    let transport = run.transport;
+    let protocol = match transport {
+        Transport::Ws => Protocol::RawWs,
+        Transport::Socketio => Protocol::SocketIo,
+        Transport::SocketioPolling => anyhow::bail!(
+            "the load generator has no long-polling client yet; measure socketio-polling \
+             in a later version or remove it from `transports`"
+        ),
+    };
+    let progress = ctx.progress;
+    progress.set_prefix(format!("{transport}#{}", run.repeat + 1));
+    progress.set_message("starting the server");
+
+    // The server: built-in child, or a target of the user's.
+    let mut child = match s.target.get(&transport) {
+        Some(_) => None,
+        None => Some(
+            ServerChild::spawn(transport.server(), &[])
+                .await
+                .with_context(|| format!("the {} server did not start", transport.server()))?,
+        ),
+    };
+    let endpoint = match (&child, s.target.get(&transport)) {
+        (Some(c), _) => endpoint_for(protocol, &format!("ws://{}/", c.addr))?,
+        (None, Some(url)) => endpoint_for(protocol, url)?,
+        (None, None) => unreachable!("either a child or a target"),
+    };
+    run.server_url = endpoint.url.clone();
+    let sampler = child.as_ref().map(|c| Sampler::start(c.pid));
+    let server_pid = child.as_ref().map_or(0, |c| c.pid);
+    let baseline_rss = child
+        .as_ref()
+        .and_then(|c| procfs::rss_bytes(c.pid))
+        .unwrap_or(0);
+
+    let plan = LoadPlan {
+        protocol,
+        endpoint,
+        encoding: s.encoding,
+        clients: s.clients,
+        senders: s.senders,
+        rate: s.rate,
+        payload: s.payload as usize,
+        messages_per_sender: s.messages_per_sender(),
+        ramp_interval: s.ramp.interval(s.clients),
+        workers: ctx.workers,
+        connect_timeout: CONNECT_TIMEOUT,
+    };
+    let ramp_total = plan.ramp_interval * s.clients as u32;
+    let load = LoadGen::start(plan).context("cannot start the load generator")?;
+
+    let outcome = drive(ctx, run, &load, &mut child, sampler.as_ref(), ramp_total).await;
+    // Whatever happened, collect what the workers measured.
+    if outcome.is_err() {
+        load.abort();
+    }
+    let report = tokio::task::spawn_blocking(move || load.finish())
+        .await
+        .context("the load generator panicked")?;
+    let (phase, stop) = match outcome {
+        Ok(phase) => (phase, None),
+        Err((phase, stop)) => (phase, Some(stop)),
+    };
+
+    let counters = match &mut child {
+        Some(c) => match c.exited() {
+            None => c.counters().await.ok(),
+            Some(_) => None,
+        },
+        None => None,
+    };
+    if let Some(c) = child {
+        c.stop().await;
+    }
+    let samples = sampler.map(Sampler::finish).unwrap_or_default();
+
+    fill_figures(run, &report, &phase, s.payload);
+    if server_pid != 0 {
+        let connected = report.connected.max(1) as f64;
+        let cpu_s = phase.server_cpu_s;
+        run.server = Some(ServerFigures {
+            pid: server_pid,
+            rss_baseline_bytes: baseline_rss,
+            rss_idle_bytes: phase.idle_rss,
+            rss_peak_bytes: phase.peak_rss,
+            memory_per_connection_bytes: phase.idle_rss.saturating_sub(baseline_rss) as f64
+                / connected,
+            cpu_s,
+            cpu_us_per_delivery: per(cpu_s * 1e6, run.messages.delivered),
+            counters,
+            rss_samples: samples.iter().map(|s| (s.t_s, s.rss_bytes)).collect(),
+        });
+    }
+    match stop {
+        None => {
+            run.status = Status::Complete;
+            Ok(())
+        }
+        Some(Stop::Interrupted) => {
+            run.status = Status::Interrupted;
+            run.error = Some(format!("{transport}: interrupted during {}", phase.name));
+            Ok(())
+        }
+        Some(Stop::ServerDied(why)) => {
+            run.status = Status::Failed;
+            run.error = Some(format!("{transport}: {why} during {}", phase.name));
+            Ok(())
+        }
+    }
+}
+
+/// What the phases observed, whether or not they all ran.
+#[derive(Debug, Default)]
+struct Phase {
+    name: &'static str,
+    idle_rss: u64,
+    peak_rss: u64,
+    server_cpu_s: f64,
+    loadgen_cpu_s: f64,
+    window_s: f64,
+    live_start: LiveSnapshot,
+    live_end: LiveSnapshot,
+}
+
+/// Connect, settle, warm up, measure, drain; returns the phase reached and why it stopped.
+async fn drive(
+    ctx: &RunCtx<'_>,
+    run: &TransportRun,
+    load: &LoadGen,
+    child: &mut Option<ServerChild>,
+    sampler: Option<&Sampler>,
+    ramp_total: Duration,
+) -> Result<Phase, (Phase, Stop)> {
+    let s = ctx.scenario;
+    let progress = ctx.progress;
+    let mut phase = Phase {
+        name: "connect",
+        ..Default::default()
+    };
+    let server_pid = child.as_ref().map(|c| c.pid);
+
+    // Connect: until every client connected or failed, or the ramp plus one attempt is over.
+    let deadline =
+        monotonic_ns() + (ramp_total + CONNECT_TIMEOUT + Duration::from_secs(5)).as_nanos() as u64;
+    loop {
+        let live = load.live();
+        progress.set_message(format!(
+            "connecting {}/{} ({} failed)",
+            live.connected, s.clients, live.failed
+        ));
+        if live.connected + live.failed >= s.clients || monotonic_ns() >= deadline {
+            break;
+        }
+        if let Err(stop) = tick(ctx, child).await {
+            return Err((phase, stop));
+        }
+    }
+    if load.live().connected == 0 {
+        let why = format!("no client could connect to {}", run.server_url);
+        return Err((phase, Stop::ServerDied(why)));
+    }
+
+    // Settle, then read idle memory.
+    phase.name = "settle";
+    progress.set_message("settling");
+    if let Err(stop) = wait_until(
+        ctx,
+        child,
+        monotonic_ns() + SETTLE.as_nanos() as u64,
+        |_| {},
+    )
+    .await
+    {
+        return Err((phase, stop));
+    }
+    phase.idle_rss = server_pid.and_then(procfs::rss_bytes).unwrap_or(0);
+
+    // Traffic.
+    let t0 = monotonic_ns() + 100_000_000;
+    let timeline = Timeline {
+        t0_ns: t0,
+        measure_start_ns: t0 + s.warmup.0.as_nanos() as u64,
+        measure_end_ns: t0 + (s.warmup.0 + s.duration.0).as_nanos() as u64,
+        drain_end_ns: t0 + (s.warmup.0 + s.duration.0 + s.drain.0).as_nanos() as u64,
+    };
+    load.begin(timeline);
+    let load_start_s = sampler.map_or(0.0, Sampler::now_s);
+
+    let rate = |load: &LoadGen, last: &mut (u64, u64)| {
+        let now = monotonic_ns();
+        let received = load.live().probes_received;
+        let per_s = (received - last.1) as f64 / ((now - last.0) as f64 / 1e9).max(1e-3);
+        *last = (now, received);
+        per_s
+    };
+    let mut last = (monotonic_ns(), 0);
+    phase.name = "warm-up";
+    if let Err(stop) = wait_until(ctx, child, timeline.measure_start_ns, |left| {
+        progress.set_message(format!(
+            "warm-up, {left:.0}s left, {:.0} delivered/s",
+            rate(load, &mut last)
+        ))
+    })
+    .await
+    {
+        return Err((phase, stop));
+    }
+
+    phase.name = "measured window";
+    let start_server_cpu = server_pid.and_then(procfs::cpu_seconds).unwrap_or(0.0);
+    let start_self_cpu = procfs::cpu_seconds(0).unwrap_or(0.0);
+    let start_ns = monotonic_ns();
+    phase.live_start = load.live();
+    let measured = wait_until(ctx, child, timeline.measure_end_ns, |left| {
+        progress.set_message(format!(
+            "measuring, {left:.0}s left, {:.0} delivered/s",
+            rate(load, &mut last)
+        ))
+    })
+    .await;
+    phase.window_s = (monotonic_ns() - start_ns) as f64 / 1e9;
+    phase.server_cpu_s = server_pid
+        .and_then(procfs::cpu_seconds)
+        .map_or(0.0, |c| c - start_server_cpu);
+    phase.loadgen_cpu_s = procfs::cpu_seconds(0).unwrap_or(0.0) - start_self_cpu;
+    phase.live_end = load.live();
+    if let Err(stop) = measured {
+        phase.peak_rss = sampler.map_or(0, |s| s.peak_since(load_start_s));
+        return Err((phase, stop));
+    }
+
+    phase.name = "drain";
+    let drained = wait_until(ctx, child, timeline.drain_end_ns, |left| {
+        progress.set_message(format!("draining, {left:.0}s left"))
+    })
+    .await;
+    phase.peak_rss = sampler.map_or(0, |s| s.peak_since(load_start_s));
+    match drained {
+        Ok(()) => Ok(phase),
+        Err(stop) => Err((phase, stop)),
+    }
+}
+
+/// One 100 ms step of a phase: fails if the server died or the user interrupted.
+async fn tick(ctx: &RunCtx<'_>, child: &mut Option<ServerChild>) -> Result<(), Stop> {
+    tokio::select! {
+        _ = ctx.interrupt.cancelled() => return Err(Stop::Interrupted),
+        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+    }
+    match child.as_mut().and_then(ServerChild::exited) {
+        Some(why) => Err(Stop::ServerDied(why)),
+        None => Ok(()),
+    }
+}
+
+/// Ticks until monotonic time `until_ns`, calling `show` with the seconds left.
+async fn wait_until(
+    ctx: &RunCtx<'_>,
+    child: &mut Option<ServerChild>,
+    until_ns: u64,
+    mut show: impl FnMut(f64),
+) -> Result<(), Stop> {
+    loop {
+        let now = monotonic_ns();
+        if now >= until_ns {
+            return Ok(());
+        }
+        show((until_ns - now) as f64 / 1e9);
+        let step = Duration::from_nanos((until_ns - now).min(100_000_000));
+        tokio::select! {
+            _ = ctx.interrupt.cancelled() => return Err(Stop::Interrupted),
+            _ = tokio::time::sleep(step) => {}
+        }
+        if let Some(why) = child.as_mut().and_then(ServerChild::exited) {
+            return Err(Stop::ServerDied(why));
+        }
+    }
+}
+
+fn per(total: f64, n: u64) -> f64 {
+    if n == 0 { 0.0 } else { total / n as f64 }
+}
+
+/// Accounting, latency, wire and load-generator figures from the merged report.
+fn fill_figures(run: &mut TransportRun, report: &LoadReport, phase: &Phase, payload: u64) {
+    let clients = run.connections.requested;
+    run.connections.connected = report.connected;
+    run.connections.disconnected = report.disconnected;
+    run.connections.failures = report
+        .failures
+        .iter()
+        .map(|(k, n)| (k.as_str().to_owned(), *n))
+        .collect();
+    run.connections.connect_time = report.connect_time.figures();
+
+    // Broadcast: every sent probe is owed to every other client asked for, connected or not.
+    let expected = report.sent * clients.saturating_sub(1);
+    let measured_s = run.window.measured_s;
+    run.messages = Messages {
+        sent: report.sent,
+        unsent: report.unsent,
+        expected,
+        delivered: report.delivered,
+        lost: expected.saturating_sub(report.delivered),
+        duplicated: report.duplicated,
+        out_of_order: report.out_of_order,
+        foreign: report.foreign,
+        delivered_per_s: report.delivered as f64 / measured_s,
+    };
+    run.latency = report.latency.figures();
+    run.send_lag = report.send_lag.figures();
+
+    let bytes_read = phase
+        .live_end
+        .bytes_read
+        .saturating_sub(phase.live_start.bytes_read);
+    let bytes_written = phase
+        .live_end
+        .bytes_written
+        .saturating_sub(phase.live_start.bytes_written);
+    let received = phase
+        .live_end
+        .probes_received
+        .saturating_sub(phase.live_start.probes_received);
+    let per_delivery = per(bytes_read as f64, received);
+    run.wire = WireFigures {
+        bytes_read,
+        bytes_written,
+        bytes_per_delivery: per_delivery,
+        overhead_ratio: per_delivery / payload as f64,
+    };
+
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let usable = (run.loadgen.workers as f64).min(cores).max(1.0);
+    let utilisation = if phase.window_s > 0.0 {
+        phase.loadgen_cpu_s / (phase.window_s * usable)
+    } else {
+        0.0
+    };
+    run.loadgen.cpu_s = phase.loadgen_cpu_s;
+    run.loadgen.cpu_utilisation = utilisation;
+    run.loadgen.cpu_us_per_received = per(phase.loadgen_cpu_s * 1e6, received);
+    run.loadgen.bound = utilisation > BOUND_THRESHOLD;
+}
+
+/// The WebSocket endpoint of a server URL for `protocol`.
+fn endpoint_for(protocol: Protocol, url: &str) -> anyhow::Result<Endpoint> {
+    let mut url = url::Url::parse(url).with_context(|| format!("'{url}' is not a URL"))?;
+    if url.scheme() == "http" {
+        url.set_scheme("ws").expect("http to ws is allowed");
+    }
+    if protocol == Protocol::SocketIo {
+        url.set_path("/socket.io/");
+        url.set_query(Some("EIO=4&transport=websocket"));
+    }
+    let addr = url
+        .socket_addrs(|| Some(80))
+        .with_context(|| format!("cannot resolve {url}"))?
+        .into_iter()
+        .find(|a| a.ip().is_loopback())
+        .with_context(|| format!("{url} does not resolve to a loopback address"))?;
+    Ok(Endpoint {
+        addr,
+        url: url.to_string(),
+    })
+}
