@@ -1,0 +1,225 @@
+//! `wsbench run` end to end: the real binary, real server children, real sockets.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use wsbench_core::result::{RunResult, Status};
+use wsbench_core::scenario::Transport;
+
+fn wsbench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wsbench"))
+}
+
+fn scenario_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(name)
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wsbench-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn wait_with_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("wsbench run did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn read_result(dir: &Path) -> RunResult {
+    let text = std::fs::read_to_string(dir.join("result.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A scenario long enough to be interrupted or broken mid-run.
+fn long_scenario(dir: &Path) -> PathBuf {
+    let path = dir.join("long.toml");
+    std::fs::write(
+        &path,
+        r#"name = "long"
+transports = ["ws", "socketio"]
+clients = 10
+ramp = "100ms"
+senders = 2
+rate = 10
+payload = 64
+warmup = "1s"
+duration = "60s"
+drain = "1s"
+"#,
+    )
+    .unwrap();
+    path
+}
+
+/// The pid of `parent`'s `wsbench serve` child, once it exists.
+fn server_child_of(parent: u32, limit: Duration) -> u32 {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+                continue;
+            };
+            let ppid: u32 = after.split_whitespace().nth(1).unwrap().parse().unwrap();
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if ppid == parent && String::from_utf8_lossy(&cmdline).contains("serve") {
+                return pid;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no server child appeared");
+}
+
+#[test]
+fn smoke_run_measures_both_transports_completely() {
+    let out = temp_dir("smoke");
+    let status = wsbench()
+        .arg("run")
+        .arg(scenario_path("smoke.toml"))
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let result = read_result(&out);
+    assert_eq!(result.status, Status::Complete);
+    let transports: Vec<Transport> = result.runs.iter().map(|r| r.transport).collect();
+    assert_eq!(transports, vec![Transport::Ws, Transport::Socketio]);
+    for run in &result.runs {
+        let t = run.transport;
+        assert_eq!(run.status, Status::Complete, "{t}: {:?}", run.error);
+        assert_eq!(run.connections.connected, 20, "{t}");
+        assert!(run.messages.sent > 0, "{t}");
+        assert_eq!(run.messages.expected, run.messages.sent * 19, "{t}");
+        assert_eq!(run.messages.delivered, run.messages.expected, "{t}");
+        assert_eq!(run.messages.lost, 0, "{t}");
+        assert_eq!(run.messages.duplicated, 0, "{t}");
+        assert_eq!(run.latency.count, run.messages.delivered, "{t}");
+        assert!(run.latency.histogram().unwrap().len() > 0, "{t}");
+        assert!(run.wire.bytes_per_delivery >= 64.0, "{t}");
+        let server = run.server.as_ref().expect("server figures");
+        assert!(
+            server.rss_baseline_bytes > 0 && server.rss_idle_bytes > 0,
+            "{t}"
+        );
+        assert!(
+            server.rss_peak_bytes > 0 && !server.rss_samples.is_empty(),
+            "{t}"
+        );
+        assert!(
+            server.cpu_s > 0.0 && server.cpu_us_per_delivery > 0.0,
+            "{t}"
+        );
+        assert_eq!(server.counters.unwrap().connections_total, 20, "{t}");
+        assert!(run.loadgen.cpu_s > 0.0, "{t}");
+    }
+    assert!(result.environment.cores > 0);
+    assert!(!result.environment.crates.is_empty());
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn a_server_killed_mid_run_fails_its_transport_and_the_run_goes_on() {
+    let out = temp_dir("killed");
+    let mut run = wsbench()
+        .arg("run")
+        .arg(long_scenario(&out))
+        .args(["--duration", "8s", "--out"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = server_child_of(run.id(), Duration::from_secs(20));
+    // Kill it once the clients are in: its descriptors include their 10 sockets.
+    let start = Instant::now();
+    while std::fs::read_dir(format!("/proc/{server}/fd")).map_or(0, |d| d.count()) < 20 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "clients never connected"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on a pid we found; no memory effects.
+    assert_eq!(unsafe { libc::kill(server as i32, libc::SIGKILL) }, 0);
+    let status = wait_with_timeout(&mut run, Duration::from_secs(90));
+    assert_eq!(status.code(), Some(1));
+    let result = read_result(&out);
+    assert_eq!(result.status, Status::Failed);
+    let ws = &result.runs[0];
+    assert_eq!(ws.status, Status::Failed);
+    let error = ws.error.as_deref().unwrap();
+    assert!(error.contains("signal 9"), "{error}");
+    // The other transport still ran.
+    assert_eq!(result.runs[1].transport, Transport::Socketio);
+    assert_eq!(result.runs[1].status, Status::Complete);
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn sigint_leaves_an_interrupted_result() {
+    let out = temp_dir("sigint");
+    let mut run = wsbench()
+        .arg("run")
+        .arg(long_scenario(&out))
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = server_child_of(run.id(), Duration::from_secs(20));
+    // Interrupt once the server is up: clients connect, or traffic flows.
+    while std::fs::metadata(format!("/proc/{server}")).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on our own child; no memory effects.
+    assert_eq!(unsafe { libc::kill(run.id() as i32, libc::SIGINT) }, 0);
+    let status = wait_with_timeout(&mut run, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(130));
+    let result = read_result(&out);
+    assert_eq!(result.status, Status::Interrupted);
+    assert_eq!(result.runs.len(), 1, "nothing runs after an interrupt");
+    assert_eq!(result.runs[0].status, Status::Interrupted);
+    assert!(result.finished_at.is_some());
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn a_malformed_scenario_is_a_located_error_and_exit_2() {
+    let dir = temp_dir("bad");
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(scenario_path("smoke.toml"))
+            .unwrap()
+            .replace("clients = 20", "clients = 1"),
+    )
+    .unwrap();
+    let out = wsbench().arg("run").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("bad.toml:5:11: clients: must be at least 2"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
