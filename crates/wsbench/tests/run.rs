@@ -115,7 +115,7 @@ fn smoke_run_measures_both_transports_completely() {
         assert_eq!(run.messages.lost, 0, "{t}");
         assert_eq!(run.messages.duplicated, 0, "{t}");
         assert_eq!(run.latency.count, run.messages.delivered, "{t}");
-        assert!(run.latency.histogram().unwrap().len() > 0, "{t}");
+        assert!(!run.latency.histogram().unwrap().is_empty(), "{t}");
         assert!(run.wire.bytes_per_delivery >= 64.0, "{t}");
         let server = run.server.as_ref().expect("server figures");
         assert!(
