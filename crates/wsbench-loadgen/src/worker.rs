@@ -188,10 +188,13 @@ impl Client {
 
     /// Connected, before traffic: keep the session alive until the timeline is known.
     async fn idle(&mut self) -> Result<Timeline, End> {
-        let mut rx = self.ctx.timeline.clone();
+        let ctx = self.ctx.clone();
+        let mut rx = ctx.timeline.clone();
+        let abort = ctx.abort.cancelled();
+        tokio::pin!(abort);
         loop {
             tokio::select! {
-                _ = self.ctx.abort.cancelled() => return Err(End::Done),
+                _ = &mut abort => return Err(End::Done),
                 tl = rx.wait_for(Option::is_some) => {
                     return tl.ok().and_then(|tl| *tl).ok_or(End::Done);
                 }
@@ -231,13 +234,16 @@ impl Client {
 
         let drain = sleep_until(ctx.instant_of(timeline.drain_end_ns));
         let send_timer = sleep_until(ctx.instant_of(due(0)));
-        tokio::pin!(drain, send_timer);
+        // Created once: a fresh `cancelled()` per iteration would lock the token's waiter
+        // list for every message received.
+        let abort = ctx.abort.cancelled();
+        tokio::pin!(drain, send_timer, abort);
 
         loop {
             let want_send = sending(k);
             tokio::select! {
                 biased;
-                _ = ctx.abort.cancelled() => return (End::Done, k),
+                _ = &mut abort => return (End::Done, k),
                 _ = &mut drain => return (End::Done, k),
                 msg = self.ws.next() => {
                     let Some(Ok(msg)) = msg else { return (End::Lost, k) };
