@@ -164,7 +164,13 @@ pub struct LoadGenFigures {
     pub cpu_us_per_received: f64,
     /// Over 90%: the figures describe the harness, not the server.
     pub bound: bool,
+    /// Load-generator RSS growth from before connecting to all clients settled, per client,
+    /// bytes: what one client costs the harness.
+    pub memory_per_client_bytes: f64,
 }
+
+/// [`WireFigures::source`] when the bytes were counted at the load generator's sockets.
+pub const WIRE_COUNTED_AT_SOCKETS: &str = "client sockets";
 
 /// Bytes on the wire, counted at the client sockets over the measured window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -177,6 +183,8 @@ pub struct WireFigures {
     pub bytes_per_delivery: f64,
     /// `bytes_per_delivery / payload`.
     pub overhead_ratio: f64,
+    /// Where the bytes were counted.
+    pub source: String,
 }
 
 /// One transport's measurement (one repeat).

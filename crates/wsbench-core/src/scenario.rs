@@ -88,6 +88,19 @@ pub enum Encoding {
     Binary,
 }
 
+/// Which client library speaks Socket.IO over its websocket transport.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SocketioClient {
+    /// wsbench's lean engine.io v4 / socket.io v5 client on tokio-tungstenite: cheap enough
+    /// per client that the load generator is not what is measured.
+    #[default]
+    Lean,
+    /// rust_socketio 0.6 (async): the library a Rust user would reach for; costs more per
+    /// client and message. Long-polling always uses it.
+    RustSocketio,
+}
+
 /// A duration written the human way (`"20s"`, `"500ms"`) in files and results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HumanDuration(pub Duration);
@@ -162,6 +175,9 @@ pub struct Scenario {
     pub repeat: u64,
     /// Load-generator threads; `None` means one per core.
     pub workers: Option<u64>,
+    /// Client library for the `socketio` transport.
+    #[serde(default)]
+    pub socketio_client: SocketioClient,
     /// Already-running servers to measure instead of the built-in ones.
     pub target: BTreeMap<Transport, String>,
 }
@@ -209,6 +225,7 @@ struct RawScenario {
     drain: Option<Spanned<String>>,
     repeat: Option<Spanned<i64>>,
     workers: Option<Spanned<i64>>,
+    socketio_client: Option<Spanned<String>>,
     target: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
 }
 
@@ -447,6 +464,21 @@ impl Scenario {
             Some(w) => Some(check.int_in(w, "workers", 1, 256)?),
         };
 
+        let socketio_client = match &raw.socketio_client {
+            None => SocketioClient::Lean,
+            Some(c) => match c.get_ref().as_str() {
+                "lean" => SocketioClient::Lean,
+                "rust_socketio" => SocketioClient::RustSocketio,
+                other => {
+                    return Err(check.error(
+                        c.span(),
+                        "socketio_client",
+                        format!("unknown client '{other}' (expected lean or rust_socketio)"),
+                    ));
+                }
+            },
+        };
+
         let mut target = BTreeMap::new();
         for (key, url) in raw.target.iter().flatten() {
             let transport: Transport = key
@@ -473,6 +505,7 @@ impl Scenario {
             drain,
             repeat,
             workers,
+            socketio_client,
             target,
         })
     }

@@ -153,6 +153,10 @@ fn ten_mistakes_ten_messages() {
             "scenarios/x.toml:14:12: target.socketio: scheme 'ftp' is not supported",
         ),
         ("name = [".to_owned(), "scenarios/x.toml:1:"),
+        (
+            format!("{VALID}socketio_client = \"python\"\n"),
+            "scenarios/x.toml:13:19: socketio_client: unknown client 'python'",
+        ),
     ];
     let mut seen = std::collections::HashSet::new();
     for (text, expected) in &cases {

@@ -5,7 +5,9 @@
 //! worker keeps its own histograms and counters and they are merged at the end, so the
 //! receive path takes no lock and allocates nothing of its own. Both transports are spoken
 //! by lean clients on tokio-tungstenite over one byte-counting TCP stream: raw WebSocket,
-//! and Socket.IO's websocket transport (engine.io v4, socket.io v5).
+//! and Socket.IO's websocket transport (engine.io v4, socket.io v5). rust_socketio drives
+//! Socket.IO where its features are the point: long-polling, and as the library a Rust
+//! user would pick, to measure what it costs.
 
 mod counting;
 mod ledger;
@@ -13,6 +15,7 @@ mod live;
 mod plan;
 mod protocol;
 mod report;
+mod rust_sio;
 mod worker;
 
 use std::sync::Arc;
@@ -24,7 +27,7 @@ use wsbench_core::clock::monotonic_ns;
 
 pub use ledger::{Delivery, Ledger};
 pub use live::{LiveSnapshot, WorkerLive};
-pub use plan::{LoadPlan, Timeline};
+pub use plan::{LoadPlan, RustSioTransport, Timeline};
 pub use protocol::{ConnectFailure, Endpoint, Protocol};
 pub use report::LoadReport;
 

@@ -31,6 +31,17 @@ pub struct LoadPlan {
     pub workers: usize,
     /// Longest a single connection attempt may take.
     pub connect_timeout: Duration,
+    /// Speak Socket.IO through rust_socketio instead of the lean client.
+    pub rust_socketio: Option<RustSioTransport>,
+}
+
+/// The rust_socketio transport a client uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RustSioTransport {
+    /// Websocket from the start (not polling first, then upgrade).
+    Websocket,
+    /// HTTP long-polling only.
+    Polling,
 }
 
 impl LoadPlan {

@@ -23,19 +23,19 @@ use crate::protocol::{Decoder, Incoming, Socket};
 use crate::report::LoadReport;
 
 /// Everything a worker's clients share.
-struct WorkerCtx {
-    plan: Arc<LoadPlan>,
-    live: Arc<WorkerLive>,
-    report: RefCell<LoadReport>,
-    timeline: watch::Receiver<Option<Timeline>>,
-    abort: CancellationToken,
+pub(crate) struct WorkerCtx {
+    pub(crate) plan: Arc<LoadPlan>,
+    pub(crate) live: Arc<WorkerLive>,
+    pub(crate) report: RefCell<LoadReport>,
+    pub(crate) timeline: watch::Receiver<Option<Timeline>>,
+    pub(crate) abort: CancellationToken,
     /// The same instant on both clocks, to turn monotonic ns into timer deadlines.
     base: (Instant, u64),
     connect_start_ns: u64,
 }
 
 impl WorkerCtx {
-    fn instant_of(&self, ns: u64) -> Instant {
+    pub(crate) fn instant_of(&self, ns: u64) -> Instant {
         self.base.0 + Duration::from_nanos(ns.saturating_sub(self.base.1))
     }
 }
@@ -86,6 +86,10 @@ async fn client_task(id: u64, ctx: Rc<WorkerCtx>) {
         _ = ctx.abort.cancelled() => return,
         _ = sleep_until(connect_at) => {}
     }
+    if let Some(transport) = plan.rust_socketio {
+        crate::rust_sio::run_client(id, ctx.clone(), transport).await;
+        return;
+    }
     let started = monotonic_ns();
     let ws = match plan
         .protocol
@@ -122,7 +126,7 @@ async fn client_task(id: u64, ctx: Rc<WorkerCtx>) {
 }
 
 /// Waits for the runner to publish the traffic timeline, or for an abort.
-async fn wait_timeline(ctx: &WorkerCtx) -> Option<Timeline> {
+pub(crate) async fn wait_timeline(ctx: &WorkerCtx) -> Option<Timeline> {
     let mut rx = ctx.timeline.clone();
     tokio::select! {
         _ = ctx.abort.cancelled() => None,
@@ -131,7 +135,7 @@ async fn wait_timeline(ctx: &WorkerCtx) -> Option<Timeline> {
 }
 
 /// Counts the measured-window probes from `k` on that `sender` will never write.
-fn count_unsent(ctx: &WorkerCtx, timeline: &Timeline, sender: u64, k: u64) {
+pub(crate) fn count_unsent(ctx: &WorkerCtx, timeline: &Timeline, sender: u64, k: u64) {
     let plan = &ctx.plan;
     let unsent = (k..plan.messages_per_sender)
         .filter(|&k| timeline.is_measured(plan.due_ns(timeline.t0_ns, sender, k)))

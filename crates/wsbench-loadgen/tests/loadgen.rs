@@ -5,7 +5,9 @@ use std::time::Duration;
 use wsbench_core::clock::monotonic_ns;
 use wsbench_core::net::bind_listener;
 use wsbench_core::scenario::Encoding;
-use wsbench_loadgen::{Endpoint, LoadGen, LoadPlan, LoadReport, Protocol, Timeline};
+use wsbench_loadgen::{
+    Endpoint, LoadGen, LoadPlan, LoadReport, Protocol, RustSioTransport, Timeline,
+};
 use wsbench_sio_server::{SioServer, SioServerConfig};
 use wsbench_ws_server::{WsServer, WsServerConfig};
 
@@ -26,6 +28,7 @@ fn plan(protocol: Protocol, endpoint: Endpoint, encoding: Encoding) -> LoadPlan 
         ramp_interval: Duration::from_millis(1),
         workers: 2,
         connect_timeout: Duration::from_secs(10),
+        rust_socketio: None,
     }
 }
 
@@ -102,6 +105,26 @@ async fn socketio_broadcast_is_delivered_exactly_once_to_every_other_client() {
             url: format!("ws://{addr}/socket.io/?EIO=4&transport=websocket"),
         };
         let report = drive(plan(Protocol::SocketIo, endpoint, encoding)).await;
+        assert_complete(&report);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_socketio_clients_measure_websocket_and_long_polling_alike() {
+    let server = SioServer::start(
+        bind_listener("127.0.0.1:0".parse().unwrap()).unwrap(),
+        SioServerConfig::default(),
+    )
+    .unwrap();
+    let addr = server.local_addr();
+    for transport in [RustSioTransport::Websocket, RustSioTransport::Polling] {
+        let endpoint = Endpoint {
+            addr,
+            url: format!("http://{addr}/"),
+        };
+        let mut p = plan(Protocol::SocketIo, endpoint, Encoding::Text);
+        p.rust_socketio = Some(transport);
+        let report = drive(p).await;
         assert_complete(&report);
     }
 }

@@ -2,7 +2,7 @@
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Table};
-use wsbench_core::result::{RunResult, Status, TransportRun};
+use wsbench_core::result::{RunResult, Status, TransportRun, WIRE_COUNTED_AT_SOCKETS};
 use wsbench_core::scenario::Transport;
 
 /// One row per transport (medians over repeats) and a Socket.IO/WS ratio row.
@@ -63,7 +63,7 @@ struct Row {
     max: f64,
     kib_per_conn: Option<f64>,
     us_per_msg: Option<f64>,
-    wire: f64,
+    wire: Option<f64>,
     loadgen_cpu: f64,
     bound: bool,
     status: String,
@@ -117,7 +117,9 @@ impl Row {
                     .map(|s| s.memory_per_connection_bytes / 1024.0)
             }),
             us_per_msg: server(&|r| r.server.as_ref().map(|s| s.cpu_us_per_delivery)),
-            wire: m(&|r| r.wire.bytes_per_delivery),
+            wire: server(&|r| {
+                (r.wire.source == WIRE_COUNTED_AT_SOCKETS).then_some(r.wire.bytes_per_delivery)
+            }),
             loadgen_cpu: m(&|r| r.loadgen.cpu_utilisation * 100.0),
             bound: runs.iter().any(|r| r.loadgen.bound),
             status,
@@ -137,7 +139,7 @@ impl Row {
             Cell::new(format!("{:.2}", self.max)),
             Cell::new(opt(self.kib_per_conn, 1)),
             Cell::new(opt(self.us_per_msg, 2)),
-            Cell::new(format!("{:.1}", self.wire)),
+            Cell::new(opt(self.wire, 1)),
             Cell::new(format!(
                 "{:.0}%{}",
                 self.loadgen_cpu,
@@ -170,7 +172,7 @@ impl Row {
             Cell::new(r(self.max, ws.max)),
             Cell::new(ro(self.kib_per_conn, ws.kib_per_conn)),
             Cell::new(ro(self.us_per_msg, ws.us_per_msg)),
-            Cell::new(r(self.wire, ws.wire)),
+            Cell::new(ro(self.wire, ws.wire)),
             Cell::new(""),
             Cell::new(""),
         ]

@@ -9,10 +9,13 @@ use tokio_util::sync::CancellationToken;
 use wsbench_core::clock::monotonic_ns;
 use wsbench_core::histogram::LatencyHistogram;
 use wsbench_core::result::{
-    Connections, LoadGenFigures, Messages, ServerFigures, Status, TransportRun, Window, WireFigures,
+    Connections, LoadGenFigures, Messages, ServerFigures, Status, TransportRun,
+    WIRE_COUNTED_AT_SOCKETS, Window, WireFigures,
 };
-use wsbench_core::scenario::{Scenario, Transport};
-use wsbench_loadgen::{Endpoint, LiveSnapshot, LoadGen, LoadPlan, LoadReport, Protocol, Timeline};
+use wsbench_core::scenario::{Scenario, SocketioClient, Transport};
+use wsbench_loadgen::{
+    Endpoint, LiveSnapshot, LoadGen, LoadPlan, LoadReport, Protocol, RustSioTransport, Timeline,
+};
 
 use super::child::ServerChild;
 use super::procfs::{self, Sampler};
@@ -84,13 +87,14 @@ pub async fn measure(ctx: &RunCtx<'_>, transport: Transport, repeat: u64) -> Tra
 async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Result<()> {
     let s = ctx.scenario;
     let transport = run.transport;
-    let protocol = match transport {
-        Transport::Ws => Protocol::RawWs,
-        Transport::Socketio => Protocol::SocketIo,
-        Transport::SocketioPolling => anyhow::bail!(
-            "the load generator has no long-polling client yet; measure socketio-polling \
-             in a later version or remove it from `transports`"
+    let (protocol, rust_socketio) = match transport {
+        Transport::Ws => (Protocol::RawWs, None),
+        Transport::Socketio => (
+            Protocol::SocketIo,
+            (s.socketio_client == SocketioClient::RustSocketio)
+                .then_some(RustSioTransport::Websocket),
         ),
+        Transport::SocketioPolling => (Protocol::SocketIo, Some(RustSioTransport::Polling)),
     };
     let progress = ctx.progress;
     progress.set_prefix(format!("{transport}#{}", run.repeat + 1));
@@ -130,8 +134,10 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
         ramp_interval: s.ramp.interval(s.clients),
         workers: ctx.workers,
         connect_timeout: CONNECT_TIMEOUT,
+        rust_socketio,
     };
     let ramp_total = plan.ramp_interval * s.clients as u32;
+    let loadgen_rss_before = procfs::rss_bytes(0).unwrap_or(0);
     let load = LoadGen::start(plan).context("cannot start the load generator")?;
 
     let outcome = drive(ctx, run, &load, &mut child, sampler.as_ref(), ramp_total).await;
@@ -160,6 +166,9 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
     let samples = sampler.map(Sampler::finish).unwrap_or_default();
 
     fill_figures(run, &report, &phase, s.payload);
+    run.loadgen.memory_per_client_bytes = phase.loadgen_idle_rss.saturating_sub(loadgen_rss_before)
+        as f64
+        / report.connected.max(1) as f64;
     if server_pid != 0 {
         let connected = report.connected.max(1) as f64;
         let cpu_s = phase.server_cpu_s;
@@ -199,6 +208,7 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
 struct Phase {
     name: &'static str,
     idle_rss: u64,
+    loadgen_idle_rss: u64,
     peak_rss: u64,
     server_cpu_s: f64,
     loadgen_cpu_s: f64,
@@ -259,6 +269,7 @@ async fn drive(
         return Err((phase, stop));
     }
     phase.idle_rss = server_pid.and_then(procfs::rss_bytes).unwrap_or(0);
+    phase.loadgen_idle_rss = procfs::rss_bytes(0).unwrap_or(0);
 
     // Traffic.
     let t0 = monotonic_ns() + 100_000_000;
@@ -395,6 +406,10 @@ fn fill_figures(run: &mut TransportRun, report: &LoadReport, phase: &Phase, payl
     run.latency = report.latency.figures();
     run.send_lag = report.send_lag.figures();
 
+    let received = phase
+        .live_end
+        .probes_received
+        .saturating_sub(phase.live_start.probes_received);
     let bytes_read = phase
         .live_end
         .bytes_read
@@ -403,16 +418,18 @@ fn fill_figures(run: &mut TransportRun, report: &LoadReport, phase: &Phase, payl
         .live_end
         .bytes_written
         .saturating_sub(phase.live_start.bytes_written);
-    let received = phase
-        .live_end
-        .probes_received
-        .saturating_sub(phase.live_start.probes_received);
+    let source = if bytes_read == 0 && bytes_written == 0 && received > 0 {
+        "not measured: rust_socketio clients own their sockets"
+    } else {
+        WIRE_COUNTED_AT_SOCKETS
+    };
     let per_delivery = per(bytes_read as f64, received);
     run.wire = WireFigures {
         bytes_read,
         bytes_written,
         bytes_per_delivery: per_delivery,
         overhead_ratio: per_delivery / payload as f64,
+        source: source.to_owned(),
     };
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
