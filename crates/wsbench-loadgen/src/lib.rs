@@ -12,6 +12,7 @@
 mod counting;
 mod ledger;
 mod live;
+mod pacer;
 mod plan;
 mod protocol;
 mod report;

@@ -18,6 +18,7 @@ use wsbench_core::probe::Probe;
 use wsbench_core::scenario::Encoding;
 
 use crate::ledger::Ledger;
+use crate::pacer::Pacer;
 use crate::plan::{RustSioTransport, Timeline};
 use crate::protocol::{ConnectFailure, SIO_EVENT};
 use crate::worker::{WorkerCtx, account, count_unsent, wait_timeline};
@@ -154,9 +155,18 @@ async fn active(
     let mut probe = Vec::with_capacity(plan.payload);
     let mut k = 0u64;
     let drain = sleep_until(ctx.instant_of(timeline.drain_end_ns));
-    let send_timer = sleep_until(ctx.instant_of(due(0)));
+    let pacer = match Pacer::new() {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(%e, "cannot create a sender timer");
+            return (true, 0);
+        }
+    };
+    if id < plan.senders && pacer.arm(due(0)).is_err() {
+        return (true, 0);
+    }
     let abort = ctx.abort.cancelled();
-    tokio::pin!(drain, send_timer, abort);
+    tokio::pin!(drain, abort);
     loop {
         let want_send = sending(k);
         tokio::select! {
@@ -173,7 +183,7 @@ async fn active(
                 }
                 _ => return (true, k),
             },
-            _ = &mut send_timer, if want_send => {
+            _ = pacer.fired(), if want_send => {
                 let due_ns = due(k);
                 Probe { sender: id as u32, seq: k, intended_ns: due_ns }
                     .encode_into(plan.payload, &mut probe);
@@ -194,7 +204,9 @@ async fn active(
                 drop(report);
                 k += 1;
                 if sending(k) {
-                    send_timer.as_mut().reset(ctx.instant_of(due(k)));
+                    if pacer.arm(due(k)).is_err() {
+                        return (true, k);
+                    }
                 }
             }
         }

@@ -18,6 +18,7 @@ use wsbench_core::probe::Probe;
 
 use crate::ledger::{Delivery, Ledger};
 use crate::live::WorkerLive;
+use crate::pacer::Pacer;
 use crate::plan::{LoadPlan, Timeline};
 use crate::protocol::{Decoder, Incoming, Socket};
 use crate::report::LoadReport;
@@ -237,11 +238,20 @@ impl Client {
             |k: u64| is_sender && k < plan.messages_per_sender && due(k) < timeline.measure_end_ns;
 
         let drain = sleep_until(ctx.instant_of(timeline.drain_end_ns));
-        let send_timer = sleep_until(ctx.instant_of(due(0)));
+        let pacer = match Pacer::new() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(%e, "cannot create a sender timer");
+                return (End::Lost, 0);
+            }
+        };
+        if is_sender && pacer.arm(due(0)).is_err() {
+            return (End::Lost, 0);
+        }
         // Created once: a fresh `cancelled()` per iteration would lock the token's waiter
         // list for every message received.
         let abort = ctx.abort.cancelled();
-        tokio::pin!(drain, send_timer, abort);
+        tokio::pin!(drain, abort);
 
         loop {
             let want_send = sending(k);
@@ -262,7 +272,7 @@ impl Client {
                         Incoming::AttachmentNext | Incoming::Other => {}
                     }
                 }
-                _ = &mut send_timer, if want_send => {
+                _ = pacer.fired(), if want_send => {
                     let due_ns = due(k);
                     Probe { sender: id as u32, seq: k, intended_ns: due_ns }
                         .encode_into(plan.payload, &mut probe);
@@ -283,7 +293,9 @@ impl Client {
                     drop(report);
                     k += 1;
                     if sending(k) {
-                        send_timer.as_mut().reset(ctx.instant_of(due(k)));
+                        if pacer.arm(due(k)).is_err() {
+                        return (End::Lost, k);
+                    }
                     }
                 }
             }
