@@ -170,45 +170,43 @@ async fn active(
     loop {
         let want_send = sending(k);
         tokio::select! {
-            biased;
-            _ = &mut abort => return (false, k),
-            _ = &mut drain => return (false, k),
-            msg = inbox.recv() => match msg {
-                Some(Some(bytes)) => {
-                    let now = monotonic_ns();
-                    let mut report = ctx.report.borrow_mut();
-                    if account(&mut ledger, &mut report, now, &bytes, timeline) {
-                        ctx.live.probe_received();
-                    }
-                }
-                _ => return (true, k),
-            },
-            _ = pacer.fired(), if want_send => {
-                let due_ns = due(k);
-                Probe { sender: id as u32, seq: k, intended_ns: due_ns }
-                    .encode_into(plan.payload, &mut probe);
-                let payload = match plan.encoding {
-                    Encoding::Text => Payload::Text(vec![serde_json::Value::String(
-                        String::from_utf8(probe.clone()).expect("probes are ASCII"),
-                    )]),
-                    Encoding::Binary => Payload::Binary(Bytes::copy_from_slice(&probe)),
-                };
-                if client.emit(SIO_EVENT, payload).await.is_err() {
-                    return (true, k);
-                }
-                let mut report = ctx.report.borrow_mut();
-                report.send_lag.record_ns(monotonic_ns().saturating_sub(due_ns));
-                if timeline.is_measured(due_ns) {
-                    report.sent += 1;
-                }
-                drop(report);
-                k += 1;
-                if sending(k) {
-                    if pacer.arm(due(k)).is_err() {
-                        return (true, k);
-                    }
-                }
-            }
+                    biased;
+                    _ = &mut abort => return (false, k),
+                    _ = &mut drain => return (false, k),
+                    msg = inbox.recv() => match msg {
+                        Some(Some(bytes)) => {
+                            let now = monotonic_ns();
+                            let mut report = ctx.report.borrow_mut();
+                            if account(&mut ledger, &mut report, now, &bytes, timeline) {
+                                ctx.live.probe_received();
+                            }
+                        }
+                        _ => return (true, k),
+                    },
+                    _ = pacer.fired(), if want_send => {
+                        let due_ns = due(k);
+                        Probe { sender: id as u32, seq: k, intended_ns: due_ns }
+                            .encode_into(plan.payload, &mut probe);
+                        let payload = match plan.encoding {
+                            Encoding::Text => Payload::Text(vec![serde_json::Value::String(
+                                String::from_utf8(probe.clone()).expect("probes are ASCII"),
+                            )]),
+                            Encoding::Binary => Payload::Binary(Bytes::copy_from_slice(&probe)),
+                        };
+                        if client.emit(SIO_EVENT, payload).await.is_err() {
+                            return (true, k);
+                        }
+                        let mut report = ctx.report.borrow_mut();
+                        report.send_lag.record_ns(monotonic_ns().saturating_sub(due_ns));
+                        if timeline.is_measured(due_ns) {
+                            report.sent += 1;
+                        }
+                        drop(report);
+                        k += 1;
+                        if sending(k) && pacer.arm(due(k)).is_err() {
+            return (true, k);
         }
+                    }
+                }
     }
 }

@@ -256,49 +256,47 @@ impl Client {
         loop {
             let want_send = sending(k);
             tokio::select! {
-                biased;
-                _ = &mut abort => return (End::Done, k),
-                _ = &mut drain => return (End::Done, k),
-                msg = self.ws.next() => {
-                    let Some(Ok(msg)) = msg else { return (End::Lost, k) };
-                    match self.decoder.classify(plan.protocol, &msg) {
-                        Incoming::Payload(bytes) => self.record(bytes, timeline),
-                        Incoming::Ping => {
-                            if self.pong().await.is_err() {
-                                return (End::Lost, k);
+                            biased;
+                            _ = &mut abort => return (End::Done, k),
+                            _ = &mut drain => return (End::Done, k),
+                            msg = self.ws.next() => {
+                                let Some(Ok(msg)) = msg else { return (End::Lost, k) };
+                                match self.decoder.classify(plan.protocol, &msg) {
+                                    Incoming::Payload(bytes) => self.record(bytes, timeline),
+                                    Incoming::Ping => {
+                                        if self.pong().await.is_err() {
+                                            return (End::Lost, k);
+                                        }
+                                    }
+                                    Incoming::Closed => return (End::Lost, k),
+                                    Incoming::AttachmentNext | Incoming::Other => {}
+                                }
+                            }
+                            _ = pacer.fired(), if want_send => {
+                                let due_ns = due(k);
+                                Probe { sender: id as u32, seq: k, intended_ns: due_ns }
+                                    .encode_into(plan.payload, &mut probe);
+                                plan.protocol.probe_messages(plan.encoding, &probe, &mut frames);
+                                for frame in frames.drain(..) {
+                                    if self.ws.feed(frame).await.is_err() {
+                                        return (End::Lost, k);
+                                    }
+                                }
+                                if self.ws.flush().await.is_err() {
+                                    return (End::Lost, k);
+                                }
+                                let mut report = ctx.report.borrow_mut();
+                                report.send_lag.record_ns(monotonic_ns().saturating_sub(due_ns));
+                                if timeline.is_measured(due_ns) {
+                                    report.sent += 1;
+                                }
+                                drop(report);
+                                k += 1;
+                                if sending(k) && pacer.arm(due(k)).is_err() {
+                return (End::Lost, k);
+            }
                             }
                         }
-                        Incoming::Closed => return (End::Lost, k),
-                        Incoming::AttachmentNext | Incoming::Other => {}
-                    }
-                }
-                _ = pacer.fired(), if want_send => {
-                    let due_ns = due(k);
-                    Probe { sender: id as u32, seq: k, intended_ns: due_ns }
-                        .encode_into(plan.payload, &mut probe);
-                    plan.protocol.probe_messages(plan.encoding, &probe, &mut frames);
-                    for frame in frames.drain(..) {
-                        if self.ws.feed(frame).await.is_err() {
-                            return (End::Lost, k);
-                        }
-                    }
-                    if self.ws.flush().await.is_err() {
-                        return (End::Lost, k);
-                    }
-                    let mut report = ctx.report.borrow_mut();
-                    report.send_lag.record_ns(monotonic_ns().saturating_sub(due_ns));
-                    if timeline.is_measured(due_ns) {
-                        report.sent += 1;
-                    }
-                    drop(report);
-                    k += 1;
-                    if sending(k) {
-                        if pacer.arm(due(k)).is_err() {
-                        return (End::Lost, k);
-                    }
-                    }
-                }
-            }
         }
     }
 
