@@ -223,3 +223,21 @@ fn a_malformed_scenario_is_a_located_error_and_exit_2() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn too_low_a_descriptor_limit_fails_before_connecting_and_says_how_many() {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 600 && ulimit -Hn 600 && exec '{}' run '{}' --clients 1000",
+            env!("CARGO_BIN_EXE_wsbench"),
+            scenario_path("smoke.toml").display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("needs 1256 file descriptors"), "{err}");
+    assert!(err.contains("hard limit (ulimit -Hn) is 600"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing ran");
+}
