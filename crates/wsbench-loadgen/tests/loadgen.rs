@@ -60,13 +60,14 @@ async fn drive(plan: LoadPlan) -> LoadReport {
     .unwrap()
 }
 
+/// Everything owed arrived exactly once. Order is not asserted: socketioxide relays each
+/// event from a task of its own, so it may reorder a sender's events (counted, not failed).
 fn assert_complete(report: &LoadReport) {
     // 3 senders × 20 msg/s × 1 s measured, each owed to the 11 other clients.
     assert_eq!(report.sent, SENDERS * 20, "{report:?}");
     assert_eq!(report.unsent, 0);
     assert_eq!(report.delivered, report.sent * (CLIENTS - 1), "{report:?}");
     assert_eq!(report.duplicated, 0);
-    assert_eq!(report.out_of_order, 0);
     assert_eq!(report.disconnected, 0);
     assert_eq!(report.latency.len(), report.delivered);
     assert_eq!(report.connect_time.len(), CLIENTS);
@@ -88,6 +89,8 @@ async fn raw_websocket_broadcast_is_delivered_exactly_once_to_every_other_client
         };
         let report = drive(plan(Protocol::RawWs, endpoint, encoding)).await;
         assert_complete(&report);
+        // One reader task per connection relays in order.
+        assert_eq!(report.out_of_order, 0);
     }
 }
 
