@@ -38,6 +38,15 @@ impl Pacer {
         Ok(Pacer { fd })
     }
 
+    /// A pacer for one client: armed for `first_due_ns` if it sends, else left disarmed.
+    pub fn start(sends: bool, first_due_ns: u64) -> io::Result<Pacer> {
+        let pacer = Pacer::new().inspect_err(|e| tracing::error!(%e, "no sender timer"))?;
+        if sends {
+            pacer.arm(first_due_ns)?;
+        }
+        Ok(pacer)
+    }
+
     /// Arms the timer for monotonic time `ns` (a time already past fires at once).
     pub fn arm(&self, ns: u64) -> io::Result<()> {
         let spec = libc::itimerspec {

@@ -21,7 +21,7 @@ use crate::ledger::Ledger;
 use crate::pacer::Pacer;
 use crate::plan::{RustSioTransport, Timeline};
 use crate::protocol::{ConnectFailure, SIO_EVENT};
-use crate::worker::{WorkerCtx, account, count_unsent, wait_timeline};
+use crate::worker::{WorkerCtx, count_unsent, wait_timeline};
 
 /// What a client's callbacks forward to its task: a payload, or `None` when it closed.
 type Inbox = mpsc::UnboundedReceiver<Option<Bytes>>;
@@ -32,23 +32,9 @@ pub(crate) async fn run_client(id: u64, ctx: Rc<WorkerCtx>, transport: RustSioTr
     let started = monotonic_ns();
     let (client, mut inbox) = match connect(&ctx, transport).await {
         Ok(connected) => connected,
-        Err(kind) => {
-            ctx.live.failed();
-            *ctx.report.borrow_mut().failures.entry(kind).or_default() += 1;
-            if id < plan.senders
-                && let Some(timeline) = wait_timeline(&ctx).await
-            {
-                count_unsent(&ctx, &timeline, id, 0);
-            }
-            return;
-        }
+        Err(kind) => return ctx.connect_failed(id, kind).await,
     };
-    {
-        let mut report = ctx.report.borrow_mut();
-        report.connect_time.record_ns(monotonic_ns() - started);
-        report.connected += 1;
-    }
-    ctx.live.connected();
+    ctx.connected(started);
 
     let mut lost = false;
     let timeline = {
@@ -155,58 +141,40 @@ async fn active(
     let mut probe = Vec::with_capacity(plan.payload);
     let mut k = 0u64;
     let drain = sleep_until(ctx.instant_of(timeline.drain_end_ns));
-    let pacer = match Pacer::new() {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!(%e, "cannot create a sender timer");
-            return (true, 0);
-        }
-    };
-    if id < plan.senders && pacer.arm(due(0)).is_err() {
+    let Ok(pacer) = Pacer::start(id < plan.senders, due(0)) else {
         return (true, 0);
-    }
+    };
     let abort = ctx.abort.cancelled();
     tokio::pin!(drain, abort);
     loop {
         let want_send = sending(k);
         tokio::select! {
-                    biased;
-                    _ = &mut abort => return (false, k),
-                    _ = &mut drain => return (false, k),
-                    msg = inbox.recv() => match msg {
-                        Some(Some(bytes)) => {
-                            let now = monotonic_ns();
-                            let mut report = ctx.report.borrow_mut();
-                            if account(&mut ledger, &mut report, now, &bytes, timeline) {
-                                ctx.live.probe_received();
-                            }
-                        }
-                        _ => return (true, k),
-                    },
-                    _ = pacer.fired(), if want_send => {
-                        let due_ns = due(k);
-                        Probe { sender: id as u32, seq: k, intended_ns: due_ns }
-                            .encode_into(plan.payload, &mut probe);
-                        let payload = match plan.encoding {
-                            Encoding::Text => Payload::Text(vec![serde_json::Value::String(
-                                String::from_utf8(probe.clone()).expect("probes are ASCII"),
-                            )]),
-                            Encoding::Binary => Payload::Binary(Bytes::copy_from_slice(&probe)),
-                        };
-                        if client.emit(SIO_EVENT, payload).await.is_err() {
-                            return (true, k);
-                        }
-                        let mut report = ctx.report.borrow_mut();
-                        report.send_lag.record_ns(monotonic_ns().saturating_sub(due_ns));
-                        if timeline.is_measured(due_ns) {
-                            report.sent += 1;
-                        }
-                        drop(report);
-                        k += 1;
-                        if sending(k) && pacer.arm(due(k)).is_err() {
-            return (true, k);
-        }
-                    }
+            biased;
+            _ = &mut abort => return (false, k),
+            _ = &mut drain => return (false, k),
+            msg = inbox.recv() => match msg {
+                Some(Some(bytes)) => ctx.receive(&mut ledger, &bytes, timeline),
+                _ => return (true, k),
+            },
+            _ = pacer.fired(), if want_send => {
+                let due_ns = due(k);
+                Probe { sender: id as u32, seq: k, intended_ns: due_ns }
+                    .encode_into(plan.payload, &mut probe);
+                let payload = match plan.encoding {
+                    Encoding::Text => Payload::Text(vec![serde_json::Value::String(
+                        String::from_utf8(probe.clone()).expect("probes are ASCII"),
+                    )]),
+                    Encoding::Binary => Payload::Binary(Bytes::copy_from_slice(&probe)),
+                };
+                if client.emit(SIO_EVENT, payload).await.is_err() {
+                    return (true, k);
                 }
+                ctx.sent(due_ns, timeline);
+                k += 1;
+                if sending(k) && pacer.arm(due(k)).is_err() {
+                    return (true, k);
+                }
+            }
+        }
     }
 }

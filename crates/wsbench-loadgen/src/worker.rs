@@ -20,7 +20,7 @@ use crate::ledger::{Delivery, Ledger};
 use crate::live::WorkerLive;
 use crate::pacer::Pacer;
 use crate::plan::{LoadPlan, Timeline};
-use crate::protocol::{Decoder, Incoming, Socket};
+use crate::protocol::{ConnectFailure, Decoder, Incoming, Socket};
 use crate::report::LoadReport;
 
 /// Everything a worker's clients share.
@@ -36,6 +36,44 @@ pub(crate) struct WorkerCtx {
 }
 
 impl WorkerCtx {
+    /// Records a failed connection; a sender's whole measured schedule is then unsent.
+    pub(crate) async fn connect_failed(&self, id: u64, kind: ConnectFailure) {
+        self.live.failed();
+        *self.report.borrow_mut().failures.entry(kind).or_default() += 1;
+        if id < self.plan.senders
+            && let Some(timeline) = wait_timeline(self).await
+        {
+            count_unsent(self, &timeline, id, 0);
+        }
+    }
+
+    /// Records a client ready, `started_ns` being when its connection attempt began.
+    pub(crate) fn connected(&self, started_ns: u64) {
+        let mut report = self.report.borrow_mut();
+        report.connect_time.record_ns(monotonic_ns() - started_ns);
+        report.connected += 1;
+        self.live.connected();
+    }
+
+    /// Accounts a payload received now by the client owning `ledger`.
+    pub(crate) fn receive(&self, ledger: &mut Ledger, bytes: &[u8], timeline: &Timeline) {
+        let now = monotonic_ns();
+        if account(ledger, &mut self.report.borrow_mut(), now, bytes, timeline) {
+            self.live.probe_received();
+        }
+    }
+
+    /// Records a probe written, due at `due_ns`.
+    pub(crate) fn sent(&self, due_ns: u64, timeline: &Timeline) {
+        let mut report = self.report.borrow_mut();
+        report
+            .send_lag
+            .record_ns(monotonic_ns().saturating_sub(due_ns));
+        if timeline.is_measured(due_ns) {
+            report.sent += 1;
+        }
+    }
+
     pub(crate) fn instant_of(&self, ns: u64) -> Instant {
         self.base.0 + Duration::from_nanos(ns.saturating_sub(self.base.1))
     }
@@ -98,23 +136,9 @@ async fn client_task(id: u64, ctx: Rc<WorkerCtx>) {
         .await
     {
         Ok(ws) => ws,
-        Err(kind) => {
-            ctx.live.failed();
-            *ctx.report.borrow_mut().failures.entry(kind).or_default() += 1;
-            if id < plan.senders
-                && let Some(timeline) = wait_timeline(&ctx).await
-            {
-                count_unsent(&ctx, &timeline, id, 0);
-            }
-            return;
-        }
+        Err(kind) => return ctx.connect_failed(id, kind).await,
     };
-    {
-        let mut report = ctx.report.borrow_mut();
-        report.connect_time.record_ns(monotonic_ns() - started);
-        report.connected += 1;
-    }
-    ctx.live.connected();
+    ctx.connected(started);
     Client {
         id,
         ws,
@@ -231,23 +255,16 @@ impl Client {
         let id = self.id;
         let is_sender = id < plan.senders;
         let mut k = 0u64;
-        let mut probe = Vec::with_capacity(plan.payload);
+        let mut probe_bytes = Vec::with_capacity(plan.payload);
         let mut frames = Vec::with_capacity(2);
         let due = |k: u64| plan.due_ns(timeline.t0_ns, id, k);
         let sending =
             |k: u64| is_sender && k < plan.messages_per_sender && due(k) < timeline.measure_end_ns;
 
         let drain = sleep_until(ctx.instant_of(timeline.drain_end_ns));
-        let pacer = match Pacer::new() {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(%e, "cannot create a sender timer");
-                return (End::Lost, 0);
-            }
-        };
-        if is_sender && pacer.arm(due(0)).is_err() {
+        let Ok(pacer) = Pacer::start(is_sender, due(0)) else {
             return (End::Lost, 0);
-        }
+        };
         // Created once: a fresh `cancelled()` per iteration would lock the token's waiter
         // list for every message received.
         let abort = ctx.abort.cancelled();
@@ -256,57 +273,51 @@ impl Client {
         loop {
             let want_send = sending(k);
             tokio::select! {
-                            biased;
-                            _ = &mut abort => return (End::Done, k),
-                            _ = &mut drain => return (End::Done, k),
-                            msg = self.ws.next() => {
-                                let Some(Ok(msg)) = msg else { return (End::Lost, k) };
-                                match self.decoder.classify(plan.protocol, &msg) {
-                                    Incoming::Payload(bytes) => self.record(bytes, timeline),
-                                    Incoming::Ping => {
-                                        if self.pong().await.is_err() {
-                                            return (End::Lost, k);
-                                        }
-                                    }
-                                    Incoming::Closed => return (End::Lost, k),
-                                    Incoming::AttachmentNext | Incoming::Other => {}
-                                }
-                            }
-                            _ = pacer.fired(), if want_send => {
-                                let due_ns = due(k);
-                                Probe { sender: id as u32, seq: k, intended_ns: due_ns }
-                                    .encode_into(plan.payload, &mut probe);
-                                plan.protocol.probe_messages(plan.encoding, &probe, &mut frames);
-                                for frame in frames.drain(..) {
-                                    if self.ws.feed(frame).await.is_err() {
-                                        return (End::Lost, k);
-                                    }
-                                }
-                                if self.ws.flush().await.is_err() {
-                                    return (End::Lost, k);
-                                }
-                                let mut report = ctx.report.borrow_mut();
-                                report.send_lag.record_ns(monotonic_ns().saturating_sub(due_ns));
-                                if timeline.is_measured(due_ns) {
-                                    report.sent += 1;
-                                }
-                                drop(report);
-                                k += 1;
-                                if sending(k) && pacer.arm(due(k)).is_err() {
-                return (End::Lost, k);
-            }
+                biased;
+                _ = &mut abort => return (End::Done, k),
+                _ = &mut drain => return (End::Done, k),
+                msg = self.ws.next() => {
+                    let Some(Ok(msg)) = msg else { return (End::Lost, k) };
+                    match self.decoder.classify(plan.protocol, &msg) {
+                        Incoming::Payload(bytes) => self.record(bytes, timeline),
+                        Incoming::Ping => {
+                            if self.pong().await.is_err() {
+                                return (End::Lost, k);
                             }
                         }
+                        Incoming::Closed => return (End::Lost, k),
+                        Incoming::AttachmentNext | Incoming::Other => {}
+                    }
+                }
+                _ = pacer.fired(), if want_send => {
+                    let due_ns = due(k);
+                    let probe = Probe { sender: id as u32, seq: k, intended_ns: due_ns };
+                    probe.encode_into(plan.payload, &mut probe_bytes);
+                    plan.protocol.probe_messages(plan.encoding, &probe_bytes, &mut frames);
+                    if self.write_all(&mut frames).await.is_err() {
+                        return (End::Lost, k);
+                    }
+                    ctx.sent(due_ns, timeline);
+                    k += 1;
+                    if sending(k) && pacer.arm(due(k)).is_err() {
+                        return (End::Lost, k);
+                    }
+                }
+            }
         }
+    }
+
+    /// Writes `frames` (one probe) and flushes them.
+    async fn write_all(&mut self, frames: &mut Vec<Message>) -> Result<(), End> {
+        for frame in frames.drain(..) {
+            self.ws.feed(frame).await.map_err(|_| End::Lost)?;
+        }
+        self.ws.flush().await.map_err(|_| End::Lost)
     }
 
     /// Accounts one received payload: the hot path (no allocation, no lock).
     fn record(&mut self, bytes: &[u8], timeline: &Timeline) {
-        let now = monotonic_ns();
-        let mut report = self.ctx.report.borrow_mut();
-        if account(&mut self.ledger, &mut report, now, bytes, timeline) {
-            self.ctx.live.probe_received();
-        }
+        self.ctx.receive(&mut self.ledger, bytes, timeline);
     }
 }
 
