@@ -1,0 +1,44 @@
+//! connect: time to open one ready client connection: TCP connect and WebSocket handshake,
+//! and for Socket.IO also the engine.io open packet and the namespace CONNECT.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use wsbench_benches::{BenchServer, TRANSPORTS, connect};
+
+fn connect_bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut group = c.benchmark_group("connect");
+    group.throughput(Throughput::Elements(1));
+    for (protocol, name) in TRANSPORTS {
+        let server = rt.block_on(async { BenchServer::start(protocol) });
+        let endpoint = server.endpoint(protocol);
+        group.bench_function(BenchmarkId::new(name, "ready"), |b| {
+            b.to_async(&rt).iter_custom(|iters| {
+                let endpoint = endpoint.clone();
+                async move {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let start = Instant::now();
+                        let ws = connect(protocol, &endpoint).await;
+                        total += start.elapsed();
+                        // Closed outside the timed part; the server's bookkeeping of the
+                        // close overlaps the next iteration, as it would in real traffic.
+                        drop(black_box(ws));
+                    }
+                    total
+                }
+            })
+        });
+        drop(server);
+    }
+    group.finish();
+}
+
+criterion_group!(benches, connect_bench);
+criterion_main!(benches);
