@@ -105,9 +105,15 @@ pub enum SocketioClient {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HumanDuration(pub Duration);
 
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
 impl Serialize for HumanDuration {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(self.0).to_string())
+        s.serialize_str(&self.to_string())
     }
 }
 
@@ -146,6 +152,37 @@ impl Ramp {
     }
 }
 
+/// Limits a run must stay within, as k6's thresholds: `wsbench run` prints each as pass or
+/// fail and exits non-zero when one fails.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// Latency p99 at most.
+    pub p99: Option<HumanDuration>,
+    /// Share of expected deliveries lost at most (0.001 = 0.1%).
+    pub loss: Option<f64>,
+    /// Delivered messages per second at least.
+    pub delivered_per_s: Option<f64>,
+    /// Server memory per connection at most, bytes.
+    pub memory_per_connection: Option<u64>,
+}
+
+impl Thresholds {
+    /// Whether no limit is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Thresholds::default()
+    }
+
+    /// `self` with the limits `specific` sets replacing these.
+    pub fn overridden_by(&self, specific: &Thresholds) -> Thresholds {
+        Thresholds {
+            p99: specific.p99.or(self.p99),
+            loss: specific.loss.or(self.loss),
+            delivered_per_s: specific.delivered_per_s.or(self.delivered_per_s),
+            memory_per_connection: specific.memory_per_connection.or(self.memory_per_connection),
+        }
+    }
+}
+
 /// A validated scenario: everything one `wsbench run` does, recorded in full in its result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
@@ -180,6 +217,22 @@ pub struct Scenario {
     pub socketio_client: SocketioClient,
     /// Already-running servers to measure instead of the built-in ones.
     pub target: BTreeMap<Transport, String>,
+    /// Limits for every transport.
+    #[serde(default, skip_serializing_if = "Thresholds::is_empty")]
+    pub thresholds: Thresholds,
+    /// Limits for one transport, replacing those of `thresholds` it sets.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub transport_thresholds: BTreeMap<Transport, Thresholds>,
+}
+
+impl Scenario {
+    /// The limits that apply to `transport`.
+    pub fn thresholds_for(&self, transport: Transport) -> Thresholds {
+        match self.transport_thresholds.get(&transport) {
+            Some(specific) => self.thresholds.overridden_by(specific),
+            None => self.thresholds.clone(),
+        }
+    }
 }
 
 /// A scenario file that cannot be used, with where and why.
@@ -227,6 +280,31 @@ struct RawScenario {
     workers: Option<Spanned<i64>>,
     socketio_client: Option<Spanned<String>>,
     target: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    thresholds: Option<RawThresholds>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    p99: Option<Spanned<String>>,
+    loss: Option<Spanned<Number>>,
+    delivered_per_s: Option<Spanned<Number>>,
+    memory_per_connection: Option<Spanned<i64>>,
+}
+
+/// `[thresholds]`: the limits for every transport, and a sub-table per transport. (No
+/// `serde(flatten)`: it would lose the spans that locate errors.)
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThresholds {
+    p99: Option<Spanned<String>>,
+    loss: Option<Spanned<Number>>,
+    delivered_per_s: Option<Spanned<Number>>,
+    memory_per_connection: Option<Spanned<i64>>,
+    ws: Option<RawLimits>,
+    socketio: Option<RawLimits>,
+    #[serde(rename = "socketio-polling")]
+    socketio_polling: Option<RawLimits>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -285,6 +363,51 @@ impl Checker<'_> {
             return Err(self.error(v.span(), field, format!("must be at most {max}, not {n}")));
         }
         Ok(n as u64)
+    }
+
+    fn limits(&self, raw: &RawLimits, table: &str) -> Result<Thresholds, ScenarioError> {
+        let p99 = match &raw.p99 {
+            Some(d) => Some(self.duration(d, &format!("{table}.p99"))?),
+            None => None,
+        };
+        let loss = match &raw.loss {
+            Some(l) => {
+                let v = l.get_ref().as_f64();
+                if !(0.0..=1.0).contains(&v) {
+                    return Err(self.error(
+                        l.span(),
+                        &format!("{table}.loss"),
+                        format!("is a share of expected deliveries, from 0 to 1, not {v}"),
+                    ));
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        let delivered_per_s = match &raw.delivered_per_s {
+            Some(d) => {
+                let v = d.get_ref().as_f64();
+                if v < 0.0 {
+                    return Err(self.error(
+                        d.span(),
+                        &format!("{table}.delivered_per_s"),
+                        format!("must not be negative, not {v}"),
+                    ));
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        let memory_per_connection = match &raw.memory_per_connection {
+            Some(m) => Some(self.int_in(m, &format!("{table}.memory_per_connection"), 1, i64::MAX)?),
+            None => None,
+        };
+        Ok(Thresholds {
+            p99,
+            loss,
+            delivered_per_s,
+            memory_per_connection,
+        })
     }
 
     fn duration(&self, v: &Spanned<String>, field: &str) -> Result<HumanDuration, ScenarioError> {
@@ -491,6 +614,28 @@ impl Scenario {
             target.insert(transport, url.get_ref().clone());
         }
 
+        let mut thresholds = Thresholds::default();
+        let mut transport_thresholds = BTreeMap::new();
+        if let Some(raw) = raw.thresholds {
+            let all = RawLimits {
+                p99: raw.p99,
+                loss: raw.loss,
+                delivered_per_s: raw.delivered_per_s,
+                memory_per_connection: raw.memory_per_connection,
+            };
+            thresholds = check.limits(&all, "thresholds")?;
+            for (transport, limits) in [
+                (Transport::Ws, &raw.ws),
+                (Transport::Socketio, &raw.socketio),
+                (Transport::SocketioPolling, &raw.socketio_polling),
+            ] {
+                if let Some(limits) = limits {
+                    let field = format!("thresholds.{transport}");
+                    transport_thresholds.insert(transport, check.limits(limits, &field)?);
+                }
+            }
+        }
+
         Ok(Scenario {
             name,
             transports,
@@ -507,6 +652,8 @@ impl Scenario {
             workers,
             socketio_client,
             target,
+            thresholds,
+            transport_thresholds,
         })
     }
 

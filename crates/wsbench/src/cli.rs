@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wsbench_core::OverflowPolicy;
 use wsbench_core::scenario::Transport;
+use wsbench_report::Format;
 
 /// Raw WebSocket or Socket.IO? wsbench answers with measurements.
 #[derive(Debug, Parser)]
@@ -31,6 +32,62 @@ pub enum Command {
     /// result.json under results/ after each transport. Exit code: 0 complete, 1 a transport
     /// failed, 2 bad scenario or arguments, 130 interrupted (Ctrl-C; what was measured is kept).
     Run(RunArgs),
+    /// Render a result.json again, in any format.
+    Report(ReportArgs),
+    /// Compare two results metric by metric, for regression checks.
+    ///
+    /// Prints a Markdown table of every metric per transport with its change and verdict.
+    /// Exit code: 0 no regression, 1 regression, 2 the results are not comparable (other
+    /// scenario, schema or transports). Speed-independent metrics (wire bytes, loss, memory
+    /// per connection) get tight tolerances, timing metrics loose ones; ranges of repeats
+    /// that overlap count as unchanged.
+    Compare(CompareArgs),
+}
+
+/// Options of `wsbench report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A result.json written by `wsbench run`.
+    pub result: PathBuf,
+
+    /// Output format: md, csv, html or json.
+    #[arg(long, short, value_name = "FORMAT", default_value = "md", value_parser = parse_format)]
+    pub format: Format,
+
+    /// Write to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Options of `wsbench compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline result.json.
+    pub base: PathBuf,
+
+    /// The new result.json.
+    pub new: PathBuf,
+
+    /// How much worse a timing metric (latency, CPU, throughput) may get, relative: 1.0
+    /// allows twice as bad. A shared 2-core machine moves these by tens of percent.
+    #[arg(long, value_name = "SHARE", default_value_t = 1.0)]
+    pub timing_tolerance: f64,
+
+    /// How much server memory per connection may grow, relative.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.25)]
+    pub memory_tolerance: f64,
+
+    /// How much wire bytes per delivery may grow, relative.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.02)]
+    pub wire_tolerance: f64,
+
+    /// How much the lost share of deliveries may grow, absolute (0.001 = 0.1 point).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.001)]
+    pub loss_tolerance: f64,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
 }
 
 /// Options of `wsbench run`.

@@ -4,6 +4,7 @@
 //! tests and other programs can drive the same code in-process.
 
 pub mod cli;
+pub mod report;
 pub mod run;
 pub mod serve;
 
@@ -35,6 +36,8 @@ where
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Run(args) => run::run(args),
+        Command::Report(args) => report::report(args),
+        Command::Compare(args) => report::compare(args),
     };
     match result {
         Ok(code) => code,

@@ -18,6 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 use wsbench_core::result::{RunResult, SCHEMA_VERSION, Status};
 use wsbench_core::scenario::{Overrides, Scenario};
+use wsbench_report::Format;
 
 use crate::cli::RunArgs;
 
@@ -27,6 +28,8 @@ pub use output::write_atomic;
 pub const EXIT_INTERRUPTED: u8 = 130;
 /// Exit code of a run whose scenario or arguments are unusable.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code of a complete run that broke one of its thresholds (as k6).
+pub const EXIT_THRESHOLDS: u8 = 99;
 
 /// How a run is described in its result, for readers of the report.
 const METHOD: &[&str] = &[
@@ -97,8 +100,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("wsbench: {e}");
         }
     }
+    let checks = wsbench_report::thresholds::check(&result);
+    if !checks.is_empty() {
+        println!("thresholds:\n{}", summary::threshold_lines(&checks));
+    }
     println!("result: {}", result_path.display());
+    println!("report: {}", dir.join("report.html").display());
     Ok(match status {
+        Status::Complete if checks.iter().any(|c| !c.pass) => ExitCode::from(EXIT_THRESHOLDS),
         Status::Complete => ExitCode::SUCCESS,
         Status::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
         Status::Failed | Status::Running => ExitCode::FAILURE,
@@ -159,7 +168,19 @@ async fn run_all(result: &mut RunResult, workers: usize, path: &Path) -> anyhow:
     Ok(status)
 }
 
+/// Writes result.json, then report.md and report.html beside it, each atomically.
 fn save(result: &RunResult, path: &Path) -> anyhow::Result<()> {
-    let json = serde_json::to_vec_pretty(result)?;
-    write_atomic(path, &json)
+    let dir = path.parent().unwrap_or(Path::new("."));
+    for (format, file) in [
+        (Format::Json, path.to_path_buf()),
+        (Format::Markdown, dir.join("report.md")),
+        (Format::Html, dir.join("report.html")),
+    ] {
+        let bytes = format
+            .exporter()
+            .render(result)
+            .with_context(|| format!("cannot render {}", file.display()))?;
+        write_atomic(&file, &bytes)?;
+    }
+    Ok(())
 }

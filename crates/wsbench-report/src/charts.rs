@@ -1,0 +1,152 @@
+//! Charts as inline SVG (plotters), for the self-contained HTML page.
+
+use plotters::prelude::*;
+
+use crate::ReportError;
+use crate::metrics::Metric;
+use crate::summary::TransportSummary;
+
+const WIDTH: u32 = 760;
+const HEIGHT: u32 = 360;
+const BAR_WIDTH: u32 = 370;
+const BAR_HEIGHT: u32 = 260;
+
+/// A colour per transport, the same in every chart.
+fn colour(i: usize) -> RGBColor {
+    [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+    ][i % 4]
+}
+
+fn chart_error(e: impl std::fmt::Display) -> ReportError {
+    ReportError::Chart(e.to_string())
+}
+
+/// Percentiles plotted, from p0 to p99.99, spaced evenly on the `1/(1-p)` axis.
+fn percentiles() -> Vec<f64> {
+    (0..=40)
+        .map(|i| 100.0 * (1.0 - 10f64.powf(-(i as f64) / 10.0)))
+        .collect()
+}
+
+/// HDR-style latency chart: latency (ms) against percentile on a log axis up to 99.99.
+pub fn latency_percentiles(summaries: &[TransportSummary]) -> Result<String, ReportError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let curves: Vec<(String, Vec<(f64, f64)>)> = summaries
+            .iter()
+            .filter(|s| !s.latency.is_empty())
+            .map(|s| {
+                let points = percentiles()
+                    .into_iter()
+                    .map(|p| {
+                        let x = 1.0 / (1.0 - p / 100.0);
+                        let y = s.latency.quantile_us(p / 100.0) as f64 / 1e3;
+                        (x, y)
+                    })
+                    .collect();
+                (s.transport.to_string(), points)
+            })
+            .collect();
+        let y_max = curves
+            .iter()
+            .flat_map(|(_, pts)| pts.iter().map(|p| p.1))
+            .fold(0.0, f64::max)
+            .max(0.001)
+            * 1.1;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Latency by percentile (ms)", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d((1.0..10_000.0f64).log_scale(), 0.0..y_max)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .x_labels(5)
+            .x_label_formatter(&|x| {
+                let p = 100.0 * (1.0 - 1.0 / x);
+                if p < 1.0 {
+                    "0%".to_owned()
+                } else {
+                    format!("{}%", trim(p))
+                }
+            })
+            .x_desc("percentile")
+            .y_desc("ms")
+            .draw()
+            .map_err(chart_error)?;
+        for (i, (name, points)) in curves.into_iter().enumerate() {
+            let c = colour(i);
+            chart
+                .draw_series(LineSeries::new(points, c.stroke_width(2)))
+                .map_err(chart_error)?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], c.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.9))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
+fn trim(p: f64) -> String {
+    let s = format!("{p:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// One bar per transport for `metric` (medians), or `None` if no transport has it.
+pub fn bars(summaries: &[TransportSummary], metric: &Metric) -> Result<Option<String>, ReportError> {
+    let values: Vec<(String, f64)> = summaries
+        .iter()
+        .filter_map(|s| s.stat(metric).map(|st| (s.transport.to_string(), st.median)))
+        .collect();
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let y_max = values.iter().map(|v| v.1).fold(0.0, f64::max).max(1e-9) * 1.15;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (BAR_WIDTH, BAR_HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let names: Vec<String> = values.iter().map(|v| v.0.clone()).collect();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("{} ({})", metric.label, metric.unit), ("sans-serif", 15))
+            .margin(10)
+            .x_label_area_size(28)
+            .y_label_area_size(56)
+            .build_cartesian_2d((0..values.len()).into_segmented(), 0.0..y_max)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_label_formatter(&|x| match x {
+                SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .draw()
+            .map_err(chart_error)?;
+        for (i, (_, v)) in values.iter().enumerate() {
+            let c = colour(i);
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), *v)],
+                    c.filled(),
+                )))
+                .map_err(chart_error)?;
+        }
+        root.present().map_err(chart_error)?;
+    }
+    Ok(Some(svg))
+}

@@ -1,0 +1,222 @@
+//! The seed's claims, one by one, each with the evidence of this run and a verdict
+//! computed from it. No verdict is written by hand.
+
+use serde::Serialize;
+use wsbench_core::result::{RunResult, Status};
+use wsbench_core::scenario::Transport;
+
+use crate::metrics::{Better, metric};
+use crate::summary::{Stat, TransportSummary};
+
+/// Differences smaller than this share are treated as no difference: a shared machine's
+/// noise between two runs is of that order.
+pub const NOISE_MARGIN: f64 = 0.05;
+
+/// What the data says about a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The data agrees with the claim beyond noise.
+    Supported,
+    /// The data does not bear the claim out (equal within noise, or the opposite).
+    Contradicted,
+    /// This run did not measure it.
+    NotMeasured,
+}
+
+impl Verdict {
+    /// As written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Supported => "supported",
+            Verdict::Contradicted => "contradicted",
+            Verdict::NotMeasured => "not measured in this run",
+        }
+    }
+}
+
+/// One claim, its evidence and its verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct Claim {
+    /// The claim as the seed makes it.
+    pub claim: &'static str,
+    /// What was measured, in numbers.
+    pub evidence: String,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// Evaluates every claim of the seed against `result`.
+pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim> {
+    let find = |t: Transport| summaries.iter().find(|s| s.transport == t);
+    let (ws, sio) = (find(Transport::Ws), find(Transport::Socketio));
+    let mut claims = vec![
+        compare_claim("WebSocket has lower latency", "latency_p50_ms", ws, sio, Some("latency_p99_ms")),
+        throughput_claim(ws, sio),
+        compare_claim(
+            "WebSocket needs less memory",
+            "server_memory_per_connection_kib",
+            ws,
+            sio,
+            None,
+        ),
+        compare_claim(
+            "WebSocket costs less CPU per message",
+            "server_cpu_us_per_delivery",
+            ws,
+            sio,
+            None,
+        ),
+        compare_claim(
+            "WebSocket has less overhead on the wire",
+            "wire_bytes_per_delivery",
+            ws,
+            sio,
+            None,
+        ),
+    ];
+    claims.push(Claim {
+        claim: "Socket.IO reconnects automatically",
+        evidence: "needs a run that kills and restarts the server (the reconnect scenario)"
+            .to_owned(),
+        verdict: Verdict::NotMeasured,
+    });
+    claims.push(fallback_claim(result, find(Transport::SocketioPolling)));
+    claims.push(Claim {
+        claim: "Socket.IO broadcasts to rooms",
+        evidence: "needs a rooms scenario; this run broadcast to everyone".to_owned(),
+        verdict: Verdict::NotMeasured,
+    });
+    claims.push(Claim {
+        claim: "Socket.IO has acknowledgements",
+        evidence: "needs an echo/ack scenario; this run measured broadcast".to_owned(),
+        verdict: Verdict::NotMeasured,
+    });
+    claims
+}
+
+fn describe(stat: Stat, unit: &str) -> String {
+    if stat.n > 1 {
+        format!(
+            "{:.2} {unit} (median of {}, {:.2}-{:.2})",
+            stat.median, stat.n, stat.min, stat.max
+        )
+    } else {
+        format!("{:.2} {unit}", stat.median)
+    }
+}
+
+/// "WebSocket is better at `key`": supported when WebSocket beats Socket.IO beyond noise
+/// (and beyond the spread of the repeats).
+fn compare_claim(
+    claim: &'static str,
+    key: &str,
+    ws: Option<&TransportSummary>,
+    sio: Option<&TransportSummary>,
+    also: Option<&str>,
+) -> Claim {
+    let m = metric(key);
+    let (Some(w), Some(s)) = (ws.and_then(|x| x.stat(m)), sio.and_then(|x| x.stat(m))) else {
+        return Claim {
+            claim,
+            evidence: format!("{} was not measured for both ws and socketio", m.label),
+            verdict: Verdict::NotMeasured,
+        };
+    };
+    let ws_better = match m.better {
+        Better::Lower => w.median < s.median,
+        Better::Higher => w.median > s.median,
+    };
+    let diff = if s.median == 0.0 {
+        0.0
+    } else {
+        (w.median - s.median).abs() / s.median.abs()
+    };
+    let overlap = w.n > 1 && s.n > 1 && w.max >= s.min && s.max >= w.min;
+    let clear = diff > NOISE_MARGIN && !overlap;
+    let mut evidence = format!(
+        "{}: ws {}, socketio {} (socketio/ws ×{:.2})",
+        m.label,
+        describe(w, m.unit),
+        describe(s, m.unit),
+        if w.median == 0.0 { 0.0 } else { s.median / w.median }
+    );
+    if let Some(also) = also {
+        let a = metric(also);
+        if let (Some(w2), Some(s2)) = (ws.and_then(|x| x.stat(a)), sio.and_then(|x| x.stat(a))) {
+            evidence.push_str(&format!(
+                "; {}: ws {}, socketio {}",
+                a.label,
+                describe(w2, a.unit),
+                describe(s2, a.unit)
+            ));
+        }
+    }
+    if !clear {
+        evidence.push_str(&format!(
+            "; no difference beyond the {:.0}% noise margin",
+            NOISE_MARGIN * 100.0
+        ));
+    }
+    Claim {
+        claim,
+        evidence,
+        verdict: if ws_better && clear {
+            Verdict::Supported
+        } else {
+            Verdict::Contradicted
+        },
+    }
+}
+
+/// Throughput differs only when a server could not keep up with the offered load.
+fn throughput_claim(ws: Option<&TransportSummary>, sio: Option<&TransportSummary>) -> Claim {
+    let claim = "WebSocket has higher throughput";
+    let loss = metric("loss_ratio");
+    let (Some(w), Some(s)) = (ws, sio) else {
+        return Claim {
+            claim,
+            evidence: "needs both ws and socketio in the run".to_owned(),
+            verdict: Verdict::NotMeasured,
+        };
+    };
+    let lossless = |t: &TransportSummary| t.stat(loss).is_some_and(|l| l.max == 0.0);
+    if lossless(w) && lossless(s) {
+        return Claim {
+            claim,
+            evidence: "both transports delivered the whole offered load without loss, so this \
+                       run did not reach either server's limit; raise clients or rate (or use \
+                       a saturation search) to measure it; server CPU per delivery bounds it"
+                .to_owned(),
+            verdict: Verdict::NotMeasured,
+        };
+    }
+    compare_claim(claim, "delivered_per_s", ws, sio, None)
+}
+
+fn fallback_claim(result: &RunResult, polling: Option<&TransportSummary>) -> Claim {
+    let claim = "Socket.IO falls back to long-polling";
+    let Some(p) = polling else {
+        return Claim {
+            claim,
+            evidence: "socketio-polling was not among this run's transports".to_owned(),
+            verdict: Verdict::NotMeasured,
+        };
+    };
+    let delivered: u64 = p.runs.iter().map(|r| r.messages.delivered).sum();
+    let expected: u64 = p.runs.iter().map(|r| r.messages.expected).sum();
+    let complete = p.runs.iter().all(|r| r.status == Status::Complete);
+    let p50 = p.stat(metric("latency_p50_ms")).map_or(0.0, |s| s.median);
+    let _ = result;
+    Claim {
+        claim,
+        evidence: format!(
+            "over long-polling only, {delivered} of {expected} deliveries arrived, p50 {p50:.2} ms"
+        ),
+        verdict: if complete && expected > 0 && delivered == expected {
+            Verdict::Supported
+        } else {
+            Verdict::Contradicted
+        },
+    }
+}

@@ -1,0 +1,67 @@
+//! HTML: one self-contained page (inline CSS and SVG, nothing fetched) that opens from disk.
+
+use minijinja::{Environment, context};
+use serde::Serialize;
+use wsbench_core::result::RunResult;
+
+use crate::charts;
+use crate::claims;
+use crate::markdown::method_line;
+use crate::metrics::metric;
+use crate::summary::summarize;
+use crate::table::side_by_side;
+use crate::{Exporter, ReportError};
+
+const TEMPLATE: &str = include_str!("../templates/report.html");
+
+/// Metrics drawn as bars.
+const BARS: &[&str] = &[
+    "delivered_per_s",
+    "server_memory_per_connection_kib",
+    "server_cpu_us_per_delivery",
+    "wire_bytes_per_delivery",
+];
+
+/// Writes the report as one HTML page.
+pub struct HtmlExporter;
+
+#[derive(Serialize)]
+struct Problem {
+    text: String,
+}
+
+impl Exporter for HtmlExporter {
+    fn render(&self, result: &RunResult) -> Result<Vec<u8>, ReportError> {
+        let summaries = summarize(result);
+        let table = side_by_side(&summaries);
+        let claims = claims::evaluate(result, &summaries);
+        let latency_chart = charts::latency_percentiles(&summaries)?;
+        let mut bar_charts = Vec::new();
+        for key in BARS {
+            if let Some(svg) = charts::bars(&summaries, metric(key))? {
+                bar_charts.push(svg);
+            }
+        }
+        let problems: Vec<Problem> = result
+            .runs
+            .iter()
+            .filter_map(|r| r.error.clone().map(|text| Problem { text }))
+            .collect();
+        let mut env = Environment::new();
+        env.add_template("report.html", TEMPLATE)?;
+        let page = env.get_template("report.html")?.render(context! {
+            name => result.scenario.name,
+            method_line => method_line(result),
+            header => table.header,
+            rows => table.rows,
+            claims => claims,
+            latency_chart => latency_chart,
+            bar_charts => bar_charts,
+            problems => problems,
+            method => result.method,
+            environment => result.environment,
+            scenario => result.scenario,
+        })?;
+        Ok(page.into_bytes())
+    }
+}

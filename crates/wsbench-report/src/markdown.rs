@@ -1,0 +1,115 @@
+//! Markdown: the side-by-side table, the method line, and the seed's claims judged.
+
+use std::fmt::Write;
+
+use wsbench_core::result::RunResult;
+
+use crate::claims::{self, Claim};
+use crate::summary::summarize;
+use crate::table::{Table, side_by_side};
+use crate::{Exporter, ReportError};
+
+/// Writes the report as GitHub-flavoured Markdown.
+pub struct MarkdownExporter;
+
+impl Exporter for MarkdownExporter {
+    fn render(&self, result: &RunResult) -> Result<Vec<u8>, ReportError> {
+        let summaries = summarize(result);
+        let mut out = String::new();
+        let s = &result.scenario;
+        let _ = writeln!(out, "# wsbench: {}\n", s.name);
+        let _ = writeln!(out, "{}\n", method_line(result));
+        out.push_str(&markdown_table(&side_by_side(&summaries)));
+        let failures: Vec<String> = result
+            .runs
+            .iter()
+            .filter_map(|r| r.error.clone())
+            .collect();
+        if !failures.is_empty() {
+            out.push_str("\n**Problems:**\n\n");
+            for f in failures {
+                let _ = writeln!(out, "- {}", escape(&f));
+            }
+        }
+        out.push_str("\n## The claims\n\n");
+        out.push_str(&claims_table(&claims::evaluate(result, &summaries)));
+        out.push_str("\n## Method\n\n");
+        for line in &result.method {
+            let _ = writeln!(out, "- {}", escape(line));
+        }
+        Ok(out.into_bytes())
+    }
+}
+
+/// One line: what ran, how long, on what.
+pub fn method_line(result: &RunResult) -> String {
+    let s = &result.scenario;
+    let e = &result.environment;
+    format!(
+        "{} clients, {} senders × {} msg/s, {} B {} payloads, measured {} after {} warm-up \
+         (drain {}), {} repeat(s); {} × {} cores, {} GiB, kernel {}, {}; status {}, {}",
+        s.clients,
+        s.senders,
+        s.rate,
+        s.payload,
+        match s.encoding {
+            wsbench_core::scenario::Encoding::Text => "text",
+            wsbench_core::scenario::Encoding::Binary => "binary",
+        },
+        humanize(s.duration.0),
+        humanize(s.warmup.0),
+        humanize(s.drain.0),
+        s.repeat,
+        e.cpu_model,
+        e.cores,
+        e.memory_bytes / (1 << 30),
+        e.kernel,
+        if e.release_build { "release build" } else { "DEBUG build" },
+        crate::summary::status_word(result.status),
+        result.started_at,
+    )
+}
+
+fn humanize(d: std::time::Duration) -> String {
+    wsbench_core::scenario::HumanDuration(d)
+        .to_string()
+}
+
+/// A [`Table`] as a Markdown table.
+pub fn markdown_table(table: &Table) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "| {} |", table.header.join(" | "));
+    let _ = writeln!(
+        out,
+        "|{}",
+        table
+            .header
+            .iter()
+            .enumerate()
+            .map(|(i, _)| if i == 0 { " --- |" } else { " ---: |" })
+            .collect::<String>()
+    );
+    for row in &table.rows {
+        let cells: Vec<String> = row.iter().map(|c| escape(c)).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    out
+}
+
+fn claims_table(claims: &[Claim]) -> String {
+    let mut out = String::from("| claim | verdict | evidence |\n| --- | --- | --- |\n");
+    for c in claims {
+        let _ = writeln!(
+            out,
+            "| {} | **{}** | {} |",
+            c.claim,
+            c.verdict.as_str(),
+            escape(&c.evidence)
+        );
+    }
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}

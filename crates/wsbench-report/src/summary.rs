@@ -1,0 +1,156 @@
+//! One transport's figures over its repeats: median and spread of every metric.
+
+use wsbench_core::histogram::LatencyHistogram;
+use wsbench_core::result::{RunResult, Status, TransportRun};
+use wsbench_core::scenario::Transport;
+
+use crate::metrics::{METRICS, Metric};
+
+/// Median, lowest and highest of a metric over repeats.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stat {
+    /// Median.
+    pub median: f64,
+    /// Lowest.
+    pub min: f64,
+    /// Highest.
+    pub max: f64,
+    /// Repeats it was measured in.
+    pub n: usize,
+}
+
+impl Stat {
+    /// The statistic of `values`, if there are any.
+    pub fn of(mut values: Vec<f64>) -> Option<Stat> {
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_by(|a, b| a.total_cmp(b));
+        let n = values.len();
+        let median = if n % 2 == 1 {
+            values[n / 2]
+        } else {
+            (values[n / 2 - 1] + values[n / 2]) / 2.0
+        };
+        Some(Stat {
+            median,
+            min: values[0],
+            max: values[n - 1],
+            n,
+        })
+    }
+
+    /// `(max - min) / median`: how much repeats disagreed.
+    pub fn spread(&self) -> f64 {
+        if self.median == 0.0 {
+            0.0
+        } else {
+            (self.max - self.min) / self.median.abs()
+        }
+    }
+}
+
+/// Everything reports say about one transport.
+#[derive(Debug, Clone)]
+pub struct TransportSummary {
+    /// The transport.
+    pub transport: Transport,
+    /// Its runs, in order.
+    pub runs: Vec<TransportRun>,
+    /// Statuses, e.g. "ok ×2" or "ok,FAILED".
+    pub status: String,
+    /// Median connected clients.
+    pub connected: f64,
+    /// Clients asked for.
+    pub requested: u64,
+    /// One statistic per metric of [`METRICS`] (None where no run measured it).
+    pub stats: Vec<Option<Stat>>,
+    /// Latency histogram of all its complete runs merged.
+    pub latency: LatencyHistogram,
+    /// Highest load-generator CPU share of its runs.
+    pub loadgen_cpu: f64,
+    /// Whether any run was load-generator bound.
+    pub loadgen_bound: bool,
+}
+
+impl TransportSummary {
+    /// The statistic of `metric`.
+    pub fn stat(&self, metric: &Metric) -> Option<Stat> {
+        let i = METRICS.iter().position(|m| m.key == metric.key)?;
+        self.stats[i]
+    }
+}
+
+/// Summaries in the scenario's transport order; figures come from complete runs, or from
+/// all runs when none completed.
+pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
+    let mut out = Vec::new();
+    for &transport in &result.scenario.transports {
+        let runs: Vec<TransportRun> = result
+            .runs
+            .iter()
+            .filter(|r| r.transport == transport)
+            .cloned()
+            .collect();
+        if runs.is_empty() {
+            continue;
+        }
+        let complete: Vec<&TransportRun> =
+            runs.iter().filter(|r| r.status == Status::Complete).collect();
+        let basis: Vec<&TransportRun> = if complete.is_empty() {
+            runs.iter().collect()
+        } else {
+            complete
+        };
+        let stats = METRICS
+            .iter()
+            .map(|m| Stat::of(basis.iter().filter_map(|r| (m.get)(r)).collect()))
+            .collect();
+        let mut latency = LatencyHistogram::default();
+        for r in &basis {
+            if let Ok(h) = r.latency.histogram() {
+                latency.merge(&h);
+            }
+        }
+        let statuses: Vec<&str> = runs.iter().map(|r| status_word(r.status)).collect();
+        let status = if runs.len() > 1 && statuses.iter().all(|s| *s == "ok") {
+            format!("ok ×{}", runs.len())
+        } else {
+            statuses.join(",")
+        };
+        out.push(TransportSummary {
+            transport,
+            status,
+            connected: Stat::of(basis.iter().map(|r| r.connections.connected as f64).collect())
+                .map_or(0.0, |s| s.median),
+            requested: runs[0].connections.requested,
+            stats,
+            latency,
+            loadgen_cpu: runs
+                .iter()
+                .map(|r| r.loadgen.cpu_utilisation)
+                .fold(0.0, f64::max),
+            loadgen_bound: runs.iter().any(|r| r.loadgen.bound),
+            runs,
+        });
+    }
+    out
+}
+
+/// The short word for a status in tables.
+pub fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Complete => "ok",
+        Status::Failed => "FAILED",
+        Status::Interrupted => "interrupted",
+        Status::Running => "running",
+    }
+}
+
+/// `a / b` where both exist and `b` is not zero.
+pub fn ratio(a: Option<Stat>, b: Option<Stat>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b.median != 0.0 => Some(a.median / b.median),
+        _ => None,
+    }
+}

@@ -1,0 +1,93 @@
+//! The side-by-side table every format shows: one row per transport, then a ratio row per
+//! transport against raw WebSocket.
+
+use wsbench_core::scenario::Transport;
+
+use crate::metrics::{METRICS, Metric, metric};
+use crate::summary::{TransportSummary, ratio};
+
+/// A table as text cells, rendered by each format its own way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// Column titles.
+    pub header: Vec<String>,
+    /// Rows of cells.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Metrics shown in the side-by-side table.
+const COLUMNS: &[&str] = &[
+    "delivered_per_s",
+    "loss_ratio",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "latency_p999_ms",
+    "latency_max_ms",
+    "server_memory_per_connection_kib",
+    "server_cpu_us_per_delivery",
+    "wire_bytes_per_delivery",
+];
+
+/// Formats a metric value for a table cell.
+pub fn format_value(m: &Metric, v: f64) -> String {
+    match m.key {
+        "delivered_per_s" => format!("{v:.0}"),
+        "loss_ratio" => format!("{:.3}%", v * 100.0),
+        "wire_bytes_per_delivery" | "server_memory_per_connection_kib" => format!("{v:.1}"),
+        _ => format!("{v:.2}"),
+    }
+}
+
+/// The side-by-side table of `summaries` (medians over repeats).
+pub fn side_by_side(summaries: &[TransportSummary]) -> Table {
+    let columns: Vec<&Metric> = COLUMNS.iter().map(|k| metric(k)).collect();
+    let mut header = vec!["transport".to_owned(), "connected".to_owned()];
+    header.extend(columns.iter().map(|m| {
+        if m.unit == "share" || m.unit == "msg/s" {
+            m.label.to_owned()
+        } else {
+            format!("{} {}", m.label, m.unit)
+        }
+    }));
+    header.push("loadgen CPU".to_owned());
+    header.push("status".to_owned());
+
+    let mut rows = Vec::new();
+    for s in summaries {
+        let mut row = vec![
+            s.transport.as_str().to_owned(),
+            format!("{:.0}/{}", s.connected, s.requested),
+        ];
+        row.extend(columns.iter().map(|m| {
+            s.stat(m)
+                .map_or("-".to_owned(), |st| format_value(m, st.median))
+        }));
+        row.push(format!(
+            "{:.0}%{}",
+            s.loadgen_cpu * 100.0,
+            if s.loadgen_bound { " BOUND" } else { "" }
+        ));
+        row.push(s.status.clone());
+        rows.push(row);
+    }
+    if let Some(ws) = summaries.iter().find(|s| s.transport == Transport::Ws) {
+        for s in summaries.iter().filter(|s| s.transport != Transport::Ws) {
+            let mut row = vec![format!("{}/ws", s.transport), String::new()];
+            row.extend(columns.iter().map(|m| {
+                if m.key == "loss_ratio" {
+                    return String::new();
+                }
+                ratio(s.stat(m), ws.stat(m)).map_or("-".to_owned(), |r| format!("×{r:.2}"))
+            }));
+            row.push(String::new());
+            row.push(String::new());
+            rows.push(row);
+        }
+    }
+    Table { header, rows }
+}
+
+/// Every metric, for formats that list them all (CSV).
+pub fn all_metrics() -> &'static [Metric] {
+    METRICS
+}

@@ -1,0 +1,71 @@
+//! `wsbench report` and `wsbench compare`: re-render a result, or set two side by side.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use wsbench_core::result::{RunResult, SCHEMA_VERSION};
+use wsbench_report::compare::{self, Tolerances};
+
+use crate::cli::{CompareArgs, ReportArgs};
+use crate::run::write_atomic;
+
+/// Reads a result written by `wsbench run`, refusing other schema versions.
+pub fn read_result(path: &Path) -> anyhow::Result<RunResult> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", path.display()))?;
+    let version = value.get("schema_version").and_then(|v| v.as_u64());
+    if version != Some(u64::from(SCHEMA_VERSION)) {
+        bail!(
+            "{} has schema version {:?}; this wsbench reads version {SCHEMA_VERSION}",
+            path.display(),
+            version
+        );
+    }
+    serde_json::from_value(value)
+        .with_context(|| format!("{} is not a wsbench result", path.display()))
+}
+
+/// Runs `wsbench report`.
+pub fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let result = read_result(&args.result)?;
+    let bytes = args.format.exporter().render(&result)?;
+    match &args.output {
+        Some(path) => write_atomic(path, &bytes)?,
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `wsbench compare`; the exit code is the verdict.
+pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    let load = |p: &Path| read_result(p);
+    let (base, new) = match (load(&args.base), load(&args.new)) {
+        (Ok(b), Ok(n)) => (b, n),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("wsbench: {e:#}");
+            return Ok(ExitCode::from(compare::EXIT_NOT_COMPARABLE));
+        }
+    };
+    let tolerances = Tolerances {
+        timing: args.timing_tolerance,
+        memory: args.memory_tolerance,
+        wire: args.wire_tolerance,
+        loss: args.loss_tolerance,
+    };
+    let comparison = compare::compare(&base, &new, tolerances);
+    print!(
+        "{}",
+        compare::markdown(
+            &comparison,
+            &args.base.display().to_string(),
+            &args.new.display().to_string()
+        )
+    );
+    Ok(ExitCode::from(comparison.exit_code()))
+}
