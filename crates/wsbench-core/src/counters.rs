@@ -19,7 +19,9 @@ pub struct ServerCounters {
 }
 
 /// A point-in-time copy of [`ServerCounters`], as reported to a parent process.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct CountersSnapshot {
     /// Clients connected right now.
     pub connections_open: u64,

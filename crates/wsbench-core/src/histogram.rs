@@ -103,7 +103,7 @@ impl LatencyHistogram {
 }
 
 /// A histogram's headline numbers (µs) and the histogram itself.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HistogramFigures {
     /// Values recorded.
     pub count: u64,

@@ -14,8 +14,13 @@ use crate::scenario::{Scenario, Transport};
 /// Version of this format; bumped on any change a reader must know about.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The JSON Schema of [`RunResult`], committed as `results/schema.json`.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RunResult)).expect("a schema is JSON")
+}
+
 /// One `wsbench run`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunResult {
     /// [`SCHEMA_VERSION`] of the writer.
     pub schema_version: u32,
@@ -38,7 +43,7 @@ pub struct RunResult {
 }
 
 /// How a run or one transport's part of it ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Still going (a result written between transports).
@@ -52,7 +57,7 @@ pub enum Status {
 }
 
 /// Provenance: what a figure depends on besides the code.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Environment {
     /// Host name.
     pub hostname: String,
@@ -79,7 +84,7 @@ pub struct Environment {
 }
 
 /// The measured window of one transport run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Window {
     /// Warm-up before it, seconds (sent and received, not counted).
     pub warmup_s: f64,
@@ -90,7 +95,7 @@ pub struct Window {
 }
 
 /// Connection figures.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Connections {
     /// Clients asked for.
     pub requested: u64,
@@ -106,7 +111,7 @@ pub struct Connections {
 }
 
 /// Delivery accounting over the measured window.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Messages {
     /// Probes due in the window that the senders wrote.
     pub sent: u64,
@@ -129,7 +134,7 @@ pub struct Messages {
 }
 
 /// The server process's memory and CPU.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ServerFigures {
     /// Process id of the `wsbench serve` child.
     pub pid: u32,
@@ -152,7 +157,7 @@ pub struct ServerFigures {
 }
 
 /// The load generator's own cost, to tell when it, not the server, was the limit.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoadGenFigures {
     /// Worker threads.
     pub workers: u64,
@@ -173,7 +178,7 @@ pub struct LoadGenFigures {
 pub const WIRE_COUNTED_AT_SOCKETS: &str = "client sockets";
 
 /// Bytes on the wire, counted at the client sockets over the measured window.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WireFigures {
     /// Read by all clients.
     pub bytes_read: u64,
@@ -188,7 +193,7 @@ pub struct WireFigures {
 }
 
 /// One transport's measurement (one repeat).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TransportRun {
     /// The transport measured.
     pub transport: Transport,

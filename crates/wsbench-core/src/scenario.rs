@@ -21,7 +21,19 @@ use crate::probe;
 pub const MAX_PAYLOAD: u64 = 65_000;
 
 /// A transport under test, as named in scenario files and on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Transport {
     /// Raw WebSocket.
@@ -78,7 +90,9 @@ impl FromStr for Transport {
 }
 
 /// How messages are framed: the probe bytes are the same either way.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Encoding {
     /// WebSocket text frames; a Socket.IO string argument.
@@ -89,7 +103,9 @@ pub enum Encoding {
 }
 
 /// Which client library speaks Socket.IO over its websocket transport.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SocketioClient {
     /// wsbench's lean engine.io v4 / socket.io v5 client on tokio-tungstenite: cheap enough
@@ -104,6 +120,19 @@ pub enum SocketioClient {
 /// A duration written the human way (`"20s"`, `"500ms"`) in files and results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HumanDuration(pub Duration);
+
+impl schemars::JsonSchema for HumanDuration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HumanDuration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A duration such as \"20s\" or \"500ms\"",
+        })
+    }
+}
 
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -133,7 +162,7 @@ fn parse_duration(text: &str) -> Result<HumanDuration, String> {
 }
 
 /// How fast clients connect.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Ramp {
     /// This many new connections per second.
@@ -154,7 +183,7 @@ impl Ramp {
 
 /// Limits a run must stay within, as k6's thresholds: `wsbench run` prints each as pass or
 /// fail and exits non-zero when one fails.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Thresholds {
     /// Latency p99 at most.
     pub p99: Option<HumanDuration>,
@@ -178,13 +207,15 @@ impl Thresholds {
             p99: specific.p99.or(self.p99),
             loss: specific.loss.or(self.loss),
             delivered_per_s: specific.delivered_per_s.or(self.delivered_per_s),
-            memory_per_connection: specific.memory_per_connection.or(self.memory_per_connection),
+            memory_per_connection: specific
+                .memory_per_connection
+                .or(self.memory_per_connection),
         }
     }
 }
 
 /// A validated scenario: everything one `wsbench run` does, recorded in full in its result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Scenario {
     /// Name, used in the result directory.
     pub name: String,
@@ -399,7 +430,9 @@ impl Checker<'_> {
             None => None,
         };
         let memory_per_connection = match &raw.memory_per_connection {
-            Some(m) => Some(self.int_in(m, &format!("{table}.memory_per_connection"), 1, i64::MAX)?),
+            Some(m) => {
+                Some(self.int_in(m, &format!("{table}.memory_per_connection"), 1, i64::MAX)?)
+            }
             None => None,
         };
         Ok(Thresholds {

@@ -62,6 +62,7 @@ pub fn latency_percentiles(summaries: &[TransportSummary]) -> Result<String, Rep
         let mut chart = ChartBuilder::on(&root)
             .caption("Latency by percentile (ms)", ("sans-serif", 18))
             .margin(12)
+            .margin_right(36)
             .x_label_area_size(36)
             .y_label_area_size(56)
             .build_cartesian_2d((1.0..10_000.0f64).log_scale(), 0.0..y_max)
@@ -107,10 +108,16 @@ fn trim(p: f64) -> String {
 }
 
 /// One bar per transport for `metric` (medians), or `None` if no transport has it.
-pub fn bars(summaries: &[TransportSummary], metric: &Metric) -> Result<Option<String>, ReportError> {
+pub fn bars(
+    summaries: &[TransportSummary],
+    metric: &Metric,
+) -> Result<Option<String>, ReportError> {
     let values: Vec<(String, f64)> = summaries
         .iter()
-        .filter_map(|s| s.stat(metric).map(|st| (s.transport.to_string(), st.median)))
+        .filter_map(|s| {
+            s.stat(metric)
+                .map(|st| (s.transport.to_string(), st.median))
+        })
         .collect();
     if values.is_empty() {
         return Ok(None);
@@ -121,28 +128,37 @@ pub fn bars(summaries: &[TransportSummary], metric: &Metric) -> Result<Option<St
         let root = SVGBackend::with_string(&mut svg, (BAR_WIDTH, BAR_HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
         let names: Vec<String> = values.iter().map(|v| v.0.clone()).collect();
+        let n = values.len() as f64;
         let mut chart = ChartBuilder::on(&root)
-            .caption(format!("{} ({})", metric.label, metric.unit), ("sans-serif", 15))
+            .caption(
+                format!("{} ({})", metric.label, metric.unit),
+                ("sans-serif", 15),
+            )
             .margin(10)
             .x_label_area_size(28)
             .y_label_area_size(56)
-            .build_cartesian_2d((0..values.len()).into_segmented(), 0.0..y_max)
+            .build_cartesian_2d(-0.5..n - 0.5, 0.0..y_max)
             .map_err(chart_error)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_label_formatter(&|x| match x {
-                SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
+            .x_labels(values.len())
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    names.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
             })
             .draw()
             .map_err(chart_error)?;
         for (i, (_, v)) in values.iter().enumerate() {
-            let c = colour(i);
+            let x = i as f64;
             chart
                 .draw_series(std::iter::once(Rectangle::new(
-                    [(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), *v)],
-                    c.filled(),
+                    [(x - 0.35, 0.0), (x + 0.35, *v)],
+                    colour(i).filled(),
                 )))
                 .map_err(chart_error)?;
         }

@@ -51,7 +51,13 @@ pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim
     let find = |t: Transport| summaries.iter().find(|s| s.transport == t);
     let (ws, sio) = (find(Transport::Ws), find(Transport::Socketio));
     let mut claims = vec![
-        compare_claim("WebSocket has lower latency", "latency_p50_ms", ws, sio, Some("latency_p99_ms")),
+        compare_claim(
+            "WebSocket has lower latency",
+            "latency_p50_ms",
+            ws,
+            sio,
+            Some("latency_p99_ms"),
+        ),
         throughput_claim(ws, sio),
         compare_claim(
             "WebSocket needs less memory",
@@ -139,7 +145,11 @@ fn compare_claim(
         m.label,
         describe(w, m.unit),
         describe(s, m.unit),
-        if w.median == 0.0 { 0.0 } else { s.median / w.median }
+        if w.median == 0.0 {
+            0.0
+        } else {
+            s.median / w.median
+        }
     );
     if let Some(also) = also {
         let a = metric(also);

@@ -102,7 +102,9 @@ impl Comparison {
     pub fn exit_code(&self) -> u8 {
         if self.not_comparable.is_some() {
             EXIT_NOT_COMPARABLE
-        } else if !self.failed.is_empty() || self.rows.iter().any(|r| r.verdict == Verdict::Regressed) {
+        } else if !self.failed.is_empty()
+            || self.rows.iter().any(|r| r.verdict == Verdict::Regressed)
+        {
             EXIT_REGRESSION
         } else {
             EXIT_OK

@@ -13,8 +13,18 @@ impl Exporter for CsvExporter {
     fn render(&self, result: &RunResult) -> Result<Vec<u8>, ReportError> {
         let mut w = ::csv::Writer::from_writer(Vec::new());
         let mut header = vec![
-            "scenario", "transport", "repeat", "status", "clients", "connected", "sent",
-            "expected", "delivered", "lost", "duplicated", "out_of_order",
+            "scenario",
+            "transport",
+            "repeat",
+            "status",
+            "clients",
+            "connected",
+            "sent",
+            "expected",
+            "delivered",
+            "lost",
+            "duplicated",
+            "out_of_order",
         ];
         header.extend(METRICS.iter().map(|m| m.key));
         header.extend(["loadgen_cpu_utilisation", "loadgen_bound", "error"]);
@@ -34,7 +44,11 @@ impl Exporter for CsvExporter {
                 r.messages.duplicated.to_string(),
                 r.messages.out_of_order.to_string(),
             ];
-            row.extend(METRICS.iter().map(|m| (m.get)(r).map_or(String::new(), |v| format!("{v}"))));
+            row.extend(
+                METRICS
+                    .iter()
+                    .map(|m| (m.get)(r).map_or(String::new(), |v| format!("{v}"))),
+            );
             row.push(format!("{}", r.loadgen.cpu_utilisation));
             row.push(r.loadgen.bound.to_string());
             row.push(r.error.clone().unwrap_or_default());

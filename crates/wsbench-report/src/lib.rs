@@ -88,7 +88,9 @@ impl FromStr for Format {
             "md" | "markdown" => Ok(Format::Markdown),
             "csv" => Ok(Format::Csv),
             "html" => Ok(Format::Html),
-            other => Err(format!("unknown format '{other}' (expected md, csv, html or json)")),
+            other => Err(format!(
+                "unknown format '{other}' (expected md, csv, html or json)"
+            )),
         }
     }
 }

@@ -20,11 +20,7 @@ impl Exporter for MarkdownExporter {
         let _ = writeln!(out, "# wsbench: {}\n", s.name);
         let _ = writeln!(out, "{}\n", method_line(result));
         out.push_str(&markdown_table(&side_by_side(&summaries)));
-        let failures: Vec<String> = result
-            .runs
-            .iter()
-            .filter_map(|r| r.error.clone())
-            .collect();
+        let failures: Vec<String> = result.runs.iter().filter_map(|r| r.error.clone()).collect();
         if !failures.is_empty() {
             out.push_str("\n**Problems:**\n\n");
             for f in failures {
@@ -64,15 +60,18 @@ pub fn method_line(result: &RunResult) -> String {
         e.cores,
         e.memory_bytes / (1 << 30),
         e.kernel,
-        if e.release_build { "release build" } else { "DEBUG build" },
+        if e.release_build {
+            "release build"
+        } else {
+            "DEBUG build"
+        },
         crate::summary::status_word(result.status),
         result.started_at,
     )
 }
 
 fn humanize(d: std::time::Duration) -> String {
-    wsbench_core::scenario::HumanDuration(d)
-        .to_string()
+    wsbench_core::scenario::HumanDuration(d).to_string()
 }
 
 /// A [`Table`] as a Markdown table.

@@ -62,8 +62,7 @@ pub const METRICS: &[Metric] = &[
         better: Better::Lower,
         kind: Kind::Loss,
         get: |r| {
-            (r.messages.expected > 0)
-                .then(|| r.messages.lost as f64 / r.messages.expected as f64)
+            (r.messages.expected > 0).then(|| r.messages.lost as f64 / r.messages.expected as f64)
         },
     },
     Metric {
@@ -104,7 +103,11 @@ pub const METRICS: &[Metric] = &[
         unit: "KiB",
         better: Better::Lower,
         kind: Kind::Memory,
-        get: |r| r.server.as_ref().map(|s| s.memory_per_connection_bytes / 1024.0),
+        get: |r| {
+            r.server
+                .as_ref()
+                .map(|s| s.memory_per_connection_bytes / 1024.0)
+        },
     },
     Metric {
         key: "server_cpu_us_per_delivery",
@@ -131,7 +134,9 @@ pub const METRICS: &[Metric] = &[
         unit: "ms",
         better: Better::Lower,
         kind: Kind::Timing,
-        get: |r| (r.connections.connect_time.count > 0).then(|| ms(r.connections.connect_time.p50_us)),
+        get: |r| {
+            (r.connections.connect_time.count > 0).then(|| ms(r.connections.connect_time.p50_us))
+        },
     },
 ];
 

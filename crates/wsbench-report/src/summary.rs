@@ -95,8 +95,10 @@ pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
         if runs.is_empty() {
             continue;
         }
-        let complete: Vec<&TransportRun> =
-            runs.iter().filter(|r| r.status == Status::Complete).collect();
+        let complete: Vec<&TransportRun> = runs
+            .iter()
+            .filter(|r| r.status == Status::Complete)
+            .collect();
         let basis: Vec<&TransportRun> = if complete.is_empty() {
             runs.iter().collect()
         } else {
@@ -121,8 +123,13 @@ pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
         out.push(TransportSummary {
             transport,
             status,
-            connected: Stat::of(basis.iter().map(|r| r.connections.connected as f64).collect())
-                .map_or(0.0, |s| s.median),
+            connected: Stat::of(
+                basis
+                    .iter()
+                    .map(|r| r.connections.connected as f64)
+                    .collect(),
+            )
+            .map_or(0.0, |s| s.median),
             requested: runs[0].connections.requested,
             stats,
             latency,

@@ -26,10 +26,24 @@ pub fn check(result: &RunResult) -> Vec<Check> {
         let t = result.scenario.thresholds_for(s.transport);
         if let Some(p99) = t.p99 {
             let limit_ms = p99.0.as_secs_f64() * 1e3;
-            checks.push(bound(&s, metric("latency_p99_ms"), limit_ms, true, format!("p99 <= {p99}"), "ms"));
+            checks.push(bound(
+                &s,
+                metric("latency_p99_ms"),
+                limit_ms,
+                true,
+                format!("p99 <= {p99}"),
+                "ms",
+            ));
         }
         if let Some(loss) = t.loss {
-            checks.push(bound(&s, metric("loss_ratio"), loss, true, format!("loss <= {loss}"), ""));
+            checks.push(bound(
+                &s,
+                metric("loss_ratio"),
+                loss,
+                true,
+                format!("loss <= {loss}"),
+                "",
+            ));
         }
         if let Some(min) = t.delivered_per_s {
             checks.push(bound(
@@ -68,7 +82,9 @@ fn bound(
     Check {
         transport: s.transport,
         limit: text,
-        actual: value.map_or("not measured".to_owned(), |v| format!("{v:.4} {unit}").trim().to_owned()),
+        actual: value.map_or("not measured".to_owned(), |v| {
+            format!("{v:.4} {unit}").trim().to_owned()
+        }),
         pass: value.is_some_and(|v| if at_most { v <= limit } else { v >= limit }),
     }
 }

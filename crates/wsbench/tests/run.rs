@@ -135,6 +135,25 @@ fn smoke_run_measures_both_transports_completely() {
     }
     assert!(result.environment.cores > 0);
     assert!(!result.environment.crates.is_empty());
+
+    // The result obeys the committed schema, and the reports sit beside it.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../results/schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&json));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| socketio/ws |"), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("<svg") && !html.contains("<script"),
+        "self-contained HTML"
+    );
     std::fs::remove_dir_all(out).unwrap();
 }
 

@@ -11,7 +11,9 @@ use wsbench_report::thresholds::Check;
 pub fn table(result: &RunResult) -> String {
     let data = side_by_side(&summarize(result));
     let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_header(data.header.clone());
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_header(data.header.clone());
     for row in &data.rows {
         table.add_row(row.clone());
     }
