@@ -26,6 +26,8 @@ pub const EXIT_NOT_COMPARABLE: u8 = 2;
 pub struct Tolerances {
     /// Relative, for timing metrics (latency, CPU, throughput, connect): 1.0 = twice as bad.
     pub timing: f64,
+    /// Relative, for the far tail of latency (p99.9, max).
+    pub tail: f64,
     /// Relative, for memory per connection.
     pub memory: f64,
     /// Relative, for wire bytes per delivery.
@@ -38,6 +40,7 @@ impl Default for Tolerances {
     fn default() -> Self {
         Tolerances {
             timing: 1.0,
+            tail: 3.0,
             memory: 0.25,
             wire: 0.02,
             loss: 0.001,
@@ -202,6 +205,7 @@ fn judge(m: &Metric, base: Option<Stat>, new: Option<Stat>, t: &Tolerances) -> V
     }
     let tolerance = match m.kind {
         Kind::Timing => t.timing,
+        Kind::Tail => t.tail,
         Kind::Memory => t.memory,
         Kind::Wire => t.wire,
         Kind::Loss => unreachable!(),
@@ -233,9 +237,10 @@ pub fn markdown(c: &Comparison, base_name: &str, new_name: &str) -> String {
     let t = &c.tolerances;
     let _ = writeln!(
         out,
-        "Tolerances: timing ±{:.0}%, memory ±{:.0}%, wire ±{:.0}%, loss ±{} points. \
-         Ranges of repeats that overlap count as unchanged.\n",
+        "Tolerances: timing ±{:.0}%, tail (p99.9, max) ±{:.0}%, memory ±{:.0}%, wire ±{:.0}%, \
+         loss ±{} points. Ranges of repeats that overlap count as unchanged.\n",
         t.timing * 100.0,
+        t.tail * 100.0,
         t.memory * 100.0,
         t.wire * 100.0,
         t.loss * 100.0

@@ -16,6 +16,9 @@ pub enum Better {
 pub enum Kind {
     /// Depends on the machine's speed and load: loose tolerance.
     Timing,
+    /// The far tail (p99.9, max): a few samples, moved by any scheduler hiccup of a shared
+    /// machine; only a gross change counts.
+    Tail,
     /// Memory per connection: nearly deterministic.
     Memory,
     /// Bytes on the wire: deterministic but for heartbeats.
@@ -86,7 +89,7 @@ pub const METRICS: &[Metric] = &[
         label: "p99.9",
         unit: "ms",
         better: Better::Lower,
-        kind: Kind::Timing,
+        kind: Kind::Tail,
         get: |r| (r.latency.count > 0).then(|| ms(r.latency.p999_us)),
     },
     Metric {
@@ -94,7 +97,7 @@ pub const METRICS: &[Metric] = &[
         label: "max",
         unit: "ms",
         better: Better::Lower,
-        kind: Kind::Timing,
+        kind: Kind::Tail,
         get: |r| (r.latency.count > 0).then(|| ms(r.latency.max_us)),
     },
     Metric {

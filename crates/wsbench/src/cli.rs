@@ -73,6 +73,11 @@ pub struct CompareArgs {
     #[arg(long, value_name = "SHARE", default_value_t = 1.0)]
     pub timing_tolerance: f64,
 
+    /// How much the far tail of latency (p99.9, max) may get worse, relative: a few samples
+    /// that any scheduler hiccup moves, so only a gross change counts.
+    #[arg(long, value_name = "SHARE", default_value_t = 3.0)]
+    pub tail_tolerance: f64,
+
     /// How much server memory per connection may grow, relative.
     #[arg(long, value_name = "SHARE", default_value_t = 0.25)]
     pub memory_tolerance: f64,
