@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
 use wsbench_benches::TRANSPORTS;
 use wsbench_core::probe::Probe;
 use wsbench_core::scenario::Encoding;
-use wsbench_loadgen::{Decoder, Incoming, Protocol};
+use wsbench_loadgen::{Decoder, Incoming, Protocol, Role};
 
 const SIZES: [usize; 4] = [64, 1024, 4096, 16 * 1024];
 const ENCODINGS: [(Encoding, &str); 2] = [(Encoding::Text, "text"), (Encoding::Binary, "binary")];
@@ -36,7 +36,7 @@ fn encode(
     wire: &mut Vec<u8>,
 ) {
     probe().encode_into(size, scratch);
-    protocol.probe_messages(encoding, scratch, frames);
+    protocol.probe_messages(encoding, Role::Broadcast, scratch, frames);
     wire.clear();
     for msg in frames.drain(..) {
         let frame = match msg {

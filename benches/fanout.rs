@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use wsbench_benches::{BenchServer, TRANSPORTS, connect};
 use wsbench_core::probe::Probe;
 use wsbench_core::scenario::Encoding;
-use wsbench_loadgen::{Decoder, Incoming, Protocol};
+use wsbench_loadgen::{Decoder, Incoming, Protocol, Role};
 
 const CLIENTS: [u64; 3] = [10, 100, 1000];
 /// A broadcast that has not reached everyone in this long means a broken path.
@@ -56,7 +56,12 @@ fn fanout(c: &mut Criterion) {
                         for _ in 0..iters {
                             round.delivered.store(0, Ordering::SeqCst);
                             round.target.store(n - 1, Ordering::SeqCst);
-                            protocol.probe_messages(Encoding::Text, &bytes, &mut frames);
+                            protocol.probe_messages(
+                                Encoding::Text,
+                                Role::Broadcast,
+                                &bytes,
+                                &mut frames,
+                            );
                             let done = round.done.notified();
                             tokio::pin!(done);
                             done.as_mut().enable();

@@ -102,6 +102,21 @@ pub enum Encoding {
     Binary,
 }
 
+/// Who receives a message: the job each server does.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Every other client (raw WS `/`; Socket.IO `broadcast` to the lobby).
+    #[default]
+    Broadcast,
+    /// The sender alone (raw WS `/echo`; Socket.IO `echo` with an ack): round trips.
+    Echo,
+    /// The other members of the sender's room (raw WS `/room/NAME`; Socket.IO `join`).
+    Rooms,
+}
+
 /// Which client library speaks Socket.IO over its websocket transport.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
@@ -225,6 +240,12 @@ pub struct Scenario {
     pub clients: u64,
     /// How fast they connect.
     pub ramp: Ramp,
+    /// Who receives each message.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Clients per room in `rooms` mode (client i is in room i mod ⌈clients/room_size⌉).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_size: Option<u64>,
     /// Clients that also send (the first `senders` of them).
     pub senders: u64,
     /// Messages per second per sender.
@@ -300,6 +321,8 @@ struct RawScenario {
     transports: Spanned<Vec<Spanned<String>>>,
     clients: Spanned<i64>,
     ramp: Option<Spanned<RawRamp>>,
+    mode: Option<Spanned<String>>,
+    room_size: Option<Spanned<i64>>,
     senders: Spanned<i64>,
     rate: Spanned<Number>,
     payload: Spanned<i64>,
@@ -549,6 +572,37 @@ impl Scenario {
             ));
         }
 
+        let mode = match &raw.mode {
+            None => Mode::Broadcast,
+            Some(m) => match m.get_ref().as_str() {
+                "broadcast" => Mode::Broadcast,
+                "echo" => Mode::Echo,
+                "rooms" => Mode::Rooms,
+                other => {
+                    return Err(check.error(
+                        m.span(),
+                        "mode",
+                        format!("unknown mode '{other}' (expected broadcast, echo or rooms)"),
+                    ));
+                }
+            },
+        };
+        let room_size = match (&raw.room_size, mode) {
+            (Some(r), Mode::Rooms) => Some(check.int_in(r, "room_size", 2, 1_000_000)?),
+            (Some(r), _) => {
+                return Err(check.error(r.span(), "room_size", "only applies to mode = \"rooms\""));
+            }
+            (None, Mode::Rooms) => {
+                let at = raw.mode.as_ref().map_or(0..0, |m| m.span());
+                return Err(check.error(
+                    at,
+                    "room_size",
+                    "mode = \"rooms\" needs room_size (clients per room, at least 2)",
+                ));
+            }
+            (None, _) => None,
+        };
+
         let rate = raw.rate.get_ref().as_f64();
         if !(rate > 0.0 && rate <= 100_000.0) {
             return Err(check.error(
@@ -674,6 +728,8 @@ impl Scenario {
             transports,
             clients,
             ramp,
+            mode,
+            room_size,
             senders,
             rate,
             payload,
@@ -688,6 +744,11 @@ impl Scenario {
             thresholds,
             transport_thresholds,
         })
+    }
+
+    /// Rooms in `rooms` mode.
+    pub fn rooms(&self) -> u64 {
+        self.room_size.map_or(1, |k| self.clients.div_ceil(k))
     }
 
     /// Messages each sender sends in the warm-up and measured windows together.

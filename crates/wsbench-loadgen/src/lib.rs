@@ -28,8 +28,8 @@ use wsbench_core::clock::monotonic_ns;
 
 pub use ledger::{Delivery, Ledger};
 pub use live::{LiveSnapshot, WorkerLive};
-pub use plan::{LoadPlan, RustSioTransport, Timeline};
-pub use protocol::{ConnectFailure, Decoder, Endpoint, Incoming, Protocol, Socket};
+pub use plan::{LoadPlan, RustSioTransport, Scope, Timeline};
+pub use protocol::{ConnectFailure, Decoder, Endpoint, Incoming, Protocol, Role, Socket};
 pub use report::LoadReport;
 
 /// A running load: clients connecting, then traffic once [`LoadGen::begin`] is called.

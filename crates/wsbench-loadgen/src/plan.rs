@@ -4,7 +4,21 @@ use std::time::Duration;
 
 use wsbench_core::scenario::Encoding;
 
-use crate::protocol::{Endpoint, Protocol};
+use crate::protocol::{Endpoint, Protocol, Role};
+
+/// Who receives a sender's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every other client.
+    Broadcast,
+    /// The sender alone (round trips).
+    Echo,
+    /// The other clients of the sender's room; client i is in room `i % rooms`.
+    Rooms {
+        /// How many rooms.
+        rooms: u64,
+    },
+}
 
 /// One transport's load: who connects where, who sends what and how fast.
 #[derive(Debug, Clone)]
@@ -15,6 +29,8 @@ pub struct LoadPlan {
     pub endpoint: Endpoint,
     /// Text or binary probes.
     pub encoding: Encoding,
+    /// Who receives each message.
+    pub scope: Scope,
     /// Clients to open.
     pub clients: u64,
     /// Clients `0..senders` also send.
@@ -45,6 +61,48 @@ pub enum RustSioTransport {
 }
 
 impl LoadPlan {
+    /// The room of `client` (0 outside rooms mode).
+    pub fn room_of(&self, client: u64) -> u64 {
+        match self.scope {
+            Scope::Rooms { rooms } => client % rooms.max(1),
+            _ => 0,
+        }
+    }
+
+    /// What `client` does on its connection.
+    pub fn role_of(&self, client: u64) -> Role {
+        match self.scope {
+            Scope::Broadcast => Role::Broadcast,
+            Scope::Echo => Role::Echo,
+            Scope::Rooms { .. } => Role::Room(self.room_of(client)),
+        }
+    }
+
+    /// How many clients are owed each message of `sender`.
+    pub fn recipients(&self, sender: u64) -> u64 {
+        match self.scope {
+            Scope::Broadcast => self.clients.saturating_sub(1),
+            Scope::Echo => 1,
+            Scope::Rooms { rooms } => {
+                let rooms = rooms.max(1);
+                let room = sender % rooms;
+                let members = self.clients / rooms + u64::from(room < self.clients % rooms);
+                members.saturating_sub(1)
+            }
+        }
+    }
+
+    /// Whether `receiver` should get the messages of `sender`.
+    pub fn in_scope(&self, receiver: u64, sender: u64) -> bool {
+        match self.scope {
+            Scope::Broadcast => receiver != sender,
+            Scope::Echo => receiver == sender,
+            Scope::Rooms { .. } => {
+                receiver != sender && self.room_of(receiver) == self.room_of(sender)
+            }
+        }
+    }
+
     /// Intended send time of message `k` of `sender`, for a schedule starting at `t0_ns`.
     ///
     /// Senders are staggered evenly within one period, so that they do not all fire at the
@@ -73,5 +131,44 @@ impl Timeline {
     /// Whether a probe due at `ns` belongs to the measured window.
     pub fn is_measured(&self, ns: u64) -> bool {
         (self.measure_start_ns..self.measure_end_ns).contains(&ns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(scope: Scope, clients: u64) -> LoadPlan {
+        LoadPlan {
+            protocol: Protocol::RawWs,
+            endpoint: Endpoint {
+                addr: "127.0.0.1:1".parse().unwrap(),
+                url: "ws://127.0.0.1:1/".into(),
+            },
+            encoding: Encoding::Text,
+            scope,
+            clients,
+            senders: 1,
+            rate: 1.0,
+            payload: 64,
+            messages_per_sender: 1,
+            ramp_interval: Duration::ZERO,
+            workers: 1,
+            connect_timeout: Duration::from_secs(1),
+            rust_socketio: None,
+        }
+    }
+
+    #[test]
+    fn scopes_owe_each_message_to_the_right_clients() {
+        assert_eq!(plan(Scope::Broadcast, 10).recipients(3), 9);
+        assert_eq!(plan(Scope::Echo, 10).recipients(3), 1);
+        // 10 clients in 3 rooms: rooms 0 has 4 members (0, 3, 6, 9), rooms 1 and 2 have 3.
+        let rooms = plan(Scope::Rooms { rooms: 3 }, 10);
+        assert_eq!(rooms.recipients(0), 3);
+        assert_eq!(rooms.recipients(1), 2);
+        assert!(rooms.in_scope(9, 0) && !rooms.in_scope(1, 0) && !rooms.in_scope(0, 0));
+        let echo = plan(Scope::Echo, 10);
+        assert!(echo.in_scope(4, 4) && !echo.in_scope(4, 5));
     }
 }

@@ -31,6 +31,17 @@ pub enum Protocol {
     SocketIo,
 }
 
+/// What a client does on its connection, chosen by the scenario's mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Broadcast to every other client (raw WS `/`; Socket.IO `broadcast` in the lobby).
+    Broadcast,
+    /// Round trips (raw WS `/echo`; Socket.IO `echo` with an ack).
+    Echo,
+    /// Broadcast within room `r<N>` (raw WS `/room/rN`; Socket.IO `join` first).
+    Room(u64),
+}
+
 /// Why a connection attempt failed, by kind, as results count them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConnectFailure {
@@ -110,14 +121,27 @@ fn client_config() -> WebSocketConfig {
 
 impl Protocol {
     /// Opens TCP, upgrades to WebSocket and, for Socket.IO, waits for the engine.io open
-    /// packet and the namespace CONNECT.
+    /// packet and the namespace CONNECT: a broadcasting client.
     pub async fn connect(
         self,
         endpoint: &Endpoint,
         live: &Arc<WorkerLive>,
         timeout: Duration,
     ) -> Result<Socket, ConnectFailure> {
-        tokio::time::timeout(timeout, self.connect_inner(endpoint, live))
+        self.connect_as(endpoint, Role::Broadcast, live, timeout)
+            .await
+    }
+
+    /// [`Self::connect`] for a client of `role`: raw WS picks the path, Socket.IO joins the
+    /// room (waiting for the join's ack) before the client counts as ready.
+    pub async fn connect_as(
+        self,
+        endpoint: &Endpoint,
+        role: Role,
+        live: &Arc<WorkerLive>,
+        timeout: Duration,
+    ) -> Result<Socket, ConnectFailure> {
+        tokio::time::timeout(timeout, self.connect_inner(endpoint, role, live))
             .await
             .unwrap_or(Err(ConnectFailure::Timeout))
     }
@@ -125,26 +149,56 @@ impl Protocol {
     async fn connect_inner(
         self,
         endpoint: &Endpoint,
+        role: Role,
         live: &Arc<WorkerLive>,
     ) -> Result<Socket, ConnectFailure> {
+        let url = match (self, role) {
+            (Protocol::RawWs, Role::Echo) => with_path(&endpoint.url, "/echo")?,
+            (Protocol::RawWs, Role::Room(n)) => with_path(&endpoint.url, &format!("/room/r{n}"))?,
+            _ => endpoint.url.clone(),
+        };
         let tcp = TcpStream::connect(endpoint.addr)
             .await
             .map_err(|e| ConnectFailure::from_io(&e))?;
         net::tune_stream(&tcp).map_err(|e| ConnectFailure::from_io(&e))?;
         let stream = CountingStream::new(tcp, live.clone());
-        let (mut ws, _) =
-            client_async_with_config(endpoint.url.as_str(), stream, Some(client_config()))
-                .await
-                .map_err(|e| ConnectFailure::from_ws(&e))?;
+        let (mut ws, _) = client_async_with_config(url.as_str(), stream, Some(client_config()))
+            .await
+            .map_err(|e| ConnectFailure::from_ws(&e))?;
         if self == Protocol::SocketIo {
             sio_handshake(&mut ws).await?;
+            if let Role::Room(n) = role {
+                sio_join(&mut ws, n).await?;
+            }
         }
         Ok(ws)
     }
 
-    /// The WebSocket messages that carry one probe.
-    pub fn probe_messages(self, encoding: Encoding, probe: &[u8], out: &mut Vec<Message>) {
+    /// The WebSocket messages that carry one probe for a client of `role`.
+    pub fn probe_messages(
+        self,
+        encoding: Encoding,
+        role: Role,
+        probe: &[u8],
+        out: &mut Vec<Message>,
+    ) {
         out.clear();
+        if self == Protocol::SocketIo && role == Role::Echo {
+            // The echo event asks for an ack (id 0): the answer is `43`/`46` with the probe.
+            match encoding {
+                Encoding::Text => {
+                    let text = std::str::from_utf8(probe).expect("probes are ASCII");
+                    out.push(Message::text(format!("420[\"echo\",\"{text}\"]")));
+                }
+                Encoding::Binary => {
+                    out.push(Message::text(
+                        "451-0[\"echo\",{\"_placeholder\":true,\"num\":0}]",
+                    ));
+                    out.push(Message::Binary(Bytes::copy_from_slice(probe)));
+                }
+            }
+            return;
+        }
         match (self, encoding) {
             (Protocol::RawWs, Encoding::Text) => out.push(Message::Text(text_of(probe))),
             (Protocol::RawWs, Encoding::Binary) => {
@@ -223,12 +277,46 @@ fn classify_sio_text<'a>(t: &'a [u8], d: &mut Decoder) -> Incoming<'a> {
             Some(i) => Incoming::Payload(&rest[i + 3..]),
             None => Incoming::Other,
         },
-        // 45<n>-[...]: a binary event, its attachment comes next.
-        [b'4', b'5', ..] => {
+        // 43<id>["<probe>"...]: an ack (the echo's answer).
+        [b'4', b'3', rest @ ..] => match rest.windows(2).position(|w| w == b"[\"") {
+            Some(i) => Incoming::Payload(&rest[i + 2..]),
+            None => Incoming::Other,
+        },
+        // 45<n>-[...] or 46<n>-<id>[...]: a binary event or ack, its attachment comes next.
+        [b'4', b'5' | b'6', ..] => {
             d.attachment_pending = true;
             Incoming::AttachmentNext
         }
         _ => Incoming::Other,
+    }
+}
+
+/// The URL with its path replaced.
+fn with_path(url: &str, path: &str) -> Result<String, ConnectFailure> {
+    let mut url = url::Url::parse(url).map_err(|_| ConnectFailure::Handshake)?;
+    url.set_path(path);
+    Ok(url.to_string())
+}
+
+/// Joins room `r<n>` and waits for the join's ack, answering pings meanwhile.
+async fn sio_join(ws: &mut Socket, n: u64) -> Result<(), ConnectFailure> {
+    ws.send(Message::text(format!("420[\"join\",\"r{n}\"]")))
+        .await
+        .map_err(|e| ConnectFailure::from_ws(&e))?;
+    loop {
+        let msg = match ws.next().await {
+            Some(Ok(msg)) => msg,
+            Some(Err(e)) => return Err(ConnectFailure::from_ws(&e)),
+            None => return Err(ConnectFailure::Reset),
+        };
+        let Message::Text(text) = msg else { continue };
+        if text.as_str() == "2" {
+            ws.send(Message::text("3"))
+                .await
+                .map_err(|e| ConnectFailure::from_ws(&e))?;
+        } else if text.as_str().starts_with("430") {
+            return Ok(());
+        }
     }
 }
 
@@ -278,14 +366,14 @@ mod tests {
         let mut out = Vec::new();
         let mut d = Decoder::default();
 
-        Protocol::SocketIo.probe_messages(Encoding::Text, &probe, &mut out);
+        Protocol::SocketIo.probe_messages(Encoding::Text, Role::Broadcast, &probe, &mut out);
         assert_eq!(out.len(), 1);
         let Incoming::Payload(got) = d.classify(Protocol::SocketIo, &out[0]) else {
             panic!("{:?}", out[0]);
         };
         assert_eq!(&got[..probe.len()], &probe[..]);
 
-        Protocol::SocketIo.probe_messages(Encoding::Binary, &probe, &mut out);
+        Protocol::SocketIo.probe_messages(Encoding::Binary, Role::Broadcast, &probe, &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(
             d.classify(Protocol::SocketIo, &out[0]),
@@ -312,7 +400,7 @@ mod tests {
         let mut out = Vec::new();
         let mut d = Decoder::default();
         for enc in [Encoding::Text, Encoding::Binary] {
-            Protocol::RawWs.probe_messages(enc, probe, &mut out);
+            Protocol::RawWs.probe_messages(enc, Role::Broadcast, probe, &mut out);
             assert_eq!(
                 d.classify(Protocol::RawWs, &out[0]),
                 Incoming::Payload(&probe[..])

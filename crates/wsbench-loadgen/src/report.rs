@@ -25,6 +25,10 @@ pub struct LoadReport {
     pub sent: u64,
     /// Measured-window probes a sender could not write.
     pub unsent: u64,
+    /// Deliveries owed for the probes sent: each probe times its recipients in scope.
+    pub owed: u64,
+    /// Probes that reached a client outside their scope (another room, not the sender).
+    pub misrouted: u64,
     /// Distinct measured-window deliveries.
     pub delivered: u64,
     /// Repeated deliveries.
@@ -48,6 +52,8 @@ impl LoadReport {
         self.disconnected += other.disconnected;
         self.sent += other.sent;
         self.unsent += other.unsent;
+        self.owed += other.owed;
+        self.misrouted += other.misrouted;
         self.delivered += other.delivered;
         self.duplicated += other.duplicated;
         self.out_of_order += other.out_of_order;

@@ -153,7 +153,7 @@ async fn active(
             _ = &mut abort => return (false, k),
             _ = &mut drain => return (false, k),
             msg = inbox.recv() => match msg {
-                Some(Some(bytes)) => ctx.receive(&mut ledger, &bytes, timeline),
+                Some(Some(bytes)) => ctx.receive(id, &mut ledger, &bytes, timeline),
                 _ => return (true, k),
             },
             _ = pacer.fired(), if want_send => {
@@ -169,7 +169,7 @@ async fn active(
                 if client.emit(SIO_EVENT, payload).await.is_err() {
                     return (true, k);
                 }
-                ctx.sent(due_ns, timeline);
+                ctx.sent(id, due_ns, timeline);
                 k += 1;
                 if sending(k) && pacer.arm(due(k)).is_err() {
                     return (true, k);

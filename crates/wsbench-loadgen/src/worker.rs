@@ -56,21 +56,36 @@ impl WorkerCtx {
     }
 
     /// Accounts a payload received now by the client owning `ledger`.
-    pub(crate) fn receive(&self, ledger: &mut Ledger, bytes: &[u8], timeline: &Timeline) {
+    pub(crate) fn receive(
+        &self,
+        receiver: u64,
+        ledger: &mut Ledger,
+        bytes: &[u8],
+        timeline: &Timeline,
+    ) {
         let now = monotonic_ns();
-        if account(ledger, &mut self.report.borrow_mut(), now, bytes, timeline) {
+        let in_scope = |sender: u32| self.plan.in_scope(receiver, u64::from(sender));
+        if account(
+            ledger,
+            &mut self.report.borrow_mut(),
+            now,
+            bytes,
+            timeline,
+            &in_scope,
+        ) {
             self.live.probe_received();
         }
     }
 
-    /// Records a probe written, due at `due_ns`.
-    pub(crate) fn sent(&self, due_ns: u64, timeline: &Timeline) {
+    /// Records a probe of `sender` written, due at `due_ns`, and the deliveries it is owed.
+    pub(crate) fn sent(&self, sender: u64, due_ns: u64, timeline: &Timeline) {
         let mut report = self.report.borrow_mut();
         report
             .send_lag
             .record_ns(monotonic_ns().saturating_sub(due_ns));
         if timeline.is_measured(due_ns) {
             report.sent += 1;
+            report.owed += self.plan.recipients(sender);
         }
     }
 
@@ -132,7 +147,12 @@ async fn client_task(id: u64, ctx: Rc<WorkerCtx>) {
     let started = monotonic_ns();
     let ws = match plan
         .protocol
-        .connect(&plan.endpoint, &ctx.live, plan.connect_timeout)
+        .connect_as(
+            &plan.endpoint,
+            plan.role_of(id),
+            &ctx.live,
+            plan.connect_timeout,
+        )
         .await
     {
         Ok(ws) => ws,
@@ -293,11 +313,11 @@ impl Client {
                     let due_ns = due(k);
                     let probe = Probe { sender: id as u32, seq: k, intended_ns: due_ns };
                     probe.encode_into(plan.payload, &mut probe_bytes);
-                    plan.protocol.probe_messages(plan.encoding, &probe_bytes, &mut frames);
+                    plan.protocol.probe_messages(plan.encoding, plan.role_of(id), &probe_bytes, &mut frames);
                     if self.write_all(&mut frames).await.is_err() {
                         return (End::Lost, k);
                     }
-                    ctx.sent(due_ns, timeline);
+                    ctx.sent(id, due_ns, timeline);
                     k += 1;
                     if sending(k) && pacer.arm(due(k)).is_err() {
                         return (End::Lost, k);
@@ -317,7 +337,7 @@ impl Client {
 
     /// Accounts one received payload: the hot path (no allocation, no lock).
     fn record(&mut self, bytes: &[u8], timeline: &Timeline) {
-        self.ctx.receive(&mut self.ledger, bytes, timeline);
+        self.ctx.receive(self.id, &mut self.ledger, bytes, timeline);
     }
 }
 
@@ -332,11 +352,18 @@ pub(crate) fn account(
     now_ns: u64,
     bytes: &[u8],
     timeline: &Timeline,
+    in_scope: &dyn Fn(u32) -> bool,
 ) -> bool {
     let Some(probe) = Probe::decode(bytes) else {
         report.foreign += 1;
         return false;
     };
+    if !in_scope(probe.sender) {
+        // Another room's message, or someone else's echo: an isolation error, whatever
+        // the window.
+        report.misrouted += 1;
+        return true;
+    }
     if !timeline.is_measured(probe.intended_ns) {
         return true;
     }
@@ -400,7 +427,8 @@ mod tests {
                 &mut report,
                 received,
                 &probe(0, k, intended),
-                &tl
+                &tl,
+                &|_| true
             ));
             naive.record_ns(received - actual);
         }
@@ -428,7 +456,14 @@ mod tests {
             intended_ns: tl.t0_ns - MS,
         }
         .encode(64);
-        assert!(account(&mut ledger, &mut report, tl.t0_ns, &warm, &tl));
+        assert!(account(
+            &mut ledger,
+            &mut report,
+            tl.t0_ns,
+            &warm,
+            &tl,
+            &|_| true
+        ));
         for (sender, k) in [(0, 1), (0, 3), (0, 2), (0, 3), (1, 1)] {
             account(
                 &mut ledger,
@@ -436,6 +471,7 @@ mod tests {
                 at(k) + MS,
                 &probe(sender, k, at(k)),
                 &tl,
+                &|_| true,
             );
         }
         assert!(!account(
@@ -443,12 +479,25 @@ mod tests {
             &mut report,
             tl.t0_ns,
             b"Welcome!",
-            &tl
+            &tl,
+            &|_| true
         ));
         assert_eq!(report.delivered, 4);
         assert_eq!(report.duplicated, 1);
         assert_eq!(report.out_of_order, 1);
         assert_eq!(report.foreign, 1);
         assert_eq!(report.latency.len(), 4);
+
+        // A probe from outside the receiver's scope is misrouted, never delivered.
+        let other_room = |sender: u32| sender != 1;
+        assert!(account(
+            &mut ledger,
+            &mut report,
+            at(5),
+            &probe(1, 5, at(5)),
+            &tl,
+            &other_room
+        ));
+        assert_eq!((report.misrouted, report.delivered), (1, 4));
     }
 }

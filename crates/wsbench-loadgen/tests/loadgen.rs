@@ -6,7 +6,7 @@ use wsbench_core::clock::monotonic_ns;
 use wsbench_core::net::bind_listener;
 use wsbench_core::scenario::Encoding;
 use wsbench_loadgen::{
-    Endpoint, LoadGen, LoadPlan, LoadReport, Protocol, RustSioTransport, Timeline,
+    Endpoint, LoadGen, LoadPlan, LoadReport, Protocol, RustSioTransport, Scope, Timeline,
 };
 use wsbench_sio_server::{SioServer, SioServerConfig};
 use wsbench_ws_server::{WsServer, WsServerConfig};
@@ -20,6 +20,7 @@ fn plan(protocol: Protocol, endpoint: Endpoint, encoding: Encoding) -> LoadPlan 
         protocol,
         endpoint,
         encoding,
+        scope: Scope::Broadcast,
         clients: CLIENTS,
         senders: SENDERS,
         rate: RATE,
@@ -43,7 +44,13 @@ async fn drive(plan: LoadPlan) -> LoadReport {
     })
     .await
     .expect("clients did not connect in time");
-    assert_eq!(load.live().connected, clients);
+    if load.live().connected != clients {
+        load.abort();
+        let report = tokio::task::spawn_blocking(move || load.finish())
+            .await
+            .unwrap();
+        panic!("not every client connected: {:?}", report.failures);
+    }
     let t0 = monotonic_ns() + 50_000_000;
     load.begin(Timeline {
         t0_ns: t0,
@@ -63,10 +70,11 @@ async fn drive(plan: LoadPlan) -> LoadReport {
 /// Everything owed arrived exactly once. Order is not asserted: socketioxide relays each
 /// event from a task of its own, so it may reorder a sender's events (counted, not failed).
 fn assert_complete(report: &LoadReport) {
-    // 3 senders × 20 msg/s × 1 s measured, each owed to the 11 other clients.
+    // 3 senders × 20 msg/s × 1 s measured, each owed to its recipients.
     assert_eq!(report.sent, SENDERS * 20, "{report:?}");
     assert_eq!(report.unsent, 0);
-    assert_eq!(report.delivered, report.sent * (CLIENTS - 1), "{report:?}");
+    assert_eq!(report.delivered, report.owed, "{report:?}");
+    assert_eq!(report.misrouted, 0, "{report:?}");
     assert_eq!(report.duplicated, 0);
     assert_eq!(report.disconnected, 0);
     assert_eq!(report.latency.len(), report.delivered);
@@ -89,6 +97,7 @@ async fn raw_websocket_broadcast_is_delivered_exactly_once_to_every_other_client
         };
         let report = drive(plan(Protocol::RawWs, endpoint, encoding)).await;
         assert_complete(&report);
+        assert_eq!(report.owed, report.sent * (CLIENTS - 1));
         // One reader task per connection relays in order.
         assert_eq!(report.out_of_order, 0);
     }
@@ -109,6 +118,58 @@ async fn socketio_broadcast_is_delivered_exactly_once_to_every_other_client() {
         };
         let report = drive(plan(Protocol::SocketIo, endpoint, encoding)).await;
         assert_complete(&report);
+    }
+}
+
+/// Echo and rooms on both transports: every probe back to its sender alone, or to the
+/// other members of its room alone (12 clients in 3 rooms of 4; senders 0, 1, 2 are in
+/// rooms 0, 1, 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_and_rooms_reach_exactly_their_scope_on_both_transports() {
+    let ws = WsServer::start(
+        bind_listener("127.0.0.1:0".parse().unwrap()).unwrap(),
+        WsServerConfig::default(),
+    )
+    .unwrap();
+    let sio = SioServer::start(
+        bind_listener("127.0.0.1:0".parse().unwrap()).unwrap(),
+        SioServerConfig::default(),
+    )
+    .unwrap();
+    let endpoints = [
+        (
+            Protocol::RawWs,
+            Endpoint {
+                addr: ws.local_addr(),
+                url: format!("ws://{}/", ws.local_addr()),
+            },
+        ),
+        (
+            Protocol::SocketIo,
+            Endpoint {
+                addr: sio.local_addr(),
+                url: format!(
+                    "ws://{}/socket.io/?EIO=4&transport=websocket",
+                    sio.local_addr()
+                ),
+            },
+        ),
+    ];
+    for (protocol, endpoint) in endpoints {
+        for encoding in [Encoding::Text, Encoding::Binary] {
+            eprintln!("{protocol:?} {encoding:?}");
+            let mut p = plan(protocol, endpoint.clone(), encoding);
+            p.scope = Scope::Echo;
+            let report = drive(p).await;
+            assert_complete(&report);
+            assert_eq!(report.owed, report.sent, "{protocol:?} echo");
+
+            let mut p = plan(protocol, endpoint.clone(), encoding);
+            p.scope = Scope::Rooms { rooms: 3 };
+            let report = drive(p).await;
+            assert_complete(&report);
+            assert_eq!(report.owed, report.sent * 3, "{protocol:?} rooms");
+        }
     }
 }
 

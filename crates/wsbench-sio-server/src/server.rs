@@ -136,58 +136,66 @@ impl SioServer {
 }
 
 fn register_handlers(io: &SocketIo, shared: Arc<Shared>) {
+    // socketioxide sends the namespace CONNECT packet and then spawns the connect handler as
+    // a task of its own, so a client that emits right after CONNECT can beat an `async`
+    // handler's registrations, and the event is lost. Everything a client relies on (lobby,
+    // counters, event handlers) is therefore set up synchronously, before the returned
+    // future.
     io.ns("/", move |s: SocketRef| {
+        on_connect(&s, &shared);
+        std::future::ready(())
+    });
+}
+
+fn on_connect(s: &SocketRef, shared: &Arc<Shared>) {
+    shared.counters.connection_opened();
+    enter_room(s, shared, LOBBY);
+    for event in ["broadcast", "message"] {
+        let shared = shared.clone();
+        s.on(event, move |s: SocketRef, Data(args): Data<EventArgs>| {
+            let shared = shared.clone();
+            async move { relay(&s, &shared, event, &args).await }
+        });
+    }
+    let join_shared = shared.clone();
+    s.on(
+        "join",
+        move |s: SocketRef, Data(name): Data<String>, ack: AckSender| {
+            let shared = join_shared.clone();
+            async move {
+                shared.counters.message_received();
+                enter_room(&s, &shared, &name);
+                let _ = ack.send(&name);
+            }
+        },
+    );
+    let echo_shared = shared.clone();
+    s.on(
+        "echo",
+        move |s: SocketRef,
+              AckRequested(wants_ack): AckRequested,
+              Data(args): Data<EventArgs>,
+              ack: AckSender| {
+            let shared = echo_shared.clone();
+            async move {
+                shared.counters.message_received();
+                let sent = if wants_ack {
+                    ack.send(&args)
+                } else {
+                    s.emit("echo", &args)
+                };
+                count_send(&s, &shared, sent);
+            }
+        },
+    );
+    let shared = shared.clone();
+    s.on_disconnect(move |s: SocketRef| {
         let shared = shared.clone();
         async move {
-            shared.counters.connection_opened();
-            enter_room(&s, &shared, LOBBY);
-            for event in ["broadcast", "message"] {
-                let shared = shared.clone();
-                s.on(event, move |s: SocketRef, Data(args): Data<EventArgs>| {
-                    let shared = shared.clone();
-                    async move { relay(&s, &shared, event, &args).await }
-                });
+            if let Some(room) = s.extensions.get::<Arc<Room>>() {
+                shared.rooms.exit(&room);
             }
-            let join_shared = shared.clone();
-            s.on(
-                "join",
-                move |s: SocketRef, Data(name): Data<String>, ack: AckSender| {
-                    let shared = join_shared.clone();
-                    async move {
-                        shared.counters.message_received();
-                        enter_room(&s, &shared, &name);
-                        let _ = ack.send(&name);
-                    }
-                },
-            );
-            let echo_shared = shared.clone();
-            s.on(
-                "echo",
-                move |s: SocketRef,
-                      AckRequested(wants_ack): AckRequested,
-                      Data(args): Data<EventArgs>,
-                      ack: AckSender| {
-                    let shared = echo_shared.clone();
-                    async move {
-                        shared.counters.message_received();
-                        let sent = if wants_ack {
-                            ack.send(&args)
-                        } else {
-                            s.emit("echo", &args)
-                        };
-                        count_send(&s, &shared, sent);
-                    }
-                },
-            );
-            s.on_disconnect(move |s: SocketRef| {
-                let shared = shared.clone();
-                async move {
-                    if let Some(room) = s.extensions.get::<Arc<Room>>() {
-                        shared.rooms.exit(&room);
-                    }
-                    shared.counters.connection_closed();
-                }
-            });
+            shared.counters.connection_closed();
         }
     });
 }

@@ -257,3 +257,40 @@ async fn websocket_binary_is_relayed_as_binary() {
 async fn polling_binary_is_relayed_as_binary() {
     binary_is_relayed_as_binary(TransportType::Polling).await;
 }
+
+/// An event sent the instant the namespace CONNECT arrives is handled: socketioxide sends
+/// CONNECT before it runs the connect handler, so handlers registered asynchronously would
+/// miss it. 50 raw engine.io clients each join right away and must get the ack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_right_after_connect_is_not_lost() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let server = start();
+    let url = format!(
+        "ws://{}/socket.io/?EIO=4&transport=websocket",
+        server.local_addr()
+    );
+    for i in 0..50 {
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+        let acked = tokio::time::timeout(WAIT, async {
+            while let Some(Ok(msg)) = ws.next().await {
+                let Message::Text(text) = msg else { continue };
+                match text.as_str() {
+                    t if t.starts_with('0') => ws.send(Message::text("40")).await.unwrap(),
+                    t if t.starts_with("40") => ws
+                        .send(Message::text(format!("420[\"join\",\"r{i}\"]")))
+                        .await
+                        .unwrap(),
+                    "2" => ws.send(Message::text("3")).await.unwrap(),
+                    t if t.starts_with("430") => return t.to_owned(),
+                    _ => {}
+                }
+            }
+            panic!("connection ended");
+        })
+        .await
+        .expect("the join right after CONNECT was never acknowledged");
+        assert_eq!(acked, format!("430[\"r{i}\"]"));
+    }
+}
