@@ -129,6 +129,10 @@ pub struct Messages {
     pub out_of_order: u64,
     /// Messages that were not probes (a welcome text, say).
     pub foreign: u64,
+    /// Probes that reached a client outside their scope (another room; someone else's
+    /// echo): an isolation error that fails the run.
+    #[serde(default)]
+    pub misrouted: u64,
     /// Delivered per second of the measured window.
     pub delivered_per_s: f64,
 }

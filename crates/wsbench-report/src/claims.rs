@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use wsbench_core::result::{RunResult, Status};
-use wsbench_core::scenario::Transport;
+use wsbench_core::scenario::{Mode, Transport};
 
 use crate::metrics::{Better, metric};
 use crate::summary::{Stat, TransportSummary};
@@ -88,16 +88,18 @@ pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim
         verdict: Verdict::NotMeasured,
     });
     claims.push(fallback_claim(result, find(Transport::SocketioPolling)));
-    claims.push(Claim {
-        claim: "Socket.IO broadcasts to rooms",
-        evidence: "needs a rooms scenario; this run broadcast to everyone".to_owned(),
-        verdict: Verdict::NotMeasured,
-    });
-    claims.push(Claim {
-        claim: "Socket.IO has acknowledgements",
-        evidence: "needs an echo/ack scenario; this run measured broadcast".to_owned(),
-        verdict: Verdict::NotMeasured,
-    });
+    claims.push(mode_claim(
+        "Socket.IO broadcasts to rooms",
+        result.scenario.mode == Mode::Rooms,
+        "needs a rooms scenario (mode = \"rooms\"); this run did not use rooms",
+        sio,
+    ));
+    claims.push(mode_claim(
+        "Socket.IO has acknowledgements",
+        result.scenario.mode == Mode::Echo,
+        "needs an echo scenario (mode = \"echo\"); this run did not use acks",
+        sio,
+    ));
     claims
 }
 
@@ -202,6 +204,40 @@ fn throughput_claim(ws: Option<&TransportSummary>, sio: Option<&TransportSummary
         };
     }
     compare_claim(claim, "delivered_per_s", ws, sio, None)
+}
+
+/// A feature claim judged by whether Socket.IO delivered, in a run of the mode that uses
+/// the feature, everything owed and nothing outside its scope.
+fn mode_claim(
+    claim: &'static str,
+    measured: bool,
+    missing: &str,
+    sio: Option<&TransportSummary>,
+) -> Claim {
+    let Some(s) = sio.filter(|_| measured) else {
+        return Claim {
+            claim,
+            evidence: missing.to_owned(),
+            verdict: Verdict::NotMeasured,
+        };
+    };
+    let delivered: u64 = s.runs.iter().map(|r| r.messages.delivered).sum();
+    let expected: u64 = s.runs.iter().map(|r| r.messages.expected).sum();
+    let misrouted: u64 = s.runs.iter().map(|r| r.messages.misrouted).sum();
+    let complete = s.runs.iter().all(|r| r.status == Status::Complete);
+    let p50 = s.stat(metric("latency_p50_ms")).map_or(0.0, |st| st.median);
+    Claim {
+        claim,
+        evidence: format!(
+            "socketio delivered {delivered} of {expected} owed, {misrouted} outside their scope, \
+             p50 {p50:.2} ms"
+        ),
+        verdict: if complete && expected > 0 && delivered == expected && misrouted == 0 {
+            Verdict::Supported
+        } else {
+            Verdict::Contradicted
+        },
+    }
 }
 
 fn fallback_claim(result: &RunResult, polling: Option<&TransportSummary>) -> Claim {

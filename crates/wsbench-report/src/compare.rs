@@ -164,6 +164,7 @@ fn comparable(base: &RunResult, new: &RunResult) -> Result<(), String> {
     let fields = [
         ("name", b.name != n.name),
         ("transports", b.transports != n.transports),
+        ("mode", b.mode != n.mode || b.room_size != n.room_size),
         ("clients", b.clients != n.clients),
         ("senders", b.senders != n.senders),
         ("rate", b.rate != n.rate),

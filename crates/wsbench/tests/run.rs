@@ -260,3 +260,50 @@ fn too_low_a_descriptor_limit_fails_before_connecting_and_says_how_many() {
     assert!(err.contains("hard limit (ulimit -Hn) is 600"), "{err}");
     assert!(out.stdout.is_empty(), "nothing ran");
 }
+
+#[test]
+fn a_rooms_run_keeps_every_message_in_its_room_on_both_transports() {
+    let out = temp_dir("rooms");
+    let path = out.join("rooms.toml");
+    std::fs::write(
+        &path,
+        r#"name = "rooms-small"
+transports = ["ws", "socketio"]
+mode = "rooms"
+room_size = 10
+clients = 30
+ramp = "300ms"
+senders = 6
+rate = 10
+payload = 64
+warmup = "500ms"
+duration = "2s"
+drain = "1s"
+"#,
+    )
+    .unwrap();
+    let status = wsbench()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let result = read_result(&out);
+    assert_eq!(result.runs.len(), 2);
+    for run in &result.runs {
+        assert_eq!(run.status, Status::Complete, "{:?}", run.error);
+        assert_eq!(run.messages.misrouted, 0);
+        // 3 rooms of 10: each probe is owed to the 9 other members of its room.
+        assert_eq!(run.messages.expected, run.messages.sent * 9);
+        assert_eq!(run.messages.delivered, run.messages.expected);
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("| Socket.IO broadcasts to rooms | **supported** |"),
+        "{md}"
+    );
+    std::fs::remove_dir_all(out).unwrap();
+}

@@ -12,9 +12,10 @@ use wsbench_core::result::{
     Connections, LoadGenFigures, Messages, ServerFigures, Status, TransportRun,
     WIRE_COUNTED_AT_SOCKETS, Window, WireFigures,
 };
-use wsbench_core::scenario::{Scenario, SocketioClient, Transport};
+use wsbench_core::scenario::{Mode, Scenario, SocketioClient, Transport};
 use wsbench_loadgen::{
-    Endpoint, LiveSnapshot, LoadGen, LoadPlan, LoadReport, Protocol, RustSioTransport, Timeline,
+    Endpoint, LiveSnapshot, LoadGen, LoadPlan, LoadReport, Protocol, RustSioTransport, Scope,
+    Timeline,
 };
 
 use super::child::ServerChild;
@@ -122,9 +123,22 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
         .and_then(|c| procfs::rss_bytes(c.pid))
         .unwrap_or(0);
 
+    if rust_socketio.is_some() && s.mode != Mode::Broadcast {
+        anyhow::bail!(
+            "the rust_socketio clients only broadcast; mode = \"{:?}\" needs the lean client \
+             (socketio_client = \"lean\", transport socketio)",
+            s.mode
+        );
+    }
+    let scope = match s.mode {
+        Mode::Broadcast => Scope::Broadcast,
+        Mode::Echo => Scope::Echo,
+        Mode::Rooms => Scope::Rooms { rooms: s.rooms() },
+    };
     let plan = LoadPlan {
         protocol,
         endpoint,
+        scope,
         encoding: s.encoding,
         clients: s.clients,
         senders: s.senders,
@@ -186,6 +200,15 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
         });
     }
     match stop {
+        None if run.messages.misrouted > 0 => {
+            run.status = Status::Failed;
+            run.error = Some(format!(
+                "{transport}: {} messages reached clients outside their scope (room isolation \
+                 or echo broken)",
+                run.messages.misrouted
+            ));
+            Ok(())
+        }
         None => {
             run.status = Status::Complete;
             Ok(())
@@ -379,7 +402,6 @@ fn per(total: f64, n: u64) -> f64 {
 
 /// Accounting, latency, wire and load-generator figures from the merged report.
 fn fill_figures(run: &mut TransportRun, report: &LoadReport, phase: &Phase, payload: u64) {
-    let clients = run.connections.requested;
     run.connections.connected = report.connected;
     run.connections.disconnected = report.disconnected;
     run.connections.failures = report
@@ -389,8 +411,8 @@ fn fill_figures(run: &mut TransportRun, report: &LoadReport, phase: &Phase, payl
         .collect();
     run.connections.connect_time = report.connect_time.figures();
 
-    // Broadcast: every sent probe is owed to every other client asked for, connected or not.
-    let expected = report.sent * clients.saturating_sub(1);
+    // Every sent probe is owed to every client of its scope asked for, connected or not.
+    let expected = report.owed;
     let measured_s = run.window.measured_s;
     run.messages = Messages {
         sent: report.sent,
@@ -401,6 +423,7 @@ fn fill_figures(run: &mut TransportRun, report: &LoadReport, phase: &Phase, payl
         duplicated: report.duplicated,
         out_of_order: report.out_of_order,
         foreign: report.foreign,
+        misrouted: report.misrouted,
         delivered_per_s: report.delivered as f64 / measured_s,
     };
     run.latency = report.latency.figures();
