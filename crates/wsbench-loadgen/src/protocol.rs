@@ -298,57 +298,48 @@ fn with_path(url: &str, path: &str) -> Result<String, ConnectFailure> {
     Ok(url.to_string())
 }
 
-/// Joins room `r<n>` and waits for the join's ack, answering pings meanwhile.
+/// Joins room `r<n>` and waits for the join's ack.
 async fn sio_join(ws: &mut Socket, n: u64) -> Result<(), ConnectFailure> {
-    ws.send(Message::text(format!("420[\"join\",\"r{n}\"]")))
-        .await
-        .map_err(|e| ConnectFailure::from_ws(&e))?;
-    loop {
-        let msg = match ws.next().await {
-            Some(Ok(msg)) => msg,
-            Some(Err(e)) => return Err(ConnectFailure::from_ws(&e)),
-            None => return Err(ConnectFailure::Reset),
-        };
-        let Message::Text(text) = msg else { continue };
-        if text.as_str() == "2" {
-            ws.send(Message::text("3"))
-                .await
-                .map_err(|e| ConnectFailure::from_ws(&e))?;
-        } else if text.as_str().starts_with("430") {
-            return Ok(());
-        }
-    }
+    send_text(ws, format!("420[\"join\",\"r{n}\"]")).await?;
+    while !next_text(ws).await?.starts_with("430") {}
+    Ok(())
 }
 
 /// Waits for engine.io's open packet, connects to namespace `/`, waits for its CONNECT.
 async fn sio_handshake(ws: &mut Socket) -> Result<(), ConnectFailure> {
-    let mut opened = false;
+    if !next_text(ws).await?.starts_with('0') {
+        return Err(ConnectFailure::Protocol);
+    }
+    send_text(ws, "40".to_owned()).await?;
     loop {
-        let msg = match ws.next().await {
-            Some(Ok(msg)) => msg,
-            Some(Err(e)) => return Err(ConnectFailure::from_ws(&e)),
-            None => return Err(ConnectFailure::Reset),
-        };
-        let Message::Text(text) = msg else { continue };
-        let text = text.as_str();
-        if !opened {
-            if !text.starts_with('0') {
-                return Err(ConnectFailure::Protocol);
-            }
-            opened = true;
-            ws.send(Message::text("40"))
-                .await
-                .map_err(|e| ConnectFailure::from_ws(&e))?;
-        } else if text == "2" {
-            ws.send(Message::text("3"))
-                .await
-                .map_err(|e| ConnectFailure::from_ws(&e))?;
-        } else if text.starts_with("40") {
+        let text = next_text(ws).await?;
+        if text.starts_with("40") {
             return Ok(());
         } else if text.starts_with("44") {
             return Err(ConnectFailure::Protocol);
         }
     }
+}
+
+/// The next text message during a handshake, answering engine.io pings on the way.
+async fn next_text(ws: &mut Socket) -> Result<String, ConnectFailure> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
+                send_text(ws, "3".to_owned()).await?;
+            }
+            Some(Ok(Message::Text(text))) => return Ok(text.as_str().to_owned()),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(ConnectFailure::from_ws(&e)),
+            None => return Err(ConnectFailure::Reset),
+        }
+    }
+}
+
+async fn send_text(ws: &mut Socket, text: String) -> Result<(), ConnectFailure> {
+    ws.send(Message::text(text))
+        .await
+        .map_err(|e| ConnectFailure::from_ws(&e))
 }
 
 #[cfg(test)]

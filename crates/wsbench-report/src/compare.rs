@@ -1,9 +1,12 @@
 //! `wsbench compare BASE NEW`: every metric per transport, its change, and a verdict that
 //! a shared, noisy machine does not trip by itself.
 //!
-//! Metrics that do not depend on the machine's speed (wire bytes, loss, memory per
-//! connection) get tight tolerances; timing metrics get loose ones, and where both results
-//! have repeats, a change only counts when the two ranges do not overlap.
+//! As METHOD.md asks, a verdict never rests on an absolute timing from a shared machine:
+//! metrics that do not depend on its speed (wire bytes, loss, memory per connection) are
+//! compared directly with tight tolerances; timing metrics (latency, CPU per delivery,
+//! throughput, connect time) are compared as ratios of each transport to raw WebSocket
+//! *within* each result, which a busy machine moves for both alike. Their absolute changes
+//! are shown for information.
 
 use std::fmt::Write;
 
@@ -24,10 +27,11 @@ pub const EXIT_NOT_COMPARABLE: u8 = 2;
 /// How much worse a metric may get before it is a regression.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tolerances {
-    /// Relative, for timing metrics (latency, CPU, throughput, connect): 1.0 = twice as bad.
+    /// Relative change allowed in a timing ratio (transport / ws), either way: 0.5 = ±50%.
     pub timing: f64,
-    /// Relative, for the far tail of latency (p99.9, max).
-    pub tail: f64,
+    /// The same for volatile timings (p99.9, max, connect p50), which any scheduler hiccup
+    /// moves.
+    pub volatile: f64,
     /// Relative, for memory per connection.
     pub memory: f64,
     /// Relative, for wire bytes per delivery.
@@ -39,8 +43,8 @@ pub struct Tolerances {
 impl Default for Tolerances {
     fn default() -> Self {
         Tolerances {
-            timing: 1.0,
-            tail: 3.0,
+            timing: 0.5,
+            volatile: 3.0,
             memory: 0.25,
             wire: 0.02,
             loss: 0.001,
@@ -59,6 +63,8 @@ pub enum Verdict {
     Regressed,
     /// Missing on one side.
     Missing,
+    /// Shown, not judged (an absolute timing on a shared machine).
+    Info,
 }
 
 impl Verdict {
@@ -68,15 +74,16 @@ impl Verdict {
             Verdict::Improved => "improved",
             Verdict::Regressed => "**REGRESSED**",
             Verdict::Missing => "n/a",
+            Verdict::Info => "info",
         }
     }
 }
 
-/// One metric of one transport in both results.
+/// One metric of one transport (or one transport/ws ratio) in both results.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// Transport.
-    pub transport: Transport,
+    /// Transport, or the ratio's label such as "socketio/ws".
+    pub label: String,
     /// Metric.
     pub metric: &'static Metric,
     /// Baseline statistic.
@@ -136,16 +143,77 @@ pub fn compare(base: &RunResult, new: &RunResult, tolerances: Tolerances) -> Com
         }
         for m in METRICS {
             let (base, new) = (b.stat(m), n.stat(m));
+            let verdict = if is_timing(m) {
+                Verdict::Info
+            } else {
+                judge(m, base, new, &tolerances)
+            };
             out.rows.push(Row {
-                transport: b.transport,
+                label: b.transport.to_string(),
                 metric: m,
                 base,
                 new,
-                verdict: judge(m, base, new, &tolerances),
+                verdict,
             });
         }
     }
+    // Timing, judged as ratios to ws within each result.
+    let ws = |v: &[TransportSummary]| v.iter().find(|s| s.transport == Transport::Ws).cloned();
+    if let (Some(bw), Some(nw)) = (ws(&bs), ws(&ns)) {
+        for b in bs.iter().filter(|s| s.transport != Transport::Ws) {
+            let Some(n) = ns.iter().find(|n| n.transport == b.transport) else {
+                continue;
+            };
+            for m in METRICS.iter().filter(|m| is_timing(m)) {
+                let base = ratio_stat(b.stat(m), bw.stat(m));
+                let new = ratio_stat(n.stat(m), nw.stat(m));
+                let tolerance = if m.kind == Kind::Volatile {
+                    tolerances.volatile
+                } else {
+                    tolerances.timing
+                };
+                out.rows.push(Row {
+                    label: format!("{}/ws", b.transport),
+                    metric: m,
+                    base,
+                    new,
+                    verdict: judge_ratio(base, new, tolerance),
+                });
+            }
+        }
+    }
     out
+}
+
+fn is_timing(m: &Metric) -> bool {
+    matches!(m.kind, Kind::Timing | Kind::Volatile)
+}
+
+/// The ratio of two medians as a one-sample statistic.
+fn ratio_stat(a: Option<Stat>, b: Option<Stat>) -> Option<Stat> {
+    let r = crate::summary::ratio(a, b)?;
+    Some(Stat {
+        median: r,
+        min: r,
+        max: r,
+        n: 1,
+    })
+}
+
+/// A ratio that moved more than `tolerance` either way: one transport changed against the
+/// other, which a merely busy machine does not do.
+fn judge_ratio(base: Option<Stat>, new: Option<Stat>, tolerance: f64) -> Verdict {
+    match (base, new) {
+        (Some(b), Some(n)) if b.median != 0.0 => {
+            if ((n.median - b.median) / b.median).abs() > tolerance {
+                Verdict::Regressed
+            } else {
+                Verdict::Same
+            }
+        }
+        (None, None) => Verdict::Same,
+        _ => Verdict::Missing,
+    }
 }
 
 fn complete(s: &TransportSummary) -> bool {
@@ -206,7 +274,7 @@ fn judge(m: &Metric, base: Option<Stat>, new: Option<Stat>, t: &Tolerances) -> V
     }
     let tolerance = match m.kind {
         Kind::Timing => t.timing,
-        Kind::Tail => t.tail,
+        Kind::Volatile => t.volatile,
         Kind::Memory => t.memory,
         Kind::Wire => t.wire,
         Kind::Loss => unreachable!(),
@@ -238,17 +306,28 @@ pub fn markdown(c: &Comparison, base_name: &str, new_name: &str) -> String {
     let t = &c.tolerances;
     let _ = writeln!(
         out,
-        "Tolerances: timing ±{:.0}%, tail (p99.9, max) ±{:.0}%, memory ±{:.0}%, wire ±{:.0}%, \
-         loss ±{} points. Ranges of repeats that overlap count as unchanged.\n",
+        "Timing is judged by the ratio of each transport to ws within each result (±{:.0}%, \
+         p99.9, max and connect p50 ±{:.0}%); absolute timings are shown as info, since a shared \
+         machine moves them. Memory ±{:.0}%, wire ±{:.0}%, loss ±{} points; ranges of repeats \
+         that overlap count as unchanged.\n",
         t.timing * 100.0,
-        t.tail * 100.0,
+        t.volatile * 100.0,
         t.memory * 100.0,
         t.wire * 100.0,
         t.loss * 100.0
     );
     out.push_str("| transport | metric | base | new | change | verdict |\n| --- | --- | ---: | ---: | ---: | --- |\n");
     for r in &c.rows {
-        let show = |s: Option<Stat>| s.map_or("-".to_owned(), |s| format_value(r.metric, s.median));
+        let ratio_row = r.label.contains('/');
+        let show = |s: Option<Stat>| {
+            s.map_or("-".to_owned(), |s| {
+                if ratio_row {
+                    format!("×{:.2}", s.median)
+                } else {
+                    format_value(r.metric, s.median)
+                }
+            })
+        };
         let change = match (r.base, r.new) {
             (Some(b), Some(n)) if r.metric.kind == Kind::Loss => {
                 format!("{:+.3} pt", (n.median - b.median) * 100.0)
@@ -261,7 +340,7 @@ pub fn markdown(c: &Comparison, base_name: &str, new_name: &str) -> String {
         let _ = writeln!(
             out,
             "| {} | {} ({}) | {} | {} | {} | {} |",
-            r.transport,
+            r.label,
             r.metric.label,
             r.metric.unit,
             show(r.base),

@@ -16,9 +16,9 @@ pub enum Better {
 pub enum Kind {
     /// Depends on the machine's speed and load: loose tolerance.
     Timing,
-    /// The far tail (p99.9, max): a few samples, moved by any scheduler hiccup of a shared
-    /// machine; only a gross change counts.
-    Tail,
+    /// Moved by any scheduler hiccup of a shared machine: the far latency tail (p99.9, max:
+    /// a few samples) and sub-millisecond connect times. Only a gross change counts.
+    Volatile,
     /// Memory per connection: nearly deterministic.
     Memory,
     /// Bytes on the wire: deterministic but for heartbeats.
@@ -89,7 +89,7 @@ pub const METRICS: &[Metric] = &[
         label: "p99.9",
         unit: "ms",
         better: Better::Lower,
-        kind: Kind::Tail,
+        kind: Kind::Volatile,
         get: |r| (r.latency.count > 0).then(|| ms(r.latency.p999_us)),
     },
     Metric {
@@ -97,7 +97,7 @@ pub const METRICS: &[Metric] = &[
         label: "max",
         unit: "ms",
         better: Better::Lower,
-        kind: Kind::Tail,
+        kind: Kind::Volatile,
         get: |r| (r.latency.count > 0).then(|| ms(r.latency.max_us)),
     },
     Metric {
@@ -136,7 +136,7 @@ pub const METRICS: &[Metric] = &[
         label: "connect p50",
         unit: "ms",
         better: Better::Lower,
-        kind: Kind::Timing,
+        kind: Kind::Volatile,
         get: |r| {
             (r.connections.connect_time.count > 0).then(|| ms(r.connections.connect_time.p50_us))
         },

@@ -39,8 +39,8 @@ pub enum Command {
     /// Prints a Markdown table of every metric per transport with its change and verdict.
     /// Exit code: 0 no regression, 1 regression, 2 the results are not comparable (other
     /// scenario, schema or transports). Speed-independent metrics (wire bytes, loss, memory
-    /// per connection) get tight tolerances, timing metrics loose ones; ranges of repeats
-    /// that overlap count as unchanged.
+    /// per connection) are compared directly with tight tolerances; timing metrics as ratios
+    /// of each transport to ws within each result (METHOD.md: ratios from one run).
     Compare(CompareArgs),
 }
 
@@ -68,15 +68,16 @@ pub struct CompareArgs {
     /// The new result.json.
     pub new: PathBuf,
 
-    /// How much worse a timing metric (latency, CPU, throughput) may get, relative: 1.0
-    /// allows twice as bad. A shared 2-core machine moves these by tens of percent.
-    #[arg(long, value_name = "SHARE", default_value_t = 1.0)]
+    /// How far a timing ratio (transport / ws within one result: latency, CPU per delivery,
+    /// throughput, connect time) may move, either way: 0.5 = ±50%. Absolute timings are only
+    /// shown: a busy shared machine moves them for both transports alike.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
     pub timing_tolerance: f64,
 
-    /// How much the far tail of latency (p99.9, max) may get worse, relative: a few samples
-    /// that any scheduler hiccup moves, so only a gross change counts.
+    /// The same for volatile timings (latency p99.9 and max: a few samples; connect p50:
+    /// sub-millisecond), which any scheduler hiccup moves, so only a gross change counts.
     #[arg(long, value_name = "SHARE", default_value_t = 3.0)]
-    pub tail_tolerance: f64,
+    pub volatile_tolerance: f64,
 
     /// How much server memory per connection may grow, relative.
     #[arg(long, value_name = "SHARE", default_value_t = 0.25)]

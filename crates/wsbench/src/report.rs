@@ -54,7 +54,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     };
     let tolerances = Tolerances {
         timing: args.timing_tolerance,
-        tail: args.tail_tolerance,
+        volatile: args.volatile_tolerance,
         memory: args.memory_tolerance,
         wire: args.wire_tolerance,
         loss: args.loss_tolerance,
