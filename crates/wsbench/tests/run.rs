@@ -169,9 +169,19 @@ fn a_server_killed_mid_run_fails_its_transport_and_the_run_goes_on() {
         .spawn()
         .unwrap();
     let server = server_child_of(run.id(), Duration::from_secs(20));
-    // Kill it once the clients are in: its descriptors include their 10 sockets.
+    // Kill it once the clients are in: the listener and the 10 accepted sockets.
+    let sockets = || {
+        std::fs::read_dir(format!("/proc/{server}/fd")).map_or(0, |dir| {
+            dir.flatten()
+                .filter(|e| {
+                    std::fs::read_link(e.path())
+                        .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+                })
+                .count()
+        })
+    };
     let start = Instant::now();
-    while std::fs::read_dir(format!("/proc/{server}/fd")).map_or(0, |d| d.count()) < 20 {
+    while sockets() < 11 {
         assert!(
             start.elapsed() < Duration::from_secs(20),
             "clients never connected"
