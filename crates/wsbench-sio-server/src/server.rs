@@ -9,7 +9,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Data, SocketRef};
-use socketioxide::handler::{FromMessageParts, Value};
+use socketioxide::handler::{ConnectHandler, FromMessageParts, Value};
 use socketioxide::socket::Socket;
 use socketioxide::{BroadcastError, SendError, SocketError, SocketIo};
 use tokio::net::TcpListener;
@@ -136,15 +136,17 @@ impl SioServer {
 }
 
 fn register_handlers(io: &SocketIo, shared: Arc<Shared>) {
-    // socketioxide sends the namespace CONNECT packet and then spawns the connect handler as
-    // a task of its own, so a client that emits right after CONNECT can beat an `async`
-    // handler's registrations, and the event is lost. Everything a client relies on (lobby,
-    // counters, event handlers) is therefore set up synchronously, before the returned
-    // future.
-    io.ns("/", move |s: SocketRef| {
+    // socketioxide sends the namespace CONNECT packet before it runs the connect handler,
+    // in a task of its own; an event the client emits right after CONNECT can be dispatched
+    // before that task registered the handlers, and is then lost (seen under CPU load as
+    // joins that never got their ack). Connect middlewares, though, are awaited *before*
+    // CONNECT is sent: so the lobby, the counters and every event handler are set up there.
+    let handler = |_: SocketRef| std::future::ready(());
+    let middleware = move |s: SocketRef| {
         on_connect(&s, &shared);
-        std::future::ready(())
-    });
+        std::future::ready(Ok::<(), Infallible>(()))
+    };
+    io.ns("/", handler.with(middleware));
 }
 
 fn on_connect(s: &SocketRef, shared: &Arc<Shared>) {
