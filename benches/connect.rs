@@ -8,11 +8,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use wsbench_benches::{BenchServer, TRANSPORTS, connect};
 
 fn connect_bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = wsbench_benches::runtime();
     let mut group = c.benchmark_group("connect");
     group.throughput(Throughput::Elements(1));
     for (protocol, name) in TRANSPORTS {

@@ -26,11 +26,7 @@ struct Round {
 }
 
 fn fanout(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = wsbench_benches::runtime();
     let mut group = c.benchmark_group("fanout");
     group
         .sample_size(20)

@@ -50,6 +50,15 @@ impl BenchServer {
     }
 }
 
+/// The runtime the async benches run on: two workers, as many as the machine has cores.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime builds")
+}
+
 /// Opens one ready client (for Socket.IO: engine.io open and namespace CONNECT done).
 pub async fn connect(protocol: Protocol, endpoint: &Endpoint) -> Socket {
     let live = Arc::new(WorkerLive::default());

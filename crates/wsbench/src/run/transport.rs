@@ -179,6 +179,10 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
     }
     let samples = sampler.map(Sampler::finish).unwrap_or_default();
 
+    if stop.is_some() && phase.window_s > 0.0 {
+        // Cut short: the window measured is the part that ran.
+        run.window.measured_s = phase.window_s.min(run.window.measured_s);
+    }
     fill_figures(run, &report, &phase, s.payload);
     run.loadgen.memory_per_client_bytes = phase.loadgen_idle_rss.saturating_sub(loadgen_rss_before)
         as f64
