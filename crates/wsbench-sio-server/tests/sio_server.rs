@@ -147,7 +147,16 @@ async fn broadcast_reaches_others_not_sender(transport: TransportType) {
     let (_, payload) = recv(&mut c[2]).await;
     assert_eq!(text(&payload), vec![json!("marker")]);
 
+    // The relay counts its deliveries after the broadcast returns, which can be after a
+    // client already received it: wait (bounded) for the counters to settle.
+    let settled = tokio::time::timeout(WAIT, async {
+        while server.counters().deliveries_sent < 6 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
     let counters = server.counters();
+    assert!(settled.is_ok(), "counters never settled: {counters:?}");
     assert_eq!(counters.connections_open, 3);
     assert_eq!(counters.messages_received, 3);
     assert_eq!(counters.deliveries_sent, 6);
@@ -218,44 +227,29 @@ async fn binary_is_relayed_as_binary(transport: TransportType) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn websocket_broadcast_reaches_others_not_sender() {
-    broadcast_reaches_others_not_sender(TransportType::Websocket).await;
+/// One test per Socket.IO transport for each scenario above: `websocket_<name>` and
+/// `polling_<name>`.
+macro_rules! on_both_transports {
+    ($($scenario:ident => $websocket:ident, $polling:ident;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $websocket() {
+            $scenario(TransportType::Websocket).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $polling() {
+            $scenario(TransportType::Polling).await;
+        }
+    )*};
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn polling_broadcast_reaches_others_not_sender() {
-    broadcast_reaches_others_not_sender(TransportType::Polling).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn websocket_rooms_isolate() {
-    rooms_isolate(TransportType::Websocket).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn polling_rooms_isolate() {
-    rooms_isolate(TransportType::Polling).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn websocket_ack_returns_the_data() {
-    ack_returns_the_data(TransportType::Websocket).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn polling_ack_returns_the_data() {
-    ack_returns_the_data(TransportType::Polling).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn websocket_binary_is_relayed_as_binary() {
-    binary_is_relayed_as_binary(TransportType::Websocket).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn polling_binary_is_relayed_as_binary() {
-    binary_is_relayed_as_binary(TransportType::Polling).await;
+on_both_transports! {
+    broadcast_reaches_others_not_sender =>
+        websocket_broadcast_reaches_others_not_sender, polling_broadcast_reaches_others_not_sender;
+    rooms_isolate => websocket_rooms_isolate, polling_rooms_isolate;
+    ack_returns_the_data => websocket_ack_returns_the_data, polling_ack_returns_the_data;
+    binary_is_relayed_as_binary =>
+        websocket_binary_is_relayed_as_binary, polling_binary_is_relayed_as_binary;
 }
 
 /// An event sent the instant the namespace CONNECT arrives is handled: socketioxide sends

@@ -91,6 +91,8 @@ async fn broadcast_reaches_every_other_client_exactly_once_and_never_the_sender(
         assert_eq!(recv(other).await, Message::text("marker"));
     }
 
+    // The reader counts a broadcast after queueing it, so a client can see it first.
+    wait_until(|| server.counters().deliveries_sent >= 9).await;
     let c = server.counters();
     assert_eq!(c.messages_received, 3);
     assert_eq!(c.deliveries_sent, 3 + 3 + 3);

@@ -103,10 +103,21 @@ async fn serve_ws_relays_reports_counters_and_exits_on_sigterm() {
         .unwrap();
     assert_eq!(got, Message::text("over the wire"));
 
-    request(&mut served, "counters").await;
-    let ServeEvent::Counters(c) = next_event(&mut served).await else {
-        panic!("expected counters");
-    };
+    // The server counts a relay after queueing it, so ask until the count is in (bounded).
+    let c = tokio::time::timeout(WAIT, async {
+        loop {
+            request(&mut served, "counters").await;
+            let ServeEvent::Counters(c) = next_event(&mut served).await else {
+                panic!("expected counters");
+            };
+            if c.deliveries_sent >= 1 {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the relay was never counted");
     assert_eq!(c.messages_received, 1);
     assert_eq!(c.deliveries_sent, 1);
 
