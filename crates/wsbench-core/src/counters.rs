@@ -16,6 +16,8 @@ pub struct ServerCounters {
     deliveries_sent: AtomicU64,
     deliveries_dropped: AtomicU64,
     slow_clients_disconnected: AtomicU64,
+    bytes_read: AtomicU64,
+    bytes_written: AtomicU64,
 }
 
 /// A point-in-time copy of [`ServerCounters`], as reported to a parent process.
@@ -35,6 +37,13 @@ pub struct CountersSnapshot {
     pub deliveries_dropped: u64,
     /// Clients disconnected because their outgoing queue was full.
     pub slow_clients_disconnected: u64,
+    /// Bytes read at the server's client sockets (TCP payload: every frame, header and
+    /// long-polling request).
+    #[serde(default)]
+    pub bytes_read: u64,
+    /// Bytes written at the server's client sockets.
+    #[serde(default)]
+    pub bytes_written: u64,
 }
 
 impl ServerCounters {
@@ -79,7 +88,18 @@ impl ServerCounters {
             deliveries_sent: self.deliveries_sent.load(Ordering::Relaxed),
             deliveries_dropped: self.deliveries_dropped.load(Ordering::Relaxed),
             slow_clients_disconnected: self.slow_clients_disconnected.load(Ordering::Relaxed),
+            bytes_read: self.bytes_read.load(Ordering::Relaxed),
+            bytes_written: self.bytes_written.load(Ordering::Relaxed),
         }
+    }
+}
+
+impl crate::counting::ByteCounter for ServerCounters {
+    fn add_read(&self, n: u64) {
+        self.bytes_read.fetch_add(n, Ordering::Relaxed);
+    }
+    fn add_written(&self, n: u64) {
+        self.bytes_written.fetch_add(n, Ordering::Relaxed);
     }
 }
 
@@ -106,6 +126,8 @@ mod tests {
                 deliveries_sent: 5,
                 deliveries_dropped: 2,
                 slow_clients_disconnected: 1,
+                bytes_read: 0,
+                bytes_written: 0,
             }
         );
     }

@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod control;
 pub mod counters;
+pub mod counting;
 pub mod histogram;
 pub mod net;
 pub mod policy;

@@ -180,6 +180,10 @@ pub struct LoadGenFigures {
 
 /// [`WireFigures::source`] when the bytes were counted at the load generator's sockets.
 pub const WIRE_COUNTED_AT_SOCKETS: &str = "client sockets";
+/// [`WireFigures::source`] when the clients own their sockets (rust_socketio) and the bytes
+/// were counted at the server's end of the same connections instead: the server's writes are
+/// the clients' reads.
+pub const WIRE_COUNTED_AT_SERVER: &str = "server sockets";
 
 /// Bytes on the wire, counted at the client sockets over the measured window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -194,6 +198,14 @@ pub struct WireFigures {
     pub overhead_ratio: f64,
     /// Where the bytes were counted.
     pub source: String,
+}
+
+impl WireFigures {
+    /// Whether bytes were counted at all (at either end of the connections).
+    pub fn measured(&self) -> bool {
+        (self.source == WIRE_COUNTED_AT_SOCKETS || self.source == WIRE_COUNTED_AT_SERVER)
+            && self.bytes_per_delivery > 0.0
+    }
 }
 
 /// One transport's measurement (one repeat).

@@ -9,7 +9,6 @@
 //! Socket.IO where its features are the point: long-polling, and as the library a Rust
 //! user would pick, to measure what it costs.
 
-mod counting;
 mod ledger;
 mod live;
 mod pacer;

@@ -16,6 +16,15 @@ pub struct WorkerLive {
     bytes_written: AtomicU64,
 }
 
+impl wsbench_core::counting::ByteCounter for WorkerLive {
+    fn add_read(&self, n: u64) {
+        self.bytes_read.fetch_add(n, Ordering::Relaxed);
+    }
+    fn add_written(&self, n: u64) {
+        self.bytes_written.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
 /// A sum over every worker's [`WorkerLive`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LiveSnapshot {
@@ -45,12 +54,6 @@ impl WorkerLive {
     }
     pub(crate) fn probe_received(&self) {
         self.probes_received.fetch_add(1, Ordering::Relaxed);
-    }
-    pub(crate) fn add_read(&self, n: u64) {
-        self.bytes_read.fetch_add(n, Ordering::Relaxed);
-    }
-    pub(crate) fn add_written(&self, n: u64) {
-        self.bytes_written.fetch_add(n, Ordering::Relaxed);
     }
 
     fn add_to(&self, s: &mut LiveSnapshot) {

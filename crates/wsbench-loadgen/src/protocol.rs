@@ -13,11 +13,11 @@ use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 use wsbench_core::net;
 use wsbench_core::scenario::Encoding;
 
-use crate::counting::CountingStream;
 use crate::live::WorkerLive;
+use wsbench_core::counting::CountingStream;
 
 /// A client's WebSocket over a byte-counting TCP stream.
-pub type Socket = WebSocketStream<CountingStream>;
+pub type Socket = WebSocketStream<CountingStream<WorkerLive>>;
 
 /// The event name probes travel under on Socket.IO.
 pub const SIO_EVENT: &str = "broadcast";

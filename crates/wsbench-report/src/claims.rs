@@ -87,7 +87,7 @@ pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim
             .to_owned(),
         verdict: Verdict::NotMeasured,
     });
-    claims.push(fallback_claim(result, find(Transport::SocketioPolling)));
+    claims.push(fallback_claim(find(Transport::SocketioPolling), sio));
     claims.push(mode_claim(
         "Socket.IO broadcasts to rooms",
         result.scenario.mode == Mode::Rooms,
@@ -240,7 +240,7 @@ fn mode_claim(
     }
 }
 
-fn fallback_claim(result: &RunResult, polling: Option<&TransportSummary>) -> Claim {
+fn fallback_claim(polling: Option<&TransportSummary>, sio: Option<&TransportSummary>) -> Claim {
     let claim = "Socket.IO falls back to long-polling";
     let Some(p) = polling else {
         return Claim {
@@ -253,12 +253,32 @@ fn fallback_claim(result: &RunResult, polling: Option<&TransportSummary>) -> Cla
     let expected: u64 = p.runs.iter().map(|r| r.messages.expected).sum();
     let complete = p.runs.iter().all(|r| r.status == Status::Complete);
     let p50 = p.stat(metric("latency_p50_ms")).map_or(0.0, |s| s.median);
-    let _ = result;
+    let mut evidence = format!(
+        "over long-polling only, {delivered} of {expected} deliveries arrived, p50 {p50:.2} ms"
+    );
+    // What the fallback costs against Socket.IO's own websocket transport.
+    if let Some(sio) = sio {
+        let costs: Vec<String> = [
+            ("latency_p50_ms", "p50"),
+            ("server_cpu_us_per_delivery", "server CPU/delivery"),
+            ("wire_bytes_per_delivery", "wire bytes/delivery"),
+        ]
+        .into_iter()
+        .filter_map(|(key, label)| {
+            let m = metric(key);
+            crate::summary::ratio(p.stat(m), sio.stat(m)).map(|r| format!("{label} ×{r:.2}"))
+        })
+        .collect();
+        if !costs.is_empty() {
+            evidence.push_str(&format!(
+                "; against Socket.IO over websocket: {}",
+                costs.join(", ")
+            ));
+        }
+    }
     Claim {
         claim,
-        evidence: format!(
-            "over long-polling only, {delivered} of {expected} deliveries arrived, p50 {p50:.2} ms"
-        ),
+        evidence,
         verdict: if complete && expected > 0 && delivered == expected {
             Verdict::Supported
         } else {

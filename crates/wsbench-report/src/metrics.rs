@@ -1,6 +1,6 @@
 //! The figures reports show and `compare` checks, defined once.
 
-use wsbench_core::result::{TransportRun, WIRE_COUNTED_AT_SOCKETS};
+use wsbench_core::result::TransportRun;
 
 /// Which way is better for a metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,10 +126,7 @@ pub const METRICS: &[Metric] = &[
         unit: "B",
         better: Better::Lower,
         kind: Kind::Wire,
-        get: |r| {
-            (r.wire.source == WIRE_COUNTED_AT_SOCKETS && r.wire.bytes_per_delivery > 0.0)
-                .then_some(r.wire.bytes_per_delivery)
-        },
+        get: |r| r.wire.measured().then_some(r.wire.bytes_per_delivery),
     },
     Metric {
         key: "connect_p50_ms",

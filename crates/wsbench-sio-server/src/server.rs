@@ -15,6 +15,7 @@ use socketioxide::{BroadcastError, SendError, SocketError, SocketIo};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use wsbench_core::counting::CountingStream;
 use wsbench_core::{CountersSnapshot, OverflowPolicy, ServerCounters, net};
 
 use crate::LOBBY;
@@ -51,7 +52,7 @@ impl Default for SioServerConfig {
 
 struct Shared {
     overflow: OverflowPolicy,
-    counters: ServerCounters,
+    counters: Arc<ServerCounters>,
     rooms: Rooms,
 }
 
@@ -68,7 +69,7 @@ impl SioServer {
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             overflow: config.overflow,
-            counters: ServerCounters::default(),
+            counters: Arc::default(),
             rooms: Rooms::default(),
         });
         let max = config.max_message_size;
@@ -87,6 +88,7 @@ impl SioServer {
         let stop = shutdown.clone();
         // Written in place because socketioxide does not name its inner service type.
         let conns = tracker.clone();
+        let counters = shared.counters.clone();
         tracker.spawn(async move {
             loop {
                 let accepted = tokio::select! {
@@ -107,7 +109,10 @@ impl SioServer {
                     tracing::debug!(%peer, %err, "cannot set TCP_NODELAY");
                 }
                 let conn = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc.clone())
+                    .serve_connection(
+                        TokioIo::new(CountingStream::new(stream, counters.clone())),
+                        svc.clone(),
+                    )
                     .with_upgrades();
                 let stop = stop.clone();
                 conns.spawn(async move {

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
@@ -15,6 +14,8 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{WebSocketStream, accept_hdr_async_with_config};
 use tokio_util::sync::CancellationToken;
+use wsbench_core::ServerCounters;
+use wsbench_core::counting::CountingStream;
 
 use crate::group::{Group, Outbox};
 use crate::route::Route;
@@ -29,7 +30,10 @@ enum Membership {
     Echo,
 }
 
-pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>) {
+/// A client's socket, counted for the server's wire figures.
+pub(crate) type Stream = CountingStream<ServerCounters>;
+
+pub(crate) async fn serve(stream: Stream, shared: Arc<Shared>) {
     let mut route = None;
     let config = WebSocketConfig::default()
         // tungstenite allocates its read buffer up front (128 KiB by default), which would
@@ -64,7 +68,7 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>) {
     run(ws, route, shared).await;
 }
 
-async fn run(ws: WebSocketStream<TcpStream>, route: Route, shared: Arc<Shared>) {
+async fn run(ws: WebSocketStream<Stream>, route: Route, shared: Arc<Shared>) {
     let id = shared.new_id();
     let (tx, rx) = mpsc::channel(shared.config.queue_capacity);
     let outbox = Outbox {
@@ -164,7 +168,7 @@ const WRITER_GRACE: Duration = Duration::from_secs(1);
 /// Writes queued messages, batching whatever is already queued into one flush, until the
 /// queue closes or a close frame is asked for.
 async fn write_loop(
-    mut sink: SplitSink<WebSocketStream<TcpStream>, Message>,
+    mut sink: SplitSink<WebSocketStream<Stream>, Message>,
     mut rx: mpsc::Receiver<Message>,
     mut close: oneshot::Receiver<CloseFrame>,
 ) {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use wsbench_core::counting::CountingStream;
 use wsbench_core::{CountersSnapshot, OverflowPolicy, ServerCounters, net};
 
 use crate::connection;
@@ -41,7 +42,7 @@ impl Default for WsServerConfig {
 /// State every connection of one server shares.
 pub(crate) struct Shared {
     pub(crate) config: WsServerConfig,
-    pub(crate) counters: ServerCounters,
+    pub(crate) counters: Arc<ServerCounters>,
     pub(crate) groups: Groups,
     pub(crate) next_id: AtomicU64,
     pub(crate) shutdown: CancellationToken,
@@ -63,7 +64,7 @@ impl WsServer {
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             config,
-            counters: ServerCounters::default(),
+            counters: Arc::default(),
             groups: Groups::default(),
             next_id: AtomicU64::new(1),
             shutdown: CancellationToken::new(),
@@ -89,6 +90,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tracker: TaskTr
                 if let Err(err) = net::tune_stream(&stream) {
                     tracing::debug!(%peer, %err, "cannot set TCP_NODELAY");
                 }
+                let stream = CountingStream::new(stream, shared.counters.clone());
                 tracker.spawn(connection::serve(stream, shared.clone()));
             }
             Err(err) => {

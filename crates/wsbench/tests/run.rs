@@ -317,3 +317,52 @@ drain = "1s"
     );
     std::fs::remove_dir_all(out).unwrap();
 }
+
+#[test]
+fn a_polling_run_delivers_everything_and_counts_its_bytes_at_the_server() {
+    let out = temp_dir("polling");
+    let path = out.join("polling.toml");
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(scenario_path("polling.toml"))
+            .unwrap()
+            .replace("clients = 100", "clients = 8")
+            .replace("ramp = \"10s\"", "ramp = \"800ms\"")
+            .replace("senders = 10", "senders = 2")
+            .replace("warmup = \"3s\"", "warmup = \"500ms\"")
+            .replace("duration = \"15s\"", "duration = \"2s\"")
+            .replace("drain = \"2s\"", "drain = \"1s\"")
+            .replace("repeat = 2", "repeat = 1"),
+    )
+    .unwrap();
+    let status = wsbench()
+        .arg("run")
+        .arg(&path)
+        .args(["--transport", "socketio", "--transport", "socketio-polling"])
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let result = read_result(&out);
+    assert_eq!(result.runs.len(), 2);
+    for run in &result.runs {
+        let t = run.transport;
+        assert_eq!(run.status, Status::Complete, "{t}: {:?}", run.error);
+        assert!(run.messages.sent > 0, "{t}");
+        assert_eq!(run.messages.expected, run.messages.sent * 7, "{t}");
+        assert_eq!(run.messages.delivered, run.messages.expected, "{t}");
+        assert!(run.wire.measured(), "{t}: {:?}", run.wire);
+        assert!(run.wire.bytes_per_delivery >= 64.0, "{t}: {:?}", run.wire);
+    }
+    assert_eq!(result.runs[0].wire.source, "client sockets");
+    // rust_socketio owns its sockets: the polling bytes are the server's.
+    assert_eq!(result.runs[1].wire.source, "server sockets");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("| Socket.IO falls back to long-polling | **supported** |"),
+        "{md}"
+    );
+    std::fs::remove_dir_all(out).unwrap();
+}

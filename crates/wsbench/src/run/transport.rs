@@ -6,11 +6,12 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::ProgressBar;
 use tokio_util::sync::CancellationToken;
+use wsbench_core::CountersSnapshot;
 use wsbench_core::clock::monotonic_ns;
 use wsbench_core::histogram::LatencyHistogram;
 use wsbench_core::result::{
     Connections, LoadGenFigures, Messages, ServerFigures, Status, TransportRun,
-    WIRE_COUNTED_AT_SOCKETS, Window, WireFigures,
+    WIRE_COUNTED_AT_SERVER, WIRE_COUNTED_AT_SOCKETS, Window, WireFigures,
 };
 use wsbench_core::scenario::{Mode, Scenario, SocketioClient, Transport};
 use wsbench_loadgen::{
@@ -242,6 +243,9 @@ struct Phase {
     window_s: f64,
     live_start: LiveSnapshot,
     live_end: LiveSnapshot,
+    /// The server's counters when the measured window began and ended (built-in servers).
+    server_start: Option<CountersSnapshot>,
+    server_end: Option<CountersSnapshot>,
 }
 
 /// Connect, settle, warm up, measure, drain; returns the phase reached and why it stopped.
@@ -332,6 +336,7 @@ async fn drive(
     phase.name = "measured window";
     let start_server_cpu = server_pid.and_then(procfs::cpu_seconds).unwrap_or(0.0);
     let start_self_cpu = procfs::cpu_seconds(0).unwrap_or(0.0);
+    phase.server_start = server_counters(child).await;
     let start_ns = monotonic_ns();
     phase.live_start = load.live();
     let measured = wait_until(ctx, child, timeline.measure_end_ns, |left| {
@@ -347,6 +352,7 @@ async fn drive(
         .map_or(0.0, |c| c - start_server_cpu);
     phase.loadgen_cpu_s = procfs::cpu_seconds(0).unwrap_or(0.0) - start_self_cpu;
     phase.live_end = load.live();
+    phase.server_end = server_counters(child).await;
     if let Err(stop) = measured {
         phase.peak_rss = sampler.map_or(0, |s| s.peak_since(load_start_s));
         return Err((phase, stop));
@@ -362,6 +368,15 @@ async fn drive(
         Ok(()) => Ok(phase),
         Err(stop) => Err((phase, stop)),
     }
+}
+
+/// The built-in server's counters now, if it answers.
+async fn server_counters(child: &mut Option<ServerChild>) -> Option<CountersSnapshot> {
+    let c = child.as_mut()?;
+    if c.exited().is_some() {
+        return None;
+    }
+    c.counters().await.ok()
 }
 
 /// One 100 ms step of a phase: fails if the server died or the user interrupted.
@@ -437,19 +452,28 @@ fn fill_figures(run: &mut TransportRun, report: &LoadReport, phase: &Phase, payl
         .live_end
         .probes_received
         .saturating_sub(phase.live_start.probes_received);
-    let bytes_read = phase
-        .live_end
-        .bytes_read
-        .saturating_sub(phase.live_start.bytes_read);
-    let bytes_written = phase
-        .live_end
-        .bytes_written
-        .saturating_sub(phase.live_start.bytes_written);
-    let source = if bytes_read == 0 && bytes_written == 0 && received > 0 {
-        "not measured: rust_socketio clients own their sockets"
-    } else {
-        WIRE_COUNTED_AT_SOCKETS
-    };
+    let (mut bytes_read, mut bytes_written) = (
+        phase
+            .live_end
+            .bytes_read
+            .saturating_sub(phase.live_start.bytes_read),
+        phase
+            .live_end
+            .bytes_written
+            .saturating_sub(phase.live_start.bytes_written),
+    );
+    let mut source = WIRE_COUNTED_AT_SOCKETS;
+    if bytes_read == 0 && bytes_written == 0 && received > 0 {
+        // rust_socketio clients own their sockets: count at the server's end instead.
+        match (&phase.server_start, &phase.server_end) {
+            (Some(a), Some(b)) => {
+                bytes_read = b.bytes_written.saturating_sub(a.bytes_written);
+                bytes_written = b.bytes_read.saturating_sub(a.bytes_read);
+                source = WIRE_COUNTED_AT_SERVER;
+            }
+            _ => source = "not measured: rust_socketio clients own their sockets",
+        }
+    }
     let per_delivery = per(bytes_read as f64, received);
     run.wire = WireFigures {
         bytes_read,
