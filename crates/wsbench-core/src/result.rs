@@ -108,6 +108,14 @@ pub struct Connections {
     /// Time from TCP connect to ready (WebSocket handshake; for Socket.IO also engine.io
     /// open and namespace connect).
     pub connect_time: HistogramFigures,
+    /// From the first connection attempt to the last client ready, seconds: how long the
+    /// whole population took to connect.
+    #[serde(default)]
+    pub connect_span_s: f64,
+    /// `connected / connect_span_s`: the connection rate reached (a storm's headline; with a
+    /// paced ramp it is the ramp's rate).
+    #[serde(default)]
+    pub connects_per_s: f64,
 }
 
 /// Delivery accounting over the measured window.

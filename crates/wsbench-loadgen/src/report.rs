@@ -19,6 +19,8 @@ pub struct LoadReport {
     pub failures: BTreeMap<ConnectFailure, u64>,
     /// Clients that connected.
     pub connected: u64,
+    /// From the first connection attempt to the last client ready, ns.
+    pub connect_span_ns: u64,
     /// Clients lost after connecting.
     pub disconnected: u64,
     /// Measured-window probes written by senders.
@@ -49,6 +51,7 @@ impl LoadReport {
             *self.failures.entry(*kind).or_default() += n;
         }
         self.connected += other.connected;
+        self.connect_span_ns = self.connect_span_ns.max(other.connect_span_ns);
         self.disconnected += other.disconnected;
         self.sent += other.sent;
         self.unsent += other.unsent;

@@ -50,8 +50,12 @@ impl WorkerCtx {
     /// Records a client ready, `started_ns` being when its connection attempt began.
     pub(crate) fn connected(&self, started_ns: u64) {
         let mut report = self.report.borrow_mut();
-        report.connect_time.record_ns(monotonic_ns() - started_ns);
+        let now = monotonic_ns();
+        report.connect_time.record_ns(now - started_ns);
         report.connected += 1;
+        report.connect_span_ns = report
+            .connect_span_ns
+            .max(now.saturating_sub(self.connect_start_ns));
         self.live.connected();
     }
 

@@ -2,6 +2,8 @@
 
 use plotters::prelude::*;
 
+use wsbench_core::histogram::LatencyHistogram;
+
 use crate::ReportError;
 use crate::metrics::Metric;
 use crate::summary::TransportSummary;
@@ -34,19 +36,36 @@ fn percentiles() -> Vec<f64> {
 
 /// HDR-style latency chart: latency (ms) against percentile on a log axis up to 99.99.
 pub fn latency_percentiles(summaries: &[TransportSummary]) -> Result<String, ReportError> {
+    percentile_chart(
+        "Latency by percentile (ms)",
+        summaries.iter().map(|s| (s, &s.latency)),
+    )
+}
+
+/// The same chart for connection setup times (the handshake histogram of a storm).
+pub fn connect_percentiles(summaries: &[TransportSummary]) -> Result<String, ReportError> {
+    percentile_chart(
+        "Connect time by percentile (ms)",
+        summaries.iter().map(|s| (s, &s.connect_time)),
+    )
+}
+
+fn percentile_chart<'a>(
+    caption: &str,
+    histograms: impl Iterator<Item = (&'a TransportSummary, &'a LatencyHistogram)>,
+) -> Result<String, ReportError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
-        let curves: Vec<(String, Vec<(f64, f64)>)> = summaries
-            .iter()
-            .filter(|s| !s.latency.is_empty())
-            .map(|s| {
+        let curves: Vec<(String, Vec<(f64, f64)>)> = histograms
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(s, h)| {
                 let points = percentiles()
                     .into_iter()
                     .map(|p| {
                         let x = 1.0 / (1.0 - p / 100.0);
-                        let y = s.latency.quantile_us(p / 100.0) as f64 / 1e3;
+                        let y = h.quantile_us(p / 100.0) as f64 / 1e3;
                         (x, y)
                     })
                     .collect();
@@ -60,7 +79,7 @@ pub fn latency_percentiles(summaries: &[TransportSummary]) -> Result<String, Rep
             .max(0.001)
             * 1.1;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Latency by percentile (ms)", ("sans-serif", 18))
+            .caption(caption, ("sans-serif", 18))
             .margin(12)
             .margin_right(36)
             .x_label_area_size(36)

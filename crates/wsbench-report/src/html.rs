@@ -9,7 +9,7 @@ use crate::claims;
 use crate::markdown::method_line;
 use crate::metrics::metric;
 use crate::summary::summarize;
-use crate::table::side_by_side;
+use crate::table::{connections, side_by_side};
 use crate::{Exporter, ReportError};
 
 const TEMPLATE: &str = include_str!("../templates/report.html");
@@ -36,6 +36,8 @@ impl Exporter for HtmlExporter {
         let table = side_by_side(&summaries);
         let claims = claims::evaluate(result, &summaries);
         let latency_chart = charts::latency_percentiles(&summaries)?;
+        let connect_table = connections(&summaries);
+        let connect_chart = charts::connect_percentiles(&summaries)?;
         let mut bar_charts = Vec::new();
         for key in BARS {
             if let Some(svg) = charts::bars(&summaries, metric(key))? {
@@ -56,6 +58,9 @@ impl Exporter for HtmlExporter {
             rows => table.rows,
             claims => claims,
             latency_chart => latency_chart,
+            connect_header => connect_table.header,
+            connect_rows => connect_table.rows,
+            connect_chart => connect_chart,
             bar_charts => bar_charts,
             problems => problems,
             method => result.method,

@@ -6,7 +6,7 @@ use wsbench_core::result::RunResult;
 
 use crate::claims::{self, Claim};
 use crate::summary::summarize;
-use crate::table::{Table, side_by_side};
+use crate::table::{Table, connections, side_by_side};
 use crate::{Exporter, ReportError};
 
 /// Writes the report as GitHub-flavoured Markdown.
@@ -27,6 +27,8 @@ impl Exporter for MarkdownExporter {
                 let _ = writeln!(out, "- {}", escape(&f));
             }
         }
+        out.push_str("\n## Connections\n\n");
+        out.push_str(&markdown_table(&connections(&summaries)));
         out.push_str("\n## The claims\n\n");
         out.push_str(&claims_table(&claims::evaluate(result, &summaries)));
         out.push_str("\n## Method\n\n");

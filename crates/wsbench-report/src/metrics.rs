@@ -138,6 +138,24 @@ pub const METRICS: &[Metric] = &[
             (r.connections.connect_time.count > 0).then(|| ms(r.connections.connect_time.p50_us))
         },
     },
+    Metric {
+        key: "connect_p99_ms",
+        label: "connect p99",
+        unit: "ms",
+        better: Better::Lower,
+        kind: Kind::Volatile,
+        get: |r| {
+            (r.connections.connect_time.count > 0).then(|| ms(r.connections.connect_time.p99_us))
+        },
+    },
+    Metric {
+        key: "connects_per_s",
+        label: "connect rate",
+        unit: "conn/s",
+        better: Better::Higher,
+        kind: Kind::Volatile,
+        get: |r| (r.connections.connects_per_s > 0.0).then_some(r.connections.connects_per_s),
+    },
 ];
 
 /// The metric with `key`.

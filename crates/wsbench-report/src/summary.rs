@@ -67,6 +67,8 @@ pub struct TransportSummary {
     pub stats: Vec<Option<Stat>>,
     /// Latency histogram of all its complete runs merged.
     pub latency: LatencyHistogram,
+    /// Connect-time histogram of the same runs merged.
+    pub connect_time: LatencyHistogram,
     /// Highest load-generator CPU share of its runs.
     pub loadgen_cpu: f64,
     /// Whether any run was load-generator bound.
@@ -108,11 +110,10 @@ pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
             .iter()
             .map(|m| Stat::of(basis.iter().filter_map(|r| (m.get)(r)).collect()))
             .collect();
-        let mut latency = LatencyHistogram::default();
+        let (mut latency, mut connect_time) = Default::default();
         for r in &basis {
-            if let Ok(h) = r.latency.histogram() {
-                latency.merge(&h);
-            }
+            merge_into(&mut latency, &r.latency);
+            merge_into(&mut connect_time, &r.connections.connect_time);
         }
         let statuses: Vec<&str> = runs.iter().map(|r| status_word(r.status)).collect();
         let status = if runs.len() > 1 && statuses.iter().all(|s| *s == "ok") {
@@ -133,6 +134,7 @@ pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
             requested: runs[0].connections.requested,
             stats,
             latency,
+            connect_time,
             loadgen_cpu: runs
                 .iter()
                 .map(|r| r.loadgen.cpu_utilisation)
@@ -142,6 +144,12 @@ pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
         });
     }
     out
+}
+
+fn merge_into(into: &mut LatencyHistogram, figures: &wsbench_core::histogram::HistogramFigures) {
+    if let Ok(h) = figures.histogram() {
+        into.merge(&h);
+    }
 }
 
 /// The short word for a status in tables.

@@ -31,7 +31,7 @@ const COLUMNS: &[&str] = &[
 /// Formats a metric value for a table cell.
 pub fn format_value(m: &Metric, v: f64) -> String {
     match m.key {
-        "delivered_per_s" => format!("{v:.0}"),
+        "delivered_per_s" | "connects_per_s" => format!("{v:.0}"),
         "loss_ratio" => format!("{:.3}%", v * 100.0),
         "wire_bytes_per_delivery" | "server_memory_per_connection_kib" => format!("{v:.1}"),
         _ => format!("{v:.2}"),
@@ -84,6 +84,56 @@ pub fn side_by_side(summaries: &[TransportSummary]) -> Table {
             rows.push(row);
         }
     }
+    Table { header, rows }
+}
+
+/// Metrics of the connections table.
+const CONNECT_COLUMNS: &[&str] = &["connects_per_s", "connect_p50_ms", "connect_p99_ms"];
+
+/// How the clients connected: rate, handshake times and failures by kind (summed over
+/// repeats), the figures a connect storm is about.
+pub fn connections(summaries: &[TransportSummary]) -> Table {
+    let columns: Vec<&Metric> = CONNECT_COLUMNS.iter().map(|k| metric(k)).collect();
+    let mut header = vec!["transport".to_owned(), "connected".to_owned()];
+    header.extend(columns.iter().map(|m| format!("{} {}", m.label, m.unit)));
+    header.push("failures".to_owned());
+    header.push("lost after connecting".to_owned());
+    let rows = summaries
+        .iter()
+        .map(|s| {
+            let mut row = vec![
+                s.transport.as_str().to_owned(),
+                format!("{:.0}/{}", s.connected, s.requested),
+            ];
+            row.extend(columns.iter().map(|m| {
+                s.stat(m)
+                    .map_or("-".to_owned(), |st| format_value(m, st.median))
+            }));
+            let mut failures = std::collections::BTreeMap::<&str, u64>::new();
+            for r in &s.runs {
+                for (kind, n) in &r.connections.failures {
+                    *failures.entry(kind).or_default() += n;
+                }
+            }
+            row.push(if failures.is_empty() {
+                "none".to_owned()
+            } else {
+                failures
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            row.push(
+                s.runs
+                    .iter()
+                    .map(|r| r.connections.disconnected)
+                    .sum::<u64>()
+                    .to_string(),
+            );
+            row
+        })
+        .collect();
     Table { header, rows }
 }
 

@@ -39,8 +39,8 @@ fn html_snapshot_is_self_contained() {
     assert!(!without_ns.contains("http://") && !without_ns.contains("https://"));
     assert_eq!(
         html.matches("<svg").count(),
-        5,
-        "a latency chart and four bar charts"
+        6,
+        "a latency chart, a connect-time chart and four bar charts"
     );
     insta::assert_snapshot!(html);
 }

@@ -366,3 +366,53 @@ fn a_polling_run_delivers_everything_and_counts_its_bytes_at_the_server() {
     );
     std::fs::remove_dir_all(out).unwrap();
 }
+
+#[test]
+fn a_connect_storm_reports_its_rate_and_handshake_times() {
+    let out = temp_dir("storm");
+    let path = out.join("storm.toml");
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(scenario_path("connect-storm.toml"))
+            .unwrap()
+            .replace("clients = 5000", "clients = 200")
+            .replace("duration = \"3s\"", "duration = \"1s\"")
+            .replace("repeat = 3", "repeat = 1"),
+    )
+    .unwrap();
+    let status = wsbench()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let result = read_result(&out);
+    assert_eq!(result.runs.len(), 2);
+    for run in &result.runs {
+        let t = run.transport;
+        let c = &run.connections;
+        assert_eq!(run.status, Status::Complete, "{t}: {:?}", run.error);
+        assert_eq!(c.connected, 200, "{t}: {:?}", c.failures);
+        assert_eq!(c.connect_time.count, 200, "{t}");
+        // Everyone started at once: the span is about the slowest handshake, not a ramp.
+        assert!(c.connect_span_s > 0.0, "{t}");
+        assert!(
+            c.connect_span_s * 1e6 >= c.connect_time.max_us as f64 * 0.99,
+            "{t}"
+        );
+        assert!(
+            (c.connects_per_s - 200.0 / c.connect_span_s).abs() < 1e-6,
+            "{t}"
+        );
+        assert_eq!(run.messages.delivered, run.messages.expected, "{t}");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## Connections"), "{md}");
+    assert!(md.contains("| ws | 200/200 |"), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Connect time by percentile"));
+    std::fs::remove_dir_all(out).unwrap();
+}

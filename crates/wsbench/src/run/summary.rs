@@ -4,12 +4,21 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 use wsbench_core::result::RunResult;
 use wsbench_report::summary::summarize;
-use wsbench_report::table::side_by_side;
+use wsbench_report::table::{connections, side_by_side};
 use wsbench_report::thresholds::Check;
 
-/// One row per transport (medians over repeats) and a ratio row per transport against ws.
+/// One row per transport (medians over repeats) and a ratio row per transport against ws,
+/// then how the clients connected.
 pub fn table(result: &RunResult) -> String {
-    let data = side_by_side(&summarize(result));
+    let summaries = summarize(result);
+    format!(
+        "{}\n{}",
+        terminal_table(&side_by_side(&summaries)),
+        terminal_table(&connections(&summaries))
+    )
+}
+
+fn terminal_table(data: &wsbench_report::table::Table) -> String {
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)

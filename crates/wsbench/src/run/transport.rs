@@ -429,6 +429,12 @@ fn fill_figures(run: &mut TransportRun, report: &LoadReport, phase: &Phase, payl
         .map(|(k, n)| (k.as_str().to_owned(), *n))
         .collect();
     run.connections.connect_time = report.connect_time.figures();
+    run.connections.connect_span_s = report.connect_span_ns as f64 / 1e9;
+    run.connections.connects_per_s = if report.connect_span_ns == 0 {
+        0.0
+    } else {
+        report.connected as f64 / run.connections.connect_span_s
+    };
 
     // Every sent probe is owed to every client of its scope asked for, connected or not.
     let expected = report.owed;
