@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 ///
 /// A client that stops reading must neither stall the others nor grow the server's memory
 /// without bound; both policies guarantee that, and each counts what it did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum OverflowPolicy {
     /// Drop the message for that client and count it; the client stays connected.

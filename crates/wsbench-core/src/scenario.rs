@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use toml::Spanned;
 
+use crate::policy::OverflowPolicy;
 use crate::probe;
 
 /// Largest payload a scenario may ask for: the servers' default message limit (64 KiB)
@@ -208,6 +209,9 @@ pub struct Thresholds {
     pub delivered_per_s: Option<f64>,
     /// Server memory per connection at most, bytes.
     pub memory_per_connection: Option<u64>,
+    /// Server peak RSS during the load at most, bytes (a slow consumer's bound).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_rss_peak: Option<u64>,
 }
 
 impl Thresholds {
@@ -225,6 +229,7 @@ impl Thresholds {
             memory_per_connection: specific
                 .memory_per_connection
                 .or(self.memory_per_connection),
+            server_rss_peak: specific.server_rss_peak.or(self.server_rss_peak),
         }
     }
 }
@@ -267,6 +272,17 @@ pub struct Scenario {
     /// Client library for the `socketio` transport.
     #[serde(default)]
     pub socketio_client: SocketioClient,
+    /// Clients (the last ones, never senders) that stop reading when traffic starts: slow
+    /// consumers, whose deliveries are not owed; the others' figures are reported apart.
+    #[serde(default)]
+    pub stalled: u64,
+    /// What the built-in servers do with a client whose outgoing queue is full.
+    #[serde(default)]
+    pub overflow: OverflowPolicy,
+    /// Messages the built-in servers queue per client before the overflow policy applies;
+    /// `None` keeps the servers' default (1024).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_capacity: Option<u64>,
     /// Already-running servers to measure instead of the built-in ones.
     pub target: BTreeMap<Transport, String>,
     /// Limits for every transport.
@@ -333,6 +349,9 @@ struct RawScenario {
     repeat: Option<Spanned<i64>>,
     workers: Option<Spanned<i64>>,
     socketio_client: Option<Spanned<String>>,
+    stalled: Option<Spanned<Number>>,
+    overflow: Option<Spanned<String>>,
+    queue_capacity: Option<Spanned<i64>>,
     target: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     thresholds: Option<RawThresholds>,
 }
@@ -344,6 +363,7 @@ struct RawLimits {
     loss: Option<Spanned<Number>>,
     delivered_per_s: Option<Spanned<Number>>,
     memory_per_connection: Option<Spanned<i64>>,
+    server_rss_peak: Option<Spanned<i64>>,
 }
 
 /// `[thresholds]`: the limits for every transport, and a sub-table per transport. (No
@@ -355,6 +375,7 @@ struct RawThresholds {
     loss: Option<Spanned<Number>>,
     delivered_per_s: Option<Spanned<Number>>,
     memory_per_connection: Option<Spanned<i64>>,
+    server_rss_peak: Option<Spanned<i64>>,
     ws: Option<RawLimits>,
     socketio: Option<RawLimits>,
     #[serde(rename = "socketio-polling")]
@@ -458,11 +479,16 @@ impl Checker<'_> {
             }
             None => None,
         };
+        let server_rss_peak = match &raw.server_rss_peak {
+            Some(m) => Some(self.int_in(m, &format!("{table}.server_rss_peak"), 1, i64::MAX)?),
+            None => None,
+        };
         Ok(Thresholds {
             p99,
             loss,
             delivered_per_s,
             memory_per_connection,
+            server_rss_peak,
         })
     }
 
@@ -689,6 +715,62 @@ impl Scenario {
             },
         };
 
+        // A share (0.1) or a count (100) of clients that stop reading.
+        let stalled = match &raw.stalled {
+            None => 0,
+            Some(v) => {
+                let n = v.get_ref().as_f64();
+                let count = if n > 0.0 && n < 1.0 {
+                    (n * clients as f64).ceil() as u64
+                } else if n >= 0.0 && n.fract() == 0.0 {
+                    n as u64
+                } else {
+                    return Err(check.error(
+                        v.span(),
+                        "stalled",
+                        format!(
+                            "is a share of clients (0 to 1) or a whole number of clients, not {n}"
+                        ),
+                    ));
+                };
+                if count + senders > clients {
+                    return Err(check.error(
+                        v.span(),
+                        "stalled",
+                        format!(
+                            "{count} stalled clients and {senders} senders exceed the {clients} clients: stalled clients never send"
+                        ),
+                    ));
+                }
+                if count > 0 && mode != Mode::Broadcast {
+                    return Err(check.error(
+                        v.span(),
+                        "stalled",
+                        "slow consumers are measured in mode = \"broadcast\" only",
+                    ));
+                }
+                count
+            }
+        };
+        let overflow = match &raw.overflow {
+            None => OverflowPolicy::default(),
+            Some(o) => o.get_ref().parse().map_err(|_| {
+                check.error(
+                    o.span(),
+                    "overflow",
+                    format!(
+                        "unknown policy '{}' (expected drop or disconnect)",
+                        o.get_ref()
+                    ),
+                )
+            })?,
+        };
+
+        let queue_capacity = match &raw.queue_capacity {
+            None => None,
+            Some(q) => Some(check.int_in(q, "queue_capacity", 1, 1_000_000)?),
+        };
+
         let mut target = BTreeMap::new();
         for (key, url) in raw.target.iter().flatten() {
             let transport: Transport = key
@@ -709,6 +791,7 @@ impl Scenario {
                 loss: raw.loss,
                 delivered_per_s: raw.delivered_per_s,
                 memory_per_connection: raw.memory_per_connection,
+                server_rss_peak: raw.server_rss_peak,
             };
             thresholds = check.limits(&all, "thresholds")?;
             for (transport, limits) in [
@@ -740,6 +823,9 @@ impl Scenario {
             repeat,
             workers,
             socketio_client,
+            stalled,
+            overflow,
+            queue_capacity,
             target,
             thresholds,
             transport_thresholds,

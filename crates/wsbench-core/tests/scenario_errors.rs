@@ -58,6 +58,15 @@ fn the_valid_scenario_parses_with_every_field() {
     assert_eq!(s.warmup.0, Duration::from_secs(5));
     assert_eq!(s.duration.0, Duration::from_secs(20));
     assert_eq!(s.messages_per_sender(), 250);
+    assert_eq!(s.stalled, 0);
+
+    // A share of stalled clients is rounded up to whole clients.
+    let slow = parse(&format!(
+        "{VALID}stalled = 0.1\noverflow = \"disconnect\"\n"
+    ))
+    .unwrap();
+    assert_eq!(slow.stalled, 100);
+    assert_eq!(slow.overflow, wsbench_core::OverflowPolicy::Disconnect);
 }
 
 #[test]
@@ -156,6 +165,26 @@ fn ten_mistakes_ten_messages() {
         (
             format!("{VALID}socketio_client = \"python\"\n"),
             "scenarios/x.toml:13:19: socketio_client: unknown client 'python'",
+        ),
+        (
+            format!("{VALID}stalled = 995\n"),
+            "scenarios/x.toml:13:11: stalled: 995 stalled clients and 10 senders exceed the 1000 clients",
+        ),
+        (
+            format!("{VALID}stalled = 1.5\n"),
+            "scenarios/x.toml:13:11: stalled: is a share of clients (0 to 1) or a whole number",
+        ),
+        (
+            format!("{VALID}overflow = \"block\"\n"),
+            "scenarios/x.toml:13:12: overflow: unknown policy 'block'",
+        ),
+        (
+            format!("{VALID}queue_capacity = 0\n"),
+            "scenarios/x.toml:13:18: queue_capacity: must be at least 1, not 0",
+        ),
+        (
+            format!("{VALID}[thresholds]\nserver_rss_peak = -1\n"),
+            "scenarios/x.toml:14:19: thresholds.server_rss_peak: must be at least 1",
         ),
     ];
     let mut seen = std::collections::HashSet::new();

@@ -35,6 +35,9 @@ pub struct LoadPlan {
     pub clients: u64,
     /// Clients `0..senders` also send.
     pub senders: u64,
+    /// The last `stalled` clients stop reading when traffic starts (slow consumers); no
+    /// delivery is owed to them.
+    pub stalled: u64,
     /// Messages per second per sender.
     pub rate: f64,
     /// Bytes per probe.
@@ -78,10 +81,15 @@ impl LoadPlan {
         }
     }
 
+    /// Whether `client` is a slow consumer that stops reading.
+    pub fn is_stalled(&self, client: u64) -> bool {
+        client >= self.clients.saturating_sub(self.stalled)
+    }
+
     /// How many clients are owed each message of `sender`.
     pub fn recipients(&self, sender: u64) -> u64 {
         match self.scope {
-            Scope::Broadcast => self.clients.saturating_sub(1),
+            Scope::Broadcast => self.clients.saturating_sub(1 + self.stalled),
             Scope::Echo => 1,
             Scope::Rooms { rooms } => {
                 let rooms = rooms.max(1);
@@ -149,6 +157,7 @@ mod tests {
             scope,
             clients,
             senders: 1,
+            stalled: 0,
             rate: 1.0,
             payload: 64,
             messages_per_sender: 1,
@@ -162,6 +171,12 @@ mod tests {
     #[test]
     fn scopes_owe_each_message_to_the_right_clients() {
         assert_eq!(plan(Scope::Broadcast, 10).recipients(3), 9);
+        let slow = LoadPlan {
+            stalled: 2,
+            ..plan(Scope::Broadcast, 10)
+        };
+        assert_eq!(slow.recipients(3), 7);
+        assert!(slow.is_stalled(8) && slow.is_stalled(9) && !slow.is_stalled(7));
         assert_eq!(plan(Scope::Echo, 10).recipients(3), 1);
         // 10 clients in 3 rooms: rooms 0 has 4 members (0, 3, 6, 9), rooms 1 and 2 have 3.
         let rooms = plan(Scope::Rooms { rooms: 3 }, 10);

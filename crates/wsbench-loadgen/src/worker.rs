@@ -286,6 +286,15 @@ impl Client {
             |k: u64| is_sender && k < plan.messages_per_sender && due(k) < timeline.measure_end_ns;
 
         let drain = sleep_until(ctx.instant_of(timeline.drain_end_ns));
+        if plan.is_stalled(id) {
+            // A slow consumer: holds its connection open and reads nothing, so the server's
+            // queue for it fills (and its heartbeat goes unanswered) until the drain ends.
+            tokio::select! {
+                _ = ctx.abort.cancelled() => {}
+                _ = drain => {}
+            }
+            return (End::Done, 0);
+        }
         let Ok(pacer) = Pacer::start(is_sender, due(0)) else {
             return (End::Lost, 0);
         };

@@ -23,6 +23,7 @@ fn plan(protocol: Protocol, endpoint: Endpoint, encoding: Encoding) -> LoadPlan 
         scope: Scope::Broadcast,
         clients: CLIENTS,
         senders: SENDERS,
+        stalled: 0,
         rate: RATE,
         payload: 64,
         messages_per_sender: 30,

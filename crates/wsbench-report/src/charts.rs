@@ -121,6 +121,70 @@ fn percentile_chart<'a>(
     Ok(svg)
 }
 
+/// Server RSS (MiB) against time since the server started, first run of each transport:
+/// whether memory stays bounded while clients misbehave.
+pub fn rss_over_time(summaries: &[TransportSummary]) -> Result<String, ReportError> {
+    let curves: Vec<(String, Vec<(f64, f64)>)> = summaries
+        .iter()
+        .filter_map(|s| {
+            let server = s.runs.iter().find_map(|r| r.server.as_ref())?;
+            let points = server
+                .rss_samples
+                .iter()
+                .map(|&(t, b)| (t, b as f64 / (1 << 20) as f64))
+                .collect::<Vec<_>>();
+            (!points.is_empty()).then(|| (s.transport.to_string(), points))
+        })
+        .collect();
+    let x_max = curves
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|p| p.0))
+        .fold(0.0, f64::max)
+        .max(1.0);
+    let y_max = curves
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|p| p.1))
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.1;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Server RSS over time (MiB)", ("sans-serif", 18))
+            .margin(12)
+            .margin_right(36)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("seconds since the server started")
+            .y_desc("MiB")
+            .draw()
+            .map_err(chart_error)?;
+        for (i, (name, points)) in curves.into_iter().enumerate() {
+            let c = colour(i);
+            chart
+                .draw_series(LineSeries::new(points, c.stroke_width(2)))
+                .map_err(chart_error)?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], c.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.9))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
 fn trim(p: f64) -> String {
     let s = format!("{p:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_owned()

@@ -9,7 +9,7 @@ use crate::claims;
 use crate::markdown::method_line;
 use crate::metrics::metric;
 use crate::summary::summarize;
-use crate::table::{connections, side_by_side};
+use crate::table::{connections, side_by_side, slow_consumers};
 use crate::{Exporter, ReportError};
 
 const TEMPLATE: &str = include_str!("../templates/report.html");
@@ -38,6 +38,11 @@ impl Exporter for HtmlExporter {
         let latency_chart = charts::latency_percentiles(&summaries)?;
         let connect_table = connections(&summaries);
         let connect_chart = charts::connect_percentiles(&summaries)?;
+        let slow = slow_consumers(result.scenario.stalled, &summaries);
+        let rss_chart = match &slow {
+            Some(_) => Some(charts::rss_over_time(&summaries)?),
+            None => None,
+        };
         let mut bar_charts = Vec::new();
         for key in BARS {
             if let Some(svg) = charts::bars(&summaries, metric(key))? {
@@ -61,6 +66,8 @@ impl Exporter for HtmlExporter {
             connect_header => connect_table.header,
             connect_rows => connect_table.rows,
             connect_chart => connect_chart,
+            slow => slow.map(|t| context! { header => t.header, rows => t.rows }),
+            rss_chart => rss_chart,
             bar_charts => bar_charts,
             problems => problems,
             method => result.method,

@@ -6,7 +6,7 @@ use wsbench_core::result::RunResult;
 
 use crate::claims::{self, Claim};
 use crate::summary::summarize;
-use crate::table::{Table, connections, side_by_side};
+use crate::table::{Table, connections, side_by_side, slow_consumers};
 use crate::{Exporter, ReportError};
 
 /// Writes the report as GitHub-flavoured Markdown.
@@ -29,6 +29,16 @@ impl Exporter for MarkdownExporter {
         }
         out.push_str("\n## Connections\n\n");
         out.push_str(&markdown_table(&connections(&summaries)));
+        if let Some(table) = slow_consumers(s.stalled, &summaries) {
+            let _ = writeln!(
+                out,
+                "\n## Slow consumers\n\n{} of {} clients stopped reading when traffic began \
+                 (overflow policy: {}). Medians over repeats; latency and loss are those of \
+                 the clients that kept reading.\n",
+                s.stalled, s.clients, s.overflow
+            );
+            out.push_str(&markdown_table(&table));
+        }
         out.push_str("\n## The claims\n\n");
         out.push_str(&claims_table(&claims::evaluate(result, &summaries)));
         out.push_str("\n## Method\n\n");

@@ -137,6 +137,68 @@ pub fn connections(summaries: &[TransportSummary]) -> Table {
     Table { header, rows }
 }
 
+/// What slow consumers did to each server (`None` when the scenario has none): what the
+/// overflow policy dropped or disconnected (server counters over the run), the server's
+/// memory, and the latency of the clients that kept reading.
+pub fn slow_consumers(stalled: u64, summaries: &[TransportSummary]) -> Option<Table> {
+    if stalled == 0 {
+        return None;
+    }
+    let header = [
+        "transport",
+        "stalled clients",
+        "deliveries dropped",
+        "slow clients disconnected",
+        "clients lost",
+        "server RSS peak MiB",
+        "server RSS idle MiB",
+        "readers' p99 ms",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mib = |b: u64| format!("{:.1}", b as f64 / (1 << 20) as f64);
+    let median = |values: Vec<u64>| -> Option<u64> {
+        let mut v = values;
+        v.sort_unstable();
+        v.get(v.len() / 2).copied()
+    };
+    let rows = summaries
+        .iter()
+        .map(|s| {
+            let counters: Vec<_> = s
+                .runs
+                .iter()
+                .filter_map(|r| r.server.as_ref().and_then(|sv| sv.counters))
+                .collect();
+            let servers: Vec<_> = s.runs.iter().filter_map(|r| r.server.as_ref()).collect();
+            let show = |v: Option<u64>| v.map_or("-".to_owned(), |v| v.to_string());
+            vec![
+                s.transport.as_str().to_owned(),
+                stalled.to_string(),
+                show(median(
+                    counters.iter().map(|c| c.deliveries_dropped).collect(),
+                )),
+                show(median(
+                    counters
+                        .iter()
+                        .map(|c| c.slow_clients_disconnected)
+                        .collect(),
+                )),
+                show(median(
+                    s.runs.iter().map(|r| r.connections.disconnected).collect(),
+                )),
+                median(servers.iter().map(|sv| sv.rss_peak_bytes).collect())
+                    .map_or("-".to_owned(), mib),
+                median(servers.iter().map(|sv| sv.rss_idle_bytes).collect())
+                    .map_or("-".to_owned(), mib),
+                s.stat(metric("latency_p99_ms"))
+                    .map_or("-".to_owned(), |st| format!("{:.2}", st.median)),
+            ]
+        })
+        .collect();
+    Some(Table { header, rows })
+}
+
 /// Every metric, for formats that list them all (CSV).
 pub fn all_metrics() -> &'static [Metric] {
     METRICS

@@ -65,6 +65,19 @@ pub fn check(result: &RunResult) -> Vec<Check> {
                 "KiB",
             ));
         }
+        if let Some(bytes) = t.server_rss_peak {
+            let peak = s
+                .runs
+                .iter()
+                .filter_map(|r| r.server.as_ref().map(|sv| sv.rss_peak_bytes))
+                .max();
+            checks.push(Check {
+                transport: s.transport,
+                limit: format!("server RSS peak <= {bytes} B"),
+                actual: peak.map_or("not measured".to_owned(), |p| format!("{p} B")),
+                pass: peak.is_some_and(|p| p <= bytes),
+            });
+        }
     }
     checks
 }

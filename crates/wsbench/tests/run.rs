@@ -416,3 +416,56 @@ fn a_connect_storm_reports_its_rate_and_handshake_times() {
     assert!(html.contains("Connect time by percentile"));
     std::fs::remove_dir_all(out).unwrap();
 }
+
+#[test]
+fn slow_consumers_are_bounded_by_the_overflow_policy_and_reported_apart() {
+    let out = temp_dir("slow");
+    let path = out.join("slow.toml");
+    // 4 of 12 clients stop reading; 2 senders push 60 KB messages, 24 MB per stalled client
+    // over the window: far more than the kernel's socket buffers and a 16-message queue.
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(scenario_path("slow-consumer.toml"))
+            .unwrap()
+            .replace("clients = 1000", "clients = 12")
+            .replace("ramp = \"2s\"", "ramp = \"300ms\"")
+            .replace("senders = 10", "senders = 2")
+            .replace("rate = 10", "rate = 50")
+            .replace("payload = 8192", "payload = 60000")
+            .replace("stalled = 0.1", "stalled = 4\nqueue_capacity = 16")
+            .replace("warmup = \"3s\"", "warmup = \"500ms\"")
+            .replace("duration = \"45s\"", "duration = \"4s\""),
+    )
+    .unwrap();
+    let status = wsbench()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let result = read_result(&out);
+    assert_eq!(result.scenario.stalled, 4);
+    for run in &result.runs {
+        let t = run.transport;
+        assert_eq!(run.status, Status::Complete, "{t}: {:?}", run.error);
+        // Owed only to the 7 other clients that keep reading, and all of it arrived.
+        assert_eq!(run.messages.expected, run.messages.sent * 7, "{t}");
+        assert_eq!(run.messages.delivered, run.messages.expected, "{t}");
+        let server = run.server.as_ref().unwrap();
+        let counters = server.counters.unwrap();
+        assert!(
+            counters.deliveries_dropped > 0,
+            "{t}: the policy never acted: {counters:?}"
+        );
+        assert!(!server.rss_samples.is_empty(), "{t}");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## Slow consumers"), "{md}");
+    assert!(md.contains("4 of 12 clients stopped reading"), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Server RSS over time"));
+    std::fs::remove_dir_all(out).unwrap();
+}

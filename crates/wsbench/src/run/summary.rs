@@ -4,18 +4,23 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 use wsbench_core::result::RunResult;
 use wsbench_report::summary::summarize;
-use wsbench_report::table::{connections, side_by_side};
+use wsbench_report::table::{connections, side_by_side, slow_consumers};
 use wsbench_report::thresholds::Check;
 
 /// One row per transport (medians over repeats) and a ratio row per transport against ws,
 /// then how the clients connected.
 pub fn table(result: &RunResult) -> String {
     let summaries = summarize(result);
-    format!(
+    let mut out = format!(
         "{}\n{}",
         terminal_table(&side_by_side(&summaries)),
         terminal_table(&connections(&summaries))
-    )
+    );
+    if let Some(slow) = slow_consumers(result.scenario.stalled, &summaries) {
+        out.push('\n');
+        out.push_str(&terminal_table(&slow));
+    }
+    out
 }
 
 fn terminal_table(data: &wsbench_report::table::Table) -> String {

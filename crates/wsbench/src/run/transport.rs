@@ -106,7 +106,7 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
     let mut child = match s.target.get(&transport) {
         Some(_) => None,
         None => Some(
-            ServerChild::spawn(transport.server(), &[])
+            ServerChild::spawn(transport.server(), &server_args(s))
                 .await
                 .with_context(|| format!("the {} server did not start", transport.server()))?,
         ),
@@ -131,6 +131,12 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
             s.mode
         );
     }
+    if rust_socketio.is_some() && s.stalled > 0 {
+        anyhow::bail!(
+            "slow consumers (stalled = {}) need the lean clients: rust_socketio reads on its own",
+            s.stalled
+        );
+    }
     let scope = match s.mode {
         Mode::Broadcast => Scope::Broadcast,
         Mode::Echo => Scope::Echo,
@@ -143,6 +149,7 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
         encoding: s.encoding,
         clients: s.clients,
         senders: s.senders,
+        stalled: s.stalled,
         rate: s.rate,
         payload: s.payload as usize,
         messages_per_sender: s.messages_per_sender(),
@@ -368,6 +375,15 @@ async fn drive(
         Ok(()) => Ok(phase),
         Err(stop) => Err((phase, stop)),
     }
+}
+
+/// `wsbench serve` options a scenario sets.
+fn server_args(s: &Scenario) -> Vec<String> {
+    let mut args = vec!["--overflow".to_owned(), s.overflow.to_string()];
+    if let Some(q) = s.queue_capacity {
+        args.extend(["--queue-capacity".to_owned(), q.to_string()]);
+    }
+    args
 }
 
 /// The built-in server's counters now, if it answers.
