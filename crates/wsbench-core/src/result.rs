@@ -245,4 +245,75 @@ pub struct TransportRun {
     pub loadgen: LoadGenFigures,
     /// Wire bytes.
     pub wire: WireFigures,
+    /// Deliveries owed and made over the measured window, by intended send time.
+    #[serde(default, skip_serializing_if = "DeliveryTimeline::is_empty")]
+    pub timeline: DeliveryTimeline,
+    /// The planned server failure and the recovery from it (reconnect scenarios).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outage: Option<OutageFigures>,
+}
+
+/// Deliveries owed and made, bucketed by the intended send time of their probes from the
+/// start of the measured window: where in time messages were lost (an outage's dip, a late
+/// flush of buffered messages).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct DeliveryTimeline {
+    /// Width of a bucket, seconds.
+    pub bucket_s: f64,
+    /// Deliveries owed for probes due in each bucket.
+    pub owed: Vec<u64>,
+    /// Deliveries made of probes due in each bucket (whenever they arrived).
+    pub delivered: Vec<u64>,
+}
+
+impl DeliveryTimeline {
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.owed.is_empty() && self.delivered.is_empty()
+    }
+
+    /// (owed, delivered) for probes due from `from_s` to `to_s` after the window's start.
+    pub fn between(&self, from_s: f64, to_s: f64) -> (u64, u64) {
+        if self.bucket_s <= 0.0 {
+            return (0, 0);
+        }
+        let first = (from_s / self.bucket_s).floor().max(0.0) as usize;
+        let last = (to_s / self.bucket_s).ceil().max(0.0) as usize;
+        let sum = |v: &[u64]| v.iter().skip(first).take(last.saturating_sub(first)).sum();
+        (sum(&self.owed), sum(&self.delivered))
+    }
+}
+
+/// What a killed and restarted server cost its clients.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OutageFigures {
+    /// When the server was killed, seconds after the measured window began.
+    pub killed_at_s: f64,
+    /// From the kill until the new server was ready, seconds.
+    pub down_s: f64,
+    /// Clients connected just before the kill.
+    pub clients_at_kill: u64,
+    /// Of those, clients connected again by the end of the run.
+    pub reconnected: u64,
+    /// Seconds from the kill until half of the clients were back.
+    pub back_p50_s: Option<f64>,
+    /// Seconds from the kill until 99% of the clients were back.
+    pub back_p99_s: Option<f64>,
+    /// Seconds from the kill until every client was back; `None` if some never came back.
+    pub back_all_s: Option<f64>,
+    /// Reconnection attempts that failed (server down, refused, timed out).
+    pub failed_attempts: u64,
+    /// Deliveries owed for probes due from the kill until every client was back (or the
+    /// window's end).
+    pub owed_during: u64,
+    /// Of those, deliveries that arrived (late or not).
+    pub delivered_during: u64,
+    /// Probes the application sent while its client was disconnected and the client
+    /// discarded (raw WebSocket has no send buffer).
+    pub discarded: u64,
+    /// Probes sent while disconnected that the client buffered and wrote once reconnected
+    /// (socket.io-client's send buffer).
+    pub buffered: u64,
+    /// How the clients reconnect, for readers of the report.
+    pub reconnection: String,
 }

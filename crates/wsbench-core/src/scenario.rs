@@ -234,6 +234,21 @@ impl Thresholds {
     }
 }
 
+/// A planned server failure: the built-in server is killed (SIGKILL) during the measured
+/// window and restarted on the same port, and every client reconnects by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Outage {
+    /// When the server is killed, counted from the start of the measured window.
+    pub at: HumanDuration,
+    /// How long it stays down before a new server starts on the same port.
+    pub down: HumanDuration,
+    /// First reconnection delay; each failed attempt doubles it (socket.io-client's
+    /// `reconnectionDelay`, default 1 s).
+    pub reconnect_delay: HumanDuration,
+    /// Longest delay between attempts (socket.io-client's `reconnectionDelayMax`, 5 s).
+    pub reconnect_delay_max: HumanDuration,
+}
+
 /// A validated scenario: everything one `wsbench run` does, recorded in full in its result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Scenario {
@@ -283,6 +298,9 @@ pub struct Scenario {
     /// `None` keeps the servers' default (1024).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_capacity: Option<u64>,
+    /// Kill and restart the server mid-run, to measure reconnection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outage: Option<Outage>,
     /// Already-running servers to measure instead of the built-in ones.
     pub target: BTreeMap<Transport, String>,
     /// Limits for every transport.
@@ -352,6 +370,7 @@ struct RawScenario {
     stalled: Option<Spanned<Number>>,
     overflow: Option<Spanned<String>>,
     queue_capacity: Option<Spanned<i64>>,
+    outage: Option<Spanned<RawOutage>>,
     target: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     thresholds: Option<RawThresholds>,
 }
@@ -380,6 +399,15 @@ struct RawThresholds {
     socketio: Option<RawLimits>,
     #[serde(rename = "socketio-polling")]
     socketio_polling: Option<RawLimits>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutage {
+    at: Spanned<String>,
+    down: Option<Spanned<String>>,
+    reconnect_delay: Option<Spanned<String>>,
+    reconnect_delay_max: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -771,6 +799,58 @@ impl Scenario {
             Some(q) => Some(check.int_in(q, "queue_capacity", 1, 1_000_000)?),
         };
 
+        let outage = match &raw.outage {
+            None => None,
+            Some(o) => {
+                let raw_o = o.get_ref();
+                let or_default = |v: &Option<Spanned<String>>, field: &str, default: u64| {
+                    v.as_ref()
+                        .map_or(Ok(HumanDuration(Duration::from_millis(default))), |v| {
+                            check.duration(v, field)
+                        })
+                };
+                let at = check.duration(&raw_o.at, "outage.at")?;
+                if at >= duration {
+                    return Err(check.error(
+                        raw_o.at.span(),
+                        "outage.at",
+                        format!("must fall inside the measured window (duration = {duration})"),
+                    ));
+                }
+                let delay = or_default(&raw_o.reconnect_delay, "outage.reconnect_delay", 1000)?;
+                let delay_max = or_default(
+                    &raw_o.reconnect_delay_max,
+                    "outage.reconnect_delay_max",
+                    5000,
+                )?;
+                if delay.0.is_zero() || delay_max < delay {
+                    let at = raw_o
+                        .reconnect_delay
+                        .as_ref()
+                        .or(raw_o.reconnect_delay_max.as_ref())
+                        .map_or(o.span(), |v| v.span());
+                    return Err(check.error(
+                        at,
+                        "outage.reconnect_delay",
+                        "must be more than 0 and at most reconnect_delay_max",
+                    ));
+                }
+                if raw.target.as_ref().is_some_and(|t| !t.is_empty()) {
+                    return Err(check.error(
+                        o.span(),
+                        "outage",
+                        "kills the built-in servers; it cannot be combined with [target]",
+                    ));
+                }
+                Some(Outage {
+                    at,
+                    down: or_default(&raw_o.down, "outage.down", 1000)?,
+                    reconnect_delay: delay,
+                    reconnect_delay_max: delay_max,
+                })
+            }
+        };
+
         let mut target = BTreeMap::new();
         for (key, url) in raw.target.iter().flatten() {
             let transport: Transport = key
@@ -826,6 +906,7 @@ impl Scenario {
             stalled,
             overflow,
             queue_capacity,
+            outage,
             target,
             thresholds,
             transport_thresholds,

@@ -186,6 +186,18 @@ fn ten_mistakes_ten_messages() {
             format!("{VALID}[thresholds]\nserver_rss_peak = -1\n"),
             "scenarios/x.toml:14:19: thresholds.server_rss_peak: must be at least 1",
         ),
+        (
+            format!("{VALID}[outage]\nat = \"30s\"\n"),
+            "scenarios/x.toml:14:6: outage.at: must fall inside the measured window",
+        ),
+        (
+            format!("{VALID}[outage]\nat = \"5s\"\nreconnect_delay = \"9s\"\n"),
+            "scenarios/x.toml:15:19: outage.reconnect_delay: must be more than 0 and at most reconnect_delay_max",
+        ),
+        (
+            format!("{VALID}[outage]\nat = \"5s\"\nsignal = \"TERM\"\n"),
+            "unknown field `signal`",
+        ),
     ];
     let mut seen = std::collections::HashSet::new();
     for (text, expected) in &cases {

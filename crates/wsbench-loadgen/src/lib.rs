@@ -9,6 +9,7 @@
 //! Socket.IO where its features are the point: long-polling, and as the library a Rust
 //! user would pick, to measure what it costs.
 
+mod backoff;
 mod ledger;
 mod live;
 mod pacer;
@@ -25,11 +26,12 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use wsbench_core::clock::monotonic_ns;
 
+pub use backoff::Backoff;
 pub use ledger::{Delivery, Ledger};
 pub use live::{LiveSnapshot, WorkerLive};
 pub use plan::{LoadPlan, RustSioTransport, Scope, Timeline};
 pub use protocol::{ConnectFailure, Decoder, Endpoint, Incoming, Protocol, Role, Socket};
-pub use report::LoadReport;
+pub use report::{LoadReport, Reconnection};
 
 /// A running load: clients connecting, then traffic once [`LoadGen::begin`] is called.
 pub struct LoadGen {

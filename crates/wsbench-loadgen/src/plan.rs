@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use wsbench_core::scenario::Encoding;
 
+use crate::backoff::Backoff;
 use crate::protocol::{Endpoint, Protocol, Role};
 
 /// Who receives a sender's messages.
@@ -52,6 +53,10 @@ pub struct LoadPlan {
     pub connect_timeout: Duration,
     /// Speak Socket.IO through rust_socketio instead of the lean client.
     pub rust_socketio: Option<RustSioTransport>,
+    /// Reconnect after losing the connection, on this schedule (`None`: a lost client stays
+    /// lost). Socket.IO clients also buffer what is sent while disconnected, as
+    /// socket.io-client does; raw WebSocket clients have no such buffer.
+    pub reconnect: Option<Backoff>,
 }
 
 /// The rust_socketio transport a client uses.
@@ -140,6 +145,17 @@ impl Timeline {
     pub fn is_measured(&self, ns: u64) -> bool {
         (self.measure_start_ns..self.measure_end_ns).contains(&ns)
     }
+
+    /// Width of a delivery-timeline bucket: 100 ms, or wider so that a window has at most
+    /// 1,000 buckets.
+    pub fn bucket_ns(&self) -> u64 {
+        ((self.measure_end_ns - self.measure_start_ns) / 1000).max(100_000_000)
+    }
+
+    /// The delivery-timeline bucket of a probe due at `ns` in the measured window.
+    pub fn bucket_of(&self, ns: u64) -> usize {
+        ((ns.saturating_sub(self.measure_start_ns)) / self.bucket_ns()) as usize
+    }
 }
 
 #[cfg(test)]
@@ -165,6 +181,7 @@ mod tests {
             workers: 1,
             connect_timeout: Duration::from_secs(1),
             rust_socketio: None,
+            reconnect: None,
         }
     }
 

@@ -39,6 +39,35 @@ pub struct LoadReport {
     pub out_of_order: u64,
     /// Messages that were not probes of this run.
     pub foreign: u64,
+    /// Deliveries owed, by bucket of intended send time (see [`crate::Timeline::bucket_of`]).
+    pub owed_by_bucket: Vec<u64>,
+    /// Deliveries made, by bucket of intended send time.
+    pub delivered_by_bucket: Vec<u64>,
+    /// Every connection lost after traffic began: when, and when the client was back.
+    pub reconnections: Vec<Reconnection>,
+    /// Reconnection attempts that failed.
+    pub failed_reconnects: u64,
+    /// Measured-window probes sent while disconnected and discarded (raw WebSocket).
+    pub discarded: u64,
+    /// Measured-window probes sent while disconnected, buffered and written on reconnect.
+    pub buffered: u64,
+}
+
+/// A connection lost and (perhaps) regained, in CLOCK_MONOTONIC ns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconnection {
+    /// When the client noticed the loss.
+    pub lost_ns: u64,
+    /// When it was ready again, if it was.
+    pub back_ns: Option<u64>,
+}
+
+/// Adds `n` to bucket `i`, growing the buckets as needed.
+pub(crate) fn add_to_bucket(buckets: &mut Vec<u64>, i: usize, n: u64) {
+    if buckets.len() <= i {
+        buckets.resize(i + 1, 0);
+    }
+    buckets[i] += n;
 }
 
 impl LoadReport {
@@ -61,5 +90,15 @@ impl LoadReport {
         self.duplicated += other.duplicated;
         self.out_of_order += other.out_of_order;
         self.foreign += other.foreign;
+        for (i, n) in other.owed_by_bucket.iter().enumerate() {
+            add_to_bucket(&mut self.owed_by_bucket, i, *n);
+        }
+        for (i, n) in other.delivered_by_bucket.iter().enumerate() {
+            add_to_bucket(&mut self.delivered_by_bucket, i, *n);
+        }
+        self.reconnections.extend_from_slice(&other.reconnections);
+        self.failed_reconnects += other.failed_reconnects;
+        self.discarded += other.discarded;
+        self.buffered += other.buffered;
     }
 }

@@ -20,8 +20,8 @@ use crate::ledger::{Delivery, Ledger};
 use crate::live::WorkerLive;
 use crate::pacer::Pacer;
 use crate::plan::{LoadPlan, Timeline};
-use crate::protocol::{ConnectFailure, Decoder, Incoming, Socket};
-use crate::report::LoadReport;
+use crate::protocol::{ConnectFailure, Decoder, Incoming, Protocol, Socket};
+use crate::report::{LoadReport, Reconnection, add_to_bucket};
 
 /// Everything a worker's clients share.
 pub(crate) struct WorkerCtx {
@@ -89,7 +89,64 @@ impl WorkerCtx {
             .record_ns(monotonic_ns().saturating_sub(due_ns));
         if timeline.is_measured(due_ns) {
             report.sent += 1;
-            report.owed += self.plan.recipients(sender);
+            self.owe(&mut report, sender, due_ns, timeline);
+        }
+    }
+
+    /// Records a probe the application sent while its client was disconnected: discarded
+    /// (raw WebSocket) or buffered for the reconnection (Socket.IO). Either way its
+    /// deliveries are owed from now on, as the application believes it sent it.
+    pub(crate) fn sent_while_disconnected(
+        &self,
+        sender: u64,
+        due_ns: u64,
+        timeline: &Timeline,
+        buffered: bool,
+    ) {
+        if !timeline.is_measured(due_ns) {
+            return;
+        }
+        let mut report = self.report.borrow_mut();
+        if buffered {
+            report.buffered += 1;
+        } else {
+            report.discarded += 1;
+        }
+        self.owe(&mut report, sender, due_ns, timeline);
+    }
+
+    fn owe(&self, report: &mut LoadReport, sender: u64, due_ns: u64, timeline: &Timeline) {
+        let n = self.plan.recipients(sender);
+        report.owed += n;
+        add_to_bucket(&mut report.owed_by_bucket, timeline.bucket_of(due_ns), n);
+    }
+
+    /// Records a connection lost during traffic; returns its record's index.
+    pub(crate) fn lost_connection(&self) -> usize {
+        self.live.disconnected();
+        let mut report = self.report.borrow_mut();
+        report.reconnections.push(Reconnection {
+            lost_ns: monotonic_ns(),
+            back_ns: None,
+        });
+        report.reconnections.len() - 1
+    }
+
+    /// Records the client of reconnection record `record` ready again.
+    pub(crate) fn reconnected(&self, record: usize) {
+        self.live.connected();
+        self.report.borrow_mut().reconnections[record].back_ns = Some(monotonic_ns());
+    }
+
+    /// Records a buffered probe written after a reconnection (its deliveries were owed when
+    /// the application sent it).
+    pub(crate) fn written_late(&self, due_ns: u64, timeline: &Timeline) {
+        let mut report = self.report.borrow_mut();
+        report
+            .send_lag
+            .record_ns(monotonic_ns().saturating_sub(due_ns));
+        if timeline.is_measured(due_ns) {
+            report.sent += 1;
         }
     }
 
@@ -192,6 +249,39 @@ pub(crate) fn count_unsent(ctx: &WorkerCtx, timeline: &Timeline, sender: u64, k:
     ctx.report.borrow_mut().unsent += unsent;
 }
 
+/// A connection attempt in progress.
+type Attempt<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Socket, ConnectFailure>> + 'a>>;
+
+/// A client whose connection is lost, on its way back.
+struct Reconnecting<'a> {
+    /// Its entry in the worker's reconnection records.
+    record: usize,
+    /// Failed attempts so far.
+    attempts: u32,
+    /// When the next attempt starts.
+    retry_at: Instant,
+    /// The attempt under way, kept across loop iterations so that a probe falling due
+    /// does not abandon it.
+    connecting: Option<Attempt<'a>>,
+    /// socket.io-client's send buffer: probes (due time, frames) sent while disconnected.
+    buffer: Vec<(u64, Vec<Message>)>,
+}
+
+/// Waits for the next attempt's time, then for the attempt (started with `start`).
+async fn reconnect_step<'a>(
+    down: Option<&mut Reconnecting<'a>>,
+    start: impl FnOnce() -> Attempt<'a>,
+) -> Result<Socket, ConnectFailure> {
+    let Some(r) = down else {
+        return std::future::pending().await;
+    };
+    if r.connecting.is_none() {
+        sleep_until(r.retry_at).await;
+        r.connecting = Some(start());
+    }
+    r.connecting.as_mut().expect("just set").await
+}
+
 struct Client {
     id: u64,
     ws: Socket,
@@ -204,6 +294,14 @@ struct Client {
 enum End {
     Done,
     Lost,
+    /// Lost during traffic and not back when the run ended (already counted as lost live).
+    StillDown,
+}
+
+impl End {
+    fn done_unless(down: bool) -> End {
+        if down { End::StillDown } else { End::Done }
+    }
 }
 
 impl Client {
@@ -233,6 +331,7 @@ impl Client {
                 ctx.live.disconnected();
                 ctx.report.borrow_mut().disconnected += 1;
             }
+            End::StillDown => ctx.report.borrow_mut().disconnected += 1,
             End::Done => {
                 let _ = tokio::time::timeout(Duration::from_secs(1), self.ws.close(None)).await;
             }
@@ -271,7 +370,8 @@ impl Client {
             .map_err(|_| End::Lost)
     }
 
-    /// Sends on schedule (if a sender) and receives, until the drain ends. Returns how it
+    /// Sends on schedule (if a sender) and receives, until the drain ends; with a
+    /// reconnection schedule, a lost connection is re-established meanwhile. Returns how it
     /// ended and the index of the first message not sent.
     async fn active(&mut self, timeline: &Timeline) -> (End, u64) {
         let ctx = self.ctx.clone();
@@ -302,24 +402,34 @@ impl Client {
         // list for every message received.
         let abort = ctx.abort.cancelled();
         tokio::pin!(drain, abort);
+        // `Some` while the connection is lost and being re-established.
+        let mut down: Option<Reconnecting<'_>> = None;
+        let mut rng = fastrand::Rng::with_seed(id);
 
         loop {
             let want_send = sending(k);
             tokio::select! {
                 biased;
-                _ = &mut abort => return (End::Done, k),
-                _ = &mut drain => return (End::Done, k),
-                msg = self.ws.next() => {
-                    let Some(Ok(msg)) = msg else { return (End::Lost, k) };
-                    match self.decoder.classify(plan.protocol, &msg) {
-                        Incoming::Payload(bytes) => self.record(bytes, timeline),
-                        Incoming::Ping => {
-                            if self.pong().await.is_err() {
-                                return (End::Lost, k);
+                _ = &mut abort => return (End::done_unless(down.is_some()), k),
+                _ = &mut drain => return (End::done_unless(down.is_some()), k),
+                msg = self.ws.next(), if down.is_none() => {
+                    let lost = match msg {
+                        Some(Ok(msg)) => match self.decoder.classify(plan.protocol, &msg) {
+                            Incoming::Payload(bytes) => {
+                                self.record(bytes, timeline);
+                                false
                             }
+                            Incoming::Ping => self.pong().await.is_err(),
+                            Incoming::Closed => true,
+                            Incoming::AttachmentNext | Incoming::Other => false,
+                        },
+                        _ => true,
+                    };
+                    if lost {
+                        match self.lost(&mut rng) {
+                            Some(r) => down = Some(r),
+                            None => return (End::Lost, k),
                         }
-                        Incoming::Closed => return (End::Lost, k),
-                        Incoming::AttachmentNext | Incoming::Other => {}
                     }
                 }
                 _ = pacer.fired(), if want_send => {
@@ -327,17 +437,81 @@ impl Client {
                     let probe = Probe { sender: id as u32, seq: k, intended_ns: due_ns };
                     probe.encode_into(plan.payload, &mut probe_bytes);
                     plan.protocol.probe_messages(plan.encoding, plan.role_of(id), &probe_bytes, &mut frames);
-                    if self.write_all(&mut frames).await.is_err() {
-                        return (End::Lost, k);
+                    if down.is_none() {
+                        if self.write_all(&mut frames).await.is_ok() {
+                            ctx.sent(id, due_ns, timeline);
+                        } else {
+                            match self.lost(&mut rng) {
+                                Some(r) => down = Some(r),
+                                None => return (End::Lost, k),
+                            }
+                        }
                     }
-                    ctx.sent(id, due_ns, timeline);
+                    if let Some(r) = down.as_mut() {
+                        // Sent while disconnected: Socket.IO buffers it, raw WS has nowhere
+                        // to put it.
+                        let buffered = plan.protocol == Protocol::SocketIo;
+                        ctx.sent_while_disconnected(id, due_ns, timeline, buffered);
+                        if buffered {
+                            // Framed afresh: a failed write may have consumed the frames.
+                            let mut held = Vec::with_capacity(2);
+                            plan.protocol.probe_messages(plan.encoding, plan.role_of(id), &probe_bytes, &mut held);
+                            r.buffer.push((due_ns, held));
+                        }
+                    }
                     k += 1;
                     if sending(k) && pacer.arm(due(k)).is_err() {
                         return (End::Lost, k);
                     }
                 }
+                attempt = reconnect_step(down.as_mut(), || {
+                    Box::pin(plan.protocol.connect_as(
+                        &plan.endpoint,
+                        plan.role_of(id),
+                        &ctx.live,
+                        plan.connect_timeout,
+                    ))
+                }), if down.is_some() => {
+                    let r = down.as_mut().expect("guarded");
+                    r.connecting = None;
+                    match attempt {
+                        Ok(ws) => {
+                            self.ws = ws;
+                            self.decoder = Decoder::default();
+                            let r = down.take().expect("guarded");
+                            ctx.reconnected(r.record);
+                            for (due_ns, mut frames) in r.buffer {
+                                if self.write_all(&mut frames).await.is_err() {
+                                    // Lost again at once: what was not flushed is lost.
+                                    break;
+                                }
+                                ctx.written_late(due_ns, timeline);
+                            }
+                        }
+                        Err(_) => {
+                            ctx.report.borrow_mut().failed_reconnects += 1;
+                            r.attempts += 1;
+                            let backoff = plan.reconnect.expect("reconnecting needs a schedule");
+                            r.retry_at = Instant::now() + backoff.delay(r.attempts, &mut rng);
+                        }
+                    }
+                }
             }
         }
+    }
+
+    /// The connection is lost: the reconnection state to carry on with, or `None` if this
+    /// client does not reconnect.
+    fn lost(&mut self, rng: &mut fastrand::Rng) -> Option<Reconnecting<'static>> {
+        let backoff = self.ctx.plan.reconnect?;
+        let record = self.ctx.lost_connection();
+        Some(Reconnecting {
+            record,
+            attempts: 0,
+            retry_at: Instant::now() + backoff.delay(0, rng),
+            connecting: None,
+            buffer: Vec::new(),
+        })
     }
 
     /// Writes `frames` (one probe) and flushes them.
@@ -383,6 +557,11 @@ pub(crate) fn account(
     match ledger.record(probe.sender, probe.seq) {
         delivery @ (Delivery::New | Delivery::OutOfOrder) => {
             report.delivered += 1;
+            add_to_bucket(
+                &mut report.delivered_by_bucket,
+                timeline.bucket_of(probe.intended_ns),
+                1,
+            );
             if delivery == Delivery::OutOfOrder {
                 report.out_of_order += 1;
             }

@@ -31,6 +31,7 @@ fn plan(protocol: Protocol, endpoint: Endpoint, encoding: Encoding) -> LoadPlan 
         workers: 2,
         connect_timeout: Duration::from_secs(10),
         rust_socketio: None,
+        reconnect: None,
     }
 }
 

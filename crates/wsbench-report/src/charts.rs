@@ -101,21 +101,7 @@ fn percentile_chart<'a>(
             .y_desc("ms")
             .draw()
             .map_err(chart_error)?;
-        for (i, (name, points)) in curves.into_iter().enumerate() {
-            let c = colour(i);
-            chart
-                .draw_series(LineSeries::new(points, c.stroke_width(2)))
-                .map_err(chart_error)?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], c.stroke_width(2)));
-        }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE.mix(0.9))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(chart_error)?;
+        draw_curves(&mut chart, curves)?;
         root.present().map_err(chart_error)?;
     }
     Ok(svg)
@@ -136,6 +122,49 @@ pub fn rss_over_time(summaries: &[TransportSummary]) -> Result<String, ReportErr
             (!points.is_empty()).then(|| (s.transport.to_string(), points))
         })
         .collect();
+    line_chart(
+        "Server RSS over time (MiB)",
+        "seconds since the server started",
+        "MiB",
+        curves,
+    )
+}
+
+/// Deliveries per second by the intended send time of their probes, first run of each
+/// transport, beside what was owed: an outage shows as a dip, a flushed buffer as late
+/// deliveries filling it.
+pub fn deliveries_over_time(summaries: &[TransportSummary]) -> Result<String, ReportError> {
+    let mut curves: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for s in summaries {
+        let Some(t) = s.runs.iter().map(|r| &r.timeline).find(|t| !t.is_empty()) else {
+            continue;
+        };
+        let per_s = |v: &[u64]| -> Vec<(f64, f64)> {
+            v.iter()
+                .enumerate()
+                .map(|(i, n)| (i as f64 * t.bucket_s, *n as f64 / t.bucket_s))
+                .collect()
+        };
+        if curves.is_empty() {
+            curves.push(("owed".to_owned(), per_s(&t.owed)));
+        }
+        curves.push((format!("{} delivered", s.transport), per_s(&t.delivered)));
+    }
+    line_chart(
+        "Deliveries per second, by intended send time",
+        "seconds into the measured window",
+        "deliveries/s",
+        curves,
+    )
+}
+
+/// Lines on linear axes from 0, one colour per curve, with a legend.
+fn line_chart(
+    caption: &str,
+    x_desc: &str,
+    y_desc: &str,
+    curves: Vec<(String, Vec<(f64, f64)>)>,
+) -> Result<String, ReportError> {
     let x_max = curves
         .iter()
         .flat_map(|(_, p)| p.iter().map(|p| p.0))
@@ -152,37 +181,52 @@ pub fn rss_over_time(summaries: &[TransportSummary]) -> Result<String, ReportErr
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Server RSS over time (MiB)", ("sans-serif", 18))
+            .caption(caption, ("sans-serif", 18))
             .margin(12)
             .margin_right(36)
             .x_label_area_size(36)
-            .y_label_area_size(56)
+            .y_label_area_size(64)
             .build_cartesian_2d(0.0..x_max, 0.0..y_max)
             .map_err(chart_error)?;
+        let decimals = if y_max > 100.0 { 0 } else { 1 };
         chart
             .configure_mesh()
-            .x_desc("seconds since the server started")
-            .y_desc("MiB")
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .y_label_formatter(&|v| format!("{v:.decimals$}"))
             .draw()
             .map_err(chart_error)?;
-        for (i, (name, points)) in curves.into_iter().enumerate() {
-            let c = colour(i);
-            chart
-                .draw_series(LineSeries::new(points, c.stroke_width(2)))
-                .map_err(chart_error)?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], c.stroke_width(2)));
-        }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE.mix(0.9))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(chart_error)?;
+        draw_curves(&mut chart, curves)?;
         root.present().map_err(chart_error)?;
     }
     Ok(svg)
+}
+
+/// Draws `curves` and their legend on `chart`.
+fn draw_curves<'a, X, Y>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    curves: Vec<(String, Vec<(f64, f64)>)>,
+) -> Result<(), ReportError>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for (i, (name, points)) in curves.into_iter().enumerate() {
+        let c = colour(i);
+        chart
+            .draw_series(LineSeries::new(points, c.stroke_width(2)))
+            .map_err(chart_error)?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], c.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.9))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(chart_error)?;
+    Ok(())
 }
 
 fn trim(p: f64) -> String {

@@ -9,7 +9,7 @@ use crate::claims;
 use crate::markdown::method_line;
 use crate::metrics::metric;
 use crate::summary::summarize;
-use crate::table::{connections, side_by_side, slow_consumers};
+use crate::table::{connections, reconnection, side_by_side, slow_consumers};
 use crate::{Exporter, ReportError};
 
 const TEMPLATE: &str = include_str!("../templates/report.html");
@@ -39,6 +39,11 @@ impl Exporter for HtmlExporter {
         let connect_table = connections(&summaries);
         let connect_chart = charts::connect_percentiles(&summaries)?;
         let slow = slow_consumers(result.scenario.stalled, &summaries);
+        let recovery = reconnection(&summaries);
+        let deliveries_chart = match &recovery {
+            Some(_) => Some(charts::deliveries_over_time(&summaries)?),
+            None => None,
+        };
         let rss_chart = match &slow {
             Some(_) => Some(charts::rss_over_time(&summaries)?),
             None => None,
@@ -68,6 +73,8 @@ impl Exporter for HtmlExporter {
             connect_chart => connect_chart,
             slow => slow.map(|t| context! { header => t.header, rows => t.rows }),
             rss_chart => rss_chart,
+            recovery => recovery.map(|t| context! { header => t.header, rows => t.rows }),
+            deliveries_chart => deliveries_chart,
             bar_charts => bar_charts,
             problems => problems,
             method => result.method,

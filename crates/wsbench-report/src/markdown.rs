@@ -6,7 +6,7 @@ use wsbench_core::result::RunResult;
 
 use crate::claims::{self, Claim};
 use crate::summary::summarize;
-use crate::table::{Table, connections, side_by_side, slow_consumers};
+use crate::table::{Table, connections, reconnection, side_by_side, slow_consumers};
 use crate::{Exporter, ReportError};
 
 /// Writes the report as GitHub-flavoured Markdown.
@@ -36,6 +36,22 @@ impl Exporter for MarkdownExporter {
                  (overflow policy: {}). Medians over repeats; latency and loss are those of \
                  the clients that kept reading.\n",
                 s.stalled, s.clients, s.overflow
+            );
+            out.push_str(&markdown_table(&table));
+        }
+        if let (Some(table), Some(o)) = (reconnection(&summaries), s.outage) {
+            let _ = writeln!(
+                out,
+                "\n## Reconnection\n\nThe server was killed (SIGKILL) {} into the measured \
+                 window and a new one started on the same port {} later. Every client \
+                 reconnected by itself on the same schedule: jittered exponential backoff \
+                 from {}, doubling, at most {} (socket.io-client's algorithm). Socket.IO \
+                 clients buffer what is sent while disconnected and send it on reconnect, \
+                 as socket.io-client does; raw WebSocket has no reconnection of its own, so \
+                 its clients use a loop written in wsbench, as a raw-WS user would have to, \
+                 and discard what is sent meanwhile. Times are from the kill; medians over \
+                 repeats.\n",
+                o.at, o.down, o.reconnect_delay, o.reconnect_delay_max
             );
             out.push_str(&markdown_table(&table));
         }

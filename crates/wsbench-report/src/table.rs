@@ -4,7 +4,7 @@
 use wsbench_core::scenario::Transport;
 
 use crate::metrics::{METRICS, Metric, metric};
-use crate::summary::{TransportSummary, ratio};
+use crate::summary::{Stat, TransportSummary, ratio};
 
 /// A table as text cells, rendered by each format its own way.
 #[derive(Debug, Clone, PartialEq)]
@@ -193,6 +193,70 @@ pub fn slow_consumers(stalled: u64, summaries: &[TransportSummary]) -> Option<Ta
                     .map_or("-".to_owned(), mib),
                 s.stat(metric("latency_p99_ms"))
                     .map_or("-".to_owned(), |st| format!("{:.2}", st.median)),
+            ]
+        })
+        .collect();
+    Some(Table { header, rows })
+}
+
+/// Recovery from the planned outage, per transport (`None` without one): medians over
+/// repeats of when clients were back and what was delivered of the messages due meanwhile.
+pub fn reconnection(summaries: &[TransportSummary]) -> Option<Table> {
+    if !summaries
+        .iter()
+        .any(|s| s.runs.iter().any(|r| r.outage.is_some()))
+    {
+        return None;
+    }
+    let header = [
+        "transport",
+        "back",
+        "50% back s",
+        "99% back s",
+        "100% back s",
+        "failed attempts",
+        "delivered of owed during outage",
+        "buffered",
+        "discarded",
+        "out of order (run)",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let rows = summaries
+        .iter()
+        .map(|s| {
+            let outages: Vec<_> = s.runs.iter().filter_map(|r| r.outage.as_ref()).collect();
+            let med = |f: &dyn Fn(&wsbench_core::result::OutageFigures) -> Option<f64>| {
+                Stat::of(outages.iter().filter_map(|o| f(o)).collect()).map(|st| st.median)
+            };
+            let secs = |v: Option<f64>| v.map_or("never".to_owned(), |v| format!("{v:.2}"));
+            let count = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
+            let share = med(&|o| {
+                (o.owed_during > 0).then(|| o.delivered_during as f64 / o.owed_during as f64)
+            });
+            vec![
+                s.transport.as_str().to_owned(),
+                format!(
+                    "{}/{}",
+                    count(med(&|o| Some(o.reconnected as f64))),
+                    count(med(&|o| Some(o.clients_at_kill as f64)))
+                ),
+                secs(med(&|o| o.back_p50_s)),
+                secs(med(&|o| o.back_p99_s)),
+                secs(med(&|o| o.back_all_s)),
+                count(med(&|o| Some(o.failed_attempts as f64))),
+                share.map_or("-".to_owned(), |v| format!("{:.1}%", v * 100.0)),
+                count(med(&|o| Some(o.buffered as f64))),
+                count(med(&|o| Some(o.discarded as f64))),
+                count(
+                    Stat::of(
+                        s.runs
+                            .iter()
+                            .map(|r| r.messages.out_of_order as f64)
+                            .collect(),
+                    )
+                    .map(|st| st.median),
+                ),
             ]
         })
         .collect();

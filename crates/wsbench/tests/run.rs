@@ -469,3 +469,80 @@ fn slow_consumers_are_bounded_by_the_overflow_policy_and_reported_apart() {
     assert!(html.contains("Server RSS over time"));
     std::fs::remove_dir_all(out).unwrap();
 }
+
+#[test]
+fn after_a_server_is_killed_every_client_reconnects_and_the_outage_is_accounted() {
+    let out = temp_dir("reconnect");
+    let path = out.join("reconnect.toml");
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(scenario_path("reconnect.toml"))
+            .unwrap()
+            .replace("clients = 1000", "clients = 20")
+            .replace("ramp = \"2s\"", "ramp = \"200ms\"")
+            .replace("senders = 10", "senders = 4")
+            .replace("warmup = \"3s\"", "warmup = \"500ms\"")
+            .replace("duration = \"20s\"", "duration = \"4s\"")
+            .replace("drain = \"3s\"", "drain = \"1s\"")
+            .replace("repeat = 2", "repeat = 1")
+            .replace("at = \"5s\"", "at = \"1s\"")
+            .replace("down = \"1s\"", "down = \"300ms\"")
+            .replace("reconnect_delay = \"1s\"", "reconnect_delay = \"100ms\"")
+            .replace(
+                "reconnect_delay_max = \"5s\"",
+                "reconnect_delay_max = \"400ms\"",
+            ),
+    )
+    .unwrap();
+    let status = wsbench()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let result = read_result(&out);
+    assert_eq!(result.runs.len(), 2);
+    for run in &result.runs {
+        let t = run.transport;
+        assert_eq!(run.status, Status::Complete, "{t}: {:?}", run.error);
+        let o = run.outage.as_ref().expect("outage figures");
+        assert_eq!(o.clients_at_kill, 20, "{t}");
+        assert_eq!(o.reconnected, 20, "{t}: {o:?}");
+        let all = o.back_all_s.expect("every client came back");
+        // Nobody can be back before the new server was started, 300 ms after the kill.
+        assert!(all >= 0.3, "{t}: {o:?}");
+        assert!(o.back_p50_s.unwrap() <= all, "{t}");
+        // Something was owed during the outage and not all of it arrived.
+        assert!(
+            o.owed_during > 0 && o.delivered_during < o.owed_during,
+            "{t}: {o:?}"
+        );
+        // Once everyone is back, every message due is delivered again.
+        let (owed, delivered) = run
+            .timeline
+            .between(o.killed_at_s + all + 0.3, run.window.measured_s);
+        assert!(owed > 0, "{t}");
+        assert_eq!(delivered, owed, "{t}: {o:?}");
+        assert_eq!(run.connections.disconnected, 0, "{t}");
+        assert_eq!(
+            run.messages.lost,
+            run.messages.expected - run.messages.delivered
+        );
+    }
+    let (ws, sio) = (&result.runs[0], &result.runs[1]);
+    let (wo, so) = (ws.outage.as_ref().unwrap(), sio.outage.as_ref().unwrap());
+    // Raw WS has no send buffer; Socket.IO's buffers what is sent while disconnected.
+    assert_eq!(wo.buffered, 0);
+    assert_eq!(so.discarded, 0);
+    assert!(wo.discarded > 0 && so.buffered > 0, "{wo:?} {so:?}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## Reconnection"), "{md}");
+    assert!(
+        md.contains("| Socket.IO reconnects automatically | **supported** |"),
+        "{md}"
+    );
+    std::fs::remove_dir_all(out).unwrap();
+}

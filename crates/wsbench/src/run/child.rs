@@ -32,12 +32,17 @@ pub struct ServerChild {
 }
 
 impl ServerChild {
-    /// Starts `wsbench serve <server> --listen 127.0.0.1:0` and waits for its ready line.
-    pub async fn spawn(server: &str, extra_args: &[String]) -> anyhow::Result<ServerChild> {
+    /// Starts `wsbench serve <server> --listen <listen>` (e.g. `127.0.0.1:0`) and waits for
+    /// its ready line.
+    pub async fn spawn(
+        server: &str,
+        listen: &str,
+        extra_args: &[String],
+    ) -> anyhow::Result<ServerChild> {
         let exe = std::env::current_exe().context("cannot find the wsbench executable")?;
         let mut command = Command::new(exe);
         command
-            .args(["serve", server, "--listen", "127.0.0.1:0"])
+            .args(["serve", server, "--listen", listen])
             .args(extra_args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -113,6 +118,11 @@ impl ServerChild {
             Ok(None) => None,
             Err(e) => Some(format!("cannot watch the server process: {e}")),
         }
+    }
+
+    /// SIGKILL, as a crash would end it, and waits until it is gone (its port free again).
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
     }
 
     /// SIGTERM, then SIGKILL if it has not exited in time.

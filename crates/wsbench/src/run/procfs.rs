@@ -1,6 +1,6 @@
 //! Memory and CPU of a process, from `/proc`, sampled at 10 Hz (METHOD.md).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -53,6 +53,7 @@ pub struct Sample {
 
 /// Samples a process's RSS on a thread of its own until stopped.
 pub struct Sampler {
+    pid: Arc<AtomicU32>,
     samples: Arc<Mutex<Vec<Sample>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -62,31 +63,40 @@ pub struct Sampler {
 impl Sampler {
     /// Starts sampling `pid`.
     pub fn start(pid: u32) -> Sampler {
+        let pid = Arc::new(AtomicU32::new(pid));
         let samples = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let started = Instant::now();
         let thread = {
-            let (samples, stop) = (samples.clone(), stop.clone());
+            let (samples, stop, pid) = (samples.clone(), stop.clone(), pid.clone());
             std::thread::Builder::new()
                 .name("rss-sampler".into())
                 .spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
-                        let Some(rss) = rss_bytes(pid) else { break };
-                        samples.lock().unwrap().push(Sample {
-                            t_s: started.elapsed().as_secs_f64(),
-                            rss_bytes: rss,
-                        });
+                        // A gap while the process is gone (a planned outage), not an end.
+                        if let Some(rss) = rss_bytes(pid.load(Ordering::Relaxed)) {
+                            samples.lock().unwrap().push(Sample {
+                                t_s: started.elapsed().as_secs_f64(),
+                                rss_bytes: rss,
+                            });
+                        }
                         std::thread::sleep(SAMPLE_PERIOD);
                     }
                 })
                 .ok()
         };
         Sampler {
+            pid,
             samples,
             stop,
             thread,
             started,
         }
+    }
+
+    /// Samples `pid` from now on: the server that replaced the one killed.
+    pub fn follow(&self, pid: u32) {
+        self.pid.store(pid, Ordering::Relaxed);
     }
 
     /// Seconds since sampling began.

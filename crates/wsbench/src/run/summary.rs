@@ -4,7 +4,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 use wsbench_core::result::RunResult;
 use wsbench_report::summary::summarize;
-use wsbench_report::table::{connections, side_by_side, slow_consumers};
+use wsbench_report::table::{connections, reconnection, side_by_side, slow_consumers};
 use wsbench_report::thresholds::Check;
 
 /// One row per transport (medians over repeats) and a ratio row per transport against ws,
@@ -16,9 +16,13 @@ pub fn table(result: &RunResult) -> String {
         terminal_table(&side_by_side(&summaries)),
         terminal_table(&connections(&summaries))
     );
-    if let Some(slow) = slow_consumers(result.scenario.stalled, &summaries) {
+    let extra = [
+        slow_consumers(result.scenario.stalled, &summaries),
+        reconnection(&summaries),
+    ];
+    for table in extra.iter().flatten() {
         out.push('\n');
-        out.push_str(&terminal_table(&slow));
+        out.push_str(&terminal_table(table));
     }
     out
 }

@@ -10,13 +10,13 @@ use wsbench_core::CountersSnapshot;
 use wsbench_core::clock::monotonic_ns;
 use wsbench_core::histogram::LatencyHistogram;
 use wsbench_core::result::{
-    Connections, LoadGenFigures, Messages, ServerFigures, Status, TransportRun,
-    WIRE_COUNTED_AT_SERVER, WIRE_COUNTED_AT_SOCKETS, Window, WireFigures,
+    Connections, DeliveryTimeline, LoadGenFigures, Messages, OutageFigures, ServerFigures, Status,
+    TransportRun, WIRE_COUNTED_AT_SERVER, WIRE_COUNTED_AT_SOCKETS, Window, WireFigures,
 };
 use wsbench_core::scenario::{Mode, Scenario, SocketioClient, Transport};
 use wsbench_loadgen::{
-    Endpoint, LiveSnapshot, LoadGen, LoadPlan, LoadReport, Protocol, RustSioTransport, Scope,
-    Timeline,
+    Backoff, Endpoint, LiveSnapshot, LoadGen, LoadPlan, LoadReport, Protocol, RustSioTransport,
+    Scope, Timeline,
 };
 
 use super::child::ServerChild;
@@ -74,6 +74,8 @@ pub async fn measure(ctx: &RunCtx<'_>, transport: Transport, repeat: u64) -> Tra
             ..Default::default()
         },
         wire: WireFigures::default(),
+        timeline: DeliveryTimeline::default(),
+        outage: None,
     };
     if let Err(e) = measure_into(ctx, &mut run).await {
         run.status = if ctx.interrupt.is_cancelled() {
@@ -106,7 +108,7 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
     let mut child = match s.target.get(&transport) {
         Some(_) => None,
         None => Some(
-            ServerChild::spawn(transport.server(), &server_args(s))
+            ServerChild::spawn(transport.server(), "127.0.0.1:0", &server_args(s))
                 .await
                 .with_context(|| format!("the {} server did not start", transport.server()))?,
         ),
@@ -129,6 +131,12 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
             "the rust_socketio clients only broadcast; mode = \"{:?}\" needs the lean client \
              (socketio_client = \"lean\", transport socketio)",
             s.mode
+        );
+    }
+    if rust_socketio.is_some() && s.outage.is_some() {
+        anyhow::bail!(
+            "an outage needs the lean clients, which reconnect the way socket.io-client does; \
+             rust_socketio clients (and so socketio-polling) are not supported there"
         );
     }
     if rust_socketio.is_some() && s.stalled > 0 {
@@ -157,6 +165,9 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
         workers: ctx.workers,
         connect_timeout: CONNECT_TIMEOUT,
         rust_socketio,
+        reconnect: s
+            .outage
+            .map(|o| Backoff::new(o.reconnect_delay.0, o.reconnect_delay_max.0)),
     };
     let ramp_total = plan.ramp_interval * s.clients as u32;
     let loadgen_rss_before = procfs::rss_bytes(0).unwrap_or(0);
@@ -192,6 +203,22 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
         run.window.measured_s = phase.window_s.min(run.window.measured_s);
     }
     fill_figures(run, &report, &phase, s.payload);
+    if let Some(timeline) = &phase.timeline {
+        run.timeline = DeliveryTimeline {
+            bucket_s: timeline.bucket_ns() as f64 / 1e9,
+            owed: report.owed_by_bucket.clone(),
+            delivered: report.delivered_by_bucket.clone(),
+        };
+        if let Some(record) = &phase.outage {
+            run.outage = Some(outage_figures(
+                record,
+                &report,
+                timeline,
+                &run.timeline,
+                protocol,
+            ));
+        }
+    }
     run.loadgen.memory_per_client_bytes = phase.loadgen_idle_rss.saturating_sub(loadgen_rss_before)
         as f64
         / report.connected.max(1) as f64;
@@ -250,6 +277,10 @@ struct Phase {
     window_s: f64,
     live_start: LiveSnapshot,
     live_end: LiveSnapshot,
+    /// The traffic's timeline, once published.
+    timeline: Option<Timeline>,
+    /// The planned outage, once the server was killed and restarted.
+    outage: Option<OutageRecord>,
     /// The server's counters when the measured window began and ended (built-in servers).
     server_start: Option<CountersSnapshot>,
     server_end: Option<CountersSnapshot>,
@@ -270,7 +301,7 @@ async fn drive(
         name: "connect",
         ..Default::default()
     };
-    let server_pid = child.as_ref().map(|c| c.pid);
+    let mut server_pid = child.as_ref().map(|c| c.pid);
 
     // Connect: until every client connected or failed, or the ramp plus one attempt is over.
     let deadline =
@@ -318,6 +349,7 @@ async fn drive(
         drain_end_ns: t0 + (s.warmup.0 + s.duration.0 + s.drain.0).as_nanos() as u64,
     };
     load.begin(timeline);
+    phase.timeline = Some(timeline);
     let load_start_s = sampler.map_or(0.0, Sampler::now_s);
 
     let rate = |load: &LoadGen, last: &mut (u64, u64)| {
@@ -346,17 +378,43 @@ async fn drive(
     phase.server_start = server_counters(child).await;
     let start_ns = monotonic_ns();
     phase.live_start = load.live();
-    let measured = wait_until(ctx, child, timeline.measure_end_ns, |left| {
+    let mut show = |left: f64| {
         progress.set_message(format!(
             "measuring, {left:.0}s left, {:.0} delivered/s",
             rate(load, &mut last)
         ))
-    })
-    .await;
+    };
+    // With a planned outage: the killed server's CPU up to its death, and the new server's
+    // from its start.
+    let (mut cpu_before_kill, mut start_server_cpu) = (0.0, start_server_cpu);
+    let measured = match s.outage {
+        None => wait_until(ctx, child, timeline.measure_end_ns, &mut show).await,
+        Some(outage) => {
+            let kill_ns = timeline.measure_start_ns + outage.at.0.as_nanos() as u64;
+            match wait_until(ctx, child, kill_ns, &mut show).await {
+                Err(stop) => Err(stop),
+                Ok(()) => {
+                    cpu_before_kill = server_pid
+                        .and_then(procfs::cpu_seconds)
+                        .map_or(0.0, |c| c - start_server_cpu);
+                    match kill_and_restart(ctx, child, sampler, load, run.transport).await {
+                        Err(stop) => Err(stop),
+                        Ok(record) => {
+                            phase.outage = Some(record);
+                            server_pid = child.as_ref().map(|c| c.pid);
+                            start_server_cpu = 0.0;
+                            wait_until(ctx, child, timeline.measure_end_ns, &mut show).await
+                        }
+                    }
+                }
+            }
+        }
+    };
     phase.window_s = (monotonic_ns() - start_ns) as f64 / 1e9;
-    phase.server_cpu_s = server_pid
-        .and_then(procfs::cpu_seconds)
-        .map_or(0.0, |c| c - start_server_cpu);
+    phase.server_cpu_s = cpu_before_kill
+        + server_pid
+            .and_then(procfs::cpu_seconds)
+            .map_or(0.0, |c| c - start_server_cpu);
     phase.loadgen_cpu_s = procfs::cpu_seconds(0).unwrap_or(0.0) - start_self_cpu;
     phase.live_end = load.live();
     phase.server_end = server_counters(child).await;
@@ -384,6 +442,63 @@ fn server_args(s: &Scenario) -> Vec<String> {
         args.extend(["--queue-capacity".to_owned(), q.to_string()]);
     }
     args
+}
+
+/// When a planned outage happened.
+#[derive(Debug, Clone, Copy)]
+struct OutageRecord {
+    kill_ns: u64,
+    ready_ns: u64,
+    clients_at_kill: u64,
+}
+
+/// Kills the server (SIGKILL), keeps it down for the scenario's `down`, and starts a new one
+/// on the same port; the clients find it by themselves.
+async fn kill_and_restart(
+    ctx: &RunCtx<'_>,
+    child: &mut Option<ServerChild>,
+    sampler: Option<&Sampler>,
+    load: &LoadGen,
+    transport: Transport,
+) -> Result<OutageRecord, Stop> {
+    let outage = ctx.scenario.outage.expect("called for an outage");
+    let Some(old) = child.take() else {
+        return Err(Stop::ServerDied("no built-in server to kill".to_owned()));
+    };
+    let addr = old.addr;
+    let live = load.live();
+    let clients_at_kill = live.connected.saturating_sub(live.disconnected);
+    let kill_ns = monotonic_ns();
+    old.kill().await;
+    ctx.progress.set_message("server killed");
+    // No child to watch while it is down: only Ctrl-C ends this wait.
+    wait_until(
+        ctx,
+        &mut None,
+        kill_ns + outage.down.0.as_nanos() as u64,
+        |left| {
+            ctx.progress
+                .set_message(format!("server down, restart in {left:.1}s"))
+        },
+    )
+    .await?;
+    let new = ServerChild::spawn(
+        transport.server(),
+        &addr.to_string(),
+        &server_args(ctx.scenario),
+    )
+    .await
+    .map_err(|e| Stop::ServerDied(format!("the restarted server did not start: {e:#}")))?;
+    if let Some(sampler) = sampler {
+        sampler.follow(new.pid);
+    }
+    let ready_ns = monotonic_ns();
+    *child = Some(new);
+    Ok(OutageRecord {
+        kill_ns,
+        ready_ns,
+        clients_at_kill,
+    })
 }
 
 /// The built-in server's counters now, if it answers.
@@ -516,6 +631,61 @@ fn fill_figures(run: &mut TransportRun, report: &LoadReport, phase: &Phase, payl
     run.loadgen.cpu_utilisation = utilisation;
     run.loadgen.cpu_us_per_received = per(phase.loadgen_cpu_s * 1e6, received);
     run.loadgen.bound = utilisation > BOUND_THRESHOLD;
+}
+
+/// Recovery from a planned outage: when the clients were back, what was lost meanwhile.
+fn outage_figures(
+    record: &OutageRecord,
+    report: &LoadReport,
+    timeline: &Timeline,
+    deliveries: &DeliveryTimeline,
+    protocol: Protocol,
+) -> OutageFigures {
+    let secs = |ns: u64| ns as f64 / 1e9;
+    let mut back: Vec<f64> = report
+        .reconnections
+        .iter()
+        .filter(|r| r.lost_ns >= record.kill_ns)
+        .filter_map(|r| r.back_ns.map(|b| secs(b.saturating_sub(record.kill_ns))))
+        .collect();
+    back.sort_by(f64::total_cmp);
+    let n = record.clients_at_kill;
+    // Time until a share of the clients connected at the kill were back: the k-th return.
+    let until = |share: f64| {
+        let k = ((share * n as f64).ceil() as usize).max(1);
+        back.get(k - 1).copied()
+    };
+    let killed_at_s = secs(record.kill_ns.saturating_sub(timeline.measure_start_ns));
+    let window_s = secs(timeline.measure_end_ns - timeline.measure_start_ns);
+    let back_all_s = until(1.0);
+    let (owed_during, delivered_during) = deliveries.between(
+        killed_at_s,
+        back_all_s.map_or(window_s, |b| (killed_at_s + b).min(window_s)),
+    );
+    OutageFigures {
+        killed_at_s,
+        down_s: secs(record.ready_ns - record.kill_ns),
+        clients_at_kill: n,
+        reconnected: back.len() as u64,
+        back_p50_s: until(0.5),
+        back_p99_s: until(0.99),
+        back_all_s,
+        failed_attempts: report.failed_reconnects,
+        owed_during,
+        delivered_during,
+        discarded: report.discarded,
+        buffered: report.buffered,
+        reconnection: match protocol {
+            Protocol::RawWs => "wsbench's own reconnection loop for raw WebSocket (the library \
+                has none): jittered exponential backoff with socket.io-client's schedule; \
+                messages sent while disconnected are discarded, as there is no send buffer"
+                .to_owned(),
+            Protocol::SocketIo => "socket.io-client's reconnection, as the lean client \
+                reproduces it: jittered exponential backoff (the Manager's defaults unless the \
+                scenario sets them) and its send buffer, flushed on reconnect"
+                .to_owned(),
+        },
+    }
 }
 
 /// The WebSocket endpoint of a server URL for `protocol`.
