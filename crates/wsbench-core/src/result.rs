@@ -40,6 +40,24 @@ pub struct RunResult {
     pub scenario: Scenario,
     /// One entry per transport and repeat, in the order they ran.
     pub runs: Vec<TransportRun>,
+    /// What a saturation search found, per transport (empty without one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub search: Vec<SearchOutcome>,
+}
+
+/// The result of a saturation search for one transport.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SearchOutcome {
+    /// The transport searched.
+    pub transport: Transport,
+    /// The field raised.
+    pub field: String,
+    /// Highest value at which every limit held; `None` if the first step already broke one.
+    pub highest_held: Option<f64>,
+    /// The value at which a limit broke; `None` if the search reached its maximum.
+    pub first_broken: Option<f64>,
+    /// Why it stopped, in words.
+    pub stopped: String,
 }
 
 /// How a run or one transport's part of it ended.
@@ -216,6 +234,15 @@ impl WireFigures {
     }
 }
 
+/// A sweep point as text: `clients=1000 rate=10` (empty without a sweep).
+pub fn point_label(point: &BTreeMap<String, f64>) -> String {
+    point
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// One transport's measurement (one repeat).
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TransportRun {
@@ -223,6 +250,9 @@ pub struct TransportRun {
     pub transport: Transport,
     /// Which repeat, from 0.
     pub repeat: u64,
+    /// The sweep point: the value of each swept field (empty without a sweep).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub point: BTreeMap<String, f64>,
     /// How it ended.
     pub status: Status,
     /// Why it failed or was cut short.

@@ -17,6 +17,9 @@ use toml::Spanned;
 use crate::policy::OverflowPolicy;
 use crate::probe;
 
+/// Fields that may be given as a list (a sweep) or raised by a search.
+pub const SWEEPABLE: [&str; 4] = ["clients", "senders", "rate", "payload"];
+
 /// Largest payload a scenario may ask for: the servers' default message limit (64 KiB)
 /// less room for Socket.IO's framing of the event.
 pub const MAX_PAYLOAD: u64 = 65_000;
@@ -249,6 +252,62 @@ pub struct Outage {
     pub reconnect_delay_max: HumanDuration,
 }
 
+/// A saturation search: raise one field step by step, per transport, until a limit breaks;
+/// the highest value that held is the transport's capacity under that limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Search {
+    /// The field raised (`clients`, `senders`, `rate` or `payload`).
+    pub field: String,
+    /// First value tried.
+    pub start: f64,
+    /// Each next value is this many times the last (when `step` is not set).
+    pub factor: f64,
+    /// Each next value is the last plus this, instead of a factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<f64>,
+    /// Highest value tried.
+    pub max: f64,
+    /// Limit: latency p99 at most (median of repeats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<HumanDuration>,
+    /// Limit: share of expected deliveries lost at most.
+    pub loss: f64,
+}
+
+impl Search {
+    /// Every value the search may try, in order.
+    pub fn values(&self) -> Vec<f64> {
+        let mut values = Vec::new();
+        let mut v = self.start;
+        while v <= self.max && values.len() < 1000 {
+            values.push(v);
+            v = match self.step {
+                Some(step) => v + step,
+                None => (v * self.factor).round(),
+            };
+        }
+        values
+    }
+}
+
+/// One swept field and its values, in the order run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SweepAxis {
+    /// The field (`clients`, `senders`, `rate` or `payload`).
+    pub field: String,
+    /// Its values.
+    pub values: Vec<f64>,
+}
+
+/// One point of a sweep: the value of each swept field, and the scenario run there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepPoint {
+    /// Swept field → value (empty without a sweep).
+    pub values: BTreeMap<String, f64>,
+    /// The scenario with those values and no sweep.
+    pub scenario: Scenario,
+}
+
 /// A validated scenario: everything one `wsbench run` does, recorded in full in its result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Scenario {
@@ -287,6 +346,13 @@ pub struct Scenario {
     /// Client library for the `socketio` transport.
     #[serde(default)]
     pub socketio_client: SocketioClient,
+    /// Numeric fields given as lists: the run is every combination of their values. The
+    /// fields above hold the first point's values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweep: Vec<SweepAxis>,
+    /// Raise one field until a limit breaks, per transport.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<Search>,
     /// Clients (the last ones, never senders) that stop reading when traffic starts: slow
     /// consumers, whose deliveries are not owed; the others' figures are reported apart.
     #[serde(default)]
@@ -353,13 +419,13 @@ pub struct Overrides {
 struct RawScenario {
     name: Spanned<String>,
     transports: Spanned<Vec<Spanned<String>>>,
-    clients: Spanned<i64>,
+    clients: Spanned<toml::Value>,
     ramp: Option<Spanned<RawRamp>>,
     mode: Option<Spanned<String>>,
     room_size: Option<Spanned<i64>>,
-    senders: Spanned<i64>,
-    rate: Spanned<Number>,
-    payload: Spanned<i64>,
+    senders: Spanned<toml::Value>,
+    rate: Spanned<toml::Value>,
+    payload: Spanned<toml::Value>,
     encoding: Option<Spanned<String>>,
     warmup: Spanned<String>,
     duration: Spanned<String>,
@@ -371,11 +437,12 @@ struct RawScenario {
     overflow: Option<Spanned<String>>,
     queue_capacity: Option<Spanned<i64>>,
     outage: Option<Spanned<RawOutage>>,
+    search: Option<Spanned<RawSearch>>,
     target: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     thresholds: Option<RawThresholds>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLimits {
     p99: Option<Spanned<String>>,
@@ -403,6 +470,18 @@ struct RawThresholds {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawSearch {
+    field: Spanned<String>,
+    start: Spanned<Number>,
+    factor: Option<Spanned<Number>>,
+    step: Option<Spanned<Number>>,
+    max: Spanned<Number>,
+    p99: Option<Spanned<String>>,
+    loss: Option<Spanned<Number>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawOutage {
     at: Spanned<String>,
     down: Option<Spanned<String>>,
@@ -417,7 +496,7 @@ enum RawRamp {
     Over(String),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(untagged)]
 enum Number {
     Int(i64),
@@ -429,6 +508,13 @@ impl Number {
         match self {
             Number::Int(i) => *i as f64,
             Number::Float(f) => *f,
+        }
+    }
+
+    fn as_i64(&self) -> i64 {
+        match self {
+            Number::Int(i) => *i,
+            Number::Float(f) => *f as i64,
         }
     }
 }
@@ -520,8 +606,127 @@ impl Checker<'_> {
         })
     }
 
+    fn search(&self, raw: &Spanned<RawSearch>) -> Result<Search, ScenarioError> {
+        let r = raw.get_ref();
+        let field = r.field.get_ref().clone();
+        if !SWEEPABLE.contains(&field.as_str()) {
+            return Err(self.error(
+                r.field.span(),
+                "search.field",
+                format!(
+                    "'{field}' cannot be searched (expected one of {})",
+                    SWEEPABLE.join(", ")
+                ),
+            ));
+        }
+        let positive = |v: &Spanned<Number>, name: &str| {
+            let n = v.get_ref().as_f64();
+            if n > 0.0 {
+                Ok(n)
+            } else {
+                Err(self.error(v.span(), name, format!("must be more than 0, not {n}")))
+            }
+        };
+        let start = positive(&r.start, "search.start")?;
+        let max = positive(&r.max, "search.max")?;
+        if max < start {
+            return Err(self.error(
+                r.max.span(),
+                "search.max",
+                format!("must be at least start ({start}), not {max}"),
+            ));
+        }
+        let factor = match &r.factor {
+            Some(f) if f.get_ref().as_f64() <= 1.0 => {
+                return Err(self.error(
+                    f.span(),
+                    "search.factor",
+                    format!("must be more than 1, not {}", f.get_ref().as_f64()),
+                ));
+            }
+            Some(f) => f.get_ref().as_f64(),
+            None => 2.0,
+        };
+        let step = match &r.step {
+            Some(s) => Some(positive(s, "search.step")?),
+            None => None,
+        };
+        if step.is_some() && r.factor.is_some() {
+            return Err(self.error(raw.span(), "search", "give factor or step, not both"));
+        }
+        let p99 = match &r.p99 {
+            Some(d) => Some(self.duration(d, "search.p99")?),
+            None => None,
+        };
+        let loss = match &r.loss {
+            Some(l) if !(0.0..=1.0).contains(&l.get_ref().as_f64()) => {
+                return Err(self.error(
+                    l.span(),
+                    "search.loss",
+                    "is a share of expected deliveries, from 0 to 1",
+                ));
+            }
+            Some(l) => l.get_ref().as_f64(),
+            None => 0.0,
+        };
+        Ok(Search {
+            field,
+            start,
+            factor,
+            step,
+            max,
+            p99,
+            loss,
+        })
+    }
+
+    /// A number, or a non-empty list of them (a sweep), from a sweepable field.
+    fn numbers(
+        &self,
+        v: &Spanned<toml::Value>,
+        field: &str,
+        integer: bool,
+    ) -> Result<Vec<Spanned<Number>>, ScenarioError> {
+        let kind = if integer { "an integer" } else { "a number" };
+        let one = |value: &toml::Value| match value {
+            toml::Value::Integer(i) => Ok(Number::Int(*i)),
+            toml::Value::Float(f) if !integer => Ok(Number::Float(*f)),
+            other => Err(self.error(
+                v.span(),
+                field,
+                format!(
+                    "must be {kind} or a list of them (a sweep), not {}",
+                    describe_value(other)
+                ),
+            )),
+        };
+        match v.get_ref() {
+            toml::Value::Array(items) if items.is_empty() => Err(self.error(
+                v.span(),
+                field,
+                "an empty list sweeps nothing: give at least one value",
+            )),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|item| one(item).map(|n| Spanned::new(v.span(), n)))
+                .collect(),
+            value => Ok(vec![Spanned::new(v.span(), one(value)?)]),
+        }
+    }
+
     fn duration(&self, v: &Spanned<String>, field: &str) -> Result<HumanDuration, ScenarioError> {
         parse_duration(v.get_ref()).map_err(|m| self.error(v.span(), field, m))
+    }
+}
+
+/// A TOML value as an error message names it.
+fn describe_value(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => format!("the string \"{s}\""),
+        toml::Value::Float(f) => format!("{f}"),
+        toml::Value::Boolean(b) => format!("{b}"),
+        toml::Value::Array(_) => "a nested list".to_owned(),
+        other => format!("a {}", other.type_str()),
     }
 }
 
@@ -568,6 +773,94 @@ impl Scenario {
             check.error(span, &field, message)
         })?;
 
+        // Numeric fields given as lists are the axes of a sweep: every combination is
+        // validated, and the scenario keeps the first with the axes recorded.
+        let mut lists = BTreeMap::new();
+        for (field, value, integer) in [
+            ("clients", &raw.clients, true),
+            ("senders", &raw.senders, true),
+            ("rate", &raw.rate, false),
+            ("payload", &raw.payload, true),
+        ] {
+            lists.insert(field, check.numbers(value, field, integer)?);
+        }
+        if let Some(n) = overrides.clients {
+            let span = raw.clients.span();
+            lists.insert("clients", vec![Spanned::new(span, Number::Int(n as i64))]);
+        }
+        let axes: Vec<(&str, &Vec<Spanned<Number>>)> = lists
+            .iter()
+            .filter(|(_, v)| v.len() > 1)
+            .map(|(k, v)| (*k, v))
+            .collect();
+        let mut first = None;
+        for point in 0..axes.iter().map(|(_, v)| v.len()).product::<usize>() {
+            // The point's index along each axis, first axis slowest.
+            let mut rest = point;
+            let mut chosen: BTreeMap<&str, Spanned<Number>> =
+                lists.iter().map(|(k, v)| (*k, v[0].clone())).collect();
+            for (field, values) in axes.iter().rev() {
+                chosen.insert(field, values[rest % values.len()].clone());
+                rest /= values.len();
+            }
+            let scenario = Scenario::build(&check, &raw, &chosen, overrides)?;
+            first.get_or_insert(scenario);
+        }
+        let mut scenario = first.expect("a sweep has at least one point");
+        if let Some(raw_search) = &raw.search {
+            if !axes.is_empty() {
+                return Err(check.error(
+                    raw_search.span(),
+                    "search",
+                    "a search raises one field itself: it cannot be combined with a sweep (a list-valued field)",
+                ));
+            }
+            let search = check.search(raw_search)?;
+            // Every value it may reach must make a valid scenario.
+            let field = lists
+                .keys()
+                .copied()
+                .find(|f| *f == search.field)
+                .expect("checked field");
+            for v in search.values() {
+                let mut chosen: BTreeMap<&str, Spanned<Number>> = lists
+                    .iter()
+                    .map(|(k, vals)| (*k, vals[0].clone()))
+                    .collect();
+                let n = if field == "rate" {
+                    Number::Float(v)
+                } else {
+                    Number::Int(v as i64)
+                };
+                chosen.insert(field, Spanned::new(raw_search.get_ref().start.span(), n));
+                Scenario::build(&check, &raw, &chosen, overrides).map_err(|mut e| {
+                    e.message = format!("{} (when the search reaches {field} = {v})", e.message);
+                    e
+                })?;
+            }
+            scenario.search = Some(search);
+        }
+        scenario.sweep = axes
+            .iter()
+            .map(|(field, values)| SweepAxis {
+                field: (*field).to_owned(),
+                values: values.iter().map(|v| v.get_ref().as_f64()).collect(),
+            })
+            .collect();
+        Ok(scenario)
+    }
+
+    /// Validates one point of the scenario: `chosen` holds the value of each sweepable field.
+    fn build(
+        check: &Checker<'_>,
+        raw: &RawScenario,
+        chosen: &BTreeMap<&str, Spanned<Number>>,
+        overrides: &Overrides,
+    ) -> Result<Scenario, ScenarioError> {
+        let int = |field: &str| {
+            let v = &chosen[field];
+            Spanned::new(v.span(), v.get_ref().as_i64())
+        };
         let name = raw.name.get_ref().trim().to_owned();
         if name.is_empty()
             || !name
@@ -615,12 +908,13 @@ impl Scenario {
                 ));
             }
             Some(n) => n,
-            None => check.int_in(&raw.clients, "clients", 2, 200_000)?,
+            None => check.int_in(&int("clients"), "clients", 2, 200_000)?,
         };
-        let senders = check.int_in(&raw.senders, "senders", 1, 200_000)?;
+        let raw_senders = int("senders");
+        let senders = check.int_in(&raw_senders, "senders", 1, 200_000)?;
         if senders > clients {
             return Err(check.error(
-                raw.senders.span(),
+                raw_senders.span(),
                 "senders",
                 format!("cannot exceed clients ({clients}), not {senders}"),
             ));
@@ -657,16 +951,17 @@ impl Scenario {
             (None, _) => None,
         };
 
-        let rate = raw.rate.get_ref().as_f64();
+        let raw_rate = &chosen["rate"];
+        let rate = raw_rate.get_ref().as_f64();
         if !(rate > 0.0 && rate <= 100_000.0) {
             return Err(check.error(
-                raw.rate.span(),
+                raw_rate.span(),
                 "rate",
                 format!("must be more than 0 and at most 100000 messages per second per sender, not {rate}"),
             ));
         }
         let payload = check.int_in(
-            &raw.payload,
+            &int("payload"),
             "payload",
             probe::HEADER_LEN as i64,
             MAX_PAYLOAD as i64,
@@ -865,13 +1160,13 @@ impl Scenario {
 
         let mut thresholds = Thresholds::default();
         let mut transport_thresholds = BTreeMap::new();
-        if let Some(raw) = raw.thresholds {
+        if let Some(raw) = &raw.thresholds {
             let all = RawLimits {
-                p99: raw.p99,
-                loss: raw.loss,
-                delivered_per_s: raw.delivered_per_s,
-                memory_per_connection: raw.memory_per_connection,
-                server_rss_peak: raw.server_rss_peak,
+                p99: raw.p99.clone(),
+                loss: raw.loss.clone(),
+                delivered_per_s: raw.delivered_per_s.clone(),
+                memory_per_connection: raw.memory_per_connection.clone(),
+                server_rss_peak: raw.server_rss_peak.clone(),
             };
             thresholds = check.limits(&all, "thresholds")?;
             for (transport, limits) in [
@@ -903,6 +1198,8 @@ impl Scenario {
             repeat,
             workers,
             socketio_client,
+            sweep: Vec::new(),
+            search: None,
             stalled,
             overflow,
             queue_capacity,
@@ -911,6 +1208,57 @@ impl Scenario {
             thresholds,
             transport_thresholds,
         })
+    }
+
+    /// Every point to run, first axis slowest; one point, with no values, without a sweep.
+    pub fn points(&self) -> Vec<SweepPoint> {
+        let mut points = vec![SweepPoint {
+            values: BTreeMap::new(),
+            scenario: Scenario {
+                sweep: Vec::new(),
+                ..self.clone()
+            },
+        }];
+        for axis in &self.sweep {
+            points = points
+                .into_iter()
+                .flat_map(|p| {
+                    axis.values.iter().map(move |&v| {
+                        let mut next = p.clone();
+                        next.values.insert(axis.field.clone(), v);
+                        next.scenario.set(&axis.field, v);
+                        next
+                    })
+                })
+                .collect();
+        }
+        points
+    }
+
+    /// Sets a sweepable field.
+    pub fn set(&mut self, field: &str, value: f64) {
+        match field {
+            "clients" => self.clients = value as u64,
+            "senders" => self.senders = value as u64,
+            "rate" => self.rate = value,
+            "payload" => self.payload = value as u64,
+            other => panic!("{other} is not a sweepable field"),
+        }
+    }
+
+    /// The largest number of clients any point, or any step of a search, opens (for
+    /// descriptor limits).
+    pub fn max_clients(&self) -> u64 {
+        let searched = match &self.search {
+            Some(s) if s.field == "clients" => s.values().last().copied().unwrap_or(0.0) as u64,
+            _ => 0,
+        };
+        self.points()
+            .iter()
+            .map(|p| p.scenario.clients)
+            .max()
+            .unwrap_or(self.clients)
+            .max(searched)
     }
 
     /// Rooms in `rooms` mode.

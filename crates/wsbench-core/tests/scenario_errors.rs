@@ -70,6 +70,29 @@ fn the_valid_scenario_parses_with_every_field() {
 }
 
 #[test]
+fn list_valued_fields_make_a_sweep_of_every_combination() {
+    let text =
+        with_line("clients", "clients = [100, 1000]").replace("rate = 10", "rate = [5, 10.5]");
+    let s = parse(&text).unwrap();
+    assert_eq!(s.clients, 100, "the first point's values");
+    let fields: Vec<&str> = s.sweep.iter().map(|a| a.field.as_str()).collect();
+    assert_eq!(fields, ["clients", "rate"]);
+    let points = s.points();
+    let got: Vec<(u64, f64)> = points
+        .iter()
+        .map(|p| (p.scenario.clients, p.scenario.rate))
+        .collect();
+    assert_eq!(got, [(100, 5.0), (100, 10.5), (1000, 5.0), (1000, 10.5)]);
+    assert_eq!(points[3].values["clients"], 1000.0);
+    assert!(points.iter().all(|p| p.scenario.sweep.is_empty()));
+    assert_eq!(s.max_clients(), 1000);
+    // No sweep: one point, no values.
+    let plain = parse(VALID).unwrap();
+    assert_eq!(plain.points().len(), 1);
+    assert!(plain.points()[0].values.is_empty());
+}
+
+#[test]
 fn overrides_replace_fields_for_one_run() {
     let overrides = Overrides {
         clients: Some(50),
@@ -151,7 +174,19 @@ fn ten_mistakes_ten_messages() {
         (with_line("clients", ""), "clients: missing field `clients`"),
         (
             with_line("clients", "clients = \"many\""),
-            "scenarios/x.toml:3:11: clients: invalid type: string \"many\", expected an integer",
+            "scenarios/x.toml:3:11: clients: must be an integer or a list of them (a sweep), not the string \"many\"",
+        ),
+        (
+            with_line("clients", "clients = [100, 5]"),
+            "scenarios/x.toml:5:11: senders: cannot exceed clients (5), not 10",
+        ),
+        (
+            with_line("rate", "rate = []"),
+            "scenarios/x.toml:6:8: rate: an empty list sweeps nothing",
+        ),
+        (
+            with_line("payload", "payload = [64, 1.5]"),
+            "scenarios/x.toml:7:11: payload: must be an integer or a list of them (a sweep), not 1.5",
         ),
         (
             format!("{VALID}[target]\nws = \"ws://10.0.0.1:80/\"\n"),
@@ -197,6 +232,27 @@ fn ten_mistakes_ten_messages() {
         (
             format!("{VALID}[outage]\nat = \"5s\"\nsignal = \"TERM\"\n"),
             "unknown field `signal`",
+        ),
+        (
+            format!("{VALID}[search]\nfield = \"ramp\"\nstart = 1\nmax = 2\n"),
+            "scenarios/x.toml:14:9: search.field: 'ramp' cannot be searched",
+        ),
+        (
+            format!("{VALID}[search]\nfield = \"clients\"\nstart = 1000\nfactor = 1\nmax = 2000\n"),
+            "scenarios/x.toml:16:10: search.factor: must be more than 1, not 1",
+        ),
+        (
+            format!("{VALID}[search]\nfield = \"clients\"\nstart = 1000\nmax = 500\n"),
+            "scenarios/x.toml:16:7: search.max: must be at least start (1000), not 500",
+        ),
+        (
+            format!("{VALID}[search]\nfield = \"senders\"\nstart = 10\nmax = 2000\n"),
+            "scenarios/x.toml:15:9: senders: cannot exceed clients (1000), not 1280 (when the search reaches senders = 1280)",
+        ),
+        (
+            with_line("clients", "clients = [100, 1000]")
+                + "\n[search]\nfield = \"rate\"\nstart = 1\nmax = 2\n",
+            "scenarios/x.toml:13:1: search: a search raises one field itself",
         ),
     ];
     let mut seen = std::collections::HashSet::new();

@@ -69,7 +69,7 @@ fn percentile_chart<'a>(
                         (x, y)
                     })
                     .collect();
-                (s.transport.to_string(), points)
+                (s.label(), points)
             })
             .collect();
         let y_max = curves
@@ -119,7 +119,7 @@ pub fn rss_over_time(summaries: &[TransportSummary]) -> Result<String, ReportErr
                 .iter()
                 .map(|&(t, b)| (t, b as f64 / (1 << 20) as f64))
                 .collect::<Vec<_>>();
-            (!points.is_empty()).then(|| (s.transport.to_string(), points))
+            (!points.is_empty()).then(|| (s.label(), points))
         })
         .collect();
     line_chart(
@@ -148,7 +148,7 @@ pub fn deliveries_over_time(summaries: &[TransportSummary]) -> Result<String, Re
         if curves.is_empty() {
             curves.push(("owed".to_owned(), per_s(&t.owed)));
         }
-        curves.push((format!("{} delivered", s.transport), per_s(&t.delivered)));
+        curves.push((format!("{} delivered", s.label()), per_s(&t.delivered)));
     }
     line_chart(
         "Deliveries per second, by intended send time",
@@ -156,6 +156,43 @@ pub fn deliveries_over_time(summaries: &[TransportSummary]) -> Result<String, Re
         "deliveries/s",
         curves,
     )
+}
+
+/// A metric (medians) against the swept field `axis`: one line per transport (and per
+/// value of any other swept field), or `None` if nothing measured it.
+pub fn sweep(
+    summaries: &[TransportSummary],
+    metric: &Metric,
+    axis: &str,
+) -> Result<Option<String>, ReportError> {
+    let mut curves: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for s in summaries {
+        let (Some(x), Some(st)) = (s.point.get(axis), s.stat(metric)) else {
+            continue;
+        };
+        let mut others = s.point.clone();
+        others.remove(axis);
+        let at = wsbench_core::result::point_label(&others);
+        let name = if at.is_empty() {
+            s.transport.to_string()
+        } else {
+            format!("{} {at}", s.transport)
+        };
+        match curves.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, points)) => points.push((*x, st.median)),
+            None => curves.push((name, vec![(*x, st.median)])),
+        }
+    }
+    if curves.is_empty() {
+        return Ok(None);
+    }
+    line_chart(
+        &format!("{} ({}) by {axis}", metric.label, metric.unit),
+        axis,
+        metric.unit,
+        curves,
+    )
+    .map(Some)
 }
 
 /// Lines on linear axes from 0, one colour per curve, with a legend.
@@ -241,10 +278,7 @@ pub fn bars(
 ) -> Result<Option<String>, ReportError> {
     let values: Vec<(String, f64)> = summaries
         .iter()
-        .filter_map(|s| {
-            s.stat(metric)
-                .map(|st| (s.transport.to_string(), st.median))
-        })
+        .filter_map(|s| s.stat(metric).map(|st| (s.label(), st.median)))
         .collect();
     if values.is_empty() {
         return Ok(None);

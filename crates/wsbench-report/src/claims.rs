@@ -47,8 +47,13 @@ pub struct Claim {
 }
 
 /// Evaluates every claim of the seed against `result`.
+///
+/// In a sweep, claims are judged at its last point (the heaviest load, as sweeps are written
+/// in rising order); [`judged_at`] names it.
 pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim> {
-    let find = |t: Transport| summaries.iter().find(|s| s.transport == t);
+    let last = judged_point(summaries);
+    let summaries: Vec<&TransportSummary> = summaries.iter().filter(|s| s.point == last).collect();
+    let find = |t: Transport| summaries.iter().copied().find(|s| s.transport == t);
     let (ws, sio) = (find(Transport::Ws), find(Transport::Socketio));
     let mut claims = vec![
         compare_claim(
@@ -58,7 +63,10 @@ pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim
             sio,
             Some("latency_p99_ms"),
         ),
-        throughput_claim(ws, sio),
+        match search_claim(result) {
+            Some(claim) => claim,
+            None => throughput_claim(ws, sio),
+        },
         compare_claim(
             "WebSocket needs less memory",
             "server_memory_per_connection_kib",
@@ -108,6 +116,27 @@ pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim
         sio,
     ));
     claims
+}
+
+/// The sweep point claims are judged at, as text (empty without a sweep).
+pub fn judged_at(summaries: &[TransportSummary]) -> String {
+    wsbench_core::result::point_label(&judged_point(summaries))
+}
+
+/// The last point at which both ws and socketio were measured (a search stops the two at
+/// different steps), else the last point.
+fn judged_point(summaries: &[TransportSummary]) -> std::collections::BTreeMap<String, f64> {
+    let has = |t: Transport, p: &std::collections::BTreeMap<String, f64>| {
+        summaries.iter().any(|s| s.transport == t && &s.point == p)
+    };
+    summaries
+        .iter()
+        .rev()
+        .map(|s| &s.point)
+        .find(|p| has(Transport::Ws, p) && has(Transport::Socketio, p))
+        .or(summaries.last().map(|s| &s.point))
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// "Socket.IO reconnects automatically": judged on a run whose server was killed and
@@ -252,6 +281,37 @@ fn compare_claim(
 }
 
 /// Throughput differs only when a server could not keep up with the offered load.
+/// "WebSocket has higher throughput", from a saturation search: the highest load each
+/// transport carried within the limits.
+fn search_claim(result: &RunResult) -> Option<Claim> {
+    let search = result.scenario.search.as_ref()?;
+    let find = |t: Transport| result.search.iter().find(|o| o.transport == t);
+    let (ws, sio) = (find(Transport::Ws)?, find(Transport::Socketio)?);
+    let show = |v: Option<f64>| v.map_or("none".to_owned(), |v| v.to_string());
+    let evidence = format!(
+        "highest {} that held ({}): ws {}, socketio {}; ws stopped at {}, socketio at {}",
+        search.field,
+        crate::markdown::search_limits(search),
+        show(ws.highest_held),
+        show(sio.highest_held),
+        ws.stopped,
+        sio.stopped
+    );
+    let verdict = match (ws.highest_held, sio.highest_held) {
+        (None, None) => Verdict::NotMeasured,
+        // Neither broke: the search did not find either limit.
+        _ if ws.first_broken.is_none() && sio.first_broken.is_none() => Verdict::NotMeasured,
+        (Some(w), Some(s)) if w > s => Verdict::Supported,
+        (Some(_), None) => Verdict::Supported,
+        _ => Verdict::Contradicted,
+    };
+    Some(Claim {
+        claim: "WebSocket has higher throughput",
+        evidence,
+        verdict,
+    })
+}
+
 fn throughput_claim(ws: Option<&TransportSummary>, sio: Option<&TransportSummary>) -> Claim {
     let claim = "WebSocket has higher throughput";
     let loss = metric("loss_ratio");

@@ -134,12 +134,17 @@ pub fn compare(base: &RunResult, new: &RunResult, tolerances: Tolerances) -> Com
         return out;
     }
     let (bs, ns) = (summarize(base), summarize(new));
+    // The same transport at the same sweep point in the other result.
+    let counterpart = |b: &TransportSummary, transport: Transport| {
+        ns.iter()
+            .find(|n| n.transport == transport && n.point == b.point)
+    };
     for b in &bs {
-        let Some(n) = ns.iter().find(|n| n.transport == b.transport) else {
+        let Some(n) = counterpart(b, b.transport) else {
             continue;
         };
         if complete(b) && !complete(n) {
-            out.failed.push(format!("{}: {}", n.transport, n.status));
+            out.failed.push(format!("{}: {}", n.label(), n.status));
         }
         for m in METRICS {
             let (base, new) = (b.stat(m), n.stat(m));
@@ -149,7 +154,7 @@ pub fn compare(base: &RunResult, new: &RunResult, tolerances: Tolerances) -> Com
                 judge(m, base, new, &tolerances)
             };
             out.rows.push(Row {
-                label: b.transport.to_string(),
+                label: b.label(),
                 metric: m,
                 base,
                 new,
@@ -157,29 +162,38 @@ pub fn compare(base: &RunResult, new: &RunResult, tolerances: Tolerances) -> Com
             });
         }
     }
-    // Timing, judged as ratios to ws within each result.
-    let ws = |v: &[TransportSummary]| v.iter().find(|s| s.transport == Transport::Ws).cloned();
-    if let (Some(bw), Some(nw)) = (ws(&bs), ws(&ns)) {
-        for b in bs.iter().filter(|s| s.transport != Transport::Ws) {
-            let Some(n) = ns.iter().find(|n| n.transport == b.transport) else {
-                continue;
+    // Timing, judged as ratios to ws (at the same point) within each result.
+    for b in bs.iter().filter(|s| s.transport != Transport::Ws) {
+        let Some(bw) = bs
+            .iter()
+            .find(|w| w.transport == Transport::Ws && w.point == b.point)
+        else {
+            continue;
+        };
+        let (Some(n), Some(nw)) = (counterpart(b, b.transport), counterpart(b, Transport::Ws))
+        else {
+            continue;
+        };
+        let at = wsbench_core::result::point_label(&b.point);
+        for m in METRICS.iter().filter(|m| is_timing(m)) {
+            let base = ratio_stat(b.stat(m), bw.stat(m));
+            let new = ratio_stat(n.stat(m), nw.stat(m));
+            let tolerance = if m.kind == Kind::Volatile {
+                tolerances.volatile
+            } else {
+                tolerances.timing
             };
-            for m in METRICS.iter().filter(|m| is_timing(m)) {
-                let base = ratio_stat(b.stat(m), bw.stat(m));
-                let new = ratio_stat(n.stat(m), nw.stat(m));
-                let tolerance = if m.kind == Kind::Volatile {
-                    tolerances.volatile
-                } else {
-                    tolerances.timing
-                };
-                out.rows.push(Row {
-                    label: format!("{}/ws", b.transport),
-                    metric: m,
-                    base,
-                    new,
-                    verdict: judge_ratio(base, new, tolerance),
-                });
-            }
+            out.rows.push(Row {
+                label: format!(
+                    "{}/ws{}{at}",
+                    b.transport,
+                    if at.is_empty() { "" } else { " " }
+                ),
+                metric: m,
+                base,
+                new,
+                verdict: judge_ratio(base, new, tolerance),
+            });
         }
     }
     out

@@ -22,6 +22,16 @@ const BARS: &[&str] = &[
     "wire_bytes_per_delivery",
 ];
 
+/// Metrics drawn against the swept value in a sweep.
+const SWEPT: &[&str] = &[
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "delivered_per_s",
+    "server_memory_per_connection_kib",
+    "server_cpu_us_per_delivery",
+    "wire_bytes_per_delivery",
+];
+
 /// Writes the report as one HTML page.
 pub struct HtmlExporter;
 
@@ -49,9 +59,27 @@ impl Exporter for HtmlExporter {
             None => None,
         };
         let mut bar_charts = Vec::new();
-        for key in BARS {
-            if let Some(svg) = charts::bars(&summaries, metric(key))? {
-                bar_charts.push(svg);
+        let swept = result
+            .scenario
+            .sweep
+            .first()
+            .map(|a| a.field.clone())
+            .or(result.scenario.search.as_ref().map(|s| s.field.clone()));
+        match swept {
+            // A sweep or a search: each figure against the swept value, as lines.
+            Some(axis) => {
+                for key in SWEPT {
+                    if let Some(svg) = charts::sweep(&summaries, metric(key), &axis)? {
+                        bar_charts.push(svg);
+                    }
+                }
+            }
+            None => {
+                for key in BARS {
+                    if let Some(svg) = charts::bars(&summaries, metric(key))? {
+                        bar_charts.push(svg);
+                    }
+                }
             }
         }
         let problems: Vec<Problem> = result
@@ -67,6 +95,9 @@ impl Exporter for HtmlExporter {
             header => table.header,
             rows => table.rows,
             claims => claims,
+            claims_at => claims::judged_at(&summaries),
+            search => crate::table::search(result).map(|t| context! { header => t.header, rows => t.rows }),
+            search_limits => result.scenario.search.as_ref().map(crate::markdown::search_limits),
             latency_chart => latency_chart,
             connect_header => connect_table.header,
             connect_rows => connect_table.rows,

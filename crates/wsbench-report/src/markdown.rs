@@ -6,7 +6,7 @@ use wsbench_core::result::RunResult;
 
 use crate::claims::{self, Claim};
 use crate::summary::summarize;
-use crate::table::{Table, connections, reconnection, side_by_side, slow_consumers};
+use crate::table::{self, Table, connections, reconnection, side_by_side, slow_consumers};
 use crate::{Exporter, ReportError};
 
 /// Writes the report as GitHub-flavoured Markdown.
@@ -19,6 +19,23 @@ impl Exporter for MarkdownExporter {
         let s = &result.scenario;
         let _ = writeln!(out, "# wsbench: {}\n", s.name);
         let _ = writeln!(out, "{}\n", method_line(result));
+        if let (Some(table), Some(search)) = (table::search(result), &s.search) {
+            let _ = writeln!(
+                out,
+                "## Saturation search\n\n{} raised from {} ({}) up to {}, per transport, while \
+                 {}; each step below is a row of the table that follows.\n",
+                search.field,
+                search.start,
+                match search.step {
+                    Some(step) => format!("+{step} per step"),
+                    None => format!("×{} per step", search.factor),
+                },
+                search.max,
+                search_limits(search),
+            );
+            out.push_str(&markdown_table(&table));
+            out.push('\n');
+        }
         out.push_str(&markdown_table(&side_by_side(&summaries)));
         let failures: Vec<String> = result.runs.iter().filter_map(|r| r.error.clone()).collect();
         if !failures.is_empty() {
@@ -55,7 +72,12 @@ impl Exporter for MarkdownExporter {
             );
             out.push_str(&markdown_table(&table));
         }
-        out.push_str("\n## The claims\n\n");
+        let at = claims::judged_at(&summaries);
+        if at.is_empty() {
+            out.push_str("\n## The claims\n\n");
+        } else {
+            let _ = writeln!(out, "\n## The claims (judged at {at})\n");
+        }
         out.push_str(&claims_table(&claims::evaluate(result, &summaries)));
         out.push_str("\n## Method\n\n");
         for line in &result.method {
@@ -65,8 +87,37 @@ impl Exporter for MarkdownExporter {
     }
 }
 
+/// A search's limits in words: "p99 <= 100ms and loss <= 0%".
+pub fn search_limits(search: &wsbench_core::scenario::Search) -> String {
+    let mut limits = Vec::new();
+    if let Some(p99) = search.p99 {
+        limits.push(format!("p99 <= {p99}"));
+    }
+    limits.push(format!("loss <= {}%", search.loss * 100.0));
+    limits.push("every client connected and the run complete".to_owned());
+    limits.join(", ")
+}
+
 /// One line: what ran, how long, on what.
 pub fn method_line(result: &RunResult) -> String {
+    let s = &result.scenario;
+    let sweep: Vec<String> = s
+        .sweep
+        .iter()
+        .map(|a| {
+            let values: Vec<String> = a.values.iter().map(|v| v.to_string()).collect();
+            format!("{} = [{}]", a.field, values.join(", "))
+        })
+        .collect();
+    let line = describe_run(result);
+    if sweep.is_empty() {
+        line
+    } else {
+        format!("Sweep over {}; first point: {line}", sweep.join(", "))
+    }
+}
+
+fn describe_run(result: &RunResult) -> String {
     let s = &result.scenario;
     let e = &result.environment;
     format!(

@@ -1,7 +1,9 @@
 //! One transport's figures over its repeats: median and spread of every metric.
 
+use std::collections::BTreeMap;
+
 use wsbench_core::histogram::LatencyHistogram;
-use wsbench_core::result::{RunResult, Status, TransportRun};
+use wsbench_core::result::{RunResult, Status, TransportRun, point_label};
 use wsbench_core::scenario::Transport;
 
 use crate::metrics::{METRICS, Metric};
@@ -55,6 +57,8 @@ impl Stat {
 pub struct TransportSummary {
     /// The transport.
     pub transport: Transport,
+    /// The sweep point (empty without a sweep).
+    pub point: BTreeMap<String, f64>,
     /// Its runs, in order.
     pub runs: Vec<TransportRun>,
     /// Statuses, e.g. "ok ×2" or "ok,FAILED".
@@ -76,6 +80,16 @@ pub struct TransportSummary {
 }
 
 impl TransportSummary {
+    /// The transport, and the sweep point if there is one: `ws clients=1000`.
+    pub fn label(&self) -> String {
+        let at = point_label(&self.point);
+        if at.is_empty() {
+            self.transport.to_string()
+        } else {
+            format!("{} {at}", self.transport)
+        }
+    }
+
     /// The statistic of `metric`.
     pub fn stat(&self, metric: &Metric) -> Option<Stat> {
         let i = METRICS.iter().position(|m| m.key == metric.key)?;
@@ -87,15 +101,44 @@ impl TransportSummary {
 /// all runs when none completed.
 pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
     let mut out = Vec::new();
-    for &transport in &result.scenario.transports {
+    // Points in the order run; a point recorded in the runs but not in the scenario (a
+    // result edited by hand, a merged one) comes after them.
+    let mut points: Vec<BTreeMap<String, f64>> = result
+        .scenario
+        .points()
+        .into_iter()
+        .map(|p| p.values)
+        .collect();
+    for r in &result.runs {
+        if !points.contains(&r.point) {
+            points.push(r.point.clone());
+        }
+    }
+    for point in points {
+        for &transport in &result.scenario.transports {
+            if let Some(summary) = summarize_one(result, transport, &point) {
+                out.push(summary);
+            }
+        }
+    }
+    out
+}
+
+/// The summary of `transport`'s runs at `point`, if it has any.
+fn summarize_one(
+    result: &RunResult,
+    transport: Transport,
+    point: &BTreeMap<String, f64>,
+) -> Option<TransportSummary> {
+    {
         let runs: Vec<TransportRun> = result
             .runs
             .iter()
-            .filter(|r| r.transport == transport)
+            .filter(|r| r.transport == transport && &r.point == point)
             .cloned()
             .collect();
         if runs.is_empty() {
-            continue;
+            return None;
         }
         let complete: Vec<&TransportRun> = runs
             .iter()
@@ -121,8 +164,9 @@ pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
         } else {
             statuses.join(",")
         };
-        out.push(TransportSummary {
+        Some(TransportSummary {
             transport,
+            point: point.clone(),
             status,
             connected: Stat::of(
                 basis
@@ -141,9 +185,8 @@ pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
                 .fold(0.0, f64::max),
             loadgen_bound: runs.iter().any(|r| r.loadgen.bound),
             runs,
-        });
+        })
     }
-    out
 }
 
 fn merge_into(into: &mut LatencyHistogram, figures: &wsbench_core::histogram::HistogramFigures) {

@@ -54,10 +54,7 @@ pub fn side_by_side(summaries: &[TransportSummary]) -> Table {
 
     let mut rows = Vec::new();
     for s in summaries {
-        let mut row = vec![
-            s.transport.as_str().to_owned(),
-            format!("{:.0}/{}", s.connected, s.requested),
-        ];
+        let mut row = vec![s.label(), format!("{:.0}/{}", s.connected, s.requested)];
         row.extend(columns.iter().map(|m| {
             s.stat(m)
                 .map_or("-".to_owned(), |st| format_value(m, st.median))
@@ -70,9 +67,24 @@ pub fn side_by_side(summaries: &[TransportSummary]) -> Table {
         row.push(s.status.clone());
         rows.push(row);
     }
-    if let Some(ws) = summaries.iter().find(|s| s.transport == Transport::Ws) {
-        for s in summaries.iter().filter(|s| s.transport != Transport::Ws) {
-            let mut row = vec![format!("{}/ws", s.transport), String::new()];
+    for s in summaries.iter().filter(|s| s.transport != Transport::Ws) {
+        // Against raw WebSocket at the same sweep point.
+        let Some(ws) = summaries
+            .iter()
+            .find(|w| w.transport == Transport::Ws && w.point == s.point)
+        else {
+            continue;
+        };
+        {
+            let at = wsbench_core::result::point_label(&s.point);
+            let mut row = vec![
+                format!(
+                    "{}/ws{}{at}",
+                    s.transport,
+                    if at.is_empty() { "" } else { " " }
+                ),
+                String::new(),
+            ];
             row.extend(columns.iter().map(|m| {
                 if m.key == "loss_ratio" {
                     return String::new();
@@ -101,10 +113,7 @@ pub fn connections(summaries: &[TransportSummary]) -> Table {
     let rows = summaries
         .iter()
         .map(|s| {
-            let mut row = vec![
-                s.transport.as_str().to_owned(),
-                format!("{:.0}/{}", s.connected, s.requested),
-            ];
+            let mut row = vec![s.label(), format!("{:.0}/{}", s.connected, s.requested)];
             row.extend(columns.iter().map(|m| {
                 s.stat(m)
                     .map_or("-".to_owned(), |st| format_value(m, st.median))
@@ -173,7 +182,7 @@ pub fn slow_consumers(stalled: u64, summaries: &[TransportSummary]) -> Option<Ta
             let servers: Vec<_> = s.runs.iter().filter_map(|r| r.server.as_ref()).collect();
             let show = |v: Option<u64>| v.map_or("-".to_owned(), |v| v.to_string());
             vec![
-                s.transport.as_str().to_owned(),
+                s.label(),
                 stalled.to_string(),
                 show(median(
                     counters.iter().map(|c| c.deliveries_dropped).collect(),
@@ -235,7 +244,7 @@ pub fn reconnection(summaries: &[TransportSummary]) -> Option<Table> {
                 (o.owed_during > 0).then(|| o.delivered_during as f64 / o.owed_during as f64)
             });
             vec![
-                s.transport.as_str().to_owned(),
+                s.label(),
                 format!(
                     "{}/{}",
                     count(med(&|o| Some(o.reconnected as f64))),
@@ -257,6 +266,31 @@ pub fn reconnection(summaries: &[TransportSummary]) -> Option<Table> {
                     )
                     .map(|st| st.median),
                 ),
+            ]
+        })
+        .collect();
+    Some(Table { header, rows })
+}
+
+/// What a saturation search found per transport (`None` without one).
+pub fn search(result: &wsbench_core::result::RunResult) -> Option<Table> {
+    let search = result.scenario.search.as_ref()?;
+    let header = vec![
+        "transport".to_owned(),
+        format!("highest {} that held", search.field),
+        "first that broke".to_owned(),
+        "why it stopped".to_owned(),
+    ];
+    let show = |v: Option<f64>| v.map_or("-".to_owned(), |v| v.to_string());
+    let rows = result
+        .search
+        .iter()
+        .map(|o| {
+            vec![
+                o.transport.to_string(),
+                o.highest_held.map_or("none".to_owned(), |v| v.to_string()),
+                show(o.first_broken),
+                o.stopped.clone(),
             ]
         })
         .collect();

@@ -11,6 +11,8 @@ use crate::summary::{TransportSummary, summarize};
 pub struct Check {
     /// The transport.
     pub transport: Transport,
+    /// The transport and sweep point, as reports name it.
+    pub label: String,
     /// What was limited, e.g. "p99 <= 50ms".
     pub limit: String,
     /// The measured value, as text.
@@ -73,6 +75,7 @@ pub fn check(result: &RunResult) -> Vec<Check> {
                 .max();
             checks.push(Check {
                 transport: s.transport,
+                label: s.label(),
                 limit: format!("server RSS peak <= {bytes} B"),
                 actual: peak.map_or("not measured".to_owned(), |p| format!("{p} B")),
                 pass: peak.is_some_and(|p| p <= bytes),
@@ -94,6 +97,7 @@ fn bound(
     let value = s.stat(m).map(|st| st.median);
     Check {
         transport: s.transport,
+        label: s.label(),
         limit: text,
         actual: value.map_or("not measured".to_owned(), |v| {
             format!("{v:.4} {unit}").trim().to_owned()

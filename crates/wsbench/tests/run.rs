@@ -546,3 +546,132 @@ fn after_a_server_is_killed_every_client_reconnects_and_the_outage_is_accounted(
     );
     std::fs::remove_dir_all(out).unwrap();
 }
+
+/// The smoke scenario with `extra` appended and `replace` applied, written to `dir`.
+fn small_scenario(dir: &Path, replace: &[(&str, &str)], extra: &str) -> PathBuf {
+    let mut text = std::fs::read_to_string(scenario_path("smoke.toml")).unwrap();
+    for (from, to) in replace {
+        assert!(text.contains(from), "{from}");
+        text = text.replace(from, to);
+    }
+    text.push_str(extra);
+    let path = dir.join("small.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_sweep_runs_every_point_and_reports_each() {
+    let out = temp_dir("sweep");
+    let path = small_scenario(
+        &out,
+        &[
+            ("clients = 20", "clients = [6, 12]"),
+            ("duration = \"2s\"", "duration = \"1s\""),
+        ],
+        "",
+    );
+    let status = wsbench()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let result = read_result(&out);
+    assert_eq!(result.scenario.sweep.len(), 1);
+    let got: Vec<(Transport, f64, u64)> = result
+        .runs
+        .iter()
+        .map(|r| (r.transport, r.point["clients"], r.connections.connected))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Transport::Ws, 6.0, 6),
+            (Transport::Socketio, 6.0, 6),
+            (Transport::Ws, 12.0, 12),
+            (Transport::Socketio, 12.0, 12)
+        ]
+    );
+    for run in &result.runs {
+        let clients = run.point["clients"] as u64;
+        assert_eq!(run.messages.expected, run.messages.sent * (clients - 1));
+        assert_eq!(run.messages.delivered, run.messages.expected);
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| ws clients=6 | 6/6 |"), "{md}");
+    assert!(md.contains("| socketio/ws clients=12 |"), "{md}");
+    assert!(md.contains("## The claims (judged at clients=12)"), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("by clients"), "sweep charts");
+    // A sweep compares point by point.
+    let compared = wsbench()
+        .arg("compare")
+        .arg(out.join("result.json"))
+        .arg(out.join("result.json"))
+        .output()
+        .unwrap();
+    assert_eq!(compared.status.code(), Some(0));
+    let text = String::from_utf8(compared.stdout).unwrap();
+    assert!(text.contains("| socketio/ws clients=12 |"), "{text}");
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn a_search_stops_each_transport_at_the_first_broken_limit() {
+    let out = temp_dir("search");
+    // Rate 5 → 10 → 20 msg/s per sender: the loss limit holds, but no p99 is under 1 µs,
+    // so every transport breaks at its first step; the second scenario's limit always holds.
+    let path = small_scenario(
+        &out,
+        &[("duration = \"2s\"", "duration = \"1s\"")],
+        "\n[search]\nfield = \"rate\"\nstart = 5\nfactor = 2\nmax = 20\np99 = \"1us\"\n",
+    );
+    let status = wsbench()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let result = read_result(&out);
+    assert_eq!(result.search.len(), 2);
+    for o in &result.search {
+        assert_eq!(o.highest_held, None, "{o:?}");
+        assert_eq!(o.first_broken, Some(5.0), "{o:?}");
+        assert!(o.stopped.contains("p99"), "{o:?}");
+    }
+    assert_eq!(result.runs.len(), 2, "one step per transport");
+
+    let path = small_scenario(
+        &out,
+        &[("duration = \"2s\"", "duration = \"1s\"")],
+        "\n[search]\nfield = \"rate\"\nstart = 5\nfactor = 2\nmax = 20\np99 = \"30s\"\n",
+    );
+    let out2 = out.join("held");
+    let status = wsbench()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out2)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let result = read_result(&out2);
+    for o in &result.search {
+        assert_eq!(o.highest_held, Some(20.0), "{o:?}");
+        assert_eq!(o.first_broken, None, "{o:?}");
+    }
+    let rates: Vec<f64> = result.runs.iter().map(|r| r.point["rate"]).collect();
+    assert_eq!(rates, [5.0, 10.0, 20.0, 5.0, 10.0, 20.0]);
+    let md = std::fs::read_to_string(out2.join("report.md")).unwrap();
+    assert!(md.contains("## Saturation search"), "{md}");
+    assert!(md.contains("| ws | 20 | - |"), "{md}");
+    std::fs::remove_dir_all(out).unwrap();
+}

@@ -6,9 +6,11 @@ mod environment;
 mod fdlimit;
 mod output;
 mod procfs;
+mod search;
 pub mod summary;
 mod transport;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -16,8 +18,8 @@ use std::time::SystemTime;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
-use wsbench_core::result::{RunResult, SCHEMA_VERSION, Status};
-use wsbench_core::scenario::{Overrides, Scenario};
+use wsbench_core::result::{RunResult, SCHEMA_VERSION, Status, point_label};
+use wsbench_core::scenario::{Overrides, Scenario, Transport};
 use wsbench_report::Format;
 
 use crate::cli::RunArgs;
@@ -56,7 +58,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let limits = fdlimit::raise(fdlimit::needed(scenario.clients))?;
+    let limits = fdlimit::raise(fdlimit::needed(scenario.max_clients()))?;
     let workers = args
         .workers
         .or(scenario.workers)
@@ -82,6 +84,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         method: METHOD.iter().map(|s| (*s).to_owned()).collect(),
         scenario,
         runs: Vec::new(),
+        search: Vec::new(),
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -131,40 +134,71 @@ async fn run_all(result: &mut RunResult, workers: usize, path: &Path) -> anyhow:
     );
     progress.enable_steady_tick(std::time::Duration::from_millis(200));
 
-    let scenario = result.scenario.clone();
-    let ctx = transport::RunCtx {
-        scenario: &scenario,
-        workers,
-        interrupt: &interrupt,
-        progress: &progress,
+    let status = match result.scenario.search.clone() {
+        Some(search) => search::run(result, &search, workers, &interrupt, &progress, path).await?,
+        None => run_points(result, workers, &interrupt, &progress, path).await?,
     };
+    progress.finish_and_clear();
+    Ok(status)
+}
+
+/// Every sweep point (one without a sweep), repeat and transport, interleaved.
+async fn run_points(
+    result: &mut RunResult,
+    workers: usize,
+    interrupt: &CancellationToken,
+    progress: &ProgressBar,
+    path: &Path,
+) -> anyhow::Result<Status> {
     let mut status = Status::Complete;
-    'runs: for repeat in 0..scenario.repeat {
-        for &t in &scenario.transports {
-            let run = transport::measure(&ctx, t, repeat).await;
-            progress.suspend(|| {
-                eprintln!(
-                    "{t}#{}: {:?}, {} of {} deliveries, p50 {:.2} ms",
-                    repeat + 1,
-                    run.status,
-                    run.messages.delivered,
-                    run.messages.expected,
-                    run.latency.p50_us as f64 / 1e3
-                )
-            });
-            match run.status {
-                Status::Interrupted => status = Status::Interrupted,
-                Status::Failed if status == Status::Complete => status = Status::Failed,
-                _ => {}
-            }
-            result.runs.push(run);
-            save(result, path)?;
-            if status == Status::Interrupted {
-                break 'runs;
+    for point in result.scenario.points() {
+        let ctx = transport::RunCtx {
+            scenario: &point.scenario,
+            workers,
+            interrupt,
+            progress,
+        };
+        for repeat in 0..point.scenario.repeat {
+            for &t in &point.scenario.transports {
+                let run = measure_and_save(result, &ctx, t, repeat, &point.values, path).await?;
+                match run {
+                    Status::Interrupted => return Ok(Status::Interrupted),
+                    Status::Failed => status = Status::Failed,
+                    _ => {}
+                }
             }
         }
     }
-    progress.finish_and_clear();
+    Ok(status)
+}
+
+/// Measures one transport once at a sweep point, records it in `result` and saves.
+/// Returns the run's status.
+pub(crate) async fn measure_and_save(
+    result: &mut RunResult,
+    ctx: &transport::RunCtx<'_>,
+    t: Transport,
+    repeat: u64,
+    point: &BTreeMap<String, f64>,
+    path: &Path,
+) -> anyhow::Result<Status> {
+    let mut run = transport::measure(ctx, t, repeat).await;
+    run.point = point.clone();
+    let at = point_label(point);
+    ctx.progress.suspend(|| {
+        eprintln!(
+            "{t}#{}{}{at}: {:?}, {} of {} deliveries, p50 {:.2} ms",
+            repeat + 1,
+            if at.is_empty() { "" } else { " " },
+            run.status,
+            run.messages.delivered,
+            run.messages.expected,
+            run.latency.p50_us as f64 / 1e3
+        )
+    });
+    let status = run.status;
+    result.runs.push(run);
+    save(result, path)?;
     Ok(status)
 }
 

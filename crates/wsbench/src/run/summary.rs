@@ -19,6 +19,7 @@ pub fn table(result: &RunResult) -> String {
     let extra = [
         slow_consumers(result.scenario.stalled, &summaries),
         reconnection(&summaries),
+        wsbench_report::table::search(result),
     ];
     for table in extra.iter().flatten() {
         out.push('\n');
@@ -51,7 +52,7 @@ pub fn threshold_lines(checks: &[Check]) -> String {
             format!(
                 "{} {}: {} ({})",
                 if c.pass { "✓" } else { "✗" },
-                c.transport,
+                c.label,
                 c.limit,
                 c.actual
             )

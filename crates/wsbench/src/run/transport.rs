@@ -53,6 +53,7 @@ pub async fn measure(ctx: &RunCtx<'_>, transport: Transport, repeat: u64) -> Tra
     let mut run = TransportRun {
         transport,
         repeat,
+        point: Default::default(),
         status: Status::Failed,
         error: None,
         server_url: String::new(),
