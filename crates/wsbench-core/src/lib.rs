@@ -15,6 +15,7 @@ pub mod policy;
 pub mod probe;
 pub mod result;
 pub mod scenario;
+pub mod shard;
 
 pub use counters::{CountersSnapshot, ServerCounters};
 pub use policy::OverflowPolicy;

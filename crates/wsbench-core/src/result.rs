@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::CountersSnapshot;
 use crate::histogram::HistogramFigures;
 use crate::scenario::{Scenario, Transport};
+use crate::shard::Shard;
 
 /// Version of this format; bumped on any change a reader must know about.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -43,6 +44,12 @@ pub struct RunResult {
     /// What a saturation search found, per transport (empty without one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub search: Vec<SearchOutcome>,
+    /// The part of a sharded run this result is (absent for a whole run or a merge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// The shard results a `wsbench merge` added up (empty otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
 }
 
 /// The result of a saturation search for one transport.

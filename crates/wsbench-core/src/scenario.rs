@@ -412,6 +412,8 @@ pub struct Overrides {
     pub duration: Option<Duration>,
     /// `--transport` (repeatable).
     pub transports: Vec<Transport>,
+    /// `--target TRANSPORT=URL` (repeatable): servers to measure instead of built-in ones.
+    pub targets: Vec<(Transport, String)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1156,6 +1158,16 @@ impl Scenario {
             check_target_url(transport, url.get_ref())
                 .map_err(|m| check.error(url.span(), &field, m))?;
             target.insert(transport, url.get_ref().clone());
+        }
+        for (transport, url) in &overrides.targets {
+            check_target_url(*transport, url).map_err(|m| override_error("--target", m))?;
+            target.insert(*transport, url.clone());
+        }
+        if outage.is_some() && !overrides.targets.is_empty() {
+            return Err(override_error(
+                "--target",
+                "this scenario has an [outage], which kills the built-in servers",
+            ));
         }
 
         let mut thresholds = Thresholds::default();

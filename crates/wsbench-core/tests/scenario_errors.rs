@@ -98,6 +98,7 @@ fn overrides_replace_fields_for_one_run() {
         clients: Some(50),
         duration: Some(Duration::from_secs(3)),
         transports: vec![Transport::Socketio],
+        targets: Vec::new(),
     };
     let s = Scenario::parse(Path::new("x.toml"), VALID, &overrides).unwrap();
     assert_eq!(s.clients, 50);

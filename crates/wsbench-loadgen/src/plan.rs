@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use wsbench_core::scenario::Encoding;
 
+use wsbench_core::shard::Shard;
+
 use crate::backoff::Backoff;
 use crate::protocol::{Endpoint, Protocol, Role};
 
@@ -53,6 +55,8 @@ pub struct LoadPlan {
     pub connect_timeout: Duration,
     /// Speak Socket.IO through rust_socketio instead of the lean client.
     pub rust_socketio: Option<RustSioTransport>,
+    /// The part of the clients this process opens (ids stay global).
+    pub shard: Shard,
     /// Reconnect after losing the connection, on this schedule (`None`: a lost client stays
     /// lost). Socket.IO clients also buffer what is sent while disconnected, as
     /// socket.io-client does; raw WebSocket clients have no such buffer.
@@ -84,6 +88,24 @@ impl LoadPlan {
             Scope::Echo => Role::Echo,
             Scope::Rooms { .. } => Role::Room(self.room_of(client)),
         }
+    }
+
+    /// The loopback source address of `client` when the server is on IPv4 loopback: clients
+    /// are spread over 127.0.0.1-127.0.0.254, so that one process is not held to the ~28k
+    /// ephemeral ports of a single address pair.
+    pub fn source_ip(&self, client: u64) -> Option<std::net::IpAddr> {
+        let std::net::IpAddr::V4(server) = self.endpoint.addr.ip() else {
+            return None;
+        };
+        server
+            .is_loopback()
+            .then(|| std::net::Ipv4Addr::new(127, 0, 0, 1 + (client % 254) as u8).into())
+    }
+
+    /// Whether a probe of `sender` was sent by this process, so that its intended send time
+    /// is on this process's monotonic clock and its latency can be measured.
+    pub fn sent_here(&self, sender: u64) -> bool {
+        self.shard.owns(sender)
     }
 
     /// Whether `client` is a slow consumer that stops reading.
@@ -182,7 +204,26 @@ mod tests {
             connect_timeout: Duration::from_secs(1),
             rust_socketio: None,
             reconnect: None,
+            shard: Shard::WHOLE,
         }
+    }
+
+    #[test]
+    fn clients_spread_over_loopback_source_addresses() {
+        let p = plan(Scope::Broadcast, 1000);
+        let sources: std::collections::BTreeSet<_> =
+            (0..1000).map(|id| p.source_ip(id).unwrap()).collect();
+        assert_eq!(sources.len(), 254);
+        assert!(sources.iter().all(|ip| ip.is_loopback()));
+        assert_eq!(p.source_ip(0), Some("127.0.0.1".parse().unwrap()));
+        let v6 = LoadPlan {
+            endpoint: Endpoint {
+                addr: "[::1]:1".parse().unwrap(),
+                url: "ws://[::1]:1/".into(),
+            },
+            ..plan(Scope::Broadcast, 10)
+        };
+        assert_eq!(v6.source_ip(3), None);
     }
 
     #[test]

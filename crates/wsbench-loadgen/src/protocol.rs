@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 use tokio_tungstenite::{WebSocketStream, client_async_with_config};
@@ -128,20 +128,22 @@ impl Protocol {
         live: &Arc<WorkerLive>,
         timeout: Duration,
     ) -> Result<Socket, ConnectFailure> {
-        self.connect_as(endpoint, Role::Broadcast, live, timeout)
+        self.connect_as(endpoint, Role::Broadcast, None, live, timeout)
             .await
     }
 
     /// [`Self::connect`] for a client of `role`: raw WS picks the path, Socket.IO joins the
-    /// room (waiting for the join's ack) before the client counts as ready.
+    /// room (waiting for the join's ack) before the client counts as ready. `source` is the
+    /// local address to connect from (see [`crate::LoadPlan::source_ip`]).
     pub async fn connect_as(
         self,
         endpoint: &Endpoint,
         role: Role,
+        source: Option<std::net::IpAddr>,
         live: &Arc<WorkerLive>,
         timeout: Duration,
     ) -> Result<Socket, ConnectFailure> {
-        tokio::time::timeout(timeout, self.connect_inner(endpoint, role, live))
+        tokio::time::timeout(timeout, self.connect_inner(endpoint, role, source, live))
             .await
             .unwrap_or(Err(ConnectFailure::Timeout))
     }
@@ -150,6 +152,7 @@ impl Protocol {
         self,
         endpoint: &Endpoint,
         role: Role,
+        source: Option<std::net::IpAddr>,
         live: &Arc<WorkerLive>,
     ) -> Result<Socket, ConnectFailure> {
         let url = match (self, role) {
@@ -157,9 +160,22 @@ impl Protocol {
             (Protocol::RawWs, Role::Room(n)) => with_path(&endpoint.url, &format!("/room/r{n}"))?,
             _ => endpoint.url.clone(),
         };
-        let tcp = TcpStream::connect(endpoint.addr)
-            .await
-            .map_err(|e| ConnectFailure::from_io(&e))?;
+        let tcp = match source {
+            None => TcpStream::connect(endpoint.addr).await,
+            Some(ip) => {
+                let socket = if ip.is_ipv4() {
+                    TcpSocket::new_v4()
+                } else {
+                    TcpSocket::new_v6()
+                }
+                .map_err(|e| ConnectFailure::from_io(&e))?;
+                socket
+                    .bind(std::net::SocketAddr::new(ip, 0))
+                    .map_err(|e| ConnectFailure::from_io(&e))?;
+                socket.connect(endpoint.addr).await
+            }
+        }
+        .map_err(|e| ConnectFailure::from_io(&e))?;
         net::tune_stream(&tcp).map_err(|e| ConnectFailure::from_io(&e))?;
         let stream = CountingStream::new(tcp, live.clone());
         let (mut ws, _) = client_async_with_config(url.as_str(), stream, Some(client_config()))

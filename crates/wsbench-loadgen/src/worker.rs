@@ -68,7 +68,17 @@ impl WorkerCtx {
         timeline: &Timeline,
     ) {
         let now = monotonic_ns();
-        let in_scope = |sender: u32| self.plan.in_scope(receiver, u64::from(sender));
+        let plan = &self.plan;
+        let in_scope = |sender: u32| plan.in_scope(receiver, u64::from(sender));
+        // The schedule says when a probe was due, whichever process sent it; its latency is
+        // measured only if this process sent it (one monotonic clock).
+        let origin = |p: &Probe| {
+            let sender = u64::from(p.sender);
+            (
+                plan.due_ns(timeline.t0_ns, sender, p.seq),
+                plan.sent_here(sender),
+            )
+        };
         if account(
             ledger,
             &mut self.report.borrow_mut(),
@@ -76,6 +86,7 @@ impl WorkerCtx {
             bytes,
             timeline,
             &in_scope,
+            &origin,
         ) {
             self.live.probe_received();
         }
@@ -179,13 +190,14 @@ pub(crate) fn run_worker(
             base: (Instant::now(), monotonic_ns()),
             connect_start_ns,
         });
-        let mut tasks = Vec::new();
-        let workers = plan.workers as u64;
-        let mut client = index as u64;
-        while client < plan.clients {
-            tasks.push(tokio::task::spawn_local(client_task(client, ctx.clone())));
-            client += workers;
-        }
+        // This shard's clients, dealt round robin over the workers.
+        let workers = plan.workers.max(1);
+        let tasks: Vec<_> = (0..plan.clients)
+            .filter(|&id| plan.shard.owns(id))
+            .enumerate()
+            .filter(|(k, _)| k % workers == index)
+            .map(|(_, id)| tokio::task::spawn_local(client_task(id, ctx.clone())))
+            .collect();
         for task in tasks {
             let _ = task.await;
         }
@@ -211,6 +223,7 @@ async fn client_task(id: u64, ctx: Rc<WorkerCtx>) {
         .connect_as(
             &plan.endpoint,
             plan.role_of(id),
+            plan.source_ip(id),
             &ctx.live,
             plan.connect_timeout,
         )
@@ -468,6 +481,7 @@ impl Client {
                     Box::pin(plan.protocol.connect_as(
                         &plan.endpoint,
                         plan.role_of(id),
+                        plan.source_ip(id),
                         &ctx.live,
                         plan.connect_timeout,
                     ))
@@ -532,7 +546,8 @@ impl Client {
 ///
 /// Latency is measured from the probe's *intended* send time, so a sender that fell behind
 /// its schedule shows up as latency (wrk2's answer to coordinated omission), and only probes
-/// due in the measured window count.
+/// due in the measured window count. `origin` gives a probe's due time on this process's
+/// clock and whether this process sent it (only then is its latency measurable).
 pub(crate) fn account(
     ledger: &mut Ledger,
     report: &mut LoadReport,
@@ -540,6 +555,7 @@ pub(crate) fn account(
     bytes: &[u8],
     timeline: &Timeline,
     in_scope: &dyn Fn(u32) -> bool,
+    origin: &dyn Fn(&Probe) -> (u64, bool),
 ) -> bool {
     let Some(probe) = Probe::decode(bytes) else {
         report.foreign += 1;
@@ -551,7 +567,8 @@ pub(crate) fn account(
         report.misrouted += 1;
         return true;
     }
-    if !timeline.is_measured(probe.intended_ns) {
+    let (due_ns, sent_here) = origin(&probe);
+    if !timeline.is_measured(due_ns) {
         return true;
     }
     match ledger.record(probe.sender, probe.seq) {
@@ -559,15 +576,17 @@ pub(crate) fn account(
             report.delivered += 1;
             add_to_bucket(
                 &mut report.delivered_by_bucket,
-                timeline.bucket_of(probe.intended_ns),
+                timeline.bucket_of(due_ns),
                 1,
             );
             if delivery == Delivery::OutOfOrder {
                 report.out_of_order += 1;
             }
-            report
-                .latency
-                .record_ns(now_ns.saturating_sub(probe.intended_ns));
+            if sent_here {
+                report
+                    .latency
+                    .record_ns(now_ns.saturating_sub(probe.intended_ns));
+            }
         }
         Delivery::Duplicate => report.duplicated += 1,
         Delivery::Foreign => report.foreign += 1,
@@ -620,7 +639,8 @@ mod tests {
                 received,
                 &probe(0, k, intended),
                 &tl,
-                &|_| true
+                &|_| true,
+                &|p| (p.intended_ns, true)
             ));
             naive.record_ns(received - actual);
         }
@@ -634,6 +654,27 @@ mod tests {
         );
         assert!(report.latency.quantile_us(0.9) >= 100_000);
         assert!(naive.figures().max_us < 2_000);
+    }
+
+    #[test]
+    fn a_probe_from_another_shard_is_counted_but_its_latency_is_not_measured() {
+        let tl = timeline();
+        let (mut ledger, mut report) = (Ledger::new(2, 10), LoadReport::default());
+        let due = tl.t0_ns + 10 * MS;
+        // Sender 1 runs in another process: its intended time is another clock's, so the
+        // due time comes from the shared schedule and no latency is recorded.
+        let other_clock = probe(1, 1, 123);
+        assert!(account(
+            &mut ledger,
+            &mut report,
+            due + MS,
+            &other_clock,
+            &tl,
+            &|_| true,
+            &|_| (due, false)
+        ));
+        assert_eq!((report.delivered, report.latency.len()), (1, 0));
+        assert_eq!(report.delivered_by_bucket.iter().sum::<u64>(), 1);
     }
 
     #[test]
@@ -654,7 +695,8 @@ mod tests {
             tl.t0_ns,
             &warm,
             &tl,
-            &|_| true
+            &|_| true,
+            &|p| (p.intended_ns, true)
         ));
         for (sender, k) in [(0, 1), (0, 3), (0, 2), (0, 3), (1, 1)] {
             account(
@@ -664,6 +706,7 @@ mod tests {
                 &probe(sender, k, at(k)),
                 &tl,
                 &|_| true,
+                &|p| (p.intended_ns, true),
             );
         }
         assert!(!account(
@@ -672,7 +715,8 @@ mod tests {
             tl.t0_ns,
             b"Welcome!",
             &tl,
-            &|_| true
+            &|_| true,
+            &|p| (p.intended_ns, true)
         ));
         assert_eq!(report.delivered, 4);
         assert_eq!(report.duplicated, 1);
@@ -688,7 +732,8 @@ mod tests {
             at(5),
             &probe(1, 5, at(5)),
             &tl,
-            &other_room
+            &other_room,
+            &|p| (p.intended_ns, true)
         ));
         assert_eq!((report.misrouted, report.delivered), (1, 4));
     }

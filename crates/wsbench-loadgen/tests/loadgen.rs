@@ -32,6 +32,7 @@ fn plan(protocol: Protocol, endpoint: Endpoint, encoding: Encoding) -> LoadPlan 
         connect_timeout: Duration::from_secs(10),
         rust_socketio: None,
         reconnect: None,
+        shard: wsbench_core::shard::Shard::WHOLE,
     }
 }
 

@@ -1,11 +1,12 @@
 //! The command line.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wsbench_core::OverflowPolicy;
 use wsbench_core::scenario::Transport;
+use wsbench_core::shard::Shard;
 use wsbench_report::Format;
 
 /// Raw WebSocket or Socket.IO? wsbench answers with measurements.
@@ -42,6 +43,25 @@ pub enum Command {
     /// per connection) are compared directly with tight tolerances; timing metrics as ratios
     /// of each transport to ws within each result (METHOD.md: ratios from one run).
     Compare(CompareArgs),
+    /// Add up the results of a sharded run (`wsbench run --shard I/N`) into one result.
+    ///
+    /// The shards must come from one scenario with the same shard count and cover every
+    /// shard once; histograms are added and counters summed. Latency is that of probes
+    /// received in the process that sent them (one monotonic clock); deliveries are counted
+    /// from every shard. Exit code: 0 merged, 2 the shards do not belong together.
+    Merge(MergeArgs),
+}
+
+/// Options of `wsbench merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' result.json files.
+    #[arg(required = true, num_args = 1..)]
+    pub shards: Vec<PathBuf>,
+
+    /// Where to write the merged result.json.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 /// Options of `wsbench report`.
@@ -121,6 +141,34 @@ pub struct RunArgs {
     /// Directory for result.json (default: results/<scenario>-<UTC timestamp>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// Measure an already-running server for a transport, e.g. ws=ws://127.0.0.1:8080/
+    /// (repeatable; loopback only). Replaces the scenario's [target] for that transport.
+    #[arg(long, value_name = "TRANSPORT=URL", value_parser = parse_target)]
+    pub target: Vec<(Transport, String)>,
+
+    /// Run only part I of N of the clients and senders (e.g. 0/4), against a --target that
+    /// every shard shares; `wsbench merge` adds the shards' results up.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+
+    /// With --shard: begin sending at this wall-clock instant (RFC 3339, e.g.
+    /// 2026-11-25T22:30:00Z), so shards on several hosts start together without a
+    /// coordinator. It must leave time for every client to connect.
+    #[arg(long, value_name = "TIME", value_parser = parse_time, requires = "shard")]
+    pub start_at: Option<SystemTime>,
+}
+
+fn parse_target(s: &str) -> Result<(Transport, String), String> {
+    let (t, url) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}' is not TRANSPORT=URL, e.g. ws=ws://127.0.0.1:8080/"))?;
+    Ok((t.parse()?, url.to_owned()))
+}
+
+fn parse_time(s: &str) -> Result<SystemTime, String> {
+    humantime::parse_rfc3339_weak(s)
+        .map_err(|e| format!("'{s}' is not an RFC 3339 time ({e}); e.g. 2026-11-25T22:30:00Z"))
 }
 
 fn parse_transport(s: &str) -> Result<Transport, String> {

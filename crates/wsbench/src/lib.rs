@@ -4,6 +4,7 @@
 //! tests and other programs can drive the same code in-process.
 
 pub mod cli;
+pub mod merge;
 pub mod report;
 pub mod run;
 pub mod serve;
@@ -38,6 +39,7 @@ where
         Command::Run(args) => run::run(args),
         Command::Report(args) => report::report(args),
         Command::Compare(args) => report::compare(args),
+        Command::Merge(args) => merge::merge(args),
     };
     match result {
         Ok(code) => code,

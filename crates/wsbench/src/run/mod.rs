@@ -20,6 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 use wsbench_core::result::{RunResult, SCHEMA_VERSION, Status, point_label};
 use wsbench_core::scenario::{Overrides, Scenario, Transport};
+use wsbench_core::shard::Shard;
 use wsbench_report::Format;
 
 use crate::cli::RunArgs;
@@ -50,6 +51,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         clients: args.clients,
         duration: args.duration,
         transports: args.transport.clone(),
+        targets: args.target.clone(),
     };
     let scenario = match Scenario::load(&args.scenario, &overrides) {
         Ok(s) => s,
@@ -58,7 +60,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let limits = fdlimit::raise(fdlimit::needed(scenario.max_clients()))?;
+    let shard = args.shard.unwrap_or_default();
+    if let Err(why) = check_shardable(&scenario, shard) {
+        eprintln!("wsbench: --shard {shard}: {why}");
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    let limits = fdlimit::raise(fdlimit::needed(shard.clients_of(scenario.max_clients())))?;
     let workers = args
         .workers
         .or(scenario.workers)
@@ -85,6 +92,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         scenario,
         runs: Vec::new(),
         search: Vec::new(),
+        shard: (!shard.is_whole()).then_some(shard),
+        merged_from: Vec::new(),
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -92,7 +101,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?;
-    let status = runtime.block_on(run_all(&mut result, workers, &result_path))?;
+    let plan = RunPlan {
+        workers,
+        shard,
+        start_at: args.start_at,
+    };
+    let status = runtime.block_on(run_all(&mut result, &plan, &result_path))?;
 
     result.status = status;
     result.finished_at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
@@ -117,8 +131,38 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// A sharded run measures one transport once against a shared target, so that every shard
+/// runs the same single measurement at the same instant.
+fn check_shardable(scenario: &Scenario, shard: Shard) -> Result<(), String> {
+    if shard.is_whole() {
+        return Ok(());
+    }
+    let [transport] = scenario.transports[..] else {
+        return Err("a shard measures one transport: pick it with --transport".to_owned());
+    };
+    if !scenario.target.contains_key(&transport) {
+        return Err(format!(
+            "shards share one server: give it with --target {transport}=URL (or [target])"
+        ));
+    }
+    if scenario.repeat != 1 || !scenario.sweep.is_empty() || scenario.search.is_some() {
+        return Err("repeats, sweeps and searches cannot be sharded: run one point".to_owned());
+    }
+    if shard.count > scenario.clients {
+        return Err(format!("more shards than the {} clients", scenario.clients));
+    }
+    Ok(())
+}
+
+/// How this process takes part in the run.
+struct RunPlan {
+    workers: usize,
+    shard: Shard,
+    start_at: Option<SystemTime>,
+}
+
 /// Runs every transport and repeat, interleaved (ws, sio, ws, sio, ...), saving after each.
-async fn run_all(result: &mut RunResult, workers: usize, path: &Path) -> anyhow::Result<Status> {
+async fn run_all(result: &mut RunResult, plan: &RunPlan, path: &Path) -> anyhow::Result<Status> {
     let interrupt = CancellationToken::new();
     {
         let interrupt = interrupt.clone();
@@ -135,8 +179,10 @@ async fn run_all(result: &mut RunResult, workers: usize, path: &Path) -> anyhow:
     progress.enable_steady_tick(std::time::Duration::from_millis(200));
 
     let status = match result.scenario.search.clone() {
-        Some(search) => search::run(result, &search, workers, &interrupt, &progress, path).await?,
-        None => run_points(result, workers, &interrupt, &progress, path).await?,
+        Some(search) => {
+            search::run(result, &search, plan.workers, &interrupt, &progress, path).await?
+        }
+        None => run_points(result, plan, &interrupt, &progress, path).await?,
     };
     progress.finish_and_clear();
     Ok(status)
@@ -145,7 +191,7 @@ async fn run_all(result: &mut RunResult, workers: usize, path: &Path) -> anyhow:
 /// Every sweep point (one without a sweep), repeat and transport, interleaved.
 async fn run_points(
     result: &mut RunResult,
-    workers: usize,
+    plan: &RunPlan,
     interrupt: &CancellationToken,
     progress: &ProgressBar,
     path: &Path,
@@ -154,7 +200,9 @@ async fn run_points(
     for point in result.scenario.points() {
         let ctx = transport::RunCtx {
             scenario: &point.scenario,
-            workers,
+            workers: plan.workers,
+            shard: plan.shard,
+            start_at: plan.start_at,
             interrupt,
             progress,
         };

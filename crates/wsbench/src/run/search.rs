@@ -8,6 +8,7 @@ use indicatif::ProgressBar;
 use tokio_util::sync::CancellationToken;
 use wsbench_core::result::{RunResult, SearchOutcome, Status, TransportRun};
 use wsbench_core::scenario::Search;
+use wsbench_core::shard::Shard;
 
 use super::measure_and_save;
 use super::transport::RunCtx;
@@ -39,6 +40,8 @@ pub async fn run(
             let ctx = RunCtx {
                 scenario: &scenario,
                 workers,
+                shard: Shard::WHOLE,
+                start_at: None,
                 interrupt,
                 progress,
             };

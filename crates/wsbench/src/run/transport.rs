@@ -1,7 +1,7 @@
 //! One transport's measurement: server up, clients connected, warm-up, measured window,
 //! drain, figures. Every phase watches for a dead server and for Ctrl-C.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use indicatif::ProgressBar;
@@ -14,6 +14,7 @@ use wsbench_core::result::{
     TransportRun, WIRE_COUNTED_AT_SERVER, WIRE_COUNTED_AT_SOCKETS, Window, WireFigures,
 };
 use wsbench_core::scenario::{Mode, Scenario, SocketioClient, Transport};
+use wsbench_core::shard::Shard;
 use wsbench_loadgen::{
     Backoff, Endpoint, LiveSnapshot, LoadGen, LoadPlan, LoadReport, Protocol, RustSioTransport,
     Scope, Timeline,
@@ -32,6 +33,8 @@ const BOUND_THRESHOLD: f64 = 0.9;
 /// Why a phase stopped early.
 enum Stop {
     ServerDied(String),
+    /// The run could not go on as planned (a start time already passed).
+    Failed(String),
     Interrupted,
 }
 
@@ -41,6 +44,10 @@ pub struct RunCtx<'a> {
     pub scenario: &'a Scenario,
     /// Load-generator threads.
     pub workers: usize,
+    /// The part of the clients this process opens.
+    pub shard: Shard,
+    /// Wall-clock instant at which senders begin (sharded runs); `None`: once connected.
+    pub start_at: Option<SystemTime>,
     /// Cancelled on Ctrl-C.
     pub interrupt: &'a CancellationToken,
     /// Progress display (hidden when stderr is not a terminal).
@@ -63,7 +70,7 @@ pub async fn measure(ctx: &RunCtx<'_>, transport: Transport, repeat: u64) -> Tra
             drain_s: s.drain.0.as_secs_f64(),
         },
         connections: Connections {
-            requested: s.clients,
+            requested: ctx.shard.clients_of(s.clients),
             ..Default::default()
         },
         messages: Messages::default(),
@@ -169,6 +176,7 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
         reconnect: s
             .outage
             .map(|o| Backoff::new(o.reconnect_delay.0, o.reconnect_delay_max.0)),
+        shard: ctx.shard,
     };
     let ramp_total = plan.ramp_interval * s.clients as u32;
     let loadgen_rss_before = procfs::rss_bytes(0).unwrap_or(0);
@@ -258,7 +266,7 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
             run.error = Some(format!("{transport}: interrupted during {}", phase.name));
             Ok(())
         }
-        Some(Stop::ServerDied(why)) => {
+        Some(Stop::ServerDied(why) | Stop::Failed(why)) => {
             run.status = Status::Failed;
             run.error = Some(format!("{transport}: {why} during {}", phase.name));
             Ok(())
@@ -307,13 +315,14 @@ async fn drive(
     // Connect: until every client connected or failed, or the ramp plus one attempt is over.
     let deadline =
         monotonic_ns() + (ramp_total + CONNECT_TIMEOUT + Duration::from_secs(5)).as_nanos() as u64;
+    let own_clients = ctx.shard.clients_of(s.clients);
     loop {
         let live = load.live();
         progress.set_message(format!(
-            "connecting {}/{} ({} failed)",
-            live.connected, s.clients, live.failed
+            "connecting {}/{own_clients} ({} failed)",
+            live.connected, live.failed
         ));
-        if live.connected + live.failed >= s.clients || monotonic_ns() >= deadline {
+        if live.connected + live.failed >= own_clients || monotonic_ns() >= deadline {
             break;
         }
         if let Err(stop) = tick(ctx, child).await {
@@ -341,8 +350,20 @@ async fn drive(
     phase.idle_rss = server_pid.and_then(procfs::rss_bytes).unwrap_or(0);
     phase.loadgen_idle_rss = procfs::rss_bytes(0).unwrap_or(0);
 
-    // Traffic.
-    let t0 = monotonic_ns() + 100_000_000;
+    // Traffic: at once, or at the wall-clock instant every shard was given.
+    let t0 = match ctx.start_at {
+        None => monotonic_ns() + 100_000_000,
+        Some(at) => match at.duration_since(SystemTime::now()) {
+            Ok(wait) => monotonic_ns() + wait.as_nanos() as u64,
+            Err(late) => {
+                let why = format!(
+                    "--start-at was {:.1} s in the past once the clients were ready: give a later time",
+                    late.duration().as_secs_f64()
+                );
+                return Err((phase, Stop::Failed(why)));
+            }
+        },
+    };
     let timeline = Timeline {
         t0_ns: t0,
         measure_start_ns: t0 + s.warmup.0.as_nanos() as u64,

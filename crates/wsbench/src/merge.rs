@@ -1,0 +1,254 @@
+//! `wsbench merge`: the results of a sharded run added up into one result.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use wsbench_core::histogram::{HistogramFigures, LatencyHistogram};
+use wsbench_core::result::{
+    Connections, DeliveryTimeline, LoadGenFigures, Messages, RunResult, Status, TransportRun,
+    WireFigures,
+};
+use wsbench_core::shard::Shard;
+
+use crate::cli::MergeArgs;
+use crate::report::read_result;
+use crate::run::{EXIT_USAGE, summary, write_atomic};
+
+/// Runs `wsbench merge`.
+pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let mut shards = Vec::new();
+    for path in &args.shards {
+        shards.push((path.display().to_string(), read_result(path)?));
+    }
+    let merged = match merge_results(&shards) {
+        Ok(merged) => merged,
+        Err(why) => {
+            eprintln!("wsbench: cannot merge: {why}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let json = serde_json::to_vec_pretty(&merged).context("cannot serialize the result")?;
+    write_atomic(&args.output, &json)?;
+    println!("{}", summary::table(&merged));
+    println!("merged {} shards: {}", shards.len(), args.output.display());
+    Ok(match merged.status {
+        Status::Complete => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
+}
+
+/// Adds up the shard results `(name, result)`; `Err` says why they do not belong together.
+pub fn merge_results(shards: &[(String, RunResult)]) -> Result<RunResult, String> {
+    let (first_name, first) = shards.first().ok_or("no shard results given")?;
+    let shard_of = |name: &str, r: &RunResult| -> Result<Shard, String> {
+        r.shard
+            .ok_or_else(|| format!("{name} is not a shard's result (run with --shard I/N)"))
+    };
+    let count = shard_of(first_name, first)?.count;
+    let scenario = serde_json::to_value(&first.scenario).map_err(|e| e.to_string())?;
+    let mut seen = BTreeMap::new();
+    for (name, r) in shards {
+        let shard = shard_of(name, r)?;
+        if shard.count != count {
+            return Err(format!(
+                "{name} is shard {shard} but {first_name} is of {count} shards"
+            ));
+        }
+        if let Some(other) = seen.insert(shard.index, name) {
+            return Err(format!("{name} and {other} are both shard {shard}"));
+        }
+        if serde_json::to_value(&r.scenario).map_err(|e| e.to_string())? != scenario {
+            return Err(format!(
+                "{name} ran another scenario than {first_name} (scenario '{}' vs '{}', or a \
+                 field differs)",
+                r.scenario.name, first.scenario.name
+            ));
+        }
+    }
+    if let Some(missing) = (0..count).find(|i| !seen.contains_key(i)) {
+        return Err(format!("shard {missing}/{count} is missing"));
+    }
+
+    let mut merged = first.clone();
+    merged.shard = None;
+    merged.merged_from = shards.iter().map(|(name, _)| name.clone()).collect();
+    merged.started_at = shards
+        .iter()
+        .map(|(_, r)| r.started_at.clone())
+        .min()
+        .unwrap_or_default();
+    merged.finished_at = shards
+        .iter()
+        .filter_map(|(_, r)| r.finished_at.clone())
+        .max();
+    merged.status = worst(shards.iter().map(|(_, r)| r.status));
+    merged.method.push(format!(
+        "Merged from {count} shards: deliveries and counters are summed over every shard; \
+         latency is recorded only for probes received in the process that sent them (one \
+         monotonic clock), so it samples the deliveries rather than covering all of them."
+    ));
+    merged.runs = first
+        .runs
+        .iter()
+        .map(|run| {
+            let parts: Vec<(&str, Option<&TransportRun>)> = shards
+                .iter()
+                .map(|(name, r)| {
+                    let part = r.runs.iter().find(|x| {
+                        x.transport == run.transport
+                            && x.repeat == run.repeat
+                            && x.point == run.point
+                    });
+                    (name.as_str(), part)
+                })
+                .collect();
+            merge_runs(&parts, first.scenario.payload)
+        })
+        .collect();
+    Ok(merged)
+}
+
+fn worst(statuses: impl Iterator<Item = Status>) -> Status {
+    let rank = |s: Status| match s {
+        Status::Complete => 0,
+        Status::Running => 1,
+        Status::Failed => 2,
+        Status::Interrupted => 3,
+    };
+    statuses
+        .max_by_key(|s| rank(*s))
+        .unwrap_or(Status::Complete)
+}
+
+/// One transport run of every shard, added up. A shard without it makes the merge failed.
+fn merge_runs(parts: &[(&str, Option<&TransportRun>)], payload: u64) -> TransportRun {
+    let runs: Vec<&TransportRun> = parts.iter().filter_map(|(_, r)| *r).collect();
+    let mut out = runs[0].clone();
+    let mut errors: Vec<String> = parts
+        .iter()
+        .filter(|(_, r)| r.is_none())
+        .map(|(name, _)| format!("{name} has no such run"))
+        .collect();
+    errors.extend(parts.iter().filter_map(|(name, r)| {
+        r.and_then(|r| r.error.as_ref())
+            .map(|e| format!("{name}: {e}"))
+    }));
+    out.status = if parts.iter().any(|(_, r)| r.is_none()) {
+        Status::Failed
+    } else {
+        worst(runs.iter().map(|r| r.status))
+    };
+    out.error = (!errors.is_empty()).then(|| errors.join("; "));
+    let sum = |f: &dyn Fn(&TransportRun) -> u64| runs.iter().map(|r| f(r)).sum::<u64>();
+
+    let connect_span_s = runs
+        .iter()
+        .map(|r| r.connections.connect_span_s)
+        .fold(0.0, f64::max);
+    let mut failures = BTreeMap::new();
+    for r in &runs {
+        for (kind, n) in &r.connections.failures {
+            *failures.entry(kind.clone()).or_default() += n;
+        }
+    }
+    let connected = sum(&|r| r.connections.connected);
+    out.connections = Connections {
+        requested: sum(&|r| r.connections.requested),
+        connected,
+        disconnected: sum(&|r| r.connections.disconnected),
+        failures,
+        connect_time: merged_histogram(runs.iter().map(|r| &r.connections.connect_time)),
+        connect_span_s,
+        connects_per_s: if connect_span_s > 0.0 {
+            connected as f64 / connect_span_s
+        } else {
+            0.0
+        },
+    };
+    let (expected, delivered) = (
+        sum(&|r| r.messages.expected),
+        sum(&|r| r.messages.delivered),
+    );
+    out.messages = Messages {
+        sent: sum(&|r| r.messages.sent),
+        unsent: sum(&|r| r.messages.unsent),
+        expected,
+        delivered,
+        lost: expected.saturating_sub(delivered),
+        duplicated: sum(&|r| r.messages.duplicated),
+        out_of_order: sum(&|r| r.messages.out_of_order),
+        foreign: sum(&|r| r.messages.foreign),
+        misrouted: sum(&|r| r.messages.misrouted),
+        delivered_per_s: delivered as f64 / out.window.measured_s.max(1e-9),
+    };
+    out.latency = merged_histogram(runs.iter().map(|r| &r.latency));
+    out.send_lag = merged_histogram(runs.iter().map(|r| &r.send_lag));
+    // Shards share a target server: its figures are not any one shard's.
+    out.server = None;
+    let cpu_s: f64 = runs.iter().map(|r| r.loadgen.cpu_s).sum();
+    out.loadgen = LoadGenFigures {
+        workers: sum(&|r| r.loadgen.workers),
+        cpu_s,
+        cpu_utilisation: runs
+            .iter()
+            .map(|r| r.loadgen.cpu_utilisation)
+            .fold(0.0, f64::max),
+        cpu_us_per_received: cpu_s * 1e6 / delivered.max(1) as f64,
+        bound: runs.iter().any(|r| r.loadgen.bound),
+        memory_per_client_bytes: runs
+            .iter()
+            .map(|r| r.loadgen.memory_per_client_bytes)
+            .sum::<f64>()
+            / runs.len() as f64,
+    };
+    // Probes received per shard = bytes read / bytes per delivery, so the merged figure is
+    // exact.
+    let received: f64 = runs
+        .iter()
+        .filter(|r| r.wire.bytes_per_delivery > 0.0)
+        .map(|r| r.wire.bytes_read as f64 / r.wire.bytes_per_delivery)
+        .sum();
+    let bytes_read = sum(&|r| r.wire.bytes_read);
+    let per_delivery = if received > 0.0 {
+        bytes_read as f64 / received
+    } else {
+        0.0
+    };
+    out.wire = WireFigures {
+        bytes_read,
+        bytes_written: sum(&|r| r.wire.bytes_written),
+        bytes_per_delivery: per_delivery,
+        overhead_ratio: per_delivery / payload.max(1) as f64,
+        source: runs[0].wire.source.clone(),
+    };
+    let mut timeline = DeliveryTimeline {
+        bucket_s: runs[0].timeline.bucket_s,
+        ..Default::default()
+    };
+    for r in &runs {
+        add_into(&mut timeline.owed, &r.timeline.owed);
+        add_into(&mut timeline.delivered, &r.timeline.delivered);
+    }
+    out.timeline = timeline;
+    out
+}
+
+fn add_into(into: &mut Vec<u64>, from: &[u64]) {
+    if into.len() < from.len() {
+        into.resize(from.len(), 0);
+    }
+    for (a, b) in into.iter_mut().zip(from) {
+        *a += b;
+    }
+}
+
+fn merged_histogram<'a>(figures: impl Iterator<Item = &'a HistogramFigures>) -> HistogramFigures {
+    let mut merged = LatencyHistogram::default();
+    for f in figures {
+        if let Ok(h) = f.histogram() {
+            merged.merge(&h);
+        }
+    }
+    merged.figures()
+}
