@@ -13,6 +13,7 @@ pub mod histogram;
 pub mod net;
 pub mod policy;
 pub mod probe;
+pub mod redis_server;
 pub mod result;
 pub mod scenario;
 pub mod shard;

@@ -18,7 +18,7 @@ use crate::policy::OverflowPolicy;
 use crate::probe;
 
 /// Fields that may be given as a list (a sweep) or raised by a search.
-pub const SWEEPABLE: [&str; 4] = ["clients", "senders", "rate", "payload"];
+pub const SWEEPABLE: [&str; 5] = ["clients", "senders", "rate", "payload", "nodes"];
 
 /// Largest payload a scenario may ask for: the servers' default message limit (64 KiB)
 /// less room for Socket.IO's framing of the event.
@@ -364,6 +364,13 @@ pub struct Scenario {
     /// `None` keeps the servers' default (1024).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_capacity: Option<u64>,
+    /// Server processes per transport: more than one makes a cluster sharing one Redis
+    /// (started by the runner), with clients spread round robin over the nodes.
+    #[serde(default = "one")]
+    pub nodes: u64,
+    /// Kill (SIGKILL) the last node this long into the measured window (clustered runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kill_node_at: Option<HumanDuration>,
     /// Kill and restart the server mid-run, to measure reconnection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outage: Option<Outage>,
@@ -385,6 +392,10 @@ impl Scenario {
             None => self.thresholds.clone(),
         }
     }
+}
+
+fn one() -> u64 {
+    1
 }
 
 /// A scenario file that cannot be used, with where and why.
@@ -439,6 +450,8 @@ struct RawScenario {
     overflow: Option<Spanned<String>>,
     queue_capacity: Option<Spanned<i64>>,
     outage: Option<Spanned<RawOutage>>,
+    nodes: Option<Spanned<toml::Value>>,
+    kill_node_at: Option<Spanned<String>>,
     search: Option<Spanned<RawSearch>>,
     target: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     thresholds: Option<RawThresholds>,
@@ -786,6 +799,11 @@ impl Scenario {
         ] {
             lists.insert(field, check.numbers(value, field, integer)?);
         }
+        let nodes = match &raw.nodes {
+            Some(v) => check.numbers(v, "nodes", true)?,
+            None => vec![Spanned::new(0..0, Number::Int(1))],
+        };
+        lists.insert("nodes", nodes);
         if let Some(n) = overrides.clients {
             let span = raw.clients.span();
             lists.insert("clients", vec![Spanned::new(span, Number::Int(n as i64))]);
@@ -809,6 +827,16 @@ impl Scenario {
             first.get_or_insert(scenario);
         }
         let mut scenario = first.expect("a sweep has at least one point");
+        if let Some(d) = &raw.kill_node_at
+            && lists["nodes"].iter().all(|n| n.get_ref().as_i64() < 2)
+        {
+            return Err(check.error(
+                d.span(),
+                "kill_node_at",
+                "needs a cluster (nodes = 2 or more) so that other nodes go on; it applies to \
+                 the clustered points of a sweep",
+            ));
+        }
         if let Some(raw_search) = &raw.search {
             if !axes.is_empty() {
                 return Err(check.error(
@@ -1148,6 +1176,30 @@ impl Scenario {
             }
         };
 
+        let raw_nodes = int("nodes");
+        let nodes = check.int_in(&raw_nodes, "nodes", 1, 16)?;
+        if nodes > 1 && (raw.outage.is_some() || raw.target.is_some()) {
+            return Err(check.error(
+                raw_nodes.span(),
+                "nodes",
+                "a cluster runs built-in servers and kills nodes itself: it cannot be combined with [target] or [outage]",
+            ));
+        }
+        let kill_node_at = match &raw.kill_node_at {
+            None => None,
+            Some(d) => {
+                let at = check.duration(d, "kill_node_at")?;
+                if at >= duration {
+                    return Err(check.error(
+                        d.span(),
+                        "kill_node_at",
+                        format!("must fall inside the measured window (duration = {duration})"),
+                    ));
+                }
+                Some(at)
+            }
+        };
+
         let mut target = BTreeMap::new();
         for (key, url) in raw.target.iter().flatten() {
             let transport: Transport = key
@@ -1215,6 +1267,8 @@ impl Scenario {
             stalled,
             overflow,
             queue_capacity,
+            nodes,
+            kill_node_at,
             outage,
             target,
             thresholds,
@@ -1254,6 +1308,7 @@ impl Scenario {
             "senders" => self.senders = value as u64,
             "rate" => self.rate = value,
             "payload" => self.payload = value as u64,
+            "nodes" => self.nodes = value as u64,
             other => panic!("{other} is not a sweepable field"),
         }
     }

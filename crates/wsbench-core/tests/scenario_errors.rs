@@ -255,6 +255,18 @@ fn ten_mistakes_ten_messages() {
                 + "\n[search]\nfield = \"rate\"\nstart = 1\nmax = 2\n",
             "scenarios/x.toml:13:1: search: a search raises one field itself",
         ),
+        (
+            format!("{VALID}nodes = 20\n"),
+            "scenarios/x.toml:13:9: nodes: must be at most 16, not 20",
+        ),
+        (
+            format!("{VALID}kill_node_at = \"5s\"\n"),
+            "scenarios/x.toml:13:16: kill_node_at: needs a cluster (nodes = 2 or more)",
+        ),
+        (
+            format!("{VALID}nodes = 2\n[target]\nws = \"ws://127.0.0.1:9/\"\n"),
+            "scenarios/x.toml:13:9: nodes: a cluster runs built-in servers",
+        ),
     ];
     let mut seen = std::collections::HashSet::new();
     for (text, expected) in &cases {

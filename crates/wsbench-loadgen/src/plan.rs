@@ -28,8 +28,9 @@ pub enum Scope {
 pub struct LoadPlan {
     /// Wire protocol of every client.
     pub protocol: Protocol,
-    /// Where they connect.
-    pub endpoint: Endpoint,
+    /// Where they connect: client `i` to `endpoints[i % len]` (the nodes of a cluster, or
+    /// the one server).
+    pub endpoints: Vec<Endpoint>,
     /// Text or binary probes.
     pub encoding: Encoding,
     /// Who receives each message.
@@ -90,11 +91,16 @@ impl LoadPlan {
         }
     }
 
+    /// The server node `client` connects to.
+    pub fn endpoint_of(&self, client: u64) -> &Endpoint {
+        &self.endpoints[(client % self.endpoints.len() as u64) as usize]
+    }
+
     /// The loopback source address of `client` when the server is on IPv4 loopback: clients
     /// are spread over 127.0.0.1-127.0.0.254, so that one process is not held to the ~28k
     /// ephemeral ports of a single address pair.
     pub fn source_ip(&self, client: u64) -> Option<std::net::IpAddr> {
-        let std::net::IpAddr::V4(server) = self.endpoint.addr.ip() else {
+        let std::net::IpAddr::V4(server) = self.endpoint_of(client).addr.ip() else {
             return None;
         };
         server
@@ -187,10 +193,10 @@ mod tests {
     fn plan(scope: Scope, clients: u64) -> LoadPlan {
         LoadPlan {
             protocol: Protocol::RawWs,
-            endpoint: Endpoint {
+            endpoints: vec![Endpoint {
                 addr: "127.0.0.1:1".parse().unwrap(),
                 url: "ws://127.0.0.1:1/".into(),
-            },
+            }],
             encoding: Encoding::Text,
             scope,
             clients,
@@ -217,10 +223,10 @@ mod tests {
         assert!(sources.iter().all(|ip| ip.is_loopback()));
         assert_eq!(p.source_ip(0), Some("127.0.0.1".parse().unwrap()));
         let v6 = LoadPlan {
-            endpoint: Endpoint {
+            endpoints: vec![Endpoint {
                 addr: "[::1]:1".parse().unwrap(),
                 url: "ws://[::1]:1/".into(),
-            },
+            }],
             ..plan(Scope::Broadcast, 10)
         };
         assert_eq!(v6.source_ip(3), None);

@@ -30,7 +30,7 @@ type Inbox = mpsc::UnboundedReceiver<Option<Bytes>>;
 pub(crate) async fn run_client(id: u64, ctx: Rc<WorkerCtx>, transport: RustSioTransport) {
     let plan = &ctx.plan;
     let started = monotonic_ns();
-    let (client, mut inbox) = match connect(&ctx, transport).await {
+    let (client, mut inbox) = match connect(id, &ctx, transport).await {
         Ok(connected) => connected,
         Err(kind) => return ctx.connect_failed(id, kind).await,
     };
@@ -70,13 +70,14 @@ pub(crate) async fn run_client(id: u64, ctx: Rc<WorkerCtx>, transport: RustSioTr
 }
 
 async fn connect(
+    id: u64,
     ctx: &WorkerCtx,
     transport: RustSioTransport,
 ) -> Result<(Client, Inbox), ConnectFailure> {
     let (tx, inbox) = mpsc::unbounded_channel();
     let (open_tx, mut open_rx) = mpsc::unbounded_channel();
     let close_tx = tx.clone();
-    let builder = ClientBuilder::new(format!("http://{}/", ctx.plan.endpoint.addr))
+    let builder = ClientBuilder::new(format!("http://{}/", ctx.plan.endpoint_of(id).addr))
         .transport_type(match transport {
             RustSioTransport::Websocket => TransportType::Websocket,
             RustSioTransport::Polling => TransportType::Polling,

@@ -221,7 +221,7 @@ async fn client_task(id: u64, ctx: Rc<WorkerCtx>) {
     let ws = match plan
         .protocol
         .connect_as(
-            &plan.endpoint,
+            plan.endpoint_of(id),
             plan.role_of(id),
             plan.source_ip(id),
             &ctx.live,
@@ -479,7 +479,7 @@ impl Client {
                 }
                 attempt = reconnect_step(down.as_mut(), || {
                     Box::pin(plan.protocol.connect_as(
-                        &plan.endpoint,
+                        plan.endpoint_of(id),
                         plan.role_of(id),
                         plan.source_ip(id),
                         &ctx.live,

@@ -18,7 +18,7 @@ const RATE: f64 = 20.0;
 fn plan(protocol: Protocol, endpoint: Endpoint, encoding: Encoding) -> LoadPlan {
     LoadPlan {
         protocol,
-        endpoint,
+        endpoints: vec![endpoint],
         encoding,
         scope: Scope::Broadcast,
         clients: CLIENTS,

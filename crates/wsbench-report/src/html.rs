@@ -96,6 +96,7 @@ impl Exporter for HtmlExporter {
             rows => table.rows,
             claims => claims,
             claims_at => claims::judged_at(&summaries),
+            cluster => crate::table::cluster(&summaries).map(|t| context! { header => t.header, rows => t.rows }),
             search => crate::table::search(result).map(|t| context! { header => t.header, rows => t.rows }),
             search_limits => result.scenario.search.as_ref().map(crate::markdown::search_limits),
             latency_chart => latency_chart,

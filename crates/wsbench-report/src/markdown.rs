@@ -72,6 +72,20 @@ impl Exporter for MarkdownExporter {
             );
             out.push_str(&markdown_table(&table));
         }
+        if let Some(table) = table::cluster(&summaries) {
+            let _ = writeln!(
+                out,
+                "\n## Cluster\n\nA clustered run's server processes (nodes) share one Redis, \
+                 started by wsbench; client i connects to node i mod nodes, so most deliveries \
+                 cross nodes through Redis (their latency is in the table above).{}\n",
+                s.kill_node_at.map_or(String::new(), |at| format!(
+                    " The last node was killed (SIGKILL) {at} into the measured window: its \
+                     clients' deliveries from then on are counted as lost, the other nodes' \
+                     clients kept receiving."
+                ))
+            );
+            out.push_str(&markdown_table(&table));
+        }
         let at = claims::judged_at(&summaries);
         if at.is_empty() {
             out.push_str("\n## The claims\n\n");

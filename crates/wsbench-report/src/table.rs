@@ -272,6 +272,72 @@ pub fn reconnection(summaries: &[TransportSummary]) -> Option<Table> {
     Some(Table { header, rows })
 }
 
+/// Every node of a clustered run and its Redis (`None` without a cluster): medians over
+/// repeats.
+pub fn cluster(summaries: &[TransportSummary]) -> Option<Table> {
+    if !summaries
+        .iter()
+        .any(|s| s.runs.iter().any(|r| r.cluster.is_some()))
+    {
+        return None;
+    }
+    let header = [
+        "transport",
+        "process",
+        "clients",
+        "RSS idle MiB",
+        "RSS peak MiB",
+        "CPU s (window)",
+        "state",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mib = |b: f64| format!("{:.1}", b / (1 << 20) as f64);
+    let med = |v: Vec<f64>| Stat::of(v).map_or(0.0, |s| s.median);
+    let mut rows = Vec::new();
+    for s in summaries {
+        let clusters: Vec<_> = s.runs.iter().filter_map(|r| r.cluster.as_ref()).collect();
+        let Some(first) = clusters.first() else {
+            continue;
+        };
+        for (i, node) in first.nodes.iter().enumerate() {
+            let of = |f: &dyn Fn(&wsbench_core::result::NodeFigures) -> f64| {
+                med(clusters
+                    .iter()
+                    .filter_map(|c| c.nodes.get(i))
+                    .map(f)
+                    .collect())
+            };
+            rows.push(vec![
+                s.label(),
+                format!("node {i}"),
+                node.clients.to_string(),
+                mib(of(&|n| n.rss_idle_bytes as f64)),
+                mib(of(&|n| n.rss_peak_bytes as f64)),
+                format!("{:.2}", of(&|n| n.cpu_s)),
+                node.killed_at_s
+                    .map_or("up".to_owned(), |at| format!("killed at {at:.1} s")),
+            ]);
+        }
+        rows.push(vec![
+            s.label(),
+            "redis".to_owned(),
+            String::new(),
+            String::new(),
+            mib(med(clusters
+                .iter()
+                .map(|c| c.redis_rss_peak_bytes as f64)
+                .collect())),
+            format!(
+                "{:.2}",
+                med(clusters.iter().map(|c| c.redis_cpu_s).collect())
+            ),
+            "up".to_owned(),
+        ]);
+    }
+    Some(Table { header, rows })
+}
+
 /// What a saturation search found per transport (`None` without one).
 pub fn search(result: &wsbench_core::result::RunResult) -> Option<Table> {
     let search = result.scenario.search.as_ref()?;

@@ -11,7 +11,9 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::handler::{ConnectHandler, FromMessageParts, Value};
 use socketioxide::socket::Socket;
-use socketioxide::{BroadcastError, SendError, SocketError, SocketIo};
+use socketioxide::{BroadcastError, SendError, SocketError, SocketIo, SocketIoBuilder};
+use socketioxide_core::adapter::DefinedAdapter;
+use socketioxide_redis::{RedisAdapter, RedisAdapterCtr};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -66,23 +68,76 @@ impl SioServer {
         listener: TcpListener,
         config: SioServerConfig,
     ) -> std::io::Result<SioServerHandle> {
-        let local_addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
+        let shared = Self::shared(&config);
+        let (svc, io) = configure(SocketIo::builder(), &config).build_svc();
+        // The local adapter's init is immediate.
+        let () = register_handlers(&io, shared.clone());
+        Self::serve(listener, shared, svc, io)
+    }
+
+    /// [`Self::start`] as one node of a cluster: socketioxide's Redis adapter
+    /// (socketioxide-redis) carries broadcasts between the nodes sharing the Redis server at
+    /// `redis_url`. Returns once the adapter is subscribed.
+    pub async fn start_clustered(
+        listener: TcpListener,
+        config: SioServerConfig,
+        redis_url: &str,
+    ) -> std::io::Result<SioServerHandle> {
+        let failed = |e: &dyn std::fmt::Display| {
+            std::io::Error::other(format!("cannot use redis at {redis_url}: {e}"))
+        };
+        if config.overflow == OverflowPolicy::Disconnect {
+            return Err(std::io::Error::other(
+                "the disconnect policy finds full buffers socket by socket, which a clustered \
+                 broadcast does not allow: use the drop policy with --redis",
+            ));
+        }
+        let client = redis::Client::open(redis_url).map_err(|e| failed(&e))?;
+        let adapter = RedisAdapterCtr::new_with_redis(&client)
+            .await
+            .map_err(|e| failed(&e))?;
+        let shared = Self::shared(&config);
+        let (svc, io) = configure(
+            SocketIo::builder().with_adapter::<RedisAdapter<_>>(adapter),
+            &config,
+        )
+        .build_svc();
+        register_handlers(&io, shared.clone())
+            .await
+            .map_err(|e| failed(&e))?;
+        Self::serve(listener, shared, svc, io)
+    }
+
+    fn shared(config: &SioServerConfig) -> Arc<Shared> {
+        Arc::new(Shared {
             overflow: config.overflow,
             counters: Arc::default(),
             rooms: Rooms::default(),
-        });
-        let max = config.max_message_size;
-        let (svc, io) = SocketIo::builder()
-            .ping_interval(config.ping_interval)
-            .ping_timeout(config.ping_timeout)
-            .max_buffer_size(config.queue_capacity)
-            .max_payload(max as u64)
-            .ws_max_message_size(max)
-            .ws_max_frame_size(max)
-            .build_svc();
-        register_handlers(&io, shared.clone());
+        })
+    }
 
+    /// The accept loop: our own, for TCP_NODELAY, the backlog and byte counting.
+    fn serve<A, Svc, B>(
+        listener: TcpListener,
+        shared: Arc<Shared>,
+        svc: Svc,
+        io: SocketIo<A>,
+    ) -> std::io::Result<SioServerHandle>
+    where
+        A: Adapter,
+        Svc: hyper::service::Service<
+                hyper::Request<hyper::body::Incoming>,
+                Response = hyper::Response<B>,
+            > + Clone
+            + Send
+            + 'static,
+        Svc::Future: Send + 'static,
+        Svc::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        B: hyper::body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let local_addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         let stop = shutdown.clone();
@@ -133,41 +188,62 @@ impl SioServer {
         Ok(SioServerHandle {
             local_addr,
             shared,
-            io,
+            close: Box::new(move || Box::pin(async move { io.close().await })),
             shutdown,
             tracker,
         })
     }
 }
 
-fn register_handlers(io: &SocketIo, shared: Arc<Shared>) {
+/// The builder options both adapters share.
+fn configure<A: Adapter>(
+    builder: SocketIoBuilder<A>,
+    config: &SioServerConfig,
+) -> SocketIoBuilder<A> {
+    let max = config.max_message_size;
+    builder
+        .ping_interval(config.ping_interval)
+        .ping_timeout(config.ping_timeout)
+        .max_buffer_size(config.queue_capacity)
+        .max_payload(max as u64)
+        .ws_max_message_size(max)
+        .ws_max_frame_size(max)
+}
+
+fn register_handlers<A: Adapter + DefinedAdapter>(
+    io: &SocketIo<A>,
+    shared: Arc<Shared>,
+) -> A::InitRes {
     // socketioxide sends the namespace CONNECT packet before it runs the connect handler,
     // in a task of its own; an event the client emits right after CONNECT can be dispatched
     // before that task registered the handlers, and is then lost (seen under CPU load as
     // joins that never got their ack). Connect middlewares, though, are awaited *before*
     // CONNECT is sent: so the lobby, the counters and every event handler are set up there.
-    let handler = |_: SocketRef| std::future::ready(());
-    let middleware = move |s: SocketRef| {
+    let handler = |_: SocketRef<A>| std::future::ready(());
+    let middleware = move |s: SocketRef<A>| {
         on_connect(&s, &shared);
         std::future::ready(Ok::<(), Infallible>(()))
     };
-    io.ns("/", handler.with(middleware));
+    io.ns("/", handler.with(middleware))
 }
 
-fn on_connect(s: &SocketRef, shared: &Arc<Shared>) {
+fn on_connect<A: Adapter>(s: &SocketRef<A>, shared: &Arc<Shared>) {
     shared.counters.connection_opened();
     enter_room(s, shared, LOBBY);
     for event in ["broadcast", "message"] {
         let shared = shared.clone();
-        s.on(event, move |s: SocketRef, Data(args): Data<EventArgs>| {
-            let shared = shared.clone();
-            async move { relay(&s, &shared, event, &args).await }
-        });
+        s.on(
+            event,
+            move |s: SocketRef<A>, Data(args): Data<EventArgs>| {
+                let shared = shared.clone();
+                async move { relay(&s, &shared, event, &args).await }
+            },
+        );
     }
     let join_shared = shared.clone();
     s.on(
         "join",
-        move |s: SocketRef, Data(name): Data<String>, ack: AckSender| {
+        move |s: SocketRef<A>, Data(name): Data<String>, ack: AckSender<A>| {
             let shared = join_shared.clone();
             async move {
                 shared.counters.message_received();
@@ -179,10 +255,10 @@ fn on_connect(s: &SocketRef, shared: &Arc<Shared>) {
     let echo_shared = shared.clone();
     s.on(
         "echo",
-        move |s: SocketRef,
+        move |s: SocketRef<A>,
               AckRequested(wants_ack): AckRequested,
               Data(args): Data<EventArgs>,
-              ack: AckSender| {
+              ack: AckSender<A>| {
             let shared = echo_shared.clone();
             async move {
                 shared.counters.message_received();
@@ -196,7 +272,7 @@ fn on_connect(s: &SocketRef, shared: &Arc<Shared>) {
         },
     );
     let shared = shared.clone();
-    s.on_disconnect(move |s: SocketRef| {
+    s.on_disconnect(move |s: SocketRef<A>| {
         let shared = shared.clone();
         async move {
             if let Some(room) = s.extensions.get::<Arc<Room>>() {
@@ -222,7 +298,12 @@ fn enter_room<A: Adapter>(s: &Socket<A>, shared: &Shared, name: &str) {
 }
 
 /// Relays an event to the other members of the sender's room.
-async fn relay(s: &SocketRef, shared: &Shared, event: &'static str, args: &EventArgs) {
+async fn relay<A: Adapter>(
+    s: &SocketRef<A>,
+    shared: &Shared,
+    event: &'static str,
+    args: &EventArgs,
+) {
     shared.counters.message_received();
     let Some(room) = s.extensions.get::<Arc<Room>>() else {
         return;
@@ -262,7 +343,7 @@ async fn relay(s: &SocketRef, shared: &Shared, event: &'static str, args: &Event
 }
 
 /// Counts the outcome of a send to one socket, applying the overflow policy.
-fn count_send(s: &SocketRef, shared: &Shared, sent: Result<(), SendError>) {
+fn count_send<A: Adapter>(s: &SocketRef<A>, shared: &Shared, sent: Result<(), SendError>) {
     match sent {
         Ok(()) => shared.counters.deliveries_sent(1),
         Err(SendError::Socket(SocketError::InternalChannelFull)) => {
@@ -295,7 +376,8 @@ impl<A: Adapter> FromMessageParts<A> for AckRequested {
 pub struct SioServerHandle {
     local_addr: SocketAddr,
     shared: Arc<Shared>,
-    io: SocketIo,
+    /// Closes every namespace the Socket.IO way (the adapter type is erased here).
+    close: Box<dyn FnOnce() -> futures_util::future::BoxFuture<'static, ()> + Send>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 }
@@ -317,7 +399,7 @@ impl SioServerHandle {
         self.shutdown.cancel();
         self.tracker.close();
         tokio::time::timeout(grace, async {
-            self.io.close().await;
+            (self.close)().await;
             self.tracker.wait().await;
         })
         .await

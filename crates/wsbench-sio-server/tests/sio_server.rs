@@ -288,3 +288,90 @@ async fn an_event_right_after_connect_is_not_lost() {
         assert_eq!(acked, format!("430[\"r{i}\"]"));
     }
 }
+
+async fn start_clustered(redis: &wsbench_core::redis_server::RedisServer) -> SioServerHandle {
+    let listener = bind_listener("127.0.0.1:0".parse().unwrap()).unwrap();
+    SioServer::start_clustered(listener, SioServerConfig::default(), &redis.url())
+        .await
+        .unwrap()
+}
+
+/// The text arguments of `broadcast` events received until one carrying `marker`.
+async fn broadcasts_until(c: &mut TestClient, marker: &str) -> Vec<serde_json::Value> {
+    let mut got = Vec::new();
+    loop {
+        let (event, payload) = recv(c).await;
+        assert_eq!(event, "broadcast");
+        let args = text(&payload);
+        if args == [json!(marker)] {
+            return got;
+        }
+        got.extend(args);
+    }
+}
+
+#[tokio::test]
+async fn clustered_broadcasts_reach_every_client_of_every_node_exactly_once() {
+    let redis = wsbench_core::redis_server::RedisServer::start().unwrap();
+    let nodes = [start_clustered(&redis).await, start_clustered(&redis).await];
+    let mut clients = Vec::new();
+    for node in &nodes {
+        clients.extend(connect_many(node, TransportType::Websocket, 3).await);
+    }
+    clients[0]
+        .client
+        .emit("broadcast", json!("hello"))
+        .await
+        .unwrap();
+    for c in clients.iter_mut().skip(1) {
+        let (event, payload) = recv(c).await;
+        assert_eq!(
+            (event.as_str(), text(&payload)),
+            ("broadcast", vec![json!("hello")])
+        );
+    }
+    // A marker sent once everyone has it: a duplicate would arrive before it.
+    clients[0]
+        .client
+        .emit("broadcast", json!("end"))
+        .await
+        .unwrap();
+    for c in clients.iter_mut().skip(1) {
+        assert!(
+            broadcasts_until(c, "end").await.is_empty(),
+            "a duplicate arrived"
+        );
+    }
+    // Rooms cross nodes too: one member on each node.
+    join(&clients[1], "r1").await;
+    join(&clients[4], "r1").await;
+    clients[4]
+        .client
+        .emit("broadcast", json!("in r1"))
+        .await
+        .unwrap();
+    let (event, payload) = recv(&mut clients[1]).await;
+    assert_eq!(
+        (event.as_str(), text(&payload)),
+        ("broadcast", vec![json!("in r1")])
+    );
+    // The lobby did not hear it: its next event is a later lobby broadcast.
+    clients[3]
+        .client
+        .emit("broadcast", json!("lobby"))
+        .await
+        .unwrap();
+    let (_, payload) = recv(&mut clients[0]).await;
+    assert_eq!(text(&payload), vec![json!("lobby")]);
+    // Nor did the sender hear itself: its next event is a later r1 message of the other member.
+    clients[1]
+        .client
+        .emit("broadcast", json!("r1 again"))
+        .await
+        .unwrap();
+    let (_, payload) = recv(&mut clients[4]).await;
+    assert_eq!(text(&payload), vec![json!("r1 again")]);
+    for node in nodes {
+        node.shutdown(WAIT).await;
+    }
+}

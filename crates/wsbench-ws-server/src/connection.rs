@@ -118,7 +118,10 @@ async fn run(ws: WebSocketStream<Stream>, route: Route, shared: Arc<Shared>) {
             Message::Text(_) | Message::Binary(_) => {
                 shared.counters.message_received();
                 let queued = match &membership {
-                    Membership::Group { group, .. } => {
+                    Membership::Group { group, room } => {
+                        if let Some(relay) = &shared.relay {
+                            relay.publish(room.as_deref(), &msg);
+                        }
                         group.broadcast(id, &msg, policy, &shared.counters)
                     }
                     Membership::Echo => u64::from(outbox.offer(msg, policy, &shared.counters)),

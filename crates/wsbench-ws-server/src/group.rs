@@ -92,6 +92,11 @@ impl Groups {
         self.everyone.clone()
     }
 
+    /// Room `name`, if it has members on this node.
+    pub(crate) fn room(&self, name: &str) -> Option<Arc<Group>> {
+        self.rooms.lock().unwrap().get(name).cloned()
+    }
+
     /// Adds a member to room `name`, creating the room if needed.
     pub(crate) fn join_room(&self, name: &str, id: u64, outbox: Outbox) -> Arc<Group> {
         let mut rooms = self.rooms.lock().unwrap();

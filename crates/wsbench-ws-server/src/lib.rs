@@ -14,6 +14,7 @@
 
 mod connection;
 mod group;
+mod relay;
 mod route;
 mod server;
 

@@ -13,6 +13,7 @@ use wsbench_core::{CountersSnapshot, OverflowPolicy, ServerCounters, net};
 
 use crate::connection;
 use crate::group::Groups;
+use crate::relay::{Connected, Relay};
 
 /// How the raw-WebSocket server behaves; the defaults are the ones `wsbench serve ws` uses.
 #[derive(Debug, Clone)]
@@ -46,6 +47,8 @@ pub(crate) struct Shared {
     pub(crate) groups: Groups,
     pub(crate) next_id: AtomicU64,
     pub(crate) shutdown: CancellationToken,
+    /// Broadcasts to and from other nodes, when clustered.
+    pub(crate) relay: Option<Relay>,
 }
 
 impl Shared {
@@ -61,15 +64,45 @@ impl WsServer {
     /// Serves `listener` (bound by the caller, see [`net::bind_listener`]) on the current
     /// tokio runtime until the returned handle shuts it down.
     pub fn start(listener: TcpListener, config: WsServerConfig) -> std::io::Result<WsServerHandle> {
+        Self::start_inner(listener, config, None)
+    }
+
+    /// [`Self::start`] as one node of a cluster: broadcasts are relayed to and from the
+    /// other nodes through the Redis server at `redis_url` (pub/sub, a channel per room).
+    /// Returns once subscribed, so no broadcast published after it is missed.
+    pub async fn start_clustered(
+        listener: TcpListener,
+        config: WsServerConfig,
+        redis_url: &str,
+    ) -> std::io::Result<WsServerHandle> {
+        let relay = Relay::connect(redis_url)
+            .await
+            .map_err(|e| std::io::Error::other(format!("cannot use redis at {redis_url}: {e}")))?;
+        Self::start_inner(listener, config, Some(relay))
+    }
+
+    fn start_inner(
+        listener: TcpListener,
+        config: WsServerConfig,
+        relay: Option<Connected>,
+    ) -> std::io::Result<WsServerHandle> {
         let local_addr = listener.local_addr()?;
+        let (relay, pumps) = match relay.map(Connected::split) {
+            Some((relay, pumps)) => (Some(relay), Some(pumps)),
+            None => (None, None),
+        };
         let shared = Arc::new(Shared {
             config,
             counters: Arc::default(),
             groups: Groups::default(),
             next_id: AtomicU64::new(1),
             shutdown: CancellationToken::new(),
+            relay,
         });
         let tracker = TaskTracker::new();
+        if let Some(pumps) = pumps {
+            pumps.spawn(shared.clone(), &tracker);
+        }
         tracker.spawn(accept_loop(listener, shared.clone(), tracker.clone()));
         Ok(WsServerHandle {
             local_addr,

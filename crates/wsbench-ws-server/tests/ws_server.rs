@@ -270,3 +270,68 @@ async fn shutdown_closes_clients_with_going_away() {
     drop(c);
     assert!(shutdown.await.unwrap(), "connections did not end in time");
 }
+
+async fn start_clustered(redis: &wsbench_core::redis_server::RedisServer) -> WsServerHandle {
+    let listener = bind_listener("127.0.0.1:0".parse().unwrap()).unwrap();
+    WsServer::start_clustered(listener, WsServerConfig::default(), &redis.url())
+        .await
+        .unwrap()
+}
+
+/// Reads until `marker`, returning the text messages before it.
+async fn texts_until(client: &mut Client, marker: &str) -> Vec<String> {
+    let mut got = Vec::new();
+    loop {
+        match recv(client).await {
+            Message::Text(t) if t.as_str() == marker => return got,
+            Message::Text(t) => got.push(t.to_string()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn clustered_broadcasts_reach_every_client_of_every_node_exactly_once() {
+    let redis = wsbench_core::redis_server::RedisServer::start().unwrap();
+    let nodes = [start_clustered(&redis).await, start_clustered(&redis).await];
+    // Three clients of `/` and two of room r1 on each node.
+    let mut everyone = Vec::new();
+    let mut room = Vec::new();
+    for node in &nodes {
+        everyone.extend(connect_many(node, "/", 3).await);
+        room.extend(connect_many(node, "/room/r1", 2).await);
+    }
+
+    // From node 0's first client: every other client of `/`, on both nodes, gets it.
+    everyone[0].send(Message::text("hello")).await.unwrap();
+    for c in everyone.iter_mut().skip(1) {
+        assert_eq!(recv(c).await, Message::text("hello"));
+    }
+    // A marker sent after everyone has it: a duplicate would arrive before it.
+    everyone[0].send(Message::text("end")).await.unwrap();
+    for c in everyone.iter_mut().skip(1) {
+        assert!(
+            texts_until(c, "end").await.is_empty(),
+            "a duplicate arrived"
+        );
+    }
+
+    // A room broadcast from node 1 reaches the room's members on node 0, and nobody else.
+    room[3].send(Message::text("in r1")).await.unwrap();
+    for (i, c) in room.iter_mut().enumerate().filter(|(i, _)| *i != 3) {
+        assert_eq!(recv(c).await, Message::text("in r1"), "room client {i}");
+    }
+    room[3].send(Message::text("end r1")).await.unwrap();
+    for c in room.iter_mut().take(3) {
+        assert!(texts_until(c, "end r1").await.is_empty());
+    }
+    // The sender never hears itself, and `/` never hears the room: its next message is a
+    // fresh broadcast, not anything of the above.
+    everyone[4].send(Message::text("last")).await.unwrap();
+    assert_eq!(recv(&mut everyone[0]).await, Message::text("last"));
+    room[0].send(Message::text("room last")).await.unwrap();
+    assert_eq!(recv(&mut room[3]).await, Message::text("room last"));
+    for node in nodes {
+        node.shutdown(WAIT).await;
+    }
+}

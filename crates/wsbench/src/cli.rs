@@ -225,6 +225,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = parse_duration)]
     pub ping_interval: Duration,
 
+    /// Run as one node of a cluster sharing this Redis server (e.g.
+    /// redis://127.0.0.1:6379/?protocol=resp3): Socket.IO through socketioxide's Redis
+    /// adapter, raw WebSocket by relaying broadcasts over Redis pub/sub (a channel per room).
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+
     /// Socket.IO only: engine.io ping timeout (e.g. "20s").
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
     pub ping_timeout: Duration,

@@ -70,25 +70,31 @@ async fn serve(args: ServeArgs, addr: SocketAddr) -> anyhow::Result<ExitCode> {
     let transport = args.transport;
     let listener = net::bind_listener(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let server = match transport {
-        ServeTransport::Ws => AnyServer::Ws(WsServer::start(
-            listener,
-            WsServerConfig {
+        ServeTransport::Ws => {
+            let config = WsServerConfig {
                 welcome: args.welcome,
                 max_message_size: args.max_message_size as usize,
                 queue_capacity: args.queue_capacity as usize,
                 overflow: args.overflow,
-            },
-        )?),
-        ServeTransport::Socketio => AnyServer::Sio(SioServer::start(
-            listener,
-            SioServerConfig {
+            };
+            AnyServer::Ws(match &args.redis {
+                None => WsServer::start(listener, config)?,
+                Some(url) => WsServer::start_clustered(listener, config, url).await?,
+            })
+        }
+        ServeTransport::Socketio => {
+            let config = SioServerConfig {
                 ping_interval: args.ping_interval,
                 ping_timeout: args.ping_timeout,
                 max_message_size: args.max_message_size as usize,
                 queue_capacity: args.queue_capacity as usize,
                 overflow: args.overflow,
-            },
-        )?),
+            };
+            AnyServer::Sio(match &args.redis {
+                None => SioServer::start(listener, config)?,
+                Some(url) => SioServer::start_clustered(listener, config, url).await?,
+            })
+        }
     };
     let mut sigterm = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut sigint = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;

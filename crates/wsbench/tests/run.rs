@@ -675,3 +675,91 @@ fn a_search_stops_each_transport_at_the_first_broken_limit() {
     assert!(md.contains("| ws | 20 | - |"), "{md}");
     std::fs::remove_dir_all(out).unwrap();
 }
+
+#[test]
+fn a_cluster_delivers_across_nodes_and_survives_a_killed_node() {
+    let out = temp_dir("cluster");
+    let path = small_scenario(
+        &out,
+        &[
+            ("clients = 20", "clients = 12\nnodes = 2"),
+            ("duration = \"2s\"", "duration = \"3s\""),
+        ],
+        "",
+    );
+    let status = wsbench()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let result = read_result(&out);
+    for run in &result.runs {
+        let t = run.transport;
+        assert_eq!(run.status, Status::Complete, "{t}: {:?}", run.error);
+        // Half the clients are on the other node: every delivery still arrives, once.
+        assert_eq!(run.messages.expected, run.messages.sent * 11, "{t}");
+        assert_eq!(run.messages.delivered, run.messages.expected, "{t}");
+        assert_eq!(run.messages.duplicated, 0, "{t}");
+        let cluster = run.cluster.as_ref().expect("cluster figures");
+        assert_eq!(cluster.nodes.len(), 2, "{t}");
+        assert!(
+            cluster
+                .nodes
+                .iter()
+                .all(|n| n.clients == 6 && n.rss_idle_bytes > 0)
+        );
+        assert!(
+            cluster.nodes[1].counters.unwrap().connections_total == 6,
+            "{t}"
+        );
+    }
+
+    // Node 1 killed 1 s into the window: node 0's clients keep receiving.
+    let killed = small_scenario(
+        &out,
+        &[
+            (
+                "clients = 20",
+                "clients = 12\nnodes = 2\nkill_node_at = \"1s\"",
+            ),
+            ("duration = \"2s\"", "duration = \"3s\""),
+        ],
+        "",
+    );
+    let out2 = out.join("killed");
+    let status = wsbench()
+        .arg("run")
+        .arg(&killed)
+        .arg("--out")
+        .arg(&out2)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let result = read_result(&out2);
+    for run in &result.runs {
+        let t = run.transport;
+        let cluster = run.cluster.as_ref().unwrap();
+        assert_eq!(cluster.nodes[1].killed_at_s, Some(1.0), "{t}");
+        // Before the kill everything arrived; after it, node 0's clients still received
+        // (more than nothing) but node 1's deliveries were lost.
+        let (owed, delivered) = run.timeline.between(0.0, 0.9);
+        assert_eq!(delivered, owed, "{t}");
+        let (owed, delivered) = run.timeline.between(1.5, run.window.measured_s);
+        assert!(
+            delivered > 0 && delivered < owed,
+            "{t}: {delivered} of {owed}"
+        );
+        assert_eq!(run.connections.disconnected, 6, "{t}");
+    }
+    let md = std::fs::read_to_string(out2.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Cluster") && md.contains("killed at 1.0 s"),
+        "{md}"
+    );
+    std::fs::remove_dir_all(out).unwrap();
+}

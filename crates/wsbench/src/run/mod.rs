@@ -2,6 +2,7 @@
 //! measured comparison, written as it goes.
 
 mod child;
+mod cluster;
 mod environment;
 mod fdlimit;
 mod output;

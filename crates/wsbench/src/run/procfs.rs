@@ -116,6 +116,11 @@ impl Sampler {
             .unwrap_or(0)
     }
 
+    /// Highest RSS sampled from the instant `at` on.
+    pub fn peak_after(&self, at: Instant) -> u64 {
+        self.peak_since(at.saturating_duration_since(self.started).as_secs_f64())
+    }
+
     /// Stops sampling and returns every sample.
     pub fn finish(mut self) -> Vec<Sample> {
         self.stop.store(true, Ordering::Relaxed);

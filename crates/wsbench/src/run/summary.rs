@@ -20,6 +20,7 @@ pub fn table(result: &RunResult) -> String {
         slow_consumers(result.scenario.stalled, &summaries),
         reconnection(&summaries),
         wsbench_report::table::search(result),
+        wsbench_report::table::cluster(&summaries),
     ];
     for table in extra.iter().flatten() {
         out.push('\n');

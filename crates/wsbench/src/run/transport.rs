@@ -1,7 +1,7 @@
 //! One transport's measurement: server up, clients connected, warm-up, measured window,
 //! drain, figures. Every phase watches for a dead server and for Ctrl-C.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use indicatif::ProgressBar;
@@ -21,6 +21,7 @@ use wsbench_loadgen::{
 };
 
 use super::child::ServerChild;
+use super::cluster::Cluster;
 use super::procfs::{self, Sampler};
 
 /// Time between all clients being connected and the idle memory reading.
@@ -84,6 +85,7 @@ pub async fn measure(ctx: &RunCtx<'_>, transport: Transport, repeat: u64) -> Tra
         wire: WireFigures::default(),
         timeline: DeliveryTimeline::default(),
         outage: None,
+        cluster: None,
     };
     if let Err(e) = measure_into(ctx, &mut run).await {
         run.status = if ctx.interrupt.is_cancelled() {
@@ -112,21 +114,37 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
     progress.set_prefix(format!("{transport}#{}", run.repeat + 1));
     progress.set_message("starting the server");
 
-    // The server: built-in child, or a target of the user's.
+    // The server: built-in child (with more nodes and a Redis for a cluster), or a target of
+    // the user's.
+    let (mut cluster, mut args) = match s.target.get(&transport) {
+        Some(_) => (Cluster::default(), Vec::new()),
+        None => Cluster::redis(s.nodes)?,
+    };
+    args.extend(server_args(s));
+    let spawn = || async {
+        ServerChild::spawn(transport.server(), "127.0.0.1:0", &args)
+            .await
+            .with_context(|| format!("the {} server did not start", transport.server()))
+    };
     let mut child = match s.target.get(&transport) {
         Some(_) => None,
-        None => Some(
-            ServerChild::spawn(transport.server(), "127.0.0.1:0", &server_args(s))
-                .await
-                .with_context(|| format!("the {} server did not start", transport.server()))?,
-        ),
+        None => Some(spawn().await?),
     };
+    if cluster.is_cluster() {
+        for _ in 1..s.nodes {
+            cluster.add(spawn().await?);
+        }
+    }
     let endpoint = match (&child, s.target.get(&transport)) {
         (Some(c), _) => endpoint_for(protocol, &format!("ws://{}/", c.addr))?,
         (None, Some(url)) => endpoint_for(protocol, url)?,
         (None, None) => unreachable!("either a child or a target"),
     };
     run.server_url = endpoint.url.clone();
+    let mut endpoints = vec![endpoint];
+    for addr in cluster.addrs() {
+        endpoints.push(endpoint_for(protocol, &format!("ws://{addr}/"))?);
+    }
     let sampler = child.as_ref().map(|c| Sampler::start(c.pid));
     let server_pid = child.as_ref().map_or(0, |c| c.pid);
     let baseline_rss = child
@@ -160,7 +178,7 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
     };
     let plan = LoadPlan {
         protocol,
-        endpoint,
+        endpoints,
         scope,
         encoding: s.encoding,
         clients: s.clients,
@@ -182,7 +200,16 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
     let loadgen_rss_before = procfs::rss_bytes(0).unwrap_or(0);
     let load = LoadGen::start(plan).context("cannot start the load generator")?;
 
-    let outcome = drive(ctx, run, &load, &mut child, sampler.as_ref(), ramp_total).await;
+    let outcome = drive(
+        ctx,
+        run,
+        &load,
+        &mut child,
+        sampler.as_ref(),
+        &mut cluster,
+        ramp_total,
+    )
+    .await;
     // Whatever happened, collect what the workers measured.
     if outcome.is_err() {
         load.abort();
@@ -205,6 +232,7 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
     if let Some(c) = child {
         c.stop().await;
     }
+    cluster.stop().await;
     let samples = sampler.map(Sampler::finish).unwrap_or_default();
 
     if stop.is_some() && phase.window_s > 0.0 {
@@ -247,6 +275,11 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
             rss_samples: samples.iter().map(|s| (s.t_s, s.rss_bytes)).collect(),
         });
     }
+    run.cluster = cluster.figures(
+        run.server.as_ref(),
+        s.clients,
+        phase.load_start.unwrap_or_else(Instant::now),
+    );
     match stop {
         None if run.messages.misrouted > 0 => {
             run.status = Status::Failed;
@@ -288,6 +321,8 @@ struct Phase {
     live_end: LiveSnapshot,
     /// The traffic's timeline, once published.
     timeline: Option<Timeline>,
+    /// When traffic began, for peak memory.
+    load_start: Option<Instant>,
     /// The planned outage, once the server was killed and restarted.
     outage: Option<OutageRecord>,
     /// The server's counters when the measured window began and ended (built-in servers).
@@ -302,6 +337,7 @@ async fn drive(
     load: &LoadGen,
     child: &mut Option<ServerChild>,
     sampler: Option<&Sampler>,
+    cluster: &mut Cluster,
     ramp_total: Duration,
 ) -> Result<Phase, (Phase, Stop)> {
     let s = ctx.scenario;
@@ -348,6 +384,7 @@ async fn drive(
         return Err((phase, stop));
     }
     phase.idle_rss = server_pid.and_then(procfs::rss_bytes).unwrap_or(0);
+    cluster.settled();
     phase.loadgen_idle_rss = procfs::rss_bytes(0).unwrap_or(0);
 
     // Traffic: at once, or at the wall-clock instant every shard was given.
@@ -372,6 +409,7 @@ async fn drive(
     };
     load.begin(timeline);
     phase.timeline = Some(timeline);
+    phase.load_start = Some(Instant::now());
     let load_start_s = sampler.map_or(0.0, Sampler::now_s);
 
     let rate = |load: &LoadGen, last: &mut (u64, u64)| {
@@ -398,6 +436,7 @@ async fn drive(
     let start_server_cpu = server_pid.and_then(procfs::cpu_seconds).unwrap_or(0.0);
     let start_self_cpu = procfs::cpu_seconds(0).unwrap_or(0.0);
     phase.server_start = server_counters(child).await;
+    cluster.window_started();
     let start_ns = monotonic_ns();
     phase.live_start = load.live();
     let mut show = |left: f64| {
@@ -410,6 +449,19 @@ async fn drive(
     // from its start.
     let (mut cpu_before_kill, mut start_server_cpu) = (0.0, start_server_cpu);
     let measured = match s.outage {
+        None if s.kill_node_at.is_some() && cluster.is_cluster() => {
+            let at = s.kill_node_at.expect("checked").0;
+            let kill_ns = timeline.measure_start_ns + at.as_nanos() as u64;
+            match wait_until(ctx, child, kill_ns, &mut show).await {
+                Err(stop) => Err(stop),
+                Ok(()) => {
+                    if let Some(node) = cluster.kill_last(at.as_secs_f64()).await {
+                        progress.suspend(|| eprintln!("node {node} killed"));
+                    }
+                    wait_until(ctx, child, timeline.measure_end_ns, &mut show).await
+                }
+            }
+        }
         None => wait_until(ctx, child, timeline.measure_end_ns, &mut show).await,
         Some(outage) => {
             let kill_ns = timeline.measure_start_ns + outage.at.0.as_nanos() as u64;
@@ -433,6 +485,7 @@ async fn drive(
         }
     };
     phase.window_s = (monotonic_ns() - start_ns) as f64 / 1e9;
+    cluster.window_ended();
     phase.server_cpu_s = cpu_before_kill
         + server_pid
             .and_then(procfs::cpu_seconds)
