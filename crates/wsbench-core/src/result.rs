@@ -189,6 +189,10 @@ pub struct ServerFigures {
     pub cpu_us_per_delivery: f64,
     /// Server counters at the end of the run.
     pub counters: Option<CountersSnapshot>,
+    /// Server counters when the measured window ended, before clients closed: who was
+    /// still connected under load (slow consumers a heartbeat dropped are gone by then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counters_window_end: Option<CountersSnapshot>,
     /// (seconds since the server started, RSS bytes), sampled at 10 Hz.
     pub rss_samples: Vec<(f64, u64)>,
 }

@@ -1316,15 +1316,24 @@ impl Scenario {
     /// The largest number of clients any point, or any step of a search, opens (for
     /// descriptor limits).
     pub fn max_clients(&self) -> u64 {
+        self.max_of("clients", |s| s.clients)
+    }
+
+    /// The largest number of senders of any point or search step (each needs a timer).
+    pub fn max_senders(&self) -> u64 {
+        self.max_of("senders", |s| s.senders)
+    }
+
+    fn max_of(&self, field: &str, get: fn(&Scenario) -> u64) -> u64 {
         let searched = match &self.search {
-            Some(s) if s.field == "clients" => s.values().last().copied().unwrap_or(0.0) as u64,
+            Some(s) if s.field == field => s.values().last().copied().unwrap_or(0.0) as u64,
             _ => 0,
         };
         self.points()
             .iter()
-            .map(|p| p.scenario.clients)
+            .map(|p| get(&p.scenario))
             .max()
-            .unwrap_or(self.clients)
+            .unwrap_or(get(self))
             .max(searched)
     }
 

@@ -13,7 +13,9 @@ use tokio::io::unix::AsyncFd;
 
 /// A one-shot timer on CLOCK_MONOTONIC, re-armed for each send.
 pub struct Pacer {
-    fd: AsyncFd<OwnedFd>,
+    /// `None` for a client that never sends: it needs no descriptor (thousands of
+    /// receivers would otherwise double the file descriptors a run needs).
+    fd: Option<AsyncFd<OwnedFd>>,
 }
 
 impl Pacer {
@@ -35,20 +37,24 @@ impl Pacer {
         // AsyncFd owns it.
         let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
             .map_err(|e| e.into_parts().1)?;
-        Ok(Pacer { fd })
+        Ok(Pacer { fd: Some(fd) })
     }
 
     /// A pacer for one client: armed for `first_due_ns` if it sends, else left disarmed.
     pub fn start(sends: bool, first_due_ns: u64) -> io::Result<Pacer> {
-        let pacer = Pacer::new().inspect_err(|e| tracing::error!(%e, "no sender timer"))?;
-        if sends {
-            pacer.arm(first_due_ns)?;
+        if !sends {
+            return Ok(Pacer { fd: None });
         }
+        let pacer = Pacer::new().inspect_err(|e| tracing::error!(%e, "no sender timer"))?;
+        pacer.arm(first_due_ns)?;
         Ok(pacer)
     }
 
     /// Arms the timer for monotonic time `ns` (a time already past fires at once).
     pub fn arm(&self, ns: u64) -> io::Result<()> {
+        let Some(fd) = &self.fd else {
+            return Err(io::Error::other("a client that does not send has no timer"));
+        };
         let spec = libc::itimerspec {
             it_interval: libc::timespec {
                 tv_sec: 0,
@@ -63,7 +69,7 @@ impl Pacer {
         // SAFETY: valid descriptor, valid itimerspec, null old value.
         let rc = unsafe {
             libc::timerfd_settime(
-                self.fd.as_raw_fd(),
+                fd.as_raw_fd(),
                 libc::TFD_TIMER_ABSTIME,
                 &spec,
                 std::ptr::null_mut(),
@@ -77,13 +83,16 @@ impl Pacer {
 
     /// Completes when the armed time has come.
     pub async fn fired(&self) -> io::Result<()> {
+        let Some(fd) = &self.fd else {
+            return std::future::pending().await;
+        };
         loop {
-            let mut guard = self.fd.readable().await?;
+            let mut guard = fd.readable().await?;
             let mut expirations = [0u8; 8];
             // SAFETY: reading 8 bytes into an 8-byte buffer from our descriptor.
             let n = unsafe {
                 libc::read(
-                    self.fd.as_raw_fd(),
+                    fd.as_raw_fd(),
                     expirations.as_mut_ptr().cast(),
                     expirations.len(),
                 )

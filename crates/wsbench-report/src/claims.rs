@@ -202,6 +202,18 @@ fn reconnect_claim(ws: Option<&TransportSummary>, sio: Option<&TransportSummary>
     }
 }
 
+/// Whether two medians differ beyond the noise margin and the repeats' ranges do not
+/// overlap.
+fn clearly_apart(a: Stat, b: Stat) -> bool {
+    let diff = if b.median == 0.0 {
+        0.0
+    } else {
+        (a.median - b.median).abs() / b.median.abs()
+    };
+    let overlap = a.n > 1 && b.n > 1 && a.max >= b.min && b.max >= a.min;
+    diff > NOISE_MARGIN && !overlap
+}
+
 fn describe(stat: Stat, unit: &str) -> String {
     if stat.n > 1 {
         format!(
@@ -234,13 +246,7 @@ fn compare_claim(
         Better::Lower => w.median < s.median,
         Better::Higher => w.median > s.median,
     };
-    let diff = if s.median == 0.0 {
-        0.0
-    } else {
-        (w.median - s.median).abs() / s.median.abs()
-    };
-    let overlap = w.n > 1 && s.n > 1 && w.max >= s.min && s.max >= w.min;
-    let clear = diff > NOISE_MARGIN && !overlap;
+    let clear = clearly_apart(w, s);
     let mut evidence = format!(
         "{}: ws {}, socketio {} (socketio/ws ×{:.2})",
         m.label,
@@ -252,6 +258,8 @@ fn compare_claim(
             s.median / w.median
         }
     );
+    // The second figure (the latency tail) must not clearly favour Socket.IO.
+    let mut tail_disagrees = false;
     if let Some(also) = also {
         let a = metric(also);
         if let (Some(w2), Some(s2)) = (ws.and_then(|x| x.stat(a)), sio.and_then(|x| x.stat(a))) {
@@ -261,6 +269,14 @@ fn compare_claim(
                 describe(w2, a.unit),
                 describe(s2, a.unit)
             ));
+            let sio_better = match a.better {
+                Better::Lower => s2.median < w2.median,
+                Better::Higher => s2.median > w2.median,
+            };
+            if sio_better && clearly_apart(w2, s2) {
+                tail_disagrees = true;
+                evidence.push_str(&format!("; but the {} clearly favours socketio", a.label));
+            }
         }
     }
     if !clear {
@@ -272,7 +288,7 @@ fn compare_claim(
     Claim {
         claim,
         evidence,
-        verdict: if ws_better && clear {
+        verdict: if ws_better && clear && !tail_disagrees {
             Verdict::Supported
         } else {
             Verdict::Contradicted
@@ -280,7 +296,6 @@ fn compare_claim(
     }
 }
 
-/// Throughput differs only when a server could not keep up with the offered load.
 /// "WebSocket has higher throughput", from a saturation search: the highest load each
 /// transport carried within the limits.
 fn search_claim(result: &RunResult) -> Option<Claim> {
@@ -312,6 +327,7 @@ fn search_claim(result: &RunResult) -> Option<Claim> {
     })
 }
 
+/// Throughput differs only when a server could not keep up with the offered load.
 fn throughput_claim(ws: Option<&TransportSummary>, sio: Option<&TransportSummary>) -> Claim {
     let claim = "WebSocket has higher throughput";
     let loss = metric("loss_ratio");

@@ -159,6 +159,7 @@ pub fn slow_consumers(stalled: u64, summaries: &[TransportSummary]) -> Option<Ta
         "deliveries dropped",
         "slow clients disconnected",
         "clients lost",
+        "connected at window end",
         "server RSS peak MiB",
         "server RSS idle MiB",
         "readers' p99 ms",
@@ -195,6 +196,13 @@ pub fn slow_consumers(stalled: u64, summaries: &[TransportSummary]) -> Option<Ta
                 )),
                 show(median(
                     s.runs.iter().map(|r| r.connections.disconnected).collect(),
+                )),
+                show(median(
+                    servers
+                        .iter()
+                        .filter_map(|sv| sv.counters_window_end)
+                        .map(|c| c.connections_open)
+                        .collect(),
                 )),
                 median(servers.iter().map(|sv| sv.rss_peak_bytes).collect())
                     .map_or("-".to_owned(), mib),

@@ -114,3 +114,37 @@ fn thresholds_pass_and_fail_on_the_medians() {
     let checks = wsbench_report::thresholds::check(&result);
     assert_eq!(checks.iter().filter(|c| !c.pass).count(), 2);
 }
+
+#[test]
+fn lower_latency_is_not_supported_when_the_tail_favours_socketio() {
+    let mut result = fixture();
+    let claim = |r: &RunResult| {
+        evaluate(r, &summarize(r))
+            .into_iter()
+            .find(|c| c.claim == "WebSocket has lower latency")
+            .unwrap()
+    };
+    assert_eq!(claim(&result).verdict, Verdict::Supported);
+    // Same medians, but raw WebSocket's p99 now twice Socket.IO's.
+    let sio_p99 = result
+        .runs
+        .iter()
+        .find(|r| r.transport.as_str() == "socketio")
+        .unwrap()
+        .latency
+        .p99_us;
+    for run in result
+        .runs
+        .iter_mut()
+        .filter(|r| r.transport.as_str() == "ws")
+    {
+        run.latency.p99_us = sio_p99 * 2;
+    }
+    let c = claim(&result);
+    assert_eq!(c.verdict, Verdict::Contradicted, "{}", c.evidence);
+    assert!(
+        c.evidence.contains("clearly favours socketio"),
+        "{}",
+        c.evidence
+    );
+}

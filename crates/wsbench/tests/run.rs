@@ -266,7 +266,7 @@ fn too_low_a_descriptor_limit_fails_before_connecting_and_says_how_many() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("needs 1256 file descriptors"), "{err}");
+    assert!(err.contains("needs 1260 file descriptors"), "{err}");
     assert!(err.contains("hard limit (ulimit -Hn) is 600"), "{err}");
     assert!(out.stdout.is_empty(), "nothing ran");
 }

@@ -2,11 +2,11 @@
 
 use anyhow::bail;
 
-/// Descriptors a run of `clients` clients needs in one process: one per client socket
-/// (and, in the server child which inherits the limit, one per accepted connection),
-/// plus room for the runtime, files and pipes.
-pub fn needed(clients: u64) -> u64 {
-    clients + 256
+/// Descriptors a run of `clients` clients, `senders` of them sending, needs in one process:
+/// one per client socket (and, in the server child which inherits the limit, one per
+/// accepted connection), one timer per sender, plus room for the runtime, files and pipes.
+pub fn needed(clients: u64, senders: u64) -> u64 {
+    clients + senders + 256
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to at least `needed` (children inherit it); fails with
@@ -25,8 +25,9 @@ pub fn raise(needed: u64) -> anyhow::Result<[u64; 2]> {
     }
     if lim.rlim_max < needed {
         bail!(
-            "this run needs {needed} file descriptors (one per client socket, one per server \
-             connection, plus 256), but the hard limit (ulimit -Hn) is {}. Raise it, e.g. \
+            "this run needs {needed} file descriptors (one per client socket and sender \
+             timer, one per server connection, plus 256), but the hard limit (ulimit -Hn) \
+             is {}. Raise it, e.g. \
              `ulimit -Hn {needed}` as root or `nofile` in /etc/security/limits.conf, or run \
              fewer clients with --clients",
             lim.rlim_max

@@ -66,7 +66,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("wsbench: --shard {shard}: {why}");
         return Ok(ExitCode::from(EXIT_USAGE));
     }
-    let limits = fdlimit::raise(fdlimit::needed(shard.clients_of(scenario.max_clients())))?;
+    let limits = fdlimit::raise(fdlimit::needed(
+        shard.clients_of(scenario.max_clients()),
+        shard.clients_of(scenario.max_senders()),
+    ))?;
     let workers = args
         .workers
         .or(scenario.workers)

@@ -272,6 +272,7 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
             cpu_s,
             cpu_us_per_delivery: per(cpu_s * 1e6, run.messages.delivered),
             counters,
+            counters_window_end: phase.server_end,
             rss_samples: samples.iter().map(|s| (s.t_s, s.rss_bytes)).collect(),
         });
     }
