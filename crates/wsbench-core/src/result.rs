@@ -304,6 +304,9 @@ pub struct TransportRun {
 pub struct ClusterFigures {
     /// One entry per node, in node order (client `i` is on node `i % nodes`).
     pub nodes: Vec<NodeFigures>,
+    /// Latency of the deliveries that crossed nodes through Redis (sender and receiver on
+    /// different nodes), a subset of the run's latency.
+    pub cross_node_latency: HistogramFigures,
     /// Redis's CPU over the measured window, seconds.
     pub redis_cpu_s: f64,
     /// Redis's peak RSS during the load, bytes.

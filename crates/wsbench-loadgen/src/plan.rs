@@ -93,7 +93,12 @@ impl LoadPlan {
 
     /// The server node `client` connects to.
     pub fn endpoint_of(&self, client: u64) -> &Endpoint {
-        &self.endpoints[(client % self.endpoints.len() as u64) as usize]
+        &self.endpoints[self.node_of(client)]
+    }
+
+    /// The index of the server node of `client` (client `i` on node `i % nodes`).
+    pub fn node_of(&self, client: u64) -> usize {
+        (client % self.endpoints.len().max(1) as u64) as usize
     }
 
     /// The loopback source address of `client` when the server is on IPv4 loopback: clients

@@ -11,6 +11,9 @@ use crate::protocol::ConnectFailure;
 pub struct LoadReport {
     /// Receive time minus intended time, measured-window probes.
     pub latency: LatencyHistogram,
+    /// Latency of the deliveries that crossed server nodes (a cluster's), a subset of
+    /// `latency`.
+    pub cross_node_latency: LatencyHistogram,
     /// Actual minus intended send time, every probe sent.
     pub send_lag: LatencyHistogram,
     /// Connection setup times.
@@ -75,6 +78,7 @@ impl LoadReport {
     pub fn merge(&mut self, other: &LoadReport) {
         self.latency.merge(&other.latency);
         self.send_lag.merge(&other.send_lag);
+        self.cross_node_latency.merge(&other.cross_node_latency);
         self.connect_time.merge(&other.connect_time);
         for (kind, n) in &other.failures {
             *self.failures.entry(*kind).or_default() += n;

@@ -77,6 +77,7 @@ impl WorkerCtx {
             (
                 plan.due_ns(timeline.t0_ns, sender, p.seq),
                 plan.sent_here(sender),
+                plan.node_of(sender) != plan.node_of(receiver),
             )
         };
         if account(
@@ -95,11 +96,7 @@ impl WorkerCtx {
     /// Records a probe of `sender` written, due at `due_ns`, and the deliveries it is owed.
     pub(crate) fn sent(&self, sender: u64, due_ns: u64, timeline: &Timeline) {
         let mut report = self.report.borrow_mut();
-        report
-            .send_lag
-            .record_ns(monotonic_ns().saturating_sub(due_ns));
-        if timeline.is_measured(due_ns) {
-            report.sent += 1;
+        if wrote(&mut report, due_ns, timeline) {
             self.owe(&mut report, sender, due_ns, timeline);
         }
     }
@@ -152,18 +149,24 @@ impl WorkerCtx {
     /// Records a buffered probe written after a reconnection (its deliveries were owed when
     /// the application sent it).
     pub(crate) fn written_late(&self, due_ns: u64, timeline: &Timeline) {
-        let mut report = self.report.borrow_mut();
-        report
-            .send_lag
-            .record_ns(monotonic_ns().saturating_sub(due_ns));
-        if timeline.is_measured(due_ns) {
-            report.sent += 1;
-        }
+        wrote(&mut self.report.borrow_mut(), due_ns, timeline);
     }
 
     pub(crate) fn instant_of(&self, ns: u64) -> Instant {
         self.base.0 + Duration::from_nanos(ns.saturating_sub(self.base.1))
     }
+}
+
+/// Records a probe due at `due_ns` written now; returns whether it is in the measured window.
+fn wrote(report: &mut LoadReport, due_ns: u64, timeline: &Timeline) -> bool {
+    report
+        .send_lag
+        .record_ns(monotonic_ns().saturating_sub(due_ns));
+    let measured = timeline.is_measured(due_ns);
+    if measured {
+        report.sent += 1;
+    }
+    measured
 }
 
 /// Runs worker `index` of `plan` on the current thread until its clients are done.
@@ -547,7 +550,8 @@ impl Client {
 /// Latency is measured from the probe's *intended* send time, so a sender that fell behind
 /// its schedule shows up as latency (wrk2's answer to coordinated omission), and only probes
 /// due in the measured window count. `origin` gives a probe's due time on this process's
-/// clock and whether this process sent it (only then is its latency measurable).
+/// clock, whether this process sent it (only then is its latency measurable) and whether
+/// it crossed from one server node to another (a cluster's cross-node latency).
 pub(crate) fn account(
     ledger: &mut Ledger,
     report: &mut LoadReport,
@@ -555,7 +559,7 @@ pub(crate) fn account(
     bytes: &[u8],
     timeline: &Timeline,
     in_scope: &dyn Fn(u32) -> bool,
-    origin: &dyn Fn(&Probe) -> (u64, bool),
+    origin: &dyn Fn(&Probe) -> (u64, bool, bool),
 ) -> bool {
     let Some(probe) = Probe::decode(bytes) else {
         report.foreign += 1;
@@ -567,7 +571,7 @@ pub(crate) fn account(
         report.misrouted += 1;
         return true;
     }
-    let (due_ns, sent_here) = origin(&probe);
+    let (due_ns, sent_here, cross_node) = origin(&probe);
     if !timeline.is_measured(due_ns) {
         return true;
     }
@@ -583,9 +587,11 @@ pub(crate) fn account(
                 report.out_of_order += 1;
             }
             if sent_here {
-                report
-                    .latency
-                    .record_ns(now_ns.saturating_sub(probe.intended_ns));
+                let latency = now_ns.saturating_sub(probe.intended_ns);
+                report.latency.record_ns(latency);
+                if cross_node {
+                    report.cross_node_latency.record_ns(latency);
+                }
             }
         }
         Delivery::Duplicate => report.duplicated += 1,
@@ -640,7 +646,7 @@ mod tests {
                 &probe(0, k, intended),
                 &tl,
                 &|_| true,
-                &|p| (p.intended_ns, true)
+                &|p| (p.intended_ns, true, false)
             ));
             naive.record_ns(received - actual);
         }
@@ -671,7 +677,7 @@ mod tests {
             &other_clock,
             &tl,
             &|_| true,
-            &|_| (due, false)
+            &|_| (due, false, false)
         ));
         assert_eq!((report.delivered, report.latency.len()), (1, 0));
         assert_eq!(report.delivered_by_bucket.iter().sum::<u64>(), 1);
@@ -696,7 +702,7 @@ mod tests {
             &warm,
             &tl,
             &|_| true,
-            &|p| (p.intended_ns, true)
+            &|p| (p.intended_ns, true, false)
         ));
         for (sender, k) in [(0, 1), (0, 3), (0, 2), (0, 3), (1, 1)] {
             account(
@@ -706,7 +712,7 @@ mod tests {
                 &probe(sender, k, at(k)),
                 &tl,
                 &|_| true,
-                &|p| (p.intended_ns, true),
+                &|p| (p.intended_ns, true, false),
             );
         }
         assert!(!account(
@@ -716,7 +722,7 @@ mod tests {
             b"Welcome!",
             &tl,
             &|_| true,
-            &|p| (p.intended_ns, true)
+            &|p| (p.intended_ns, true, false)
         ));
         assert_eq!(report.delivered, 4);
         assert_eq!(report.duplicated, 1);
@@ -733,7 +739,7 @@ mod tests {
             &probe(1, 5, at(5)),
             &tl,
             &other_room,
-            &|p| (p.intended_ns, true)
+            &|p| (p.intended_ns, true, false)
         ));
         assert_eq!((report.misrouted, report.delivered), (1, 4));
     }

@@ -297,6 +297,7 @@ pub fn cluster(summaries: &[TransportSummary]) -> Option<Table> {
         "RSS peak MiB",
         "CPU s (window)",
         "state",
+        "cross-node p50 / p99 ms",
     ]
     .map(str::to_owned)
     .to_vec();
@@ -325,6 +326,7 @@ pub fn cluster(summaries: &[TransportSummary]) -> Option<Table> {
                 format!("{:.2}", of(&|n| n.cpu_s)),
                 node.killed_at_s
                     .map_or("up".to_owned(), |at| format!("killed at {at:.1} s")),
+                String::new(),
             ]);
         }
         rows.push(vec![
@@ -341,6 +343,17 @@ pub fn cluster(summaries: &[TransportSummary]) -> Option<Table> {
                 med(clusters.iter().map(|c| c.redis_cpu_s).collect())
             ),
             "up".to_owned(),
+            format!(
+                "{:.2} / {:.2}",
+                med(clusters
+                    .iter()
+                    .map(|c| c.cross_node_latency.p50_us as f64 / 1e3)
+                    .collect()),
+                med(clusters
+                    .iter()
+                    .map(|c| c.cross_node_latency.p99_us as f64 / 1e3)
+                    .collect())
+            ),
         ]);
     }
     Some(Table { header, rows })

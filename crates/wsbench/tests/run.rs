@@ -38,6 +38,21 @@ fn wait_with_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
     }
 }
 
+/// `wsbench run PATH --out OUT ARGS…` (stdout discarded), which must succeed; its result.
+fn run_ok(path: &Path, out: &Path, args: &[&str]) -> RunResult {
+    let status = wsbench()
+        .arg("run")
+        .arg(path)
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    read_result(out)
+}
+
 fn read_result(dir: &Path) -> RunResult {
     let text = std::fs::read_to_string(dir.join("result.json")).unwrap();
     serde_json::from_str(&text).unwrap()
@@ -92,16 +107,7 @@ fn server_child_of(parent: u32, limit: Duration) -> u32 {
 #[test]
 fn smoke_run_measures_both_transports_completely() {
     let out = temp_dir("smoke");
-    let status = wsbench()
-        .arg("run")
-        .arg(scenario_path("smoke.toml"))
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::piped())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{status}");
-    let result = read_result(&out);
+    let result = run_ok(&scenario_path("smoke.toml"), &out, &[]);
     assert_eq!(result.status, Status::Complete);
     let transports: Vec<Transport> = result.runs.iter().map(|r| r.transport).collect();
     assert_eq!(transports, vec![Transport::Ws, Transport::Socketio]);
@@ -292,16 +298,7 @@ drain = "1s"
 "#,
     )
     .unwrap();
-    let status = wsbench()
-        .arg("run")
-        .arg(&path)
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{status}");
-    let result = read_result(&out);
+    let result = run_ok(&path, &out, &[]);
     assert_eq!(result.runs.len(), 2);
     for run in &result.runs {
         assert_eq!(run.status, Status::Complete, "{:?}", run.error);
@@ -335,17 +332,11 @@ fn a_polling_run_delivers_everything_and_counts_its_bytes_at_the_server() {
             .replace("repeat = 2", "repeat = 1"),
     )
     .unwrap();
-    let status = wsbench()
-        .arg("run")
-        .arg(&path)
-        .args(["--transport", "socketio", "--transport", "socketio-polling"])
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{status}");
-    let result = read_result(&out);
+    let result = run_ok(
+        &path,
+        &out,
+        &["--transport", "socketio", "--transport", "socketio-polling"],
+    );
     assert_eq!(result.runs.len(), 2);
     for run in &result.runs {
         let t = run.transport;
@@ -380,16 +371,7 @@ fn a_connect_storm_reports_its_rate_and_handshake_times() {
             .replace("repeat = 3", "repeat = 1"),
     )
     .unwrap();
-    let status = wsbench()
-        .arg("run")
-        .arg(&path)
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{status}");
-    let result = read_result(&out);
+    let result = run_ok(&path, &out, &[]);
     assert_eq!(result.runs.len(), 2);
     for run in &result.runs {
         let t = run.transport;
@@ -437,16 +419,7 @@ fn slow_consumers_are_bounded_by_the_overflow_policy_and_reported_apart() {
             .replace("duration = \"45s\"", "duration = \"4s\""),
     )
     .unwrap();
-    let status = wsbench()
-        .arg("run")
-        .arg(&path)
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{status}");
-    let result = read_result(&out);
+    let result = run_ok(&path, &out, &[]);
     assert_eq!(result.scenario.stalled, 4);
     for run in &result.runs {
         let t = run.transport;
@@ -494,16 +467,7 @@ fn after_a_server_is_killed_every_client_reconnects_and_the_outage_is_accounted(
             ),
     )
     .unwrap();
-    let status = wsbench()
-        .arg("run")
-        .arg(&path)
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{status}");
-    let result = read_result(&out);
+    let result = run_ok(&path, &out, &[]);
     assert_eq!(result.runs.len(), 2);
     for run in &result.runs {
         let t = run.transport;
@@ -571,16 +535,7 @@ fn a_sweep_runs_every_point_and_reports_each() {
         ],
         "",
     );
-    let status = wsbench()
-        .arg("run")
-        .arg(&path)
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{status}");
-    let result = read_result(&out);
+    let result = run_ok(&path, &out, &[]);
     assert_eq!(result.scenario.sweep.len(), 1);
     let got: Vec<(Transport, f64, u64)> = result
         .runs
@@ -630,16 +585,7 @@ fn a_search_stops_each_transport_at_the_first_broken_limit() {
         &[("duration = \"2s\"", "duration = \"1s\"")],
         "\n[search]\nfield = \"rate\"\nstart = 5\nfactor = 2\nmax = 20\np99 = \"1us\"\n",
     );
-    let status = wsbench()
-        .arg("run")
-        .arg(&path)
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{status}");
-    let result = read_result(&out);
+    let result = run_ok(&path, &out, &[]);
     assert_eq!(result.search.len(), 2);
     for o in &result.search {
         assert_eq!(o.highest_held, None, "{o:?}");
@@ -654,16 +600,7 @@ fn a_search_stops_each_transport_at_the_first_broken_limit() {
         "\n[search]\nfield = \"rate\"\nstart = 5\nfactor = 2\nmax = 20\np99 = \"30s\"\n",
     );
     let out2 = out.join("held");
-    let status = wsbench()
-        .arg("run")
-        .arg(&path)
-        .arg("--out")
-        .arg(&out2)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{status}");
-    let result = read_result(&out2);
+    let result = run_ok(&path, &out2, &[]);
     for o in &result.search {
         assert_eq!(o.highest_held, Some(20.0), "{o:?}");
         assert_eq!(o.first_broken, None, "{o:?}");
@@ -687,16 +624,7 @@ fn a_cluster_delivers_across_nodes_and_survives_a_killed_node() {
         ],
         "",
     );
-    let status = wsbench()
-        .arg("run")
-        .arg(&path)
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{status}");
-    let result = read_result(&out);
+    let result = run_ok(&path, &out, &[]);
     for run in &result.runs {
         let t = run.transport;
         assert_eq!(run.status, Status::Complete, "{t}: {:?}", run.error);
@@ -731,16 +659,7 @@ fn a_cluster_delivers_across_nodes_and_survives_a_killed_node() {
         "",
     );
     let out2 = out.join("killed");
-    let status = wsbench()
-        .arg("run")
-        .arg(&killed)
-        .arg("--out")
-        .arg(&out2)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{status}");
-    let result = read_result(&out2);
+    let result = run_ok(&killed, &out2, &[]);
     for run in &result.runs {
         let t = run.transport;
         let cluster = run.cluster.as_ref().unwrap();

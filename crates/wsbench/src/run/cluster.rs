@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use anyhow::Context;
+use wsbench_core::histogram::HistogramFigures;
 use wsbench_core::redis_server::RedisServer;
 use wsbench_core::result::{ClusterFigures, NodeFigures, ServerFigures};
 
@@ -133,6 +134,7 @@ impl Cluster {
         first: Option<&ServerFigures>,
         clients: u64,
         load_start: Instant,
+        cross_node_latency: HistogramFigures,
     ) -> Option<ClusterFigures> {
         let (_, redis_sampler) = self.redis?;
         let count = self.nodes.len() as u64 + 1;
@@ -160,6 +162,7 @@ impl Cluster {
         }
         Some(ClusterFigures {
             nodes,
+            cross_node_latency,
             redis_cpu_s: self.redis_cpu_s,
             redis_rss_peak_bytes: redis_sampler.peak_after(load_start),
         })

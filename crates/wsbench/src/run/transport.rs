@@ -280,6 +280,7 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
         run.server.as_ref(),
         s.clients,
         phase.load_start.unwrap_or_else(Instant::now),
+        report.cross_node_latency.figures(),
     );
     match stop {
         None if run.messages.misrouted > 0 => {
