@@ -644,6 +644,9 @@ fn a_cluster_delivers_across_nodes_and_survives_a_killed_node() {
             cluster.nodes[1].counters.unwrap().connections_total == 6,
             "{t}"
         );
+        // Half the deliveries cross nodes, and their latency is recorded apart.
+        let cross = cluster.cross_node_latency.count;
+        assert!(cross > 0 && cross < run.latency.count, "{t}: {cross}");
     }
 
     // Node 1 killed 1 s into the window: node 0's clients keep receiving.
