@@ -320,6 +320,9 @@ pub struct NodeFigures {
     pub pid: u32,
     /// Clients asked to connect to it.
     pub clients: u64,
+    /// RSS before any client connected, bytes.
+    #[serde(default)]
+    pub rss_baseline_bytes: u64,
     /// RSS once its clients were connected and settled, bytes.
     pub rss_idle_bytes: u64,
     /// Peak RSS during the load, bytes.

@@ -77,7 +77,9 @@ impl Exporter for MarkdownExporter {
                 out,
                 "\n## Cluster\n\nA clustered run's server processes (nodes) share one Redis, \
                  started by wsbench; client i connects to node i mod nodes, so most deliveries \
-                 cross nodes through Redis (their latency is in the table above).{}\n",
+                 cross nodes through Redis (their latency is the last column below). Server \
+                 memory per connection and CPU per delivery above are the whole cluster's \
+                 (every node); Redis's are below.{}\n",
                 s.kill_node_at.map_or(String::new(), |at| format!(
                     " The last node was killed (SIGKILL) {at} into the measured window: its \
                      clients' deliveries from then on are counted as lost, the other nodes' \

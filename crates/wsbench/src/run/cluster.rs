@@ -24,6 +24,7 @@ struct Node {
     child: Option<ServerChild>,
     pid: u32,
     sampler: Sampler,
+    baseline_rss: u64,
     idle_rss: u64,
     cpu_start: f64,
     cpu_s: f64,
@@ -55,6 +56,7 @@ impl Cluster {
         self.nodes.push(Node {
             pid: child.pid,
             sampler: Sampler::start(child.pid),
+            baseline_rss: procfs::rss_bytes(child.pid).unwrap_or(0),
             child: Some(child),
             idle_rss: 0,
             cpu_start: 0.0,
@@ -142,6 +144,7 @@ impl Cluster {
         let mut nodes = vec![NodeFigures {
             pid: first.map_or(0, |f| f.pid),
             clients: clients_of(0),
+            rss_baseline_bytes: first.map_or(0, |f| f.rss_baseline_bytes),
             rss_idle_bytes: first.map_or(0, |f| f.rss_idle_bytes),
             rss_peak_bytes: first.map_or(0, |f| f.rss_peak_bytes),
             cpu_s: first.map_or(0.0, |f| f.cpu_s),
@@ -153,6 +156,7 @@ impl Cluster {
             nodes.push(NodeFigures {
                 pid: n.pid,
                 clients: clients_of(i as u64 + 1),
+                rss_baseline_bytes: n.baseline_rss,
                 rss_idle_bytes: n.idle_rss,
                 rss_peak_bytes: peak,
                 cpu_s: n.cpu_s,

@@ -282,6 +282,18 @@ async fn measure_into(ctx: &RunCtx<'_>, run: &mut TransportRun) -> anyhow::Resul
         phase.load_start.unwrap_or_else(Instant::now),
         report.cross_node_latency.figures(),
     );
+    // A cluster's server figures are the whole cluster's: every node's memory and CPU
+    // (Redis's own are reported apart).
+    if let (Some(server), Some(cluster)) = (run.server.as_mut(), run.cluster.as_ref()) {
+        let grown: u64 = cluster
+            .nodes
+            .iter()
+            .map(|n| n.rss_idle_bytes.saturating_sub(n.rss_baseline_bytes))
+            .sum();
+        server.memory_per_connection_bytes = grown as f64 / report.connected.max(1) as f64;
+        server.cpu_s = cluster.nodes.iter().map(|n| n.cpu_s).sum();
+        server.cpu_us_per_delivery = per(server.cpu_s * 1e6, run.messages.delivered);
+    }
     match stop {
         None if run.messages.misrouted > 0 => {
             run.status = Status::Failed;
