@@ -318,20 +318,20 @@ drain = "1s"
 #[test]
 fn a_polling_run_delivers_everything_and_counts_its_bytes_at_the_server() {
     let out = temp_dir("polling");
-    let path = out.join("polling.toml");
-    std::fs::write(
-        &path,
-        std::fs::read_to_string(scenario_path("polling.toml"))
-            .unwrap()
-            .replace("clients = 100", "clients = 8")
-            .replace("ramp = \"10s\"", "ramp = \"800ms\"")
-            .replace("senders = 10", "senders = 2")
-            .replace("warmup = \"3s\"", "warmup = \"500ms\"")
-            .replace("duration = \"15s\"", "duration = \"2s\"")
-            .replace("drain = \"2s\"", "drain = \"1s\"")
-            .replace("repeat = 2", "repeat = 1"),
-    )
-    .unwrap();
+    let path = scenario_copy(
+        &out,
+        "polling.toml",
+        &[
+            ("clients = 100", "clients = 8"),
+            ("ramp = \"10s\"", "ramp = \"800ms\""),
+            ("senders = 10", "senders = 2"),
+            ("warmup = \"3s\"", "warmup = \"500ms\""),
+            ("duration = \"15s\"", "duration = \"2s\""),
+            ("drain = \"2s\"", "drain = \"1s\""),
+            ("repeat = 2", "repeat = 1"),
+        ],
+        "",
+    );
     let result = run_ok(
         &path,
         &out,
@@ -361,16 +361,16 @@ fn a_polling_run_delivers_everything_and_counts_its_bytes_at_the_server() {
 #[test]
 fn a_connect_storm_reports_its_rate_and_handshake_times() {
     let out = temp_dir("storm");
-    let path = out.join("storm.toml");
-    std::fs::write(
-        &path,
-        std::fs::read_to_string(scenario_path("connect-storm.toml"))
-            .unwrap()
-            .replace("clients = 5000", "clients = 200")
-            .replace("duration = \"3s\"", "duration = \"1s\"")
-            .replace("repeat = 3", "repeat = 1"),
-    )
-    .unwrap();
+    let path = scenario_copy(
+        &out,
+        "connect-storm.toml",
+        &[
+            ("clients = 5000", "clients = 200"),
+            ("duration = \"3s\"", "duration = \"1s\""),
+            ("repeat = 3", "repeat = 1"),
+        ],
+        "",
+    );
     let result = run_ok(&path, &out, &[]);
     assert_eq!(result.runs.len(), 2);
     for run in &result.runs {
@@ -402,23 +402,23 @@ fn a_connect_storm_reports_its_rate_and_handshake_times() {
 #[test]
 fn slow_consumers_are_bounded_by_the_overflow_policy_and_reported_apart() {
     let out = temp_dir("slow");
-    let path = out.join("slow.toml");
     // 4 of 12 clients stop reading; 2 senders push 60 KB messages, 24 MB per stalled client
     // over the window: far more than the kernel's socket buffers and a 16-message queue.
-    std::fs::write(
-        &path,
-        std::fs::read_to_string(scenario_path("slow-consumer.toml"))
-            .unwrap()
-            .replace("clients = 1000", "clients = 12")
-            .replace("ramp = \"2s\"", "ramp = \"300ms\"")
-            .replace("senders = 10", "senders = 2")
-            .replace("rate = 10", "rate = 50")
-            .replace("payload = 8192", "payload = 60000")
-            .replace("stalled = 0.1", "stalled = 4\nqueue_capacity = 16")
-            .replace("warmup = \"3s\"", "warmup = \"500ms\"")
-            .replace("duration = \"45s\"", "duration = \"4s\""),
-    )
-    .unwrap();
+    let path = scenario_copy(
+        &out,
+        "slow-consumer.toml",
+        &[
+            ("clients = 1000", "clients = 12"),
+            ("ramp = \"2s\"", "ramp = \"300ms\""),
+            ("senders = 10", "senders = 2"),
+            ("rate = 10", "rate = 50"),
+            ("payload = 8192", "payload = 60000"),
+            ("stalled = 0.1", "stalled = 4\nqueue_capacity = 16"),
+            ("warmup = \"3s\"", "warmup = \"500ms\""),
+            ("duration = \"45s\"", "duration = \"4s\""),
+        ],
+        "",
+    );
     let result = run_ok(&path, &out, &[]);
     assert_eq!(result.scenario.stalled, 4);
     for run in &result.runs {
@@ -446,27 +446,23 @@ fn slow_consumers_are_bounded_by_the_overflow_policy_and_reported_apart() {
 #[test]
 fn after_a_server_is_killed_every_client_reconnects_and_the_outage_is_accounted() {
     let out = temp_dir("reconnect");
-    let path = out.join("reconnect.toml");
-    std::fs::write(
-        &path,
-        std::fs::read_to_string(scenario_path("reconnect.toml"))
-            .unwrap()
-            .replace("clients = 1000", "clients = 20")
-            .replace("ramp = \"2s\"", "ramp = \"200ms\"")
-            .replace("senders = 10", "senders = 4")
-            .replace("warmup = \"3s\"", "warmup = \"500ms\"")
-            .replace("duration = \"20s\"", "duration = \"4s\"")
-            .replace("drain = \"3s\"", "drain = \"1s\"")
-            .replace("repeat = 2", "repeat = 1")
-            .replace("at = \"5s\"", "at = \"1s\"")
-            .replace("down = \"1s\"", "down = \"300ms\"")
-            .replace("reconnect_delay = \"1s\"", "reconnect_delay = \"100ms\"")
-            .replace(
-                "reconnect_delay_max = \"5s\"",
-                "reconnect_delay_max = \"400ms\"",
-            ),
-    )
-    .unwrap();
+    let path = scenario_copy(
+        &out,
+        "reconnect.toml",
+        &[
+            ("clients = 1000", "clients = 20"),
+            ("ramp = \"2s\"", "ramp = \"200ms\""),
+            ("senders = 10", "senders = 4"),
+            ("warmup = \"3s\"", "warmup = \"500ms\""),
+            ("duration = \"20s\"", "duration = \"4s\""),
+            ("drain = \"3s\"", "drain = \"1s\""),
+            ("repeat = 2", "repeat = 1"),
+            ("at = \"5s\"", "at = \"1s\""),
+            ("down = \"1s\"", "down = \"300ms\""),
+            ("reconnect_delay = \"1s\"", "reconnect_delay = \"100ms\""),
+        ],
+        "",
+    );
     let result = run_ok(&path, &out, &[]);
     assert_eq!(result.runs.len(), 2);
     for run in &result.runs {
@@ -513,13 +509,19 @@ fn after_a_server_is_killed_every_client_reconnects_and_the_outage_is_accounted(
 
 /// The smoke scenario with `extra` appended and `replace` applied, written to `dir`.
 fn small_scenario(dir: &Path, replace: &[(&str, &str)], extra: &str) -> PathBuf {
-    let mut text = std::fs::read_to_string(scenario_path("smoke.toml")).unwrap();
+    scenario_copy(dir, "smoke.toml", replace, extra)
+}
+
+/// A shipped scenario made small for a test: each `(from, to)` must be in the file (so a
+/// changed scenario fails loudly), then `extra` is appended; written to `dir`.
+fn scenario_copy(dir: &Path, name: &str, replace: &[(&str, &str)], extra: &str) -> PathBuf {
+    let mut text = std::fs::read_to_string(scenario_path(name)).unwrap();
     for (from, to) in replace {
-        assert!(text.contains(from), "{from}");
+        assert!(text.contains(from), "{name} has no {from}");
         text = text.replace(from, to);
     }
     text.push_str(extra);
-    let path = dir.join("small.toml");
+    let path = dir.join(format!("small-{name}"));
     std::fs::write(&path, text).unwrap();
     path
 }
