@@ -230,6 +230,7 @@ fn line_chart(
             .configure_mesh()
             .x_desc(x_desc)
             .y_desc(y_desc)
+            .x_label_formatter(&|v| trim(*v))
             .y_label_formatter(&|v| format!("{v:.decimals$}"))
             .draw()
             .map_err(chart_error)?;
