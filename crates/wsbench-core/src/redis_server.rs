@@ -49,6 +49,30 @@ impl RedisServer {
         Err(last_error.unwrap_or_else(|| std::io::Error::other("redis-server did not start")))
     }
 
+    /// For tests: a started server, or `None` (with a message) when `redis-server` is not
+    /// installed on a developer's machine. Under CI (`CI` set) a missing `redis-server` is a
+    /// failure, never a skip: `.ci/run` installs it.
+    pub fn start_or_skip(test: &str) -> Option<RedisServer> {
+        if !Self::installed() && std::env::var_os("CI").is_none() {
+            eprintln!(
+                "skipping {test}: redis-server is not installed (apt-get install redis-server; \
+                 .ci/run installs it)"
+            );
+            return None;
+        }
+        Some(RedisServer::start().expect("redis-server starts"))
+    }
+
+    /// Whether `redis-server` can be run here.
+    pub fn installed() -> bool {
+        Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     /// The URL clients connect with (RESP3, which socketioxide-redis needs).
     pub fn url(&self) -> String {
         format!("redis://{}/?protocol=resp3", self.addr)

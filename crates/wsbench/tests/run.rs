@@ -617,6 +617,10 @@ fn a_search_stops_each_transport_at_the_first_broken_limit() {
 
 #[test]
 fn a_cluster_delivers_across_nodes_and_survives_a_killed_node() {
+    let test = "a_cluster_delivers_across_nodes_and_survives_a_killed_node";
+    if wsbench_core::redis_server::RedisServer::start_or_skip(test).is_none() {
+        return;
+    }
     let out = temp_dir("cluster");
     let path = small_scenario(
         &out,
