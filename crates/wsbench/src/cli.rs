@@ -31,7 +31,8 @@ pub enum Command {
     /// Starts each transport's server as a child process (or uses the scenario's `target`),
     /// connects the scenario's clients, drives an open-loop broadcast load, and writes
     /// result.json under results/ after each transport. Exit code: 0 complete, 1 a transport
-    /// failed, 2 bad scenario or arguments, 130 interrupted (Ctrl-C; what was measured is kept).
+    /// failed, 2 bad scenario or arguments, 99 a threshold of the scenario broke, 130
+    /// interrupted (Ctrl-C; what was measured is kept).
     Run(RunArgs),
     /// Render a result.json again, in any format.
     Report(ReportArgs),
