@@ -34,6 +34,14 @@ impl LatencyHistogram {
         self.0.add(&other.0).expect("same bounds always merge");
     }
 
+    /// Adds the histogram serialized in `figures` (a result's); one that does not decode
+    /// adds nothing.
+    pub fn merge_figures(&mut self, figures: &HistogramFigures) {
+        if let Ok(h) = figures.histogram() {
+            self.merge(&h);
+        }
+    }
+
     /// Values recorded.
     pub fn len(&self) -> u64 {
         self.0.len()

@@ -354,6 +354,21 @@ impl DeliveryTimeline {
         self.owed.is_empty() && self.delivered.is_empty()
     }
 
+    /// Adds `other`'s counts bucket by bucket (same bucket width: one scenario's shards).
+    pub fn add(&mut self, other: &DeliveryTimeline) {
+        for (into, from) in [
+            (&mut self.owed, &other.owed),
+            (&mut self.delivered, &other.delivered),
+        ] {
+            if into.len() < from.len() {
+                into.resize(from.len(), 0);
+            }
+            for (a, b) in into.iter_mut().zip(from) {
+                *a += b;
+            }
+        }
+    }
+
     /// (owed, delivered) for probes due from `from_s` to `to_s` after the window's start.
     pub fn between(&self, from_s: f64, to_s: f64) -> (u64, u64) {
         if self.bucket_s <= 0.0 {

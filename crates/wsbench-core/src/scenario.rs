@@ -847,11 +847,7 @@ impl Scenario {
             }
             let search = check.search(raw_search)?;
             // Every value it may reach must make a valid scenario.
-            let field = lists
-                .keys()
-                .copied()
-                .find(|f| *f == search.field)
-                .expect("checked field");
+            let field = search.field.as_str();
             for v in search.values() {
                 let mut chosen: BTreeMap<&str, Spanned<Number>> = lists
                     .iter()

@@ -72,13 +72,19 @@ impl WorkerCtx {
         let in_scope = |sender: u32| plan.in_scope(receiver, u64::from(sender));
         // The schedule says when a probe was due, whichever process sent it; its latency is
         // measured only if this process sent it (one monotonic clock).
+        let clustered = plan.endpoints.len() > 1;
         let origin = |p: &Probe| {
             let sender = u64::from(p.sender);
-            (
-                plan.due_ns(timeline.t0_ns, sender, p.seq),
-                plan.sent_here(sender),
-                plan.node_of(sender) != plan.node_of(receiver),
-            )
+            let sent_here = plan.sent_here(sender);
+            // A probe sent here carries its due time on this clock; only another shard's
+            // needs the schedule worked out.
+            let due_ns = if sent_here {
+                p.intended_ns
+            } else {
+                plan.due_ns(timeline.t0_ns, sender, p.seq)
+            };
+            let cross_node = clustered && plan.node_of(sender) != plan.node_of(receiver);
+            (due_ns, sent_here, cross_node)
         };
         if account(
             ledger,

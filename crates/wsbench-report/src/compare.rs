@@ -174,7 +174,6 @@ pub fn compare(base: &RunResult, new: &RunResult, tolerances: Tolerances) -> Com
         else {
             continue;
         };
-        let at = wsbench_core::result::point_label(&b.point);
         for m in METRICS.iter().filter(|m| is_timing(m)) {
             let base = ratio_stat(b.stat(m), bw.stat(m));
             let new = ratio_stat(n.stat(m), nw.stat(m));
@@ -184,11 +183,7 @@ pub fn compare(base: &RunResult, new: &RunResult, tolerances: Tolerances) -> Com
                 tolerances.timing
             };
             out.rows.push(Row {
-                label: format!(
-                    "{}/ws{}{at}",
-                    b.transport,
-                    if at.is_empty() { "" } else { " " }
-                ),
+                label: b.ratio_label(),
                 metric: m,
                 base,
                 new,

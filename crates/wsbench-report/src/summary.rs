@@ -82,12 +82,12 @@ pub struct TransportSummary {
 impl TransportSummary {
     /// The transport, and the sweep point if there is one: `ws clients=1000`.
     pub fn label(&self) -> String {
-        let at = point_label(&self.point);
-        if at.is_empty() {
-            self.transport.to_string()
-        } else {
-            format!("{} {at}", self.transport)
-        }
+        with_point(self.transport.to_string(), &self.point)
+    }
+
+    /// Its ratio row's name: `socketio/ws clients=1000`.
+    pub fn ratio_label(&self) -> String {
+        with_point(format!("{}/ws", self.transport), &self.point)
     }
 
     /// The statistic of `metric`.
@@ -155,8 +155,8 @@ fn summarize_one(
             .collect();
         let (mut latency, mut connect_time) = Default::default();
         for r in &basis {
-            merge_into(&mut latency, &r.latency);
-            merge_into(&mut connect_time, &r.connections.connect_time);
+            LatencyHistogram::merge_figures(&mut latency, &r.latency);
+            LatencyHistogram::merge_figures(&mut connect_time, &r.connections.connect_time);
         }
         let statuses: Vec<&str> = runs.iter().map(|r| status_word(r.status)).collect();
         let status = if runs.len() > 1 && statuses.iter().all(|s| *s == "ok") {
@@ -189,9 +189,13 @@ fn summarize_one(
     }
 }
 
-fn merge_into(into: &mut LatencyHistogram, figures: &wsbench_core::histogram::HistogramFigures) {
-    if let Ok(h) = figures.histogram() {
-        into.merge(&h);
+/// `name`, followed by the sweep point if there is one.
+fn with_point(name: String, point: &BTreeMap<String, f64>) -> String {
+    let at = point_label(point);
+    if at.is_empty() {
+        name
+    } else {
+        format!("{name} {at}")
     }
 }
 

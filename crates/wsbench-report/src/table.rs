@@ -76,15 +76,7 @@ pub fn side_by_side(summaries: &[TransportSummary]) -> Table {
             continue;
         };
         {
-            let at = wsbench_core::result::point_label(&s.point);
-            let mut row = vec![
-                format!(
-                    "{}/ws{}{at}",
-                    s.transport,
-                    if at.is_empty() { "" } else { " " }
-                ),
-                String::new(),
-            ];
+            let mut row = vec![s.ratio_label(), String::new()];
             row.extend(columns.iter().map(|m| {
                 if m.key == "loss_ratio" {
                     return String::new();
@@ -168,9 +160,7 @@ pub fn slow_consumers(stalled: u64, summaries: &[TransportSummary]) -> Option<Ta
     .to_vec();
     let mib = |b: u64| format!("{:.1}", b as f64 / (1 << 20) as f64);
     let median = |values: Vec<u64>| -> Option<u64> {
-        let mut v = values;
-        v.sort_unstable();
-        v.get(v.len() / 2).copied()
+        Stat::of(values.into_iter().map(|v| v as f64).collect()).map(|s| s.median as u64)
     };
     let rows = summaries
         .iter()

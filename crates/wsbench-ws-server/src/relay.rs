@@ -106,6 +106,7 @@ impl Pumps {
             mut outgoing,
         } = self;
         let stop = shared.shutdown.clone();
+        let shared_out = shared.clone();
         tracker.spawn(async move {
             loop {
                 let (channel, frame) = tokio::select! {
@@ -123,6 +124,16 @@ impl Pumps {
                 if let Err(err) = published {
                     tracing::warn!(%err, "cannot publish to redis");
                 }
+            }
+            let dropped = shared_out
+                .relay
+                .as_ref()
+                .map_or(0, |r| r.dropped.load(Ordering::Relaxed));
+            if dropped > 0 {
+                tracing::warn!(
+                    dropped,
+                    "broadcasts not relayed: the redis backlog was full"
+                );
             }
         });
         let node = shared.relay.as_ref().map_or(0, |r| r.node);

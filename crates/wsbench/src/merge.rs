@@ -227,28 +227,14 @@ fn merge_runs(parts: &[(&str, Option<&TransportRun>)], payload: u64) -> Transpor
         ..Default::default()
     };
     for r in &runs {
-        add_into(&mut timeline.owed, &r.timeline.owed);
-        add_into(&mut timeline.delivered, &r.timeline.delivered);
+        timeline.add(&r.timeline);
     }
     out.timeline = timeline;
     out
 }
 
-fn add_into(into: &mut Vec<u64>, from: &[u64]) {
-    if into.len() < from.len() {
-        into.resize(from.len(), 0);
-    }
-    for (a, b) in into.iter_mut().zip(from) {
-        *a += b;
-    }
-}
-
 fn merged_histogram<'a>(figures: impl Iterator<Item = &'a HistogramFigures>) -> HistogramFigures {
     let mut merged = LatencyHistogram::default();
-    for f in figures {
-        if let Ok(h) = f.histogram() {
-            merged.merge(&h);
-        }
-    }
+    figures.for_each(|f| merged.merge_figures(f));
     merged.figures()
 }

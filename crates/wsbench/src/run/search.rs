@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use wsbench_core::result::{RunResult, SearchOutcome, Status, TransportRun};
 use wsbench_core::scenario::Search;
 use wsbench_core::shard::Shard;
+use wsbench_report::summary::Stat;
 
 use super::measure_and_save;
 use super::transport::RunCtx;
@@ -88,10 +89,7 @@ pub fn broken_limit(runs: &[TransportRun], search: &Search, clients: u64) -> Opt
             failed.error.as_deref().unwrap_or("no reason recorded")
         ));
     }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(0.0)
-    };
+    let median = |v: Vec<f64>| Stat::of(v).map_or(0.0, |s| s.median);
     let bound = if runs.iter().any(|r| r.loadgen.bound) {
         " (the load generator was CPU-bound: the limit may be its own)"
     } else {
