@@ -10,10 +10,10 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
-use wsbench_benches::TRANSPORTS;
+use wsbench_benches::{BenchProtocol, TRANSPORTS};
 use wsbench_core::probe::Probe;
 use wsbench_core::scenario::Encoding;
-use wsbench_loadgen::{Decoder, Incoming, Protocol, Role};
+use wsbench_loadgen::{Incoming, Role};
 
 const SIZES: [usize; 4] = [64, 1024, 4096, 16 * 1024];
 const ENCODINGS: [(Encoding, &str); 2] = [(Encoding::Text, "text"), (Encoding::Binary, "binary")];
@@ -28,7 +28,7 @@ fn probe() -> Probe {
 
 /// Encodes a probe into wire bytes: transport messages, then server-to-client frames.
 fn encode(
-    protocol: Protocol,
+    protocol: BenchProtocol,
     encoding: Encoding,
     size: usize,
     scratch: &mut Vec<u8>,
@@ -36,7 +36,7 @@ fn encode(
     wire: &mut Vec<u8>,
 ) {
     probe().encode_into(size, scratch);
-    protocol.probe_messages(encoding, Role::Broadcast, scratch, frames);
+    (protocol.encode)(encoding, Role::Broadcast, scratch, frames);
     wire.clear();
     for msg in frames.drain(..) {
         let frame = match msg {
@@ -49,9 +49,9 @@ fn encode(
 }
 
 /// Decodes wire bytes back to the probe, as a client does.
-fn decode(protocol: Protocol, wire: &[u8]) -> Probe {
+fn decode(protocol: BenchProtocol, wire: &[u8]) -> Probe {
     let mut cursor = Cursor::new(wire);
-    let mut decoder = Decoder::default();
+    let mut decoder = (protocol.decoder)();
     loop {
         let (header, len) = FrameHeader::parse(&mut cursor)
             .expect("valid frame")
@@ -65,8 +65,8 @@ fn decode(protocol: Protocol, wire: &[u8]) -> Probe {
             }
             _ => Message::Binary(payload.to_vec().into()),
         };
-        if let Incoming::Payload(bytes) = decoder.classify(protocol, &msg) {
-            return Probe::decode(bytes).expect("a probe");
+        if let Incoming::Payload(bytes) = decoder(msg) {
+            return Probe::decode(&bytes).expect("a probe");
         }
     }
 }
@@ -78,7 +78,8 @@ fn codec(c: &mut Criterion) {
     group
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(2));
-    for (protocol, name) in TRANSPORTS {
+    for protocol in TRANSPORTS {
+        let name = protocol.name;
         for (encoding, enc_name) in ENCODINGS {
             for size in SIZES {
                 group.throughput(Throughput::Bytes(size as u64));

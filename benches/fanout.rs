@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::Notify;
-use wsbench_benches::{BenchServer, TRANSPORTS, connect};
+use wsbench_benches::{BenchProtocol, BenchServer, TRANSPORTS};
 use wsbench_core::probe::Probe;
 use wsbench_core::scenario::Encoding;
-use wsbench_loadgen::{Decoder, Incoming, Protocol, Role};
+use wsbench_loadgen::{Incoming, Role};
 
 const CLIENTS: [u64; 3] = [10, 100, 1000];
 /// A broadcast that has not reached everyone in this long means a broken path.
@@ -31,7 +31,8 @@ fn fanout(c: &mut Criterion) {
     group
         .sample_size(20)
         .measurement_time(Duration::from_secs(4));
-    for (protocol, name) in TRANSPORTS {
+    for protocol in TRANSPORTS {
+        let name = protocol.name;
         for n in CLIENTS {
             group.throughput(Throughput::Elements(n - 1));
             let (sender, round, _server) = rt.block_on(setup(protocol, n));
@@ -52,12 +53,7 @@ fn fanout(c: &mut Criterion) {
                         for _ in 0..iters {
                             round.delivered.store(0, Ordering::SeqCst);
                             round.target.store(n - 1, Ordering::SeqCst);
-                            protocol.probe_messages(
-                                Encoding::Text,
-                                Role::Broadcast,
-                                &bytes,
-                                &mut frames,
-                            );
+                            (protocol.encode)(Encoding::Text, Role::Broadcast, &bytes, &mut frames);
                             let done = round.done.notified();
                             tokio::pin!(done);
                             done.as_mut().enable();
@@ -82,23 +78,26 @@ fn fanout(c: &mut Criterion) {
 
 /// Starts a server, connects `n` clients, and spawns a counting reader for all but the
 /// first, which sends.
-async fn setup(protocol: Protocol, n: u64) -> (wsbench_loadgen::Socket, Arc<Round>, BenchServer) {
-    let server = BenchServer::start(protocol);
-    let endpoint = server.endpoint(protocol);
+async fn setup(
+    protocol: BenchProtocol,
+    n: u64,
+) -> (wsbench_loadgen::Socket, Arc<Round>, BenchServer) {
+    let server = BenchServer::start(protocol.protocol);
+    let endpoint = server.endpoint(protocol.protocol);
     let round = Arc::new(Round {
         delivered: AtomicU64::new(0),
         target: AtomicU64::new(u64::MAX),
         done: Notify::new(),
     });
-    let sender = connect(protocol, &endpoint).await;
+    let sender = (protocol.connect)(&endpoint).await;
     for _ in 1..n {
-        let mut ws = connect(protocol, &endpoint).await;
+        let mut ws = (protocol.connect)(&endpoint).await;
         let round = round.clone();
         tokio::spawn(async move {
-            let mut decoder = Decoder::default();
+            let mut decoder = (protocol.decoder)();
             while let Some(Ok(msg)) = ws.next().await {
-                match decoder.classify(protocol, &msg) {
-                    Incoming::Payload(bytes) if Probe::decode(bytes).is_some() => {
+                match decoder(msg) {
+                    Incoming::Payload(bytes) if Probe::decode(&bytes).is_some() => {
                         let got = round.delivered.fetch_add(1, Ordering::SeqCst) + 1;
                         if got == round.target.load(Ordering::SeqCst) {
                             round.done.notify_one();
@@ -117,11 +116,7 @@ async fn setup(protocol: Protocol, n: u64) -> (wsbench_loadgen::Socket, Arc<Roun
     // Wait until the server has every client in its broadcast scope.
     let deadline = Instant::now() + DELIVERY_TIMEOUT;
     loop {
-        let open = match &server {
-            BenchServer::Ws(h) => h.counters().connections_open,
-            BenchServer::Sio(h) => h.counters().connections_open,
-        };
-        if open >= n {
+        if server.connections_open() >= n {
             break;
         }
         assert!(Instant::now() < deadline, "clients not registered in time");

@@ -1,17 +1,71 @@
 //! What the criterion benchmarks share: a server of either transport on a loopback port-0
-//! listener, and lean clients connected to it.
+//! listener, lean clients connected to it, and each protocol's wire as plain functions.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_tungstenite::tungstenite::Message;
 use wsbench_core::net::bind_listener;
-use wsbench_loadgen::{Endpoint, Protocol, Socket, WorkerLive};
+use wsbench_core::scenario::Encoding;
+use wsbench_core::system::{BuiltinServer, Protocol};
+use wsbench_loadgen::clients::{RawWs, SocketIoWs, Wire};
+use wsbench_loadgen::{Endpoint, Incoming, Role, Socket, WorkerLive};
 use wsbench_sio_server::{SioServer, SioServerConfig, SioServerHandle};
 use wsbench_ws_server::{WsServer, WsServerConfig, WsServerHandle};
 
-/// The transports the benchmarks compare, with their names in reports.
-pub const TRANSPORTS: [(Protocol, &str); 2] =
-    [(Protocol::RawWs, "ws"), (Protocol::SocketIo, "socketio")];
+/// A protocol a benchmark drives, with its lean client's wire as functions.
+#[derive(Clone, Copy)]
+pub struct BenchProtocol {
+    /// Its name in benchmark ids.
+    pub name: &'static str,
+    /// The protocol.
+    pub protocol: Protocol,
+    /// The messages that carry one probe.
+    pub encode: fn(Encoding, Role, &[u8], &mut Vec<Message>),
+    /// A fresh decoder for one connection.
+    pub decoder: fn() -> Box<dyn FnMut(Message) -> Incoming + Send>,
+    /// Opens one ready client.
+    pub connect: for<'a> fn(&'a Endpoint) -> Pin<Box<dyn Future<Output = Socket> + 'a>>,
+}
+
+const fn of<W: Wire + Send + 'static>(name: &'static str, protocol: Protocol) -> BenchProtocol {
+    BenchProtocol {
+        name,
+        protocol,
+        encode: W::encode,
+        decoder: decoder::<W>,
+        connect: connect::<W>,
+    }
+}
+
+fn decoder<W: Wire + Send + 'static>() -> Box<dyn FnMut(Message) -> Incoming + Send> {
+    let mut wire = W::default();
+    Box::new(move |msg| wire.decode(msg))
+}
+
+/// Opens one ready client (for Socket.IO: engine.io open and namespace CONNECT done).
+fn connect<W: Wire>(endpoint: &Endpoint) -> Pin<Box<dyn Future<Output = Socket> + '_>> {
+    Box::pin(async move {
+        let live = Arc::new(WorkerLive::default());
+        wsbench_loadgen::clients::connect::<W>(
+            endpoint,
+            Role::Broadcast,
+            None,
+            &live,
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("connect failed: {}", e.as_str()))
+    })
+}
+
+/// The transports the benchmarks compare.
+pub const TRANSPORTS: [BenchProtocol; 2] = [
+    of::<RawWs>("ws", Protocol::Ws),
+    of::<SocketIoWs>("socketio", Protocol::Socketio),
+];
 
 /// A running in-process server of one transport.
 pub enum BenchServer {
@@ -26,11 +80,11 @@ impl BenchServer {
     pub fn start(protocol: Protocol) -> BenchServer {
         let listener = bind_listener("127.0.0.1:0".parse().expect("valid address"))
             .expect("a loopback port-0 listener binds");
-        match protocol {
-            Protocol::RawWs => BenchServer::Ws(
+        match protocol.spec().server {
+            BuiltinServer::Ws => BenchServer::Ws(
                 WsServer::start(listener, WsServerConfig::default()).expect("server starts"),
             ),
-            Protocol::SocketIo => BenchServer::Sio(
+            BuiltinServer::Socketio => BenchServer::Sio(
                 SioServer::start(listener, SioServerConfig::default()).expect("server starts"),
             ),
         }
@@ -42,11 +96,19 @@ impl BenchServer {
             BenchServer::Ws(h) => h.local_addr(),
             BenchServer::Sio(h) => h.local_addr(),
         };
-        let url = match protocol {
-            Protocol::RawWs => format!("ws://{addr}/"),
-            Protocol::SocketIo => format!("ws://{addr}/socket.io/?EIO=4&transport=websocket"),
+        let url = match protocol.spec().endpoint_path {
+            Some((path, query)) => format!("ws://{addr}{path}?{query}"),
+            None => format!("ws://{addr}/"),
         };
         Endpoint { addr, url }
+    }
+
+    /// Clients connected right now.
+    pub fn connections_open(&self) -> u64 {
+        match self {
+            BenchServer::Ws(h) => h.counters().connections_open,
+            BenchServer::Sio(h) => h.counters().connections_open,
+        }
     }
 }
 
@@ -57,13 +119,4 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("a tokio runtime builds")
-}
-
-/// Opens one ready client (for Socket.IO: engine.io open and namespace CONNECT done).
-pub async fn connect(protocol: Protocol, endpoint: &Endpoint) -> Socket {
-    let live = Arc::new(WorkerLive::default());
-    protocol
-        .connect(endpoint, &live, Duration::from_secs(10))
-        .await
-        .unwrap_or_else(|e| panic!("connect failed: {}", e.as_str()))
 }

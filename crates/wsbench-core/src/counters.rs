@@ -46,6 +46,22 @@ pub struct CountersSnapshot {
     pub bytes_written: u64,
 }
 
+impl CountersSnapshot {
+    /// The counters of two servers together (the nodes of a cluster).
+    pub fn plus(self, o: CountersSnapshot) -> CountersSnapshot {
+        CountersSnapshot {
+            connections_open: self.connections_open + o.connections_open,
+            connections_total: self.connections_total + o.connections_total,
+            messages_received: self.messages_received + o.messages_received,
+            deliveries_sent: self.deliveries_sent + o.deliveries_sent,
+            deliveries_dropped: self.deliveries_dropped + o.deliveries_dropped,
+            slow_clients_disconnected: self.slow_clients_disconnected + o.slow_clients_disconnected,
+            bytes_read: self.bytes_read + o.bytes_read,
+            bytes_written: self.bytes_written + o.bytes_written,
+        }
+    }
+}
+
 impl ServerCounters {
     /// A client completed its handshake.
     pub fn connection_opened(&self) {

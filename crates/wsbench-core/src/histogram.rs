@@ -1,4 +1,4 @@
-//! Latency histograms as METHOD.md fixes them: HdrHistogram, 1 µs to 60 s, 3 digits.
+//! Latency histograms as docs/method.md fixes them: HdrHistogram, 1 µs to 60 s, 3 digits.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -132,6 +132,11 @@ pub struct HistogramFigures {
 }
 
 impl HistogramFigures {
+    /// The 99th percentile in milliseconds, if anything was recorded.
+    pub fn p99_ms(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.p99_us as f64 / 1e3)
+    }
+
     /// The histogram these figures came from.
     pub fn histogram(&self) -> Result<LatencyHistogram, String> {
         LatencyHistogram::from_base64(&self.serialized)

@@ -17,6 +17,7 @@ pub mod redis_server;
 pub mod result;
 pub mod scenario;
 pub mod shard;
+pub mod system;
 
 pub use counters::{CountersSnapshot, ServerCounters};
 pub use policy::OverflowPolicy;

@@ -3,7 +3,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use wsbench_core::scenario::{Encoding, Overrides, Ramp, Scenario, Transport};
+use wsbench_core::scenario::{Encoding, Overrides, Ramp, Scenario};
+use wsbench_core::system::{Protocol, SystemName};
+
+fn name(p: Protocol) -> SystemName {
+    SystemName::of(p)
+}
 
 const VALID: &str = r#"name = "fanout"
 transports = ["ws", "socketio"]
@@ -43,7 +48,10 @@ fn with_line(starts: &str, with: &str) -> String {
 fn the_valid_scenario_parses_with_every_field() {
     let s = parse(VALID).unwrap();
     assert_eq!(s.name, "fanout");
-    assert_eq!(s.transports, vec![Transport::Ws, Transport::Socketio]);
+    assert_eq!(
+        s.transports,
+        vec![name(Protocol::Ws), name(Protocol::Socketio)]
+    );
     assert_eq!(s.clients, 1000);
     assert_eq!(
         s.ramp,
@@ -97,13 +105,13 @@ fn overrides_replace_fields_for_one_run() {
     let overrides = Overrides {
         clients: Some(50),
         duration: Some(Duration::from_secs(3)),
-        transports: vec![Transport::Socketio],
+        transports: vec![name(Protocol::Socketio)],
         targets: Vec::new(),
     };
     let s = Scenario::parse(Path::new("x.toml"), VALID, &overrides).unwrap();
     assert_eq!(s.clients, 50);
     assert_eq!(s.duration.0, Duration::from_secs(3));
-    assert_eq!(s.transports, vec![Transport::Socketio]);
+    assert_eq!(s.transports, vec![name(Protocol::Socketio)]);
     let bad = Overrides {
         clients: Some(1),
         ..Default::default()
@@ -283,6 +291,87 @@ fn loopback_targets_are_accepted() {
         "{VALID}[target]\nws = \"ws://127.0.0.2:9000/\"\nsocketio = \"http://localhost:3000/\"\n"
     );
     let s = parse(&text).unwrap();
-    assert_eq!(s.target[&Transport::Ws], "ws://127.0.0.2:9000/");
-    assert_eq!(s.target[&Transport::Socketio], "http://localhost:3000/");
+    assert_eq!(s.target[&name(Protocol::Ws)], "ws://127.0.0.2:9000/");
+    assert_eq!(
+        s.target[&name(Protocol::Socketio)],
+        "http://localhost:3000/"
+    );
+}
+
+#[test]
+fn every_mistake_of_a_file_is_reported_at_once_in_file_order() {
+    let text = with_line("rate", "rate = 0").replace("\"text\"", "\"morse\"") + "\nclinets = 5\n";
+    let err = parse(&text).unwrap_err();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "scenarios/x.toml:6:8: rate: must be more than 0 and at most 100000 messages per second per sender, not 0",
+            "scenarios/x.toml:8:12: encoding: unknown encoding 'morse' (expected text or binary)",
+            "scenarios/x.toml:13:1: clinets: unknown field `clinets` (did you mean `clients`?)",
+        ]
+    );
+}
+
+#[test]
+fn wrong_types_empty_files_and_repeated_keys_say_what_to_write() {
+    let cases = [
+        (
+            with_line("duration", "duration = 20"),
+            "scenarios/x.toml:10:12: duration: must be a duration in quotes with its unit, like \"20s\" or \"500ms\", not the number 20",
+        ),
+        (
+            format!("{VALID}name = \"again\"\n"),
+            "scenarios/x.toml:13:1: name: `name` is given more than once (a duplicate key): keep one",
+        ),
+        (
+            "# nothing yet\n".to_owned(),
+            "scenarios/x.toml:1:1: the file is empty: a scenario needs at least name, transports",
+        ),
+        (
+            with_line("transports", "transports = \"ws\""),
+            "scenarios/x.toml:2:14: transports: must be a list such as [\"ws\", \"socketio\"], not the string \"ws\"",
+        ),
+        (
+            format!("{VALID}[thresholds]\np99 = 5\n"),
+            "scenarios/x.toml:14:7: thresholds.p99: must be a duration in quotes with its unit",
+        ),
+    ];
+    for (text, expected) in &cases {
+        let err = parse(text).expect_err(expected);
+        assert!(
+            err.starts_with(expected),
+            "expected «{expected}», got «{err}»"
+        );
+    }
+}
+
+#[test]
+fn rust_socketio_clients_only_broadcast_without_outages_or_slow_consumers() {
+    // Long-polling always uses rust_socketio; these used to fail only once the servers ran.
+    let text = with_line("transports", "transports = [\"ws\", \"socketio-polling\"]")
+        + "\nmode = \"echo\"\n[outage]\nat = \"5s\"\n";
+    let err = parse(&text).unwrap_err();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].starts_with("scenarios/x.toml:13:8: mode: mode = \"echo\" needs the lean Socket.IO client, but socketio-polling uses rust_socketio"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with("scenarios/x.toml:14:1: outage: an outage needs the lean clients"),
+        "{err}"
+    );
+    let chosen = format!("{VALID}socketio_client = \"rust_socketio\"\nstalled = 5\n");
+    let err = parse(&chosen).unwrap_err();
+    assert!(
+        err.contains("stalled: slow consumers need the lean clients, but socketio uses rust_socketio (socketio_client = \"rust_socketio\""),
+        "{err}"
+    );
+    // The same scenario without socketio is fine.
+    let overrides = Overrides {
+        transports: vec![name(Protocol::Ws)],
+        ..Default::default()
+    };
+    assert!(Scenario::parse(Path::new("x.toml"), &chosen, &overrides).is_ok());
 }

@@ -1,22 +1,23 @@
 //! The load generator: thousands of WebSocket clients per transport, open-loop senders and
-//! exact delivery accounting, following `METHOD.md`.
+//! exact delivery accounting, as `docs/method.md` describes.
 //!
 //! Clients are spread over worker threads, each a current-thread tokio runtime; each
 //! worker keeps its own histograms and counters and they are merged at the end, so the
-//! receive path takes no lock and allocates nothing of its own. Both transports are spoken
-//! by lean clients on tokio-tungstenite over one byte-counting TCP stream: raw WebSocket,
-//! and Socket.IO's websocket transport (engine.io v4, socket.io v5). rust_socketio drives
-//! Socket.IO where its features are the point: long-polling, and as the library a Rust
-//! user would pick, to measure what it costs.
+//! receive path takes no lock and allocates nothing of its own. One client loop
+//! (`client.rs`) drives every protocol through the [`clients`]' `Connection` trait: lean
+//! clients on tokio-tungstenite over one byte-counting TCP stream for raw WebSocket and
+//! Socket.IO's websocket transport (engine.io v4, socket.io v5), and rust_socketio where its
+//! features are the point: long-polling, and as the library a Rust user would pick.
 
+mod accounting;
 mod backoff;
+mod client;
+pub mod clients;
 mod ledger;
 mod live;
 mod pacer;
 mod plan;
-mod protocol;
 mod report;
-mod rust_sio;
 mod worker;
 
 use std::sync::Arc;
@@ -27,10 +28,10 @@ use tokio_util::sync::CancellationToken;
 use wsbench_core::clock::monotonic_ns;
 
 pub use backoff::Backoff;
+pub use clients::{ConnectFailure, Endpoint, Incoming, Role, Socket};
 pub use ledger::{Delivery, Ledger};
 pub use live::{LiveSnapshot, WorkerLive};
-pub use plan::{LoadPlan, RustSioTransport, Scope, Timeline};
-pub use protocol::{ConnectFailure, Decoder, Endpoint, Incoming, Protocol, Role, Socket};
+pub use plan::{ClientLibrary, LoadPlan, Scope, Timeline};
 pub use report::{LoadReport, Reconnection};
 
 /// A running load: clients connecting, then traffic once [`LoadGen::begin`] is called.

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use wsbench_core::scenario::Encoding;
-
+use wsbench_core::scenario::{Encoding, SocketioClient};
 use wsbench_core::shard::Shard;
+use wsbench_core::system::{Family, Protocol};
 
 use crate::backoff::Backoff;
-use crate::protocol::{Endpoint, Protocol, Role};
+use crate::clients::{Endpoint, Role};
 
 /// Who receives a sender's messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,11 +23,36 @@ pub enum Scope {
     },
 }
 
-/// One transport's load: who connects where, who sends what and how fast.
+/// Which library the clients speak their protocol with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientLibrary {
+    /// wsbench's lean clients (raw WebSocket; Socket.IO over websocket).
+    Lean,
+    /// rust_socketio: long-polling, or the library a Rust user would pick.
+    RustSocketio,
+}
+
+impl ClientLibrary {
+    /// The library for `protocol`: rust_socketio where the lean client does not speak it
+    /// (long-polling) or where the scenario asks for it for Socket.IO, else the lean one.
+    pub fn choose(protocol: Protocol, socketio: SocketioClient) -> ClientLibrary {
+        let spec = protocol.spec();
+        let asked = spec.family == Family::SocketIo && socketio == SocketioClient::RustSocketio;
+        if !spec.lean_client || asked {
+            ClientLibrary::RustSocketio
+        } else {
+            ClientLibrary::Lean
+        }
+    }
+}
+
+/// One system's load: who connects where, who sends what and how fast.
 #[derive(Debug, Clone)]
 pub struct LoadPlan {
-    /// Wire protocol of every client.
+    /// How every client speaks.
     pub protocol: Protocol,
+    /// With which library.
+    pub client: ClientLibrary,
     /// Where they connect: client `i` to `endpoints[i % len]` (the nodes of a cluster, or
     /// the one server).
     pub endpoints: Vec<Endpoint>,
@@ -54,23 +79,12 @@ pub struct LoadPlan {
     pub workers: usize,
     /// Longest a single connection attempt may take.
     pub connect_timeout: Duration,
-    /// Speak Socket.IO through rust_socketio instead of the lean client.
-    pub rust_socketio: Option<RustSioTransport>,
     /// The part of the clients this process opens (ids stay global).
     pub shard: Shard,
     /// Reconnect after losing the connection, on this schedule (`None`: a lost client stays
     /// lost). Socket.IO clients also buffer what is sent while disconnected, as
     /// socket.io-client does; raw WebSocket clients have no such buffer.
     pub reconnect: Option<Backoff>,
-}
-
-/// The rust_socketio transport a client uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RustSioTransport {
-    /// Websocket from the start (not polling first, then upgrade).
-    Websocket,
-    /// HTTP long-polling only.
-    Polling,
 }
 
 impl LoadPlan {
@@ -197,7 +211,8 @@ mod tests {
 
     fn plan(scope: Scope, clients: u64) -> LoadPlan {
         LoadPlan {
-            protocol: Protocol::RawWs,
+            protocol: Protocol::Ws,
+            client: ClientLibrary::Lean,
             endpoints: vec![Endpoint {
                 addr: "127.0.0.1:1".parse().unwrap(),
                 url: "ws://127.0.0.1:1/".into(),
@@ -213,7 +228,6 @@ mod tests {
             ramp_interval: Duration::ZERO,
             workers: 1,
             connect_timeout: Duration::from_secs(1),
-            rust_socketio: None,
             reconnect: None,
             shard: Shard::WHOLE,
         }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use wsbench_core::histogram::LatencyHistogram;
 
-use crate::protocol::ConnectFailure;
+use crate::clients::ConnectFailure;
 
 /// Figures of one worker, or of all of them merged.
 #[derive(Debug, Clone, Default)]

@@ -5,9 +5,8 @@ use std::time::Duration;
 use wsbench_core::clock::monotonic_ns;
 use wsbench_core::net::bind_listener;
 use wsbench_core::scenario::Encoding;
-use wsbench_loadgen::{
-    Endpoint, LoadGen, LoadPlan, LoadReport, Protocol, RustSioTransport, Scope, Timeline,
-};
+use wsbench_core::system::Protocol;
+use wsbench_loadgen::{ClientLibrary, Endpoint, LoadGen, LoadPlan, LoadReport, Scope, Timeline};
 use wsbench_sio_server::{SioServer, SioServerConfig};
 use wsbench_ws_server::{WsServer, WsServerConfig};
 
@@ -18,6 +17,7 @@ const RATE: f64 = 20.0;
 fn plan(protocol: Protocol, endpoint: Endpoint, encoding: Encoding) -> LoadPlan {
     LoadPlan {
         protocol,
+        client: ClientLibrary::Lean,
         endpoints: vec![endpoint],
         encoding,
         scope: Scope::Broadcast,
@@ -30,7 +30,6 @@ fn plan(protocol: Protocol, endpoint: Endpoint, encoding: Encoding) -> LoadPlan 
         ramp_interval: Duration::from_millis(1),
         workers: 2,
         connect_timeout: Duration::from_secs(10),
-        rust_socketio: None,
         reconnect: None,
         shard: wsbench_core::shard::Shard::WHOLE,
     }
@@ -98,7 +97,7 @@ async fn raw_websocket_broadcast_is_delivered_exactly_once_to_every_other_client
             addr,
             url: format!("ws://{addr}/"),
         };
-        let report = drive(plan(Protocol::RawWs, endpoint, encoding)).await;
+        let report = drive(plan(Protocol::Ws, endpoint, encoding)).await;
         assert_complete(&report);
         assert_eq!(report.owed, report.sent * (CLIENTS - 1));
         // One reader task per connection relays in order.
@@ -119,7 +118,7 @@ async fn socketio_broadcast_is_delivered_exactly_once_to_every_other_client() {
             addr,
             url: format!("ws://{addr}/socket.io/?EIO=4&transport=websocket"),
         };
-        let report = drive(plan(Protocol::SocketIo, endpoint, encoding)).await;
+        let report = drive(plan(Protocol::Socketio, endpoint, encoding)).await;
         assert_complete(&report);
     }
 }
@@ -141,14 +140,14 @@ async fn echo_and_rooms_reach_exactly_their_scope_on_both_transports() {
     .unwrap();
     let endpoints = [
         (
-            Protocol::RawWs,
+            Protocol::Ws,
             Endpoint {
                 addr: ws.local_addr(),
                 url: format!("ws://{}/", ws.local_addr()),
             },
         ),
         (
-            Protocol::SocketIo,
+            Protocol::Socketio,
             Endpoint {
                 addr: sio.local_addr(),
                 url: format!(
@@ -184,13 +183,13 @@ async fn rust_socketio_clients_measure_websocket_and_long_polling_alike() {
     )
     .unwrap();
     let addr = server.local_addr();
-    for transport in [RustSioTransport::Websocket, RustSioTransport::Polling] {
+    for protocol in [Protocol::Socketio, Protocol::SocketioPolling] {
         let endpoint = Endpoint {
             addr,
             url: format!("http://{addr}/"),
         };
-        let mut p = plan(Protocol::SocketIo, endpoint, Encoding::Text);
-        p.rust_socketio = Some(transport);
+        let mut p = plan(protocol, endpoint, Encoding::Text);
+        p.client = ClientLibrary::RustSocketio;
         let report = drive(p).await;
         assert_complete(&report);
     }
@@ -207,7 +206,7 @@ async fn refused_connections_are_counted_by_kind() {
         addr,
         url: format!("ws://{addr}/"),
     };
-    let mut p = plan(Protocol::RawWs, endpoint, Encoding::Text);
+    let mut p = plan(Protocol::Ws, endpoint, Encoding::Text);
     p.clients = 4;
     let load = LoadGen::start(p).unwrap();
     tokio::time::timeout(Duration::from_secs(20), async {

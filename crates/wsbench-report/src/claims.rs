@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 use wsbench_core::result::{RunResult, Status};
-use wsbench_core::scenario::{Mode, Transport};
+use wsbench_core::scenario::Mode;
+use wsbench_core::system::Protocol;
 
 use crate::metrics::{Better, metric};
 use crate::summary::{Stat, TransportSummary};
@@ -53,8 +54,8 @@ pub struct Claim {
 pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim> {
     let last = judged_point(summaries);
     let summaries: Vec<&TransportSummary> = summaries.iter().filter(|s| s.point == last).collect();
-    let find = |t: Transport| summaries.iter().copied().find(|s| s.transport == t);
-    let (ws, sio) = (find(Transport::Ws), find(Transport::Socketio));
+    let find = |p: Protocol| summaries.iter().copied().find(|s| s.speaks(p));
+    let (ws, sio) = (find(Protocol::Ws), find(Protocol::Socketio));
     let mut claims = vec![
         compare_claim(
             "WebSocket has lower latency",
@@ -102,7 +103,7 @@ pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim
         }
     }
     claims.push(reconnect_claim(ws, sio));
-    claims.push(fallback_claim(find(Transport::SocketioPolling), sio));
+    claims.push(fallback_claim(find(Protocol::SocketioPolling), sio));
     claims.push(mode_claim(
         "Socket.IO broadcasts to rooms",
         result.scenario.mode == Mode::Rooms,
@@ -126,14 +127,14 @@ pub fn judged_at(summaries: &[TransportSummary]) -> String {
 /// The last point at which both ws and socketio were measured (a search stops the two at
 /// different steps), else the last point.
 fn judged_point(summaries: &[TransportSummary]) -> std::collections::BTreeMap<String, f64> {
-    let has = |t: Transport, p: &std::collections::BTreeMap<String, f64>| {
-        summaries.iter().any(|s| s.transport == t && &s.point == p)
+    let has = |t: Protocol, p: &std::collections::BTreeMap<String, f64>| {
+        summaries.iter().any(|s| s.speaks(t) && &s.point == p)
     };
     summaries
         .iter()
         .rev()
         .map(|s| &s.point)
-        .find(|p| has(Transport::Ws, p) && has(Transport::Socketio, p))
+        .find(|p| has(Protocol::Ws, p) && has(Protocol::Socketio, p))
         .or(summaries.last().map(|s| &s.point))
         .cloned()
         .unwrap_or_default()
@@ -300,8 +301,13 @@ fn compare_claim(
 /// transport carried within the limits.
 fn search_claim(result: &RunResult) -> Option<Claim> {
     let search = result.scenario.search.as_ref()?;
-    let find = |t: Transport| result.search.iter().find(|o| o.transport == t);
-    let (ws, sio) = (find(Transport::Ws)?, find(Transport::Socketio)?);
+    let find = |p: Protocol| {
+        result
+            .search
+            .iter()
+            .find(|o| result.scenario.protocol_of(&o.transport) == Some(p))
+    };
+    let (ws, sio) = (find(Protocol::Ws)?, find(Protocol::Socketio)?);
     let show = |v: Option<f64>| v.map_or("none".to_owned(), |v| v.to_string());
     let evidence = format!(
         "highest {} that held ({}): ws {}, socketio {}; ws stopped at {}, socketio at {}",

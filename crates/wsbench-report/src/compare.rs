@@ -1,7 +1,8 @@
 //! `wsbench compare BASE NEW`: every metric per transport, its change, and a verdict that
 //! a shared, noisy machine does not trip by itself.
 //!
-//! As METHOD.md asks, a verdict never rests on an absolute timing from a shared machine:
+//! As docs/method.md ("Repeats, ratios and a shared machine") says, a verdict never rests
+//! on an absolute timing from a shared machine:
 //! metrics that do not depend on its speed (wire bytes, loss, memory per connection) are
 //! compared directly with tight tolerances; timing metrics (latency, CPU per delivery,
 //! throughput, connect time) are compared as ratios of each transport to raw WebSocket
@@ -11,10 +12,10 @@
 use std::fmt::Write;
 
 use wsbench_core::result::{RunResult, Status};
-use wsbench_core::scenario::Transport;
+use wsbench_core::system::SystemName;
 
 use crate::metrics::{Better, Kind, METRICS, Metric};
-use crate::summary::{Stat, TransportSummary, summarize};
+use crate::summary::{Stat, TransportSummary, baseline_of, summarize};
 use crate::table::format_value;
 
 /// Exit code: no regression.
@@ -135,12 +136,12 @@ pub fn compare(base: &RunResult, new: &RunResult, tolerances: Tolerances) -> Com
     }
     let (bs, ns) = (summarize(base), summarize(new));
     // The same transport at the same sweep point in the other result.
-    let counterpart = |b: &TransportSummary, transport: Transport| {
+    let counterpart = |b: &TransportSummary, transport: &SystemName| {
         ns.iter()
-            .find(|n| n.transport == transport && n.point == b.point)
+            .find(|n| &n.transport == transport && n.point == b.point)
     };
     for b in &bs {
-        let Some(n) = counterpart(b, b.transport) else {
+        let Some(n) = counterpart(b, &b.transport) else {
             continue;
         };
         if complete(b) && !complete(n) {
@@ -163,14 +164,11 @@ pub fn compare(base: &RunResult, new: &RunResult, tolerances: Tolerances) -> Com
         }
     }
     // Timing, judged as ratios to ws (at the same point) within each result.
-    for b in bs.iter().filter(|s| s.transport != Transport::Ws) {
-        let Some(bw) = bs
-            .iter()
-            .find(|w| w.transport == Transport::Ws && w.point == b.point)
-        else {
+    for b in &bs {
+        let Some(bw) = baseline_of(&bs, b) else {
             continue;
         };
-        let (Some(n), Some(nw)) = (counterpart(b, b.transport), counterpart(b, Transport::Ws))
+        let (Some(n), Some(nw)) = (counterpart(b, &b.transport), counterpart(b, &bw.transport))
         else {
             continue;
         };
@@ -183,7 +181,7 @@ pub fn compare(base: &RunResult, new: &RunResult, tolerances: Tolerances) -> Com
                 tolerances.timing
             };
             out.rows.push(Row {
-                label: b.ratio_label(),
+                label: b.ratio_label(bw),
                 metric: m,
                 base,
                 new,

@@ -59,17 +59,16 @@ impl Exporter for HtmlExporter {
             None => None,
         };
         let mut bar_charts = Vec::new();
-        let swept = result
+        let swept = result.scenario.sweep.first().map(|a| a.field).or(result
             .scenario
-            .sweep
-            .first()
-            .map(|a| a.field.clone())
-            .or(result.scenario.search.as_ref().map(|s| s.field.clone()));
+            .search
+            .as_ref()
+            .map(|s| s.field));
         match swept {
             // A sweep or a search: each figure against the swept value, as lines.
             Some(axis) => {
                 for key in SWEPT {
-                    if let Some(svg) = charts::sweep(&summaries, metric(key), &axis)? {
+                    if let Some(svg) = charts::sweep(&summaries, metric(key), axis.as_str())? {
                         bar_charts.push(svg);
                     }
                 }

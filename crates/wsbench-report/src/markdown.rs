@@ -5,7 +5,7 @@ use std::fmt::Write;
 use wsbench_core::result::RunResult;
 
 use crate::claims::{self, Claim};
-use crate::summary::summarize;
+use crate::summary::{TransportSummary, summarize};
 use crate::table::{self, Table, connections, reconnection, side_by_side, slow_consumers};
 use crate::{Exporter, ReportError};
 
@@ -46,48 +46,7 @@ impl Exporter for MarkdownExporter {
         }
         out.push_str("\n## Connections\n\n");
         out.push_str(&markdown_table(&connections(&summaries)));
-        if let Some(table) = slow_consumers(s.stalled, &summaries) {
-            let _ = writeln!(
-                out,
-                "\n## Slow consumers\n\n{} of {} clients stopped reading when traffic began \
-                 (overflow policy: {}). Medians over repeats; latency and loss are those of \
-                 the clients that kept reading.\n",
-                s.stalled, s.clients, s.overflow
-            );
-            out.push_str(&markdown_table(&table));
-        }
-        if let (Some(table), Some(o)) = (reconnection(&summaries), s.outage) {
-            let _ = writeln!(
-                out,
-                "\n## Reconnection\n\nThe server was killed (SIGKILL) {} into the measured \
-                 window and a new one started on the same port {} later. Every client \
-                 reconnected by itself on the same schedule: jittered exponential backoff \
-                 from {}, doubling, at most {} (socket.io-client's algorithm). Socket.IO \
-                 clients buffer what is sent while disconnected and send it on reconnect, \
-                 as socket.io-client does; raw WebSocket has no reconnection of its own, so \
-                 its clients use a loop written in wsbench, as a raw-WS user would have to, \
-                 and discard what is sent meanwhile. Times are from the kill; medians over \
-                 repeats.\n",
-                o.at, o.down, o.reconnect_delay, o.reconnect_delay_max
-            );
-            out.push_str(&markdown_table(&table));
-        }
-        if let Some(table) = table::cluster(&summaries) {
-            let _ = writeln!(
-                out,
-                "\n## Cluster\n\nA clustered run's server processes (nodes) share one Redis, \
-                 started by wsbench; client i connects to node i mod nodes, so most deliveries \
-                 cross nodes through Redis (their latency is the last column below). Server \
-                 memory per connection and CPU per delivery above are the whole cluster's \
-                 (every node); Redis's are below.{}\n",
-                s.kill_node_at.map_or(String::new(), |at| format!(
-                    " The last node was killed (SIGKILL) {at} into the measured window: its \
-                     clients' deliveries from then on are counted as lost, the other nodes' \
-                     clients kept receiving."
-                ))
-            );
-            out.push_str(&markdown_table(&table));
-        }
+        scenario_sections(&mut out, result, &summaries);
         let at = claims::judged_at(&summaries);
         if at.is_empty() {
             out.push_str("\n## The claims\n\n");
@@ -100,6 +59,53 @@ impl Exporter for MarkdownExporter {
             let _ = writeln!(out, "- {}", escape(line));
         }
         Ok(out.into_bytes())
+    }
+}
+
+/// The sections only some scenarios have: slow consumers, an outage, a cluster.
+fn scenario_sections(out: &mut String, result: &RunResult, summaries: &[TransportSummary]) {
+    let s = &result.scenario;
+    if let Some(table) = slow_consumers(s.stalled, summaries) {
+        let _ = writeln!(
+            out,
+            "\n## Slow consumers\n\n{} of {} clients stopped reading when traffic began \
+             (overflow policy: {}). Medians over repeats; latency and loss are those of \
+             the clients that kept reading.\n",
+            s.stalled, s.clients, s.overflow
+        );
+        out.push_str(&markdown_table(&table));
+    }
+    if let (Some(table), Some(o)) = (reconnection(summaries), s.outage) {
+        let _ = writeln!(
+            out,
+            "\n## Reconnection\n\nThe server was killed (SIGKILL) {} into the measured \
+             window and a new one started on the same port {} later. Every client \
+             reconnected by itself on the same schedule: jittered exponential backoff \
+             from {}, doubling, at most {} (socket.io-client's algorithm). Socket.IO \
+             clients buffer what is sent while disconnected and send it on reconnect, \
+             as socket.io-client does; raw WebSocket has no reconnection of its own, so \
+             its clients use a loop written in wsbench, as a raw-WS user would have to, \
+             and discard what is sent meanwhile. Times are from the kill; medians over \
+             repeats.\n",
+            o.at, o.down, o.reconnect_delay, o.reconnect_delay_max
+        );
+        out.push_str(&markdown_table(&table));
+    }
+    if let Some(table) = table::cluster(summaries) {
+        let _ = writeln!(
+            out,
+            "\n## Cluster\n\nA clustered run's server processes (nodes) share one Redis, \
+             started by wsbench; client i connects to node i mod nodes, so most deliveries \
+             cross nodes through Redis (their latency is the last column below). Server \
+             memory per connection and CPU per delivery above are the whole cluster's \
+             (every node); Redis's are below.{}\n",
+            s.kill_node_at.map_or(String::new(), |at| format!(
+                " The last node was killed (SIGKILL) {at} into the measured window: its \
+                 clients' deliveries from then on are counted as lost, the other nodes' \
+                 clients kept receiving."
+            ))
+        );
+        out.push_str(&markdown_table(&table));
     }
 }
 

@@ -64,9 +64,7 @@ pub const METRICS: &[Metric] = &[
         unit: "share",
         better: Better::Lower,
         kind: Kind::Loss,
-        get: |r| {
-            (r.messages.expected > 0).then(|| r.messages.lost as f64 / r.messages.expected as f64)
-        },
+        get: |r| r.messages.loss_ratio(),
     },
     Metric {
         key: "latency_p50_ms",
@@ -82,7 +80,7 @@ pub const METRICS: &[Metric] = &[
         unit: "ms",
         better: Better::Lower,
         kind: Kind::Timing,
-        get: |r| (r.latency.count > 0).then(|| ms(r.latency.p99_us)),
+        get: |r| r.latency.p99_ms(),
     },
     Metric {
         key: "latency_p999_ms",

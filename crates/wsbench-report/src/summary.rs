@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use wsbench_core::histogram::LatencyHistogram;
 use wsbench_core::result::{RunResult, Status, TransportRun, point_label};
-use wsbench_core::scenario::Transport;
+use wsbench_core::system::{Protocol, SystemName};
 
 use crate::metrics::{METRICS, Metric};
 
@@ -55,8 +55,10 @@ impl Stat {
 /// Everything reports say about one transport.
 #[derive(Debug, Clone)]
 pub struct TransportSummary {
-    /// The transport.
-    pub transport: Transport,
+    /// The system.
+    pub transport: SystemName,
+    /// How its clients speak, if the scenario knows the system.
+    pub protocol: Option<Protocol>,
     /// The sweep point (empty without a sweep).
     pub point: BTreeMap<String, f64>,
     /// Its runs, in order.
@@ -85,9 +87,17 @@ impl TransportSummary {
         with_point(self.transport.to_string(), &self.point)
     }
 
-    /// Its ratio row's name: `socketio/ws clients=1000`.
-    pub fn ratio_label(&self) -> String {
-        with_point(format!("{}/ws", self.transport), &self.point)
+    /// Its ratio row's name against `base`: `socketio/ws clients=1000`.
+    pub fn ratio_label(&self, base: &TransportSummary) -> String {
+        with_point(
+            format!("{}/{}", self.transport, base.transport),
+            &self.point,
+        )
+    }
+
+    /// Whether its clients speak `protocol`.
+    pub fn speaks(&self, protocol: Protocol) -> bool {
+        self.protocol == Some(protocol)
     }
 
     /// The statistic of `metric`.
@@ -95,6 +105,20 @@ impl TransportSummary {
         let i = METRICS.iter().position(|m| m.key == metric.key)?;
         self.stats[i]
     }
+}
+
+/// The raw-WebSocket system measured at `s`'s point: what `s`'s ratios are taken against
+/// (`None` for a raw-WebSocket system itself).
+pub fn baseline_of<'a>(
+    summaries: &'a [TransportSummary],
+    s: &TransportSummary,
+) -> Option<&'a TransportSummary> {
+    if s.speaks(Protocol::Ws) {
+        return None;
+    }
+    summaries
+        .iter()
+        .find(|w| w.speaks(Protocol::Ws) && w.point == s.point)
 }
 
 /// Summaries in the scenario's transport order; figures come from complete runs, or from
@@ -115,7 +139,7 @@ pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
         }
     }
     for point in points {
-        for &transport in &result.scenario.transports {
+        for transport in &result.scenario.transports {
             if let Some(summary) = summarize_one(result, transport, &point) {
                 out.push(summary);
             }
@@ -127,14 +151,14 @@ pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
 /// The summary of `transport`'s runs at `point`, if it has any.
 fn summarize_one(
     result: &RunResult,
-    transport: Transport,
+    transport: &SystemName,
     point: &BTreeMap<String, f64>,
 ) -> Option<TransportSummary> {
     {
         let runs: Vec<TransportRun> = result
             .runs
             .iter()
-            .filter(|r| r.transport == transport && &r.point == point)
+            .filter(|r| &r.transport == transport && &r.point == point)
             .cloned()
             .collect();
         if runs.is_empty() {
@@ -165,7 +189,8 @@ fn summarize_one(
             statuses.join(",")
         };
         Some(TransportSummary {
-            transport,
+            transport: transport.clone(),
+            protocol: result.scenario.protocol_of(transport),
             point: point.clone(),
             status,
             connected: Stat::of(

@@ -1,9 +1,8 @@
 //! The side-by-side table every format shows: one row per transport, then a ratio row per
 //! transport against raw WebSocket.
 
-use wsbench_core::scenario::Transport;
-
 use crate::metrics::{METRICS, Metric, metric};
+use crate::summary::baseline_of;
 use crate::summary::{Stat, TransportSummary, ratio};
 
 /// A table as text cells, rendered by each format its own way.
@@ -67,16 +66,13 @@ pub fn side_by_side(summaries: &[TransportSummary]) -> Table {
         row.push(s.status.clone());
         rows.push(row);
     }
-    for s in summaries.iter().filter(|s| s.transport != Transport::Ws) {
+    for s in summaries {
         // Against raw WebSocket at the same sweep point.
-        let Some(ws) = summaries
-            .iter()
-            .find(|w| w.transport == Transport::Ws && w.point == s.point)
-        else {
+        let Some(ws) = baseline_of(summaries, s) else {
             continue;
         };
         {
-            let mut row = vec![s.ratio_label(), String::new()];
+            let mut row = vec![s.ratio_label(ws), String::new()];
             row.extend(columns.iter().map(|m| {
                 if m.key == "loss_ratio" {
                     return String::new();

@@ -1,7 +1,7 @@
 //! Checking a result against its scenario's `[thresholds]`.
 
 use wsbench_core::result::RunResult;
-use wsbench_core::scenario::Transport;
+use wsbench_core::system::SystemName;
 
 use crate::metrics::{Metric, metric};
 use crate::summary::{TransportSummary, summarize};
@@ -9,8 +9,8 @@ use crate::summary::{TransportSummary, summarize};
 /// One limit checked against one transport's median.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
-    /// The transport.
-    pub transport: Transport,
+    /// The system.
+    pub transport: SystemName,
     /// The transport and sweep point, as reports name it.
     pub label: String,
     /// What was limited, e.g. "p99 <= 50ms".
@@ -25,7 +25,7 @@ pub struct Check {
 pub fn check(result: &RunResult) -> Vec<Check> {
     let mut checks = Vec::new();
     for s in summarize(result) {
-        let t = result.scenario.thresholds_for(s.transport);
+        let t = result.scenario.thresholds_for(&s.transport);
         if let Some(p99) = t.p99 {
             let limit_ms = p99.0.as_secs_f64() * 1e3;
             checks.push(bound(
@@ -74,7 +74,7 @@ pub fn check(result: &RunResult) -> Vec<Check> {
                 .filter_map(|r| r.server.as_ref().map(|sv| sv.rss_peak_bytes))
                 .max();
             checks.push(Check {
-                transport: s.transport,
+                transport: s.transport.clone(),
                 label: s.label(),
                 limit: format!("server RSS peak <= {bytes} B"),
                 actual: peak.map_or("not measured".to_owned(), |p| format!("{p} B")),
@@ -96,7 +96,7 @@ fn bound(
 ) -> Check {
     let value = s.stat(m).map(|st| st.median);
     Check {
-        transport: s.transport,
+        transport: s.transport.clone(),
         label: s.label(),
         limit: text,
         actual: value.map_or("not measured".to_owned(), |v| {

@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
 use wsbench_core::OverflowPolicy;
-use wsbench_core::scenario::Transport;
 use wsbench_core::shard::Shard;
+use wsbench_core::system::{BuiltinServer, SystemName};
 use wsbench_report::Format;
 
 /// Raw WebSocket or Socket.IO? wsbench answers with measurements.
@@ -32,7 +33,8 @@ pub enum Command {
     /// connects the scenario's clients, drives an open-loop broadcast load, and writes
     /// result.json under results/ after each transport. Exit code: 0 complete, 1 a transport
     /// failed, 2 bad scenario or arguments, 99 a threshold of the scenario broke, 130
-    /// interrupted (Ctrl-C; what was measured is kept).
+    /// interrupted (Ctrl-C; what was measured is kept). How every figure is obtained:
+    /// docs/method.md.
     Run(RunArgs),
     /// Render a result.json again, in any format.
     Report(ReportArgs),
@@ -42,7 +44,7 @@ pub enum Command {
     /// Exit code: 0 no regression, 1 regression, 2 the results are not comparable (other
     /// scenario, schema or transports). Speed-independent metrics (wire bytes, loss, memory
     /// per connection) are compared directly with tight tolerances; timing metrics as ratios
-    /// of each transport to ws within each result (METHOD.md: ratios from one run).
+    /// of each transport to ws within each result (docs/method.md: ratios from one run).
     Compare(CompareArgs),
     /// Add up the results of a sharded run (`wsbench run --shard I/N`) into one result.
     ///
@@ -133,7 +135,7 @@ pub struct RunArgs {
 
     /// Measure only this transport (repeatable): ws, socketio, socketio-polling.
     #[arg(long, value_name = "TRANSPORT", value_parser = parse_transport)]
-    pub transport: Vec<Transport>,
+    pub transport: Vec<SystemName>,
 
     /// Load-generator threads (default: the scenario's `workers`, else one per core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
@@ -146,7 +148,7 @@ pub struct RunArgs {
     /// Measure an already-running server for a transport, e.g. ws=ws://127.0.0.1:8080/
     /// (repeatable; loopback only). Replaces the scenario's [target] for that transport.
     #[arg(long, value_name = "TRANSPORT=URL", value_parser = parse_target)]
-    pub target: Vec<(Transport, String)>,
+    pub target: Vec<(SystemName, String)>,
 
     /// Run only part I of N of the clients and senders (e.g. 0/4), against a --target that
     /// every shard shares; `wsbench merge` adds the shards' results up.
@@ -160,7 +162,7 @@ pub struct RunArgs {
     pub start_at: Option<SystemTime>,
 }
 
-fn parse_target(s: &str) -> Result<(Transport, String), String> {
+fn parse_target(s: &str) -> Result<(SystemName, String), String> {
     let (t, url) = s
         .split_once('=')
         .ok_or_else(|| format!("'{s}' is not TRANSPORT=URL, e.g. ws=ws://127.0.0.1:8080/"))?;
@@ -172,35 +174,27 @@ fn parse_time(s: &str) -> Result<SystemTime, String> {
         .map_err(|e| format!("'{s}' is not an RFC 3339 time ({e}); e.g. 2026-11-25T22:30:00Z"))
 }
 
-fn parse_transport(s: &str) -> Result<Transport, String> {
+fn parse_transport(s: &str) -> Result<SystemName, String> {
     s.parse()
 }
 
-/// Which server `wsbench serve` runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ServeTransport {
-    /// Raw WebSocket (tokio-tungstenite): paths `/`, `/room/NAME`, `/echo`.
-    Ws,
-    /// Socket.IO (socketioxide): events `broadcast`, `join`, `echo` on namespace `/`.
-    Socketio,
-}
-
-impl ServeTransport {
-    /// The name printed in the ready line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ServeTransport::Ws => "ws",
-            ServeTransport::Socketio => "socketio",
-        }
-    }
+/// `wsbench serve`'s server argument: one of the built-in servers, each listed in `--help`.
+fn builtin_server() -> impl TypedValueParser<Value = BuiltinServer> {
+    PossibleValuesParser::new([
+        PossibleValue::new(BuiltinServer::Ws.as_str())
+            .help("Raw WebSocket (tokio-tungstenite): paths `/`, `/room/NAME`, `/echo`"),
+        PossibleValue::new(BuiltinServer::Socketio.as_str())
+            .help("Socket.IO (socketioxide): events `broadcast`, `join`, `echo` on namespace `/`"),
+    ])
+    .try_map(|s| s.parse::<BuiltinServer>())
 }
 
 /// Options of `wsbench serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The server to run.
-    #[arg(value_enum)]
-    pub transport: ServeTransport,
+    #[arg(value_parser = builtin_server())]
+    pub transport: BuiltinServer,
 
     /// Address to listen on; port 0 lets the OS choose (see the ready line).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]

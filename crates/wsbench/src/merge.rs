@@ -4,11 +4,8 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use wsbench_core::histogram::{HistogramFigures, LatencyHistogram};
-use wsbench_core::result::{
-    Connections, DeliveryTimeline, LoadGenFigures, Messages, RunResult, Status, TransportRun,
-    WireFigures,
-};
+use wsbench_core::result::figures::Tally;
+use wsbench_core::result::{DeliveryTimeline, RunResult, Status, TransportRun};
 use wsbench_core::shard::Shard;
 
 use crate::cli::MergeArgs;
@@ -121,7 +118,9 @@ fn worst(statuses: impl Iterator<Item = Status>) -> Status {
         .unwrap_or(Status::Complete)
 }
 
-/// One transport run of every shard, added up. A shard without it makes the merge failed.
+/// One transport run of every shard, added up: the shards' counts summed and every figure
+/// derived again by core's [`Tally`], as for a single process. A shard without the run
+/// makes the merge failed.
 fn merge_runs(parts: &[(&str, Option<&TransportRun>)], payload: u64) -> TransportRun {
     let runs: Vec<&TransportRun> = parts.iter().filter_map(|(_, r)| *r).collect();
     let mut out = runs[0].clone();
@@ -140,88 +139,13 @@ fn merge_runs(parts: &[(&str, Option<&TransportRun>)], payload: u64) -> Transpor
         worst(runs.iter().map(|r| r.status))
     };
     out.error = (!errors.is_empty()).then(|| errors.join("; "));
-    let sum = |f: &dyn Fn(&TransportRun) -> u64| runs.iter().map(|r| f(r)).sum::<u64>();
-
-    let connect_span_s = runs
-        .iter()
-        .map(|r| r.connections.connect_span_s)
-        .fold(0.0, f64::max);
-    let mut failures = BTreeMap::new();
+    let mut tally = Tally::default();
     for r in &runs {
-        for (kind, n) in &r.connections.failures {
-            *failures.entry(kind.clone()).or_default() += n;
-        }
+        tally.add(&Tally::of(r, payload));
     }
-    let connected = sum(&|r| r.connections.connected);
-    out.connections = Connections {
-        requested: sum(&|r| r.connections.requested),
-        connected,
-        disconnected: sum(&|r| r.connections.disconnected),
-        failures,
-        connect_time: merged_histogram(runs.iter().map(|r| &r.connections.connect_time)),
-        connect_span_s,
-        connects_per_s: if connect_span_s > 0.0 {
-            connected as f64 / connect_span_s
-        } else {
-            0.0
-        },
-    };
-    let (expected, delivered) = (
-        sum(&|r| r.messages.expected),
-        sum(&|r| r.messages.delivered),
-    );
-    out.messages = Messages {
-        sent: sum(&|r| r.messages.sent),
-        unsent: sum(&|r| r.messages.unsent),
-        expected,
-        delivered,
-        lost: expected.saturating_sub(delivered),
-        duplicated: sum(&|r| r.messages.duplicated),
-        out_of_order: sum(&|r| r.messages.out_of_order),
-        foreign: sum(&|r| r.messages.foreign),
-        misrouted: sum(&|r| r.messages.misrouted),
-        delivered_per_s: delivered as f64 / out.window.measured_s.max(1e-9),
-    };
-    out.latency = merged_histogram(runs.iter().map(|r| &r.latency));
-    out.send_lag = merged_histogram(runs.iter().map(|r| &r.send_lag));
+    tally.apply(&mut out);
     // Shards share a target server: its figures are not any one shard's.
     out.server = None;
-    let cpu_s: f64 = runs.iter().map(|r| r.loadgen.cpu_s).sum();
-    out.loadgen = LoadGenFigures {
-        workers: sum(&|r| r.loadgen.workers),
-        cpu_s,
-        cpu_utilisation: runs
-            .iter()
-            .map(|r| r.loadgen.cpu_utilisation)
-            .fold(0.0, f64::max),
-        cpu_us_per_received: cpu_s * 1e6 / delivered.max(1) as f64,
-        bound: runs.iter().any(|r| r.loadgen.bound),
-        memory_per_client_bytes: runs
-            .iter()
-            .map(|r| r.loadgen.memory_per_client_bytes)
-            .sum::<f64>()
-            / runs.len() as f64,
-    };
-    // Probes received per shard = bytes read / bytes per delivery, so the merged figure is
-    // exact.
-    let received: f64 = runs
-        .iter()
-        .filter(|r| r.wire.bytes_per_delivery > 0.0)
-        .map(|r| r.wire.bytes_read as f64 / r.wire.bytes_per_delivery)
-        .sum();
-    let bytes_read = sum(&|r| r.wire.bytes_read);
-    let per_delivery = if received > 0.0 {
-        bytes_read as f64 / received
-    } else {
-        0.0
-    };
-    out.wire = WireFigures {
-        bytes_read,
-        bytes_written: sum(&|r| r.wire.bytes_written),
-        bytes_per_delivery: per_delivery,
-        overhead_ratio: per_delivery / payload.max(1) as f64,
-        source: runs[0].wire.source.clone(),
-    };
     let mut timeline = DeliveryTimeline {
         bucket_s: runs[0].timeline.bucket_s,
         ..Default::default()
@@ -231,10 +155,4 @@ fn merge_runs(parts: &[(&str, Option<&TransportRun>)], payload: u64) -> Transpor
     }
     out.timeline = timeline;
     out
-}
-
-fn merged_histogram<'a>(figures: impl Iterator<Item = &'a HistogramFigures>) -> HistogramFigures {
-    let mut merged = LatencyHistogram::default();
-    figures.for_each(|f| merged.merge_figures(f));
-    merged.figures()
 }

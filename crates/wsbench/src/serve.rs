@@ -2,50 +2,87 @@
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
+use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use wsbench_core::control::{REQUEST_COUNTERS, ServeEvent};
+use wsbench_core::system::BuiltinServer;
 use wsbench_core::{CountersSnapshot, net};
 use wsbench_sio_server::{SioServer, SioServerConfig, SioServerHandle};
 use wsbench_ws_server::{WsServer, WsServerConfig, WsServerHandle};
 
-use crate::cli::{ServeArgs, ServeTransport};
+use crate::cli::ServeArgs;
 
 /// Time the server gets to close its clients after SIGTERM; the process exits 0 well
 /// within the two seconds its parent waits.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 
-/// Either server, behind one face.
-enum AnyServer {
-    Ws(WsServerHandle),
-    Sio(SioServerHandle),
+/// What `wsbench serve` needs of a running server, whichever it is.
+trait Running {
+    fn counters(&self) -> CountersSnapshot;
+    fn local_addr(&self) -> SocketAddr;
+    /// Closes every client within `grace`; whether they all closed in time.
+    fn shutdown(self: Box<Self>, grace: Duration) -> Pin<Box<dyn Future<Output = bool>>>;
 }
 
-impl AnyServer {
+impl Running for WsServerHandle {
     fn counters(&self) -> CountersSnapshot {
-        match self {
-            AnyServer::Ws(h) => h.counters(),
-            AnyServer::Sio(h) => h.counters(),
-        }
+        WsServerHandle::counters(self)
     }
-
     fn local_addr(&self) -> SocketAddr {
-        match self {
-            AnyServer::Ws(h) => h.local_addr(),
-            AnyServer::Sio(h) => h.local_addr(),
-        }
+        WsServerHandle::local_addr(self)
     }
+    fn shutdown(self: Box<Self>, grace: Duration) -> Pin<Box<dyn Future<Output = bool>>> {
+        Box::pin(WsServerHandle::shutdown(*self, grace))
+    }
+}
 
-    async fn shutdown(self) -> bool {
-        match self {
-            AnyServer::Ws(h) => h.shutdown(SHUTDOWN_GRACE).await,
-            AnyServer::Sio(h) => h.shutdown(SHUTDOWN_GRACE).await,
-        }
+impl Running for SioServerHandle {
+    fn counters(&self) -> CountersSnapshot {
+        SioServerHandle::counters(self)
     }
+    fn local_addr(&self) -> SocketAddr {
+        SioServerHandle::local_addr(self)
+    }
+    fn shutdown(self: Box<Self>, grace: Duration) -> Pin<Box<dyn Future<Output = bool>>> {
+        Box::pin(SioServerHandle::shutdown(*self, grace))
+    }
+}
+
+/// Starts the built-in server `args` names on `listener`.
+async fn start(args: &ServeArgs, listener: TcpListener) -> anyhow::Result<Box<dyn Running>> {
+    Ok(match args.transport {
+        BuiltinServer::Ws => {
+            let config = WsServerConfig {
+                welcome: args.welcome.clone(),
+                max_message_size: args.max_message_size as usize,
+                queue_capacity: args.queue_capacity as usize,
+                overflow: args.overflow,
+            };
+            Box::new(match &args.redis {
+                None => WsServer::start(listener, config)?,
+                Some(url) => WsServer::start_clustered(listener, config, url).await?,
+            })
+        }
+        BuiltinServer::Socketio => {
+            let config = SioServerConfig {
+                ping_interval: args.ping_interval,
+                ping_timeout: args.ping_timeout,
+                max_message_size: args.max_message_size as usize,
+                queue_capacity: args.queue_capacity as usize,
+                overflow: args.overflow,
+            };
+            Box::new(match &args.redis {
+                None => SioServer::start(listener, config)?,
+                Some(url) => SioServer::start_clustered(listener, config, url).await?,
+            })
+        }
+    })
 }
 
 /// Runs `wsbench serve` to completion.
@@ -67,40 +104,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: ServeArgs, addr: SocketAddr) -> anyhow::Result<ExitCode> {
-    let transport = args.transport;
     let listener = net::bind_listener(addr).with_context(|| format!("cannot listen on {addr}"))?;
-    let server = match transport {
-        ServeTransport::Ws => {
-            let config = WsServerConfig {
-                welcome: args.welcome,
-                max_message_size: args.max_message_size as usize,
-                queue_capacity: args.queue_capacity as usize,
-                overflow: args.overflow,
-            };
-            AnyServer::Ws(match &args.redis {
-                None => WsServer::start(listener, config)?,
-                Some(url) => WsServer::start_clustered(listener, config, url).await?,
-            })
-        }
-        ServeTransport::Socketio => {
-            let config = SioServerConfig {
-                ping_interval: args.ping_interval,
-                ping_timeout: args.ping_timeout,
-                max_message_size: args.max_message_size as usize,
-                queue_capacity: args.queue_capacity as usize,
-                overflow: args.overflow,
-            };
-            AnyServer::Sio(match &args.redis {
-                None => SioServer::start(listener, config)?,
-                Some(url) => SioServer::start_clustered(listener, config, url).await?,
-            })
-        }
-    };
+    let server = start(&args, listener).await?;
     let mut sigterm = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut sigint = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
 
     print_line(&ServeEvent::Ready {
-        transport: transport.as_str().to_owned(),
+        transport: args.transport.as_str().to_owned(),
         addr: server.local_addr(),
         pid: std::process::id(),
     });
@@ -125,7 +135,7 @@ async fn serve(args: ServeArgs, addr: SocketAddr) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if !server.shutdown().await {
+    if !server.shutdown(SHUTDOWN_GRACE).await {
         tracing::warn!("some connections did not close within {SHUTDOWN_GRACE:?}");
     }
     Ok(ExitCode::SUCCESS)

@@ -2,30 +2,31 @@
 //! measured comparison, written as it goes.
 
 mod child;
-mod cluster;
 mod environment;
 mod fdlimit;
+mod figures;
+mod measure;
 mod output;
+mod phases;
+mod plan;
 mod procfs;
+mod schedule;
 mod search;
+mod servers;
 pub mod summary;
-mod transport;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
-use tokio_util::sync::CancellationToken;
-use wsbench_core::result::{RunResult, SCHEMA_VERSION, Status, point_label};
-use wsbench_core::scenario::{Overrides, Scenario, Transport};
+use wsbench_core::result::{RunResult, SCHEMA_VERSION, Status};
+use wsbench_core::scenario::{Overrides, Scenario};
 use wsbench_core::shard::Shard;
-use wsbench_report::Format;
 
 use crate::cli::RunArgs;
 
+use output::save;
 pub use output::write_atomic;
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
@@ -48,24 +49,15 @@ const METHOD: &[&str] = &[
 
 /// Runs `wsbench run` to completion.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let overrides = Overrides {
-        clients: args.clients,
-        duration: args.duration,
-        transports: args.transport.clone(),
-        targets: args.target.clone(),
-    };
-    let scenario = match Scenario::load(&args.scenario, &overrides) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("wsbench: {e}");
+    let (scenario, shard) = match checked(&args) {
+        Ok(checked) => checked,
+        Err(mistakes) => {
+            for m in mistakes {
+                eprintln!("wsbench: {m}");
+            }
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let shard = args.shard.unwrap_or_default();
-    if let Err(why) = check_shardable(&scenario, shard) {
-        eprintln!("wsbench: --shard {shard}: {why}");
-        return Ok(ExitCode::from(EXIT_USAGE));
-    }
     let limits = fdlimit::raise(fdlimit::needed(
         shard.clients_of(scenario.max_clients()),
         shard.clients_of(scenario.max_senders()),
@@ -84,7 +76,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         PathBuf::from("results").join(format!("{}-{stamp}", scenario.name))
     });
     let result_path = dir.join("result.json");
-
     let mut result = RunResult {
         schema_version: SCHEMA_VERSION,
         wsbench_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -110,29 +101,50 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         shard,
         start_at: args.start_at,
     };
-    let status = runtime.block_on(run_all(&mut result, &plan, &result_path))?;
-
+    let status = runtime.block_on(schedule::run_all(&mut result, &plan, &result_path))?;
     result.status = status;
     result.finished_at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
     save(&result, &result_path)?;
-    println!("{}", summary::table(&result));
+    Ok(conclude(&result, &dir))
+}
+
+/// The scenario with the command line's overrides, and this process's shard; or every
+/// mistake, each on a line of its own.
+fn checked(args: &RunArgs) -> Result<(Scenario, Shard), Vec<String>> {
+    let overrides = Overrides {
+        clients: args.clients,
+        duration: args.duration,
+        transports: args.transport.clone(),
+        targets: args.target.clone(),
+    };
+    let scenario = Scenario::load(&args.scenario, &overrides)
+        .map_err(|errors| errors.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    let shard = args.shard.unwrap_or_default();
+    check_shardable(&scenario, shard).map_err(|why| vec![format!("--shard {shard}: {why}")])?;
+    Ok((scenario, shard))
+}
+
+/// Prints the end of a finished run (tables, errors, thresholds, where the files are) and
+/// returns its exit code.
+fn conclude(result: &RunResult, dir: &std::path::Path) -> ExitCode {
+    println!("{}", summary::table(result));
     for run in &result.runs {
         if let Some(e) = &run.error {
             eprintln!("wsbench: {e}");
         }
     }
-    let checks = wsbench_report::thresholds::check(&result);
+    let checks = wsbench_report::thresholds::check(result);
     if !checks.is_empty() {
         println!("thresholds:\n{}", summary::threshold_lines(&checks));
     }
-    println!("result: {}", result_path.display());
+    println!("result: {}", dir.join("result.json").display());
     println!("report: {}", dir.join("report.html").display());
-    Ok(match status {
+    match result.status {
         Status::Complete if checks.iter().any(|c| !c.pass) => ExitCode::from(EXIT_THRESHOLDS),
         Status::Complete => ExitCode::SUCCESS,
         Status::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
         Status::Failed | Status::Running => ExitCode::FAILURE,
-    })
+    }
 }
 
 /// A sharded run measures one transport once against a shared target, so that every shard
@@ -141,10 +153,10 @@ fn check_shardable(scenario: &Scenario, shard: Shard) -> Result<(), String> {
     if shard.is_whole() {
         return Ok(());
     }
-    let [transport] = scenario.transports[..] else {
+    let [transport] = &scenario.transports[..] else {
         return Err("a shard measures one transport: pick it with --transport".to_owned());
     };
-    if !scenario.target.contains_key(&transport) {
+    if !scenario.target.contains_key(transport) {
         return Err(format!(
             "shards share one server: give it with --target {transport}=URL (or [target])"
         ));
@@ -159,114 +171,11 @@ fn check_shardable(scenario: &Scenario, shard: Shard) -> Result<(), String> {
 }
 
 /// How this process takes part in the run.
-struct RunPlan {
-    workers: usize,
-    shard: Shard,
-    start_at: Option<SystemTime>,
-}
-
-/// Runs every transport and repeat, interleaved (ws, sio, ws, sio, ...), saving after each.
-async fn run_all(result: &mut RunResult, plan: &RunPlan, path: &Path) -> anyhow::Result<Status> {
-    let interrupt = CancellationToken::new();
-    {
-        let interrupt = interrupt.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                interrupt.cancel();
-            }
-        });
-    }
-    let progress = ProgressBar::new_spinner();
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} {prefix:.bold} {msg}").expect("valid template"),
-    );
-    progress.enable_steady_tick(std::time::Duration::from_millis(200));
-
-    let status = match result.scenario.search.clone() {
-        Some(search) => {
-            search::run(result, &search, plan.workers, &interrupt, &progress, path).await?
-        }
-        None => run_points(result, plan, &interrupt, &progress, path).await?,
-    };
-    progress.finish_and_clear();
-    Ok(status)
-}
-
-/// Every sweep point (one without a sweep), repeat and transport, interleaved.
-async fn run_points(
-    result: &mut RunResult,
-    plan: &RunPlan,
-    interrupt: &CancellationToken,
-    progress: &ProgressBar,
-    path: &Path,
-) -> anyhow::Result<Status> {
-    let mut status = Status::Complete;
-    for point in result.scenario.points() {
-        let ctx = transport::RunCtx {
-            scenario: &point.scenario,
-            workers: plan.workers,
-            shard: plan.shard,
-            start_at: plan.start_at,
-            interrupt,
-            progress,
-        };
-        for repeat in 0..point.scenario.repeat {
-            for &t in &point.scenario.transports {
-                let run = measure_and_save(result, &ctx, t, repeat, &point.values, path).await?;
-                match run {
-                    Status::Interrupted => return Ok(Status::Interrupted),
-                    Status::Failed => status = Status::Failed,
-                    _ => {}
-                }
-            }
-        }
-    }
-    Ok(status)
-}
-
-/// Measures one transport once at a sweep point, records it in `result` and saves.
-/// Returns the run's status.
-pub(crate) async fn measure_and_save(
-    result: &mut RunResult,
-    ctx: &transport::RunCtx<'_>,
-    t: Transport,
-    repeat: u64,
-    point: &BTreeMap<String, f64>,
-    path: &Path,
-) -> anyhow::Result<Status> {
-    let mut run = transport::measure(ctx, t, repeat).await;
-    run.point = point.clone();
-    let at = point_label(point);
-    ctx.progress.suspend(|| {
-        eprintln!(
-            "{t}#{}{}{at}: {:?}, {} of {} deliveries, p50 {:.2} ms",
-            repeat + 1,
-            if at.is_empty() { "" } else { " " },
-            run.status,
-            run.messages.delivered,
-            run.messages.expected,
-            run.latency.p50_us as f64 / 1e3
-        )
-    });
-    let status = run.status;
-    result.runs.push(run);
-    save(result, path)?;
-    Ok(status)
-}
-
-/// Writes result.json, then report.md and report.html beside it, each atomically.
-fn save(result: &RunResult, path: &Path) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    for (format, file) in [
-        (Format::Json, path.to_path_buf()),
-        (Format::Markdown, dir.join("report.md")),
-        (Format::Html, dir.join("report.html")),
-    ] {
-        let bytes = format
-            .exporter()
-            .render(result)
-            .with_context(|| format!("cannot render {}", file.display()))?;
-        write_atomic(&file, &bytes)?;
-    }
-    Ok(())
+pub(crate) struct RunPlan {
+    /// Load-generator threads.
+    pub workers: usize,
+    /// The part of the clients this process opens.
+    pub shard: Shard,
+    /// When senders begin (sharded runs).
+    pub start_at: Option<SystemTime>,
 }

@@ -4,6 +4,8 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
+use wsbench_core::result::RunResult;
+use wsbench_report::Format;
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed to
 /// disk, then renamed over the target. A reader sees the old file or the new one, never a
@@ -19,6 +21,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     drop(file);
     std::fs::rename(&tmp, path)
         .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+    Ok(())
+}
+
+/// Writes result.json, then report.md and report.html beside it, each atomically.
+pub fn save(result: &RunResult, path: &Path) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    for (format, file) in [
+        (Format::Json, path.to_path_buf()),
+        (Format::Markdown, dir.join("report.md")),
+        (Format::Html, dir.join("report.html")),
+    ] {
+        let bytes = format
+            .exporter()
+            .render(result)
+            .with_context(|| format!("cannot render {}", file.display()))?;
+        write_atomic(&file, &bytes)?;
+    }
     Ok(())
 }
 

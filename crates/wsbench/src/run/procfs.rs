@@ -1,4 +1,5 @@
-//! Memory and CPU of a process, from `/proc`, sampled at 10 Hz (METHOD.md).
+//! Memory and CPU of a process, from `/proc`, sampled at 10 Hz (docs/method.md, "Memory
+//! and CPU").
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -99,35 +100,38 @@ impl Sampler {
         self.pid.store(pid, Ordering::Relaxed);
     }
 
-    /// Seconds since sampling began.
-    pub fn now_s(&self) -> f64 {
-        self.started.elapsed().as_secs_f64()
-    }
-
-    /// Highest RSS sampled from `from_s` on.
-    pub fn peak_since(&self, from_s: f64) -> u64 {
+    /// Highest RSS sampled from the instant `from` up to the instant `to`.
+    pub fn peak_between(&self, from: Instant, to: Instant) -> u64 {
+        let at = |i: Instant| i.saturating_duration_since(self.started).as_secs_f64();
+        let (from, to) = (at(from), at(to));
         self.samples
             .lock()
             .unwrap()
             .iter()
-            .filter(|s| s.t_s >= from_s)
+            .filter(|s| s.t_s >= from && s.t_s <= to)
             .map(|s| s.rss_bytes)
             .max()
             .unwrap_or(0)
     }
 
-    /// Highest RSS sampled from the instant `at` on.
-    pub fn peak_after(&self, at: Instant) -> u64 {
-        self.peak_since(at.saturating_duration_since(self.started).as_secs_f64())
-    }
-
     /// Stops sampling and returns every sample.
     pub fn finish(mut self) -> Vec<Sample> {
+        self.halt();
+        std::mem::take(&mut *self.samples.lock().unwrap())
+    }
+
+    fn halt(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        std::mem::take(&mut *self.samples.lock().unwrap())
+    }
+}
+
+impl Drop for Sampler {
+    /// A sampler dropped without [`Sampler::finish`] stops its thread too.
+    fn drop(&mut self) {
+        self.halt();
     }
 }
 

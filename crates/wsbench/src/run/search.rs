@@ -11,8 +11,8 @@ use wsbench_core::scenario::Search;
 use wsbench_core::shard::Shard;
 use wsbench_report::summary::Stat;
 
-use super::measure_and_save;
-use super::transport::RunCtx;
+use super::measure::RunCtx;
+use super::schedule::measure_and_save;
 
 /// Runs the search for every transport of the scenario, one after the other. A step that
 /// breaks a limit (even by failing) ends that transport's search; only Ctrl-C ends the run.
@@ -25,10 +25,11 @@ pub async fn run(
     path: &Path,
 ) -> anyhow::Result<Status> {
     let base = result.scenario.clone();
-    for &transport in &base.transports {
+    for system in base.systems() {
+        let transport = system.name.clone();
         let mut outcome = SearchOutcome {
-            transport,
-            field: search.field.clone(),
+            transport: transport.clone(),
+            field: search.field.to_string(),
             highest_held: None,
             first_broken: None,
             stopped: format!("every value up to the maximum ({}) held", search.max),
@@ -36,8 +37,8 @@ pub async fn run(
         for value in search.values() {
             let mut scenario = base.clone();
             scenario.search = None;
-            scenario.transports = vec![transport];
-            scenario.set(&search.field, value);
+            scenario.transports = vec![transport.clone()];
+            scenario.set(search.field, value);
             let ctx = RunCtx {
                 scenario: &scenario,
                 workers,
@@ -46,11 +47,10 @@ pub async fn run(
                 interrupt,
                 progress,
             };
-            let point = BTreeMap::from([(search.field.clone(), value)]);
+            let point = BTreeMap::from([(search.field.to_string(), value)]);
             let first_run = result.runs.len();
             for repeat in 0..scenario.repeat {
-                let status =
-                    measure_and_save(result, &ctx, transport, repeat, &point, path).await?;
+                let status = measure_and_save(result, &ctx, &system, repeat, &point, path).await?;
                 if status == Status::Interrupted {
                     outcome.stopped = "interrupted".to_owned();
                     result.search.push(outcome);
@@ -107,13 +107,7 @@ pub fn broken_limit(runs: &[TransportRun], search: &Search, clients: u64) -> Opt
     }
     let loss = median(
         runs.iter()
-            .map(|r| {
-                if r.messages.expected == 0 {
-                    0.0
-                } else {
-                    r.messages.lost as f64 / r.messages.expected as f64
-                }
-            })
+            .map(|r| r.messages.loss_ratio().unwrap_or(0.0))
             .collect(),
     );
     if loss > search.loss {
@@ -124,7 +118,7 @@ pub fn broken_limit(runs: &[TransportRun], search: &Search, clients: u64) -> Opt
         ));
     }
     if let Some(limit) = search.p99 {
-        let p99_ms = median(runs.iter().map(|r| r.latency.p99_us as f64 / 1e3).collect());
+        let p99_ms = median(runs.iter().filter_map(|r| r.latency.p99_ms()).collect());
         if p99_ms > limit.0.as_secs_f64() * 1e3 {
             return Some(format!("p99 {p99_ms:.2} ms above {limit}{bound}"));
         }

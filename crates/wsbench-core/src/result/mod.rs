@@ -2,6 +2,9 @@
 //!
 //! It is complete on purpose: the scenario as run, the environment, every figure and the
 //! serialized histograms, so that a result can be re-rendered, merged or re-analysed later.
+//! Every derived figure is computed in one place, [`figures`], from what was counted.
+
+pub mod figures;
 
 use std::collections::BTreeMap;
 
@@ -9,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::CountersSnapshot;
 use crate::histogram::HistogramFigures;
-use crate::scenario::{Scenario, Transport};
+use crate::scenario::Scenario;
 use crate::shard::Shard;
+use crate::system::SystemName;
 
 /// Version of this format; bumped on any change a reader must know about.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -55,8 +59,8 @@ pub struct RunResult {
 /// The result of a saturation search for one transport.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SearchOutcome {
-    /// The transport searched.
-    pub transport: Transport,
+    /// The system searched.
+    pub transport: SystemName,
     /// The field raised.
     pub field: String,
     /// Highest value at which every limit held; `None` if the first step already broke one.
@@ -208,6 +212,10 @@ pub struct LoadGenFigures {
     pub cpu_utilisation: f64,
     /// Load-generator CPU per received message, µs.
     pub cpu_us_per_received: f64,
+    /// Probes the load generator received over the measured window (whatever their due
+    /// time): what its CPU and the wire bytes are divided by.
+    #[serde(default)]
+    pub received: u64,
     /// Over 90%: the figures describe the harness, not the server.
     pub bound: bool,
     /// Load-generator RSS growth from before connecting to all clients settled, per client,
@@ -257,8 +265,8 @@ pub fn point_label(point: &BTreeMap<String, f64>) -> String {
 /// One transport's measurement (one repeat).
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TransportRun {
-    /// The transport measured.
-    pub transport: Transport,
+    /// The system measured (its name).
+    pub transport: SystemName,
     /// Which repeat, from 0.
     pub repeat: u64,
     /// The sweep point: the value of each swept field (empty without a sweep).

@@ -1,0 +1,287 @@
+//! Every derived figure of a result, computed in one place from what was counted.
+//!
+//! A run fills a [`Tally`] from its load generator and its processes; a merge reads each
+//! shard's tally back with [`Tally::of`] and adds them up; both then derive the figures
+//! with [`Tally::apply`], so that a merged result means exactly what a single-process one
+//! does. `docs/method.md` says what each figure means.
+
+use std::collections::BTreeMap;
+
+use super::{
+    Connections, LoadGenFigures, Messages, NodeFigures, ServerFigures, TransportRun, WireFigures,
+};
+use crate::CountersSnapshot;
+use crate::histogram::LatencyHistogram;
+
+/// Above this share of its CPU, the load generator, not the server, is what was measured.
+pub const BOUND_THRESHOLD: f64 = 0.9;
+
+/// `total / n`, or 0 when nothing was counted.
+pub fn per(total: f64, n: u64) -> f64 {
+    if n == 0 { 0.0 } else { total / n as f64 }
+}
+
+/// Share of its usable cores a process used: CPU seconds over `window_s` of `cores` cores.
+pub fn utilisation(cpu_s: f64, window_s: f64, cores: f64) -> f64 {
+    if window_s > 0.0 {
+        cpu_s / (window_s * cores.max(1.0))
+    } else {
+        0.0
+    }
+}
+
+impl Messages {
+    /// Share of expected deliveries lost; `None` when nothing was owed.
+    pub fn loss_ratio(&self) -> Option<f64> {
+        (self.expected > 0).then(|| self.lost as f64 / self.expected as f64)
+    }
+}
+
+/// What one measurement counted: the inputs of every figure of a [`TransportRun`] but the
+/// server's. Counts add up across shards; per-process shares take the highest.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// Clients asked for.
+    pub requested: u64,
+    /// Clients that connected.
+    pub connected: u64,
+    /// Clients lost after connecting.
+    pub disconnected: u64,
+    /// Failed connection attempts by kind.
+    pub failures: BTreeMap<String, u64>,
+    /// Connection setup times.
+    pub connect_time: LatencyHistogram,
+    /// From the first connection attempt to the last client ready, seconds (the longest).
+    pub connect_span_s: f64,
+    /// Measured-window probes written.
+    pub sent: u64,
+    /// Measured-window probes that could not be written.
+    pub unsent: u64,
+    /// Deliveries owed.
+    pub expected: u64,
+    /// Distinct deliveries made.
+    pub delivered: u64,
+    /// Repeated deliveries.
+    pub duplicated: u64,
+    /// Deliveries after a later probe of the same sender.
+    pub out_of_order: u64,
+    /// Messages that were not probes.
+    pub foreign: u64,
+    /// Probes outside their receiver's scope.
+    pub misrouted: u64,
+    /// Latency of measured deliveries.
+    pub latency: LatencyHistogram,
+    /// Send lag of every probe.
+    pub send_lag: LatencyHistogram,
+    /// The measured window, seconds (as planned, or the part that ran).
+    pub measured_s: f64,
+    /// Probes received over the measured window.
+    pub received: u64,
+    /// Wire bytes read over the window.
+    pub bytes_read: u64,
+    /// Wire bytes written over the window.
+    pub bytes_written: u64,
+    /// Where the bytes were counted ([`super::WIRE_COUNTED_AT_SOCKETS`], ...).
+    pub wire_source: String,
+    /// Bytes per probe.
+    pub payload: u64,
+    /// Load-generator worker threads.
+    pub workers: u64,
+    /// Load-generator CPU over the window, seconds.
+    pub loadgen_cpu_s: f64,
+    /// The busiest load-generator process's share of its usable cores.
+    pub loadgen_utilisation: f64,
+    /// Load-generator RSS growth from before connecting to all clients settled, bytes.
+    pub loadgen_rss_growth: f64,
+}
+
+impl Tally {
+    /// Reads back what a stored run of `payload`-byte probes counted (a shard's result, for
+    /// a merge).
+    pub fn of(run: &TransportRun, payload: u64) -> Tally {
+        let histogram = |f| {
+            let mut h = LatencyHistogram::default();
+            h.merge_figures(f);
+            h
+        };
+        let (c, m, l, w) = (&run.connections, &run.messages, &run.loadgen, &run.wire);
+        Tally {
+            requested: c.requested,
+            connected: c.connected,
+            disconnected: c.disconnected,
+            failures: c.failures.clone(),
+            connect_time: histogram(&c.connect_time),
+            connect_span_s: c.connect_span_s,
+            sent: m.sent,
+            unsent: m.unsent,
+            expected: m.expected,
+            delivered: m.delivered,
+            duplicated: m.duplicated,
+            out_of_order: m.out_of_order,
+            foreign: m.foreign,
+            misrouted: m.misrouted,
+            latency: histogram(&run.latency),
+            send_lag: histogram(&run.send_lag),
+            measured_s: run.window.measured_s,
+            received: l.received,
+            bytes_read: w.bytes_read,
+            bytes_written: w.bytes_written,
+            wire_source: w.source.clone(),
+            payload,
+            workers: l.workers,
+            loadgen_cpu_s: l.cpu_s,
+            loadgen_utilisation: l.cpu_utilisation,
+            loadgen_rss_growth: l.memory_per_client_bytes * c.connected as f64,
+        }
+    }
+
+    /// Adds another process's tally of the same measurement (a shard).
+    pub fn add(&mut self, o: &Tally) {
+        self.requested += o.requested;
+        self.connected += o.connected;
+        self.disconnected += o.disconnected;
+        for (kind, n) in &o.failures {
+            *self.failures.entry(kind.clone()).or_default() += n;
+        }
+        self.connect_time.merge(&o.connect_time);
+        self.connect_span_s = self.connect_span_s.max(o.connect_span_s);
+        self.sent += o.sent;
+        self.unsent += o.unsent;
+        self.expected += o.expected;
+        self.delivered += o.delivered;
+        self.duplicated += o.duplicated;
+        self.out_of_order += o.out_of_order;
+        self.foreign += o.foreign;
+        self.misrouted += o.misrouted;
+        self.latency.merge(&o.latency);
+        self.send_lag.merge(&o.send_lag);
+        self.measured_s = self.measured_s.max(o.measured_s);
+        self.received += o.received;
+        self.bytes_read += o.bytes_read;
+        self.bytes_written += o.bytes_written;
+        if self.wire_source.is_empty() {
+            self.wire_source = o.wire_source.clone();
+        }
+        self.payload = self.payload.max(o.payload);
+        self.workers += o.workers;
+        self.loadgen_cpu_s += o.loadgen_cpu_s;
+        self.loadgen_utilisation = self.loadgen_utilisation.max(o.loadgen_utilisation);
+        self.loadgen_rss_growth += o.loadgen_rss_growth;
+    }
+
+    /// Connection figures.
+    pub fn connections(&self) -> Connections {
+        Connections {
+            requested: self.requested,
+            connected: self.connected,
+            disconnected: self.disconnected,
+            failures: self.failures.clone(),
+            connect_time: self.connect_time.figures(),
+            connect_span_s: self.connect_span_s,
+            connects_per_s: if self.connect_span_s > 0.0 {
+                self.connected as f64 / self.connect_span_s
+            } else {
+                0.0
+            },
+        }
+    }
+
+    /// Delivery accounting: every sent probe is owed to every client of its scope asked
+    /// for, connected or not, so loss is never hidden.
+    pub fn messages(&self) -> Messages {
+        Messages {
+            sent: self.sent,
+            unsent: self.unsent,
+            expected: self.expected,
+            delivered: self.delivered,
+            lost: self.expected.saturating_sub(self.delivered),
+            duplicated: self.duplicated,
+            out_of_order: self.out_of_order,
+            foreign: self.foreign,
+            misrouted: self.misrouted,
+            delivered_per_s: if self.measured_s > 0.0 {
+                self.delivered as f64 / self.measured_s
+            } else {
+                0.0
+            },
+        }
+    }
+
+    /// Bytes on the wire per probe received.
+    pub fn wire(&self) -> WireFigures {
+        let per_delivery = per(self.bytes_read as f64, self.received);
+        WireFigures {
+            bytes_read: self.bytes_read,
+            bytes_written: self.bytes_written,
+            bytes_per_delivery: per_delivery,
+            overhead_ratio: per(per_delivery, self.payload),
+            source: self.wire_source.clone(),
+        }
+    }
+
+    /// The load generator's own cost.
+    pub fn loadgen(&self) -> LoadGenFigures {
+        LoadGenFigures {
+            workers: self.workers,
+            cpu_s: self.loadgen_cpu_s,
+            cpu_utilisation: self.loadgen_utilisation,
+            cpu_us_per_received: per(self.loadgen_cpu_s * 1e6, self.received),
+            received: self.received,
+            bound: self.loadgen_utilisation > BOUND_THRESHOLD,
+            memory_per_client_bytes: per(self.loadgen_rss_growth, self.connected),
+        }
+    }
+
+    /// Writes every figure derived from the tally into `run`.
+    pub fn apply(&self, run: &mut TransportRun) {
+        run.connections = self.connections();
+        run.messages = self.messages();
+        run.latency = self.latency.figures();
+        run.send_lag = self.send_lag.figures();
+        run.wire = self.wire();
+        run.loadgen = self.loadgen();
+    }
+}
+
+/// What a server node's process did, as the runner observed it.
+#[derive(Debug, Clone, Default)]
+pub struct NodeSample {
+    /// The node's figures.
+    pub figures: NodeFigures,
+    /// Its RSS over time: (seconds since sampling began, bytes).
+    pub rss_samples: Vec<(f64, u64)>,
+    /// Its counters when the measured window ended.
+    pub counters_window_end: Option<CountersSnapshot>,
+}
+
+/// The server figures of a system of one or more nodes. Memory per connection and CPU per
+/// delivery are the whole system's (every node's growth and CPU); the RSS fields, samples
+/// and counters are the first node's, which is the whole server unless it is a cluster.
+pub fn server_figures(
+    nodes: &[NodeSample],
+    connected: u64,
+    delivered: u64,
+) -> Option<ServerFigures> {
+    let first = nodes.first()?;
+    let grown: u64 = nodes
+        .iter()
+        .map(|n| {
+            n.figures
+                .rss_idle_bytes
+                .saturating_sub(n.figures.rss_baseline_bytes)
+        })
+        .sum();
+    let cpu_s: f64 = nodes.iter().map(|n| n.figures.cpu_s).sum();
+    Some(ServerFigures {
+        pid: first.figures.pid,
+        rss_baseline_bytes: first.figures.rss_baseline_bytes,
+        rss_idle_bytes: first.figures.rss_idle_bytes,
+        rss_peak_bytes: first.figures.rss_peak_bytes,
+        memory_per_connection_bytes: grown as f64 / connected.max(1) as f64,
+        cpu_s,
+        cpu_us_per_delivery: per(cpu_s * 1e6, delivered),
+        counters: first.figures.counters,
+        counters_window_end: first.counters_window_end,
+        rss_samples: first.rss_samples.clone(),
+    })
+}

@@ -1,0 +1,234 @@
+//! The sections that point outside the load itself: `[target]` servers, `[thresholds]` and
+//! a `[search]`'s limits.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::check::given;
+use super::checker::{Checker, Fields};
+use super::parse::Overrides;
+use super::sweep::{Search, SweepField};
+use super::toml::Value;
+use super::{ScenarioError, Thresholds};
+use crate::system::{Protocol, SystemName};
+
+/// `[target]` (and `--target`): already-running servers, loopback only.
+pub(super) fn targets(
+    check: &Checker<'_>,
+    f: &Fields<'_>,
+    o: &Overrides,
+) -> Option<BTreeMap<SystemName, String>> {
+    let before = check.count();
+    let mut target = BTreeMap::new();
+    if let Some(v) = f.get("target")
+        && let Some(table) = check.table("target", v)
+    {
+        for entry in Fields::new(table, "target", v.span.clone()).all() {
+            let Ok(name) = entry.key.parse::<SystemName>() else {
+                let message = entry.key.parse::<SystemName>().unwrap_err();
+                check.report(entry.key_span.clone(), "target", message);
+                continue;
+            };
+            let field = format!("target.{name}");
+            let Some(url) = check.string(&field, &entry.value) else {
+                continue;
+            };
+            match check_target_url(protocol(&name), url) {
+                Ok(()) => {
+                    target.insert(name, url.to_owned());
+                }
+                Err(m) => check.report(entry.value.span.clone(), &field, m),
+            }
+        }
+    }
+    for (name, url) in &o.targets {
+        match check_target_url(protocol(name), url) {
+            Ok(()) => {
+                target.insert(name.clone(), url.clone());
+            }
+            Err(m) => check.push(ScenarioError::flag("--target", m)),
+        }
+    }
+    (check.count() == before).then_some(target)
+}
+
+fn protocol(name: &SystemName) -> Protocol {
+    name.builtin()
+        .expect("a parsed system name is a built-in one")
+}
+
+/// Load may only go to this machine: a target must be a loopback address.
+fn check_target_url(protocol: Protocol, text: &str) -> Result<(), String> {
+    let url = url::Url::parse(text).map_err(|e| format!("'{text}' is not a URL ({e})"))?;
+    let schemes = protocol.spec().target_schemes;
+    if !schemes.contains(&url.scheme()) {
+        return Err(format!(
+            "scheme '{}' is not supported for {protocol} (use {})",
+            url.scheme(),
+            schemes.join(" or ")
+        ));
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    };
+    if !loopback {
+        return Err(format!(
+            "'{text}' is not on this machine: wsbench sends load only to loopback (127.0.0.0/8, ::1, localhost)"
+        ));
+    }
+    Ok(())
+}
+
+/// The limits every system's figures must meet.
+const LIMITS: [&str; 5] = [
+    "p99",
+    "loss",
+    "delivered_per_s",
+    "memory_per_connection",
+    "server_rss_peak",
+];
+
+type AllThresholds = (Option<Thresholds>, Option<BTreeMap<SystemName, Thresholds>>);
+
+/// `[thresholds]`: limits for every system, and a sub-table per system that replaces them.
+pub(super) fn thresholds(check: &Checker<'_>, f: &Fields<'_>) -> AllThresholds {
+    let Some(v) = f.get("thresholds") else {
+        return (Some(Thresholds::default()), Some(BTreeMap::new()));
+    };
+    let Some(table) = check.table("thresholds", v) else {
+        return (None, None);
+    };
+    let fields = Fields::new(table, "thresholds", v.span.clone());
+    let all = limits(check, &fields, false);
+    let mut specific = Some(BTreeMap::new());
+    let mut known: Vec<&str> = LIMITS.to_vec();
+    for p in Protocol::ALL {
+        known.push(p.as_str());
+        let name = SystemName::of(p);
+        let Some(sub) = fields.get(name.as_str()) else {
+            continue;
+        };
+        let field = format!("thresholds.{name}");
+        let limits = check
+            .table(&field, sub)
+            .and_then(|t| limits(check, &Fields::new(t, &field, sub.span.clone()), true));
+        match (limits, specific.as_mut()) {
+            (Some(l), Some(map)) => {
+                map.insert(name, l);
+            }
+            _ => specific = None,
+        }
+    }
+    fields.reject_unknown(check, &known);
+    (all, specific)
+}
+
+/// One table's limits; its other keys are unknown ones when `only_limits`, else the caller's.
+fn limits(check: &Checker<'_>, f: &Fields<'_>, only_limits: bool) -> Option<Thresholds> {
+    let p99 = given(f, "p99", |v| check.duration(&f.name("p99"), v));
+    let loss = given(f, "loss", |v| check.share(&f.name("loss"), v));
+    let delivered_per_s = given(f, "delivered_per_s", |v| {
+        let n = check.number(&f.name("delivered_per_s"), v)?;
+        if n < 0.0 {
+            return check.fail(
+                v.span.clone(),
+                &f.name("delivered_per_s"),
+                format!("must not be negative, not {n}"),
+            );
+        }
+        Some(n)
+    });
+    let bytes = |key: &str| given(f, key, |v| check.int_in(&f.name(key), v, 1, i64::MAX));
+    let memory_per_connection = bytes("memory_per_connection");
+    let server_rss_peak = bytes("server_rss_peak");
+    if only_limits {
+        f.reject_unknown(check, &LIMITS);
+    }
+    Some(Thresholds {
+        p99: p99?,
+        loss: loss?,
+        delivered_per_s: delivered_per_s?,
+        memory_per_connection: memory_per_connection?,
+        server_rss_peak: server_rss_peak?,
+    })
+}
+
+/// `[search]`: the field raised, from where, how fast, how far, and the limits that stop
+/// it. Every value it may reach is checked as a point by the caller.
+pub(super) fn search(check: &Checker<'_>, v: &Value) -> Option<Search> {
+    let t = Fields::new(check.table("search", v)?, "search", v.span.clone());
+    let field = t
+        .required(check, "field")
+        .and_then(|f| check.choice::<SweepField>("search.field", f));
+    let required_positive = |key: &str| {
+        let v = t.required(check, key)?;
+        positive(check, &t.name(key), v)
+    };
+    let start = required_positive("start");
+    let max = required_positive("max");
+    let mut factor = given(&t, "factor", |f| {
+        let n = check.number("search.factor", f)?;
+        if n <= 1.0 {
+            return check.fail(
+                f.span.clone(),
+                "search.factor",
+                format!("must be more than 1, not {n}"),
+            );
+        }
+        Some(n)
+    });
+    let step = given(&t, "step", |s| positive(check, "search.step", s));
+    if t.get("step").is_some() && t.get("factor").is_some() {
+        factor = check.fail(v.span.clone(), "search", "give factor or step, not both");
+    }
+    if let (Some(start), Some(max), Some(m)) = (start, max, t.get("max"))
+        && max < start
+    {
+        check.report(
+            m.span.clone(),
+            "search.max",
+            format!("must be at least start ({start}), not {max}"),
+        );
+    }
+    let p99 = given(&t, "p99", |d| check.duration("search.p99", d));
+    let loss = given(&t, "loss", |l| {
+        let n = check.number("search.loss", l)?;
+        if !(0.0..=1.0).contains(&n) {
+            return check.fail(
+                l.span.clone(),
+                "search.loss",
+                "is a share of expected deliveries, from 0 to 1",
+            );
+        }
+        Some(n)
+    });
+    t.reject_unknown(
+        check,
+        &["field", "start", "factor", "step", "max", "p99", "loss"],
+    );
+    Some(Search {
+        field: field?,
+        start: start?,
+        factor: factor?.unwrap_or(2.0),
+        step: step?,
+        max: max?,
+        p99: p99?,
+        loss: loss?.unwrap_or(0.0),
+    })
+}
+
+fn positive(check: &Checker<'_>, field: &str, v: &Value) -> Option<f64> {
+    let n = check.number(field, v)?;
+    if n > 0.0 {
+        Some(n)
+    } else {
+        check.fail(
+            v.span.clone(),
+            field,
+            format!("must be more than 0, not {n}"),
+        )
+    }
+}

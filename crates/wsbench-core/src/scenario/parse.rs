@@ -1,0 +1,317 @@
+//! Reading a scenario: the file's syntax first, then every rule of [`super::check`] at
+//! every point of a sweep and every step of a search, all mistakes collected.
+
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use super::check::{self, At, Common, PointValues};
+use super::checker::{Checker, Fields};
+use super::limits;
+use super::point::point;
+use super::sweep::{SweepAxis, SweepField};
+use super::toml::{self, Kind, Value};
+use super::{Scenario, ScenarioError, ScenarioErrors};
+use crate::system::SystemName;
+
+/// One-run changes from the command line, applied before validation.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--clients`.
+    pub clients: Option<u64>,
+    /// `--duration`.
+    pub duration: Option<Duration>,
+    /// `--transport` (repeatable).
+    pub transports: Vec<SystemName>,
+    /// `--target SYSTEM=URL` (repeatable): servers to measure instead of built-in ones.
+    pub targets: Vec<(SystemName, String)>,
+}
+
+/// The fields a scenario file may have at its top.
+const FIELDS: [&str; 25] = [
+    "name",
+    "transports",
+    "clients",
+    "ramp",
+    "mode",
+    "room_size",
+    "senders",
+    "rate",
+    "payload",
+    "encoding",
+    "warmup",
+    "duration",
+    "drain",
+    "repeat",
+    "workers",
+    "socketio_client",
+    "stalled",
+    "overflow",
+    "queue_capacity",
+    "outage",
+    "nodes",
+    "kill_node_at",
+    "search",
+    "target",
+    "thresholds",
+];
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Scenario, ScenarioErrors> {
+        let source = std::fs::read_to_string(path).map_err(|e| {
+            ScenarioError::at(path, "", 0..0, "", format!("cannot read the scenario: {e}"))
+        })?;
+        Scenario::parse(path, &source, overrides)
+    }
+
+    /// Checks scenario text; `file` only names it in errors. Every mistake is reported.
+    pub fn parse(
+        file: &Path,
+        source: &str,
+        overrides: &Overrides,
+    ) -> Result<Scenario, ScenarioErrors> {
+        let check = Checker::new(file, source);
+        let scenario = read(&check, overrides);
+        let errors = check.into_errors();
+        match scenario {
+            Some(s) if errors.is_empty() => Ok(s),
+            _ if !errors.is_empty() => Err(ScenarioErrors(errors)),
+            _ => Err(ScenarioError::at(file, source, 0..0, "", "cannot be read").into()),
+        }
+    }
+}
+
+fn read(check: &Checker<'_>, o: &Overrides) -> Option<Scenario> {
+    let (root, syntax) = toml::parse(check.source);
+    for (span, message) in &syntax {
+        if message.starts_with("duplicate key") {
+            let key = check
+                .source
+                .get(span.clone())
+                .unwrap_or("")
+                .trim_matches('"');
+            let message = format!("`{key}` is given more than once (a duplicate key): keep one");
+            check.report(span.clone(), key, message);
+        } else {
+            check.report(
+                span.clone(),
+                &key_before(check.source, span.start),
+                message.clone(),
+            );
+        }
+    }
+    if !syntax.is_empty() {
+        return None;
+    }
+    if root.entries.is_empty() {
+        return check.fail(
+            0..0,
+            "",
+            "the file is empty: a scenario needs at least name, transports, clients, senders, \
+             rate, payload, warmup and duration (scenarios/smoke.toml is a small one to copy)",
+        );
+    }
+    let f = Fields::new(&root, "", 0..0);
+    let (common, complete) = check::common(check, &f, o);
+    let axes: Vec<(SweepField, Vec<At<f64>>)> = SweepField::ALL
+        .into_iter()
+        .filter_map(|field| sweep_values(check, &f, field, o).map(|v| (field, v)))
+        .collect();
+    let axes_complete = axes.len() == SweepField::ALL.len();
+    let search = f.get("search");
+    f.reject_unknown(check, &FIELDS);
+    let mut scenario = sweep(check, &common, &axes, o);
+    if let Some(v) = search
+        && axes_complete
+    {
+        let search = searched(check, &common, &axes, v, o);
+        if let Some(s) = scenario.as_mut() {
+            s.search = Some(search?);
+        }
+    }
+    scenario.filter(|_| complete && axes_complete)
+}
+
+/// A sweepable field's values: one number, or a list of them.
+fn sweep_values(
+    check: &Checker<'_>,
+    f: &Fields<'_>,
+    field: SweepField,
+    o: &Overrides,
+) -> Option<Vec<At<f64>>> {
+    let key = field.as_str();
+    let v = match f.get(key) {
+        None if field == SweepField::Nodes => return Some(vec![At { v: 1.0, span: 0..0 }]),
+        None => return f.required(check, key).and(None),
+        Some(v) => v,
+    };
+    let kind = if field.is_integer() {
+        "an integer"
+    } else {
+        "a number"
+    };
+    let one = |item: &Value| match item.kind {
+        Kind::Int(i) => Some(i as f64),
+        Kind::Float(x) if !field.is_integer() && x.is_finite() => Some(x),
+        _ => {
+            let what = match item.kind {
+                Kind::Array(_) if item.span != v.span => "a nested list".to_owned(),
+                _ => item.describe(),
+            };
+            check.fail(
+                v.span.clone(),
+                key,
+                format!("must be {kind} or a list of them (a sweep), not {what}"),
+            )
+        }
+    };
+    let values: Vec<Option<f64>> = match &v.kind {
+        Kind::Array(items) if items.is_empty() => {
+            return check.fail(
+                v.span.clone(),
+                key,
+                "an empty list sweeps nothing: give at least one value",
+            );
+        }
+        Kind::Array(items) => items.iter().map(one).collect(),
+        _ => vec![one(v)],
+    };
+    let values: Vec<f64> = values.into_iter().collect::<Option<_>>()?;
+    if field == SweepField::Clients
+        && let Some(n) = o.clients
+    {
+        return Some(vec![At {
+            v: n as f64,
+            span: v.span.clone(),
+        }]);
+    }
+    Some(
+        values
+            .into_iter()
+            .map(|n| At {
+                v: n,
+                span: v.span.clone(),
+            })
+            .collect(),
+    )
+}
+
+/// Checks every point of the sweep (one without a sweep); the scenario keeps the first
+/// point's values with the sweep's axes recorded.
+fn sweep(
+    check: &Checker<'_>,
+    common: &Common,
+    axes: &[(SweepField, Vec<At<f64>>)],
+    o: &Overrides,
+) -> Option<Scenario> {
+    let swept: Vec<&(SweepField, Vec<At<f64>>)> =
+        axes.iter().filter(|(_, v)| v.len() > 1).collect();
+    let count: usize = swept.iter().map(|(_, v)| v.len()).product();
+    let mut first = None;
+    for index in 0..count {
+        let mut values: PointValues = axes.iter().map(|(f, v)| (*f, v[0].clone())).collect();
+        // The point's index along each axis, first axis slowest.
+        let mut rest = index;
+        for (field, vals) in swept.iter().rev() {
+            values.insert(*field, vals[rest % vals.len()].clone());
+            rest /= vals.len();
+        }
+        let scenario = point(check, common, &values, o);
+        if first.is_none() {
+            first = scenario;
+        }
+    }
+    let nodes = axes.iter().find(|(f, _)| *f == SweepField::Nodes);
+    if let (Some(kill), Some((_, nodes))) = (&common.kill_node_at, nodes)
+        && nodes.iter().all(|n| n.v < 2.0)
+    {
+        check.report(
+            kill.span.clone(),
+            "kill_node_at",
+            "needs a cluster (nodes = 2 or more) so that other nodes go on; it applies to \
+             the clustered points of a sweep",
+        );
+    }
+    let mut scenario = first?;
+    scenario.sweep = swept
+        .iter()
+        .map(|(field, values)| SweepAxis {
+            field: *field,
+            values: values.iter().map(|v| v.v).collect(),
+        })
+        .collect();
+    Some(scenario)
+}
+
+/// `[search]`: checked, and every value it may reach checked as a point.
+fn searched(
+    check: &Checker<'_>,
+    common: &Common,
+    axes: &[(SweepField, Vec<At<f64>>)],
+    v: &Value,
+    o: &Overrides,
+) -> Option<super::Search> {
+    if axes.iter().any(|(_, values)| values.len() > 1) {
+        return check.fail(
+            v.span.clone(),
+            "search",
+            "a search raises one field itself: it cannot be combined with a sweep (a list-valued field)",
+        );
+    }
+    let search = limits::search(check, v)?;
+    let start_span = start_span(v);
+    for value in search.values() {
+        let mut values: PointValues = axes.iter().map(|(f, v)| (*f, v[0].clone())).collect();
+        let n = if search.field.is_integer() {
+            value.trunc()
+        } else {
+            value
+        };
+        values.insert(
+            search.field,
+            At {
+                v: n,
+                span: start_span.clone(),
+            },
+        );
+        let before = check.count();
+        let mut o = o.clone();
+        if search.field == SweepField::Clients {
+            o.clients = None;
+        }
+        if point(check, common, &values, &o).is_none() || check.count() > before {
+            check.amend_since(
+                before,
+                &format!("(when the search reaches {} = {value})", search.field),
+            );
+            return None;
+        }
+    }
+    Some(search)
+}
+
+/// Where `[search]`'s `start` is: a step's mistakes are reported there.
+fn start_span(search: &Value) -> Range<usize> {
+    match &search.kind {
+        Kind::Table(t) => t
+            .entries
+            .iter()
+            .find(|e| e.key == "start")
+            .map_or(search.span.clone(), |e| e.value.span.clone()),
+        _ => search.span.clone(),
+    }
+}
+
+/// The key of the `key = value` line holding byte `offset`, if the offset is in the value.
+fn key_before(source: &str, offset: usize) -> String {
+    let mut offset = offset.min(source.len());
+    while !source.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let line_start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
+    match source[line_start..offset].split_once('=') {
+        Some((key, _)) => key.trim().to_owned(),
+        None => String::new(),
+    }
+}

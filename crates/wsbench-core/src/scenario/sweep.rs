@@ -1,0 +1,214 @@
+//! Sweeps and searches: one scenario run at several values of its numeric fields.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::Scenario;
+use crate::scenario::HumanDuration;
+
+/// A field that may be given as a list (a sweep) or raised by a search.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepField {
+    /// Clients per system.
+    Clients,
+    /// Clients that also send.
+    Senders,
+    /// Messages per second per sender.
+    Rate,
+    /// Bytes per message.
+    Payload,
+    /// Server nodes per system.
+    Nodes,
+}
+
+impl SweepField {
+    /// Every sweepable field, in the order a sweep's axes are listed.
+    pub const ALL: [SweepField; 5] = [
+        SweepField::Clients,
+        SweepField::Nodes,
+        SweepField::Payload,
+        SweepField::Rate,
+        SweepField::Senders,
+    ];
+
+    /// Its name in scenario files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SweepField::Clients => "clients",
+            SweepField::Senders => "senders",
+            SweepField::Rate => "rate",
+            SweepField::Payload => "payload",
+            SweepField::Nodes => "nodes",
+        }
+    }
+
+    /// Whether its values are whole numbers.
+    pub fn is_integer(self) -> bool {
+        self != SweepField::Rate
+    }
+}
+
+impl fmt::Display for SweepField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SweepField {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SweepField::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = SweepField::ALL.iter().map(|f| f.as_str()).collect();
+                format!(
+                    "'{s}' cannot be searched (expected one of {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// A saturation search: raise one field step by step, per system, until a limit breaks;
+/// the highest value that held is the system's capacity under that limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Search {
+    /// The field raised.
+    pub field: SweepField,
+    /// First value tried.
+    pub start: f64,
+    /// Each next value is this many times the last (when `step` is not set).
+    pub factor: f64,
+    /// Each next value is the last plus this, instead of a factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<f64>,
+    /// Highest value tried.
+    pub max: f64,
+    /// Limit: latency p99 at most (median of repeats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<HumanDuration>,
+    /// Limit: share of expected deliveries lost at most.
+    pub loss: f64,
+}
+
+/// Most steps a search takes, whatever its start, factor and maximum.
+const MAX_STEPS: usize = 1000;
+
+impl Search {
+    /// Every value the search may try, in order.
+    pub fn values(&self) -> Vec<f64> {
+        let mut values = Vec::new();
+        let mut v = self.start;
+        while v <= self.max && values.len() < MAX_STEPS {
+            values.push(v);
+            let next = match self.step {
+                Some(step) => v + step,
+                None => (v * self.factor).round(),
+            };
+            if next <= v {
+                // A factor too small to move a rounded value: the search cannot go on.
+                break;
+            }
+            v = next;
+        }
+        values
+    }
+}
+
+/// One swept field and its values, in the order run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SweepAxis {
+    /// The field.
+    pub field: SweepField,
+    /// Its values.
+    pub values: Vec<f64>,
+}
+
+/// One point of a sweep: the value of each swept field, and the scenario run there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepPoint {
+    /// Swept field → value (empty without a sweep).
+    pub values: BTreeMap<String, f64>,
+    /// The scenario with those values and no sweep.
+    pub scenario: Scenario,
+}
+
+impl Scenario {
+    /// Every point to run, first axis slowest; one point, with no values, without a sweep.
+    pub fn points(&self) -> Vec<SweepPoint> {
+        let mut points = vec![SweepPoint {
+            values: BTreeMap::new(),
+            scenario: Scenario {
+                sweep: Vec::new(),
+                ..self.clone()
+            },
+        }];
+        for axis in &self.sweep {
+            points = points
+                .into_iter()
+                .flat_map(|p| {
+                    axis.values.iter().map(move |&v| {
+                        let mut next = p.clone();
+                        next.values.insert(axis.field.to_string(), v);
+                        next.scenario.set(axis.field, v);
+                        next
+                    })
+                })
+                .collect();
+        }
+        points
+    }
+
+    /// Sets a sweepable field.
+    pub fn set(&mut self, field: SweepField, value: f64) {
+        match field {
+            SweepField::Clients => self.clients = value as u64,
+            SweepField::Senders => self.senders = value as u64,
+            SweepField::Rate => self.rate = value,
+            SweepField::Payload => self.payload = value as u64,
+            SweepField::Nodes => self.nodes = value as u64,
+        }
+    }
+
+    /// The largest number of clients any point, or any step of a search, opens (for
+    /// descriptor limits).
+    pub fn max_clients(&self) -> u64 {
+        self.max_of(SweepField::Clients, |s| s.clients)
+    }
+
+    /// The largest number of senders of any point or search step (each needs a timer).
+    pub fn max_senders(&self) -> u64 {
+        self.max_of(SweepField::Senders, |s| s.senders)
+    }
+
+    fn max_of(&self, field: SweepField, get: fn(&Scenario) -> u64) -> u64 {
+        let searched = match &self.search {
+            Some(s) if s.field == field => s.values().last().copied().unwrap_or(0.0) as u64,
+            _ => 0,
+        };
+        self.points()
+            .iter()
+            .map(|p| get(&p.scenario))
+            .max()
+            .unwrap_or(get(self))
+            .max(searched)
+    }
+}

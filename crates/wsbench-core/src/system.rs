@@ -1,0 +1,297 @@
+//! Systems under test: the one seam of the "which transport" axis.
+//!
+//! A *system* is what a scenario's `transports` names and what every report row is about:
+//! a name, the [`Protocol`] its clients speak, and the server they speak it to (one of
+//! wsbench's own, or a server of the user's). Everything that differs between protocols is
+//! a field of its [`ProtocolSpec`], read from one table, so that the runner, the load
+//! generator and the reports ask the descriptor instead of matching on names.
+//!
+//! Adding a protocol is one entry here plus its client in the load generator
+//! (`wsbench-loadgen/src/clients/`); see `docs/method.md` for what each figure means.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// How a system's clients speak to it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protocol {
+    /// Raw WebSocket: every message is the probe itself.
+    Ws,
+    /// Socket.IO v5 over engine.io v4's websocket transport.
+    Socketio,
+    /// Socket.IO v5 over engine.io v4's HTTP long-polling transport only.
+    SocketioPolling,
+}
+
+/// Which library family a protocol belongs to: the two sides of the seed's question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Plain WebSocket, nothing on top.
+    WebSocket,
+    /// Socket.IO, whichever engine.io transport carries it.
+    SocketIo,
+}
+
+/// One of the servers `wsbench serve` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BuiltinServer {
+    /// Raw WebSocket on tokio-tungstenite: paths `/`, `/room/NAME`, `/echo`.
+    Ws,
+    /// Socket.IO on socketioxide: events `broadcast`, `join`, `echo` on namespace `/`.
+    Socketio,
+}
+
+impl BuiltinServer {
+    /// Every built-in server.
+    pub const ALL: [BuiltinServer; 2] = [BuiltinServer::Ws, BuiltinServer::Socketio];
+
+    /// Its name in `wsbench serve NAME` and in the ready line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuiltinServer::Ws => "ws",
+            BuiltinServer::Socketio => "socketio",
+        }
+    }
+}
+
+impl fmt::Display for BuiltinServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BuiltinServer {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        BuiltinServer::ALL
+            .into_iter()
+            .find(|b| b.as_str() == s)
+            .ok_or_else(|| format!("unknown server '{s}' (expected ws or socketio)"))
+    }
+}
+
+/// Everything wsbench needs to know about a protocol, in one place.
+#[derive(Debug)]
+pub struct ProtocolSpec {
+    /// The protocol described.
+    pub protocol: Protocol,
+    /// Its name in scenarios, flags and results; also the name of its built-in system.
+    pub name: &'static str,
+    /// Which side of the seed's question it is on.
+    pub family: Family,
+    /// The `wsbench serve` server that speaks it.
+    pub server: BuiltinServer,
+    /// URL schemes a `[target]` of this protocol may use.
+    pub target_schemes: &'static [&'static str],
+    /// The WebSocket path and query clients open on a server (`None`: the target URL's own
+    /// path, which raw WebSocket servers route on).
+    pub endpoint_path: Option<(&'static str, &'static str)>,
+    /// Whether wsbench's lean client speaks it; otherwise rust_socketio does.
+    pub lean_client: bool,
+    /// Whether clients keep what the application sends while disconnected and write it
+    /// once reconnected (socket.io-client's send buffer); raw WebSocket has nowhere to.
+    pub send_buffer: bool,
+    /// How its clients reconnect after an outage, for readers of the report.
+    pub reconnection: &'static str,
+}
+
+const SOCKETIO_RECONNECTION: &str = "socket.io-client's reconnection, as the lean client \
+    reproduces it: jittered exponential backoff (the Manager's defaults unless the scenario \
+    sets them) and its send buffer, flushed on reconnect";
+
+/// The table of protocols, in report order.
+static PROTOCOLS: [ProtocolSpec; 3] = [
+    ProtocolSpec {
+        protocol: Protocol::Ws,
+        name: "ws",
+        family: Family::WebSocket,
+        server: BuiltinServer::Ws,
+        target_schemes: &["ws"],
+        endpoint_path: None,
+        lean_client: true,
+        send_buffer: false,
+        reconnection: "wsbench's own reconnection loop for raw WebSocket (the library has \
+            none): jittered exponential backoff with socket.io-client's schedule; messages \
+            sent while disconnected are discarded, as there is no send buffer",
+    },
+    ProtocolSpec {
+        protocol: Protocol::Socketio,
+        name: "socketio",
+        family: Family::SocketIo,
+        server: BuiltinServer::Socketio,
+        target_schemes: &["http", "ws"],
+        endpoint_path: Some(("/socket.io/", "EIO=4&transport=websocket")),
+        lean_client: true,
+        send_buffer: true,
+        reconnection: SOCKETIO_RECONNECTION,
+    },
+    ProtocolSpec {
+        protocol: Protocol::SocketioPolling,
+        name: "socketio-polling",
+        family: Family::SocketIo,
+        server: BuiltinServer::Socketio,
+        target_schemes: &["http", "ws"],
+        endpoint_path: Some(("/socket.io/", "EIO=4&transport=websocket")),
+        lean_client: false,
+        send_buffer: true,
+        reconnection: SOCKETIO_RECONNECTION,
+    },
+];
+
+impl Protocol {
+    /// Every protocol, in report order.
+    pub const ALL: [Protocol; 3] = [Protocol::Ws, Protocol::Socketio, Protocol::SocketioPolling];
+
+    /// Its descriptor.
+    pub fn spec(self) -> &'static ProtocolSpec {
+        PROTOCOLS
+            .iter()
+            .find(|s| s.protocol == self)
+            .expect("every protocol has a table entry")
+    }
+
+    /// Its name in scenarios, flags and results.
+    pub fn as_str(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// Every protocol's name, for error messages: "ws, socketio or socketio-polling".
+    pub fn names() -> String {
+        let names: Vec<&str> = PROTOCOLS.iter().map(|s| s.name).collect();
+        match names.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PROTOCOLS
+            .iter()
+            .find(|p| p.name == s)
+            .map(|p| p.protocol)
+            .ok_or_else(|| format!("unknown transport '{s}' (expected {})", Protocol::names()))
+    }
+}
+
+/// The name of a system under test, as scenarios, flags, results and report rows spell it.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(transparent)]
+pub struct SystemName(String);
+
+impl SystemName {
+    /// The built-in system of `protocol` (named as the protocol).
+    pub fn of(protocol: Protocol) -> SystemName {
+        SystemName(protocol.as_str().to_owned())
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The built-in system's protocol, if this names one.
+    pub fn builtin(&self) -> Option<Protocol> {
+        self.0.parse().ok()
+    }
+}
+
+impl fmt::Display for SystemName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for SystemName {
+    type Err = String;
+
+    /// A name of a known system; today those are the built-in ones.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse::<Protocol>().map(SystemName::of)
+    }
+}
+
+impl PartialEq<&str> for SystemName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// Which server a system's clients connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerSpec {
+    /// A `wsbench serve` child the runner starts (and, in a cluster, several).
+    Builtin(BuiltinServer),
+    /// A server already running at this URL (loopback), whose process is not wsbench's.
+    Target(String),
+}
+
+/// A system under test: what a row of every report is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct System {
+    /// Its name.
+    pub name: SystemName,
+    /// How its clients speak.
+    pub protocol: Protocol,
+    /// Where its server comes from.
+    pub server: ServerSpec,
+}
+
+impl System {
+    /// The descriptor of its protocol.
+    pub fn spec(&self) -> &'static ProtocolSpec {
+        self.protocol.spec()
+    }
+
+    /// Whether wsbench starts (and so can kill, restart and measure) its server.
+    pub fn is_builtin(&self) -> bool {
+        matches!(self.server, ServerSpec::Builtin(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_protocol_has_one_entry_and_round_trips_its_name() {
+        for p in Protocol::ALL {
+            assert_eq!(p.spec().protocol, p);
+            assert_eq!(p.as_str().parse::<Protocol>(), Ok(p));
+            assert_eq!(SystemName::of(p).builtin(), Some(p));
+        }
+        assert_eq!(Protocol::names(), "ws, socketio or socketio-polling");
+        assert_eq!(
+            "sse".parse::<SystemName>().unwrap_err(),
+            "unknown transport 'sse' (expected ws, socketio or socketio-polling)"
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! A lean client: a [`Wire`] protocol over wsbench's own WebSocket connection, cheap enough
+//! per client and message that the load generator is not what is measured.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+use wsbench_core::scenario::Encoding;
+
+use super::Connection;
+use super::failure::ConnectFailure;
+use super::wire::{self, Incoming, Role, Socket, Wire};
+use crate::worker::WorkerCtx;
+
+/// One lean client's connection.
+pub(crate) struct Lean<W> {
+    ws: Socket,
+    wire: W,
+    encoding: Encoding,
+    role: Role,
+    /// The frames of the probe being written, reused from probe to probe.
+    frames: Vec<Message>,
+}
+
+impl<W: Wire> Connection for Lean<W> {
+    async fn connect(ctx: &WorkerCtx, id: u64) -> Result<Self, ConnectFailure> {
+        let plan = &ctx.plan;
+        let role = plan.role_of(id);
+        let ws = wire::connect::<W>(
+            plan.endpoint_of(id),
+            role,
+            plan.source_ip(id),
+            &ctx.live,
+            plan.connect_timeout,
+        )
+        .await?;
+        Ok(Lean {
+            ws,
+            wire: W::default(),
+            encoding: plan.encoding,
+            role,
+            frames: Vec::with_capacity(2),
+        })
+    }
+
+    async fn next(&mut self) -> Incoming {
+        match self.ws.next().await {
+            Some(Ok(msg)) => self.wire.decode(msg),
+            _ => Incoming::Closed,
+        }
+    }
+
+    async fn pong(&mut self) -> Result<(), ()> {
+        self.ws.send(W::pong()).await.map_err(drop)
+    }
+
+    async fn send(&mut self, probe: &[u8]) -> Result<(), ()> {
+        W::encode(self.encoding, self.role, probe, &mut self.frames);
+        for frame in self.frames.drain(..) {
+            self.ws.feed(frame).await.map_err(drop)?;
+        }
+        self.ws.flush().await.map_err(drop)
+    }
+
+    async fn close(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.ws.close(None)).await;
+    }
+}

@@ -1,0 +1,148 @@
+//! What one measurement counted, turned into the result's figures. Every formula is core's
+//! ([`wsbench_core::result::figures`]); this only gathers the counts.
+
+use wsbench_core::result::figures::{Tally, server_figures, utilisation};
+use wsbench_core::result::{
+    DeliveryTimeline, OutageFigures, TransportRun, WIRE_COUNTED_AT_SERVER, WIRE_COUNTED_AT_SOCKETS,
+};
+use wsbench_core::system::System;
+use wsbench_loadgen::{LoadReport, Timeline};
+
+use super::phases::{Observed, OutageRecord};
+use super::servers::Stopped;
+
+/// Fills `run`'s figures from the load generator's `report`, what the phases `seen`, and
+/// the `stopped` servers; `rss_before` is this process's RSS before the clients existed.
+pub fn fill(
+    run: &mut TransportRun,
+    system: &System,
+    report: &LoadReport,
+    seen: &Observed,
+    stopped: Stopped,
+    payload: u64,
+    rss_before: u64,
+) {
+    tally(run, report, seen, payload, rss_before).apply(run);
+    if let Some(timeline) = &seen.timeline {
+        run.timeline = DeliveryTimeline {
+            bucket_s: timeline.bucket_ns() as f64 / 1e9,
+            owed: report.owed_by_bucket.clone(),
+            delivered: report.delivered_by_bucket.clone(),
+        };
+        if let Some(record) = &seen.outage {
+            let mut figures = outage_figures(record, report, timeline, &run.timeline);
+            figures.reconnection = system.spec().reconnection.to_owned();
+            run.outage = Some(figures);
+        }
+    }
+    run.server = server_figures(&stopped.nodes, report.connected, report.delivered);
+    run.cluster = stopped.cluster.map(|mut c| {
+        c.cross_node_latency = report.cross_node_latency.figures();
+        c
+    });
+}
+
+/// What this process counted over the measured window.
+fn tally(
+    run: &TransportRun,
+    report: &LoadReport,
+    seen: &Observed,
+    payload: u64,
+    rss_before: u64,
+) -> Tally {
+    let (start, end) = (&seen.live_start, &seen.live_end);
+    let mut bytes_read = end.bytes_read.saturating_sub(start.bytes_read);
+    let mut bytes_written = end.bytes_written.saturating_sub(start.bytes_written);
+    let received = end.probes_received.saturating_sub(start.probes_received);
+    let mut source = WIRE_COUNTED_AT_SOCKETS;
+    if bytes_read == 0 && bytes_written == 0 && received > 0 {
+        // rust_socketio clients own their sockets: count at the servers' end instead.
+        match (&seen.server_start, &seen.server_end) {
+            (Some(a), Some(b)) => {
+                bytes_read = b.bytes_written.saturating_sub(a.bytes_written);
+                bytes_written = b.bytes_read.saturating_sub(a.bytes_read);
+                source = WIRE_COUNTED_AT_SERVER;
+            }
+            _ => source = "not measured: rust_socketio clients own their sockets",
+        }
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let usable = (run.loadgen.workers as f64).min(cores);
+    Tally {
+        requested: run.connections.requested,
+        connected: report.connected,
+        disconnected: report.disconnected,
+        failures: report
+            .failures
+            .iter()
+            .map(|(k, n)| (k.as_str().to_owned(), *n))
+            .collect(),
+        connect_time: report.connect_time.clone(),
+        connect_span_s: report.connect_span_ns as f64 / 1e9,
+        sent: report.sent,
+        unsent: report.unsent,
+        expected: report.owed,
+        delivered: report.delivered,
+        duplicated: report.duplicated,
+        out_of_order: report.out_of_order,
+        foreign: report.foreign,
+        misrouted: report.misrouted,
+        latency: report.latency.clone(),
+        send_lag: report.send_lag.clone(),
+        measured_s: run.window.measured_s,
+        received,
+        bytes_read,
+        bytes_written,
+        wire_source: source.to_owned(),
+        payload,
+        workers: run.loadgen.workers,
+        loadgen_cpu_s: seen.loadgen_cpu_s,
+        loadgen_utilisation: utilisation(seen.loadgen_cpu_s, seen.window_s, usable),
+        loadgen_rss_growth: seen.loadgen_idle_rss.saturating_sub(rss_before) as f64,
+    }
+}
+
+/// Recovery from a planned outage: when the clients were back, what was lost meanwhile.
+fn outage_figures(
+    record: &OutageRecord,
+    report: &LoadReport,
+    timeline: &Timeline,
+    deliveries: &DeliveryTimeline,
+) -> OutageFigures {
+    let secs = |ns: u64| ns as f64 / 1e9;
+    let mut back: Vec<f64> = report
+        .reconnections
+        .iter()
+        .filter(|r| r.lost_ns >= record.kill_ns)
+        .filter_map(|r| r.back_ns.map(|b| secs(b.saturating_sub(record.kill_ns))))
+        .collect();
+    back.sort_by(f64::total_cmp);
+    let n = record.clients_at_kill;
+    // Time until a share of the clients connected at the kill were back: the k-th return.
+    let until = |share: f64| {
+        let k = ((share * n as f64).ceil() as usize).max(1);
+        back.get(k - 1).copied()
+    };
+    let killed_at_s = secs(record.kill_ns.saturating_sub(timeline.measure_start_ns));
+    let window_s = secs(timeline.measure_end_ns - timeline.measure_start_ns);
+    let back_all_s = until(1.0);
+    let (owed_during, delivered_during) = deliveries.between(
+        killed_at_s,
+        back_all_s.map_or(window_s, |b| (killed_at_s + b).min(window_s)),
+    );
+    OutageFigures {
+        killed_at_s,
+        down_s: secs(record.ready_ns - record.kill_ns),
+        clients_at_kill: n,
+        reconnected: back.len() as u64,
+        back_p50_s: until(0.5),
+        back_p99_s: until(0.99),
+        back_all_s,
+        failed_attempts: report.failed_reconnects,
+        owed_during,
+        delivered_during,
+        discarded: report.discarded,
+        buffered: report.buffered,
+        reconnection: String::new(),
+    }
+}

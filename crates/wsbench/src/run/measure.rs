@@ -1,0 +1,148 @@
+//! One measurement of one system: plan → servers → phases → figures → status. Never fails:
+//! what went wrong is recorded in the result.
+
+use std::time::SystemTime;
+
+use anyhow::Context;
+use indicatif::ProgressBar;
+use tokio_util::sync::CancellationToken;
+use wsbench_core::histogram::LatencyHistogram;
+use wsbench_core::result::{
+    Connections, DeliveryTimeline, LoadGenFigures, Messages, Status, TransportRun, Window,
+    WireFigures,
+};
+use wsbench_core::scenario::Scenario;
+use wsbench_core::shard::Shard;
+use wsbench_core::system::System;
+use wsbench_loadgen::LoadGen;
+
+use super::phases::{self, Stop};
+use super::plan::load_plan;
+use super::servers::Servers;
+use super::{figures, procfs};
+
+/// What a measurement needs from the run around it.
+pub struct RunCtx<'a> {
+    /// The scenario (one sweep point) as run.
+    pub scenario: &'a Scenario,
+    /// Load-generator threads.
+    pub workers: usize,
+    /// The part of the clients this process opens.
+    pub shard: Shard,
+    /// Wall-clock instant at which senders begin (sharded runs); `None`: once connected.
+    pub start_at: Option<SystemTime>,
+    /// Cancelled on Ctrl-C.
+    pub interrupt: &'a CancellationToken,
+    /// Progress display (hidden when stderr is not a terminal).
+    pub progress: &'a ProgressBar,
+}
+
+/// Measures `system` once (repeat number `repeat`).
+pub async fn measure(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> TransportRun {
+    let mut run = empty_run(ctx, system, repeat);
+    if let Err(e) = measure_into(ctx, system, &mut run).await {
+        run.status = if ctx.interrupt.is_cancelled() {
+            Status::Interrupted
+        } else {
+            Status::Failed
+        };
+        run.error = Some(format!("{}: {e:#}", system.name));
+    }
+    run
+}
+
+/// A run with nothing measured yet.
+fn empty_run(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> TransportRun {
+    let s = ctx.scenario;
+    TransportRun {
+        transport: system.name.clone(),
+        repeat,
+        point: Default::default(),
+        status: Status::Failed,
+        error: None,
+        server_url: String::new(),
+        window: Window {
+            warmup_s: s.warmup.0.as_secs_f64(),
+            measured_s: s.duration.0.as_secs_f64(),
+            drain_s: s.drain.0.as_secs_f64(),
+        },
+        connections: Connections {
+            requested: ctx.shard.clients_of(s.clients),
+            ..Default::default()
+        },
+        messages: Messages::default(),
+        latency: LatencyHistogram::default().figures(),
+        send_lag: LatencyHistogram::default().figures(),
+        server: None,
+        loadgen: LoadGenFigures {
+            workers: ctx.workers as u64,
+            ..Default::default()
+        },
+        wire: WireFigures::default(),
+        timeline: DeliveryTimeline::default(),
+        outage: None,
+        cluster: None,
+    }
+}
+
+async fn measure_into(
+    ctx: &RunCtx<'_>,
+    system: &System,
+    run: &mut TransportRun,
+) -> anyhow::Result<()> {
+    let s = ctx.scenario;
+    ctx.progress
+        .set_prefix(format!("{}#{}", system.name, run.repeat + 1));
+    ctx.progress.set_message("starting the server");
+    let mut servers = Servers::start(s, system).await?;
+    run.server_url = servers.url().to_owned();
+    let rss_before = procfs::rss_bytes(0).unwrap_or(0);
+    let load = LoadGen::start(load_plan(ctx, system, servers.endpoints()))
+        .context("cannot start the load generator")?;
+
+    let (seen, stop) = phases::run(ctx, &load, &mut servers).await;
+    // Whatever happened, collect what the workers measured.
+    if stop.is_some() {
+        load.abort();
+    }
+    let report = tokio::task::spawn_blocking(move || load.finish())
+        .await
+        .context("the load generator panicked")?;
+    let stopped = servers.stop(s.clients).await;
+    if stop.is_some() && seen.window_s > 0.0 {
+        // Cut short: the window measured is the part that ran.
+        run.window.measured_s = seen.window_s.min(run.window.measured_s);
+    }
+    figures::fill(run, system, &report, &seen, stopped, s.payload, rss_before);
+    (run.status, run.error) = judge(system, run, stop, seen.phase);
+    Ok(())
+}
+
+/// How the measurement ended, and why if not as planned.
+fn judge(
+    system: &System,
+    run: &TransportRun,
+    stop: Option<Stop>,
+    phase: &str,
+) -> (Status, Option<String>) {
+    let name = &system.name;
+    match stop {
+        None if run.messages.misrouted > 0 => (
+            Status::Failed,
+            Some(format!(
+                "{name}: {} messages reached clients outside their scope (room isolation or \
+                 echo broken)",
+                run.messages.misrouted
+            )),
+        ),
+        None => (Status::Complete, None),
+        Some(Stop::Interrupted) => (
+            Status::Interrupted,
+            Some(format!("{name}: interrupted during {phase}")),
+        ),
+        Some(Stop::ServerDied(why) | Stop::Failed(why)) => (
+            Status::Failed,
+            Some(format!("{name}: {why} during {phase}")),
+        ),
+    }
+}

@@ -1,0 +1,125 @@
+//! What the end-to-end tests of `wsbench run` share: the binary, shipped scenarios made
+//! small, temporary directories, bounded waits.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use wsbench_core::result::RunResult;
+
+pub fn wsbench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wsbench"))
+}
+
+pub fn scenario_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(name)
+}
+
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wsbench-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn wait_with_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("wsbench run did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `wsbench run PATH --out OUT ARGS…` (stdout discarded), which must succeed; its result.
+pub fn run_ok(path: &Path, out: &Path, args: &[&str]) -> RunResult {
+    let status = wsbench()
+        .arg("run")
+        .arg(path)
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    read_result(out)
+}
+
+pub fn read_result(dir: &Path) -> RunResult {
+    let text = std::fs::read_to_string(dir.join("result.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A scenario long enough to be interrupted or broken mid-run.
+pub fn long_scenario(dir: &Path) -> PathBuf {
+    let path = dir.join("long.toml");
+    std::fs::write(
+        &path,
+        r#"name = "long"
+transports = ["ws", "socketio"]
+clients = 10
+ramp = "100ms"
+senders = 2
+rate = 10
+payload = 64
+warmup = "1s"
+duration = "60s"
+drain = "1s"
+"#,
+    )
+    .unwrap();
+    path
+}
+
+/// The pid of `parent`'s `wsbench serve` child, once it exists.
+pub fn server_child_of(parent: u32, limit: Duration) -> u32 {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+                continue;
+            };
+            let ppid: u32 = after.split_whitespace().nth(1).unwrap().parse().unwrap();
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if ppid == parent && String::from_utf8_lossy(&cmdline).contains("serve") {
+                return pid;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no server child appeared");
+}
+
+/// The smoke scenario with `extra` appended and `replace` applied, written to `dir`.
+pub fn small_scenario(dir: &Path, replace: &[(&str, &str)], extra: &str) -> PathBuf {
+    scenario_copy(dir, "smoke.toml", replace, extra)
+}
+
+/// A shipped scenario made small for a test: each `(from, to)` must be in the file (so a
+/// changed scenario fails loudly), then `extra` is appended; written to `dir`.
+pub fn scenario_copy(dir: &Path, name: &str, replace: &[(&str, &str)], extra: &str) -> PathBuf {
+    let mut text = std::fs::read_to_string(scenario_path(name)).unwrap();
+    for (from, to) in replace {
+        assert!(text.contains(from), "{name} has no {from}");
+        text = text.replace(from, to);
+    }
+    text.push_str(extra);
+    let path = dir.join(format!("small-{name}"));
+    std::fs::write(&path, text).unwrap();
+    path
+}

@@ -1,0 +1,178 @@
+//! `wsbench run` of sweeps, searches and clusters: several measurements in one run.
+
+mod common;
+
+use common::*;
+use wsbench_core::result::Status;
+
+#[test]
+fn a_sweep_runs_every_point_and_reports_each() {
+    let out = temp_dir("sweep");
+    let path = small_scenario(
+        &out,
+        &[
+            ("clients = 20", "clients = [6, 12]"),
+            ("duration = \"2s\"", "duration = \"1s\""),
+        ],
+        "",
+    );
+    let result = run_ok(&path, &out, &[]);
+    assert_eq!(result.scenario.sweep.len(), 1);
+    let got: Vec<(&str, f64, u64)> = result
+        .runs
+        .iter()
+        .map(|r| {
+            (
+                r.transport.as_str(),
+                r.point["clients"],
+                r.connections.connected,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("ws", 6.0, 6),
+            ("socketio", 6.0, 6),
+            ("ws", 12.0, 12),
+            ("socketio", 12.0, 12)
+        ]
+    );
+    for run in &result.runs {
+        let clients = run.point["clients"] as u64;
+        assert_eq!(run.messages.expected, run.messages.sent * (clients - 1));
+        assert_eq!(run.messages.delivered, run.messages.expected);
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| ws clients=6 | 6/6 |"), "{md}");
+    assert!(md.contains("| socketio/ws clients=12 |"), "{md}");
+    assert!(md.contains("## The claims (judged at clients=12)"), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("by clients"), "sweep charts");
+    // A sweep compares point by point.
+    let compared = wsbench()
+        .arg("compare")
+        .arg(out.join("result.json"))
+        .arg(out.join("result.json"))
+        .output()
+        .unwrap();
+    assert_eq!(compared.status.code(), Some(0));
+    let text = String::from_utf8(compared.stdout).unwrap();
+    assert!(text.contains("| socketio/ws clients=12 |"), "{text}");
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn a_search_stops_each_transport_at_the_first_broken_limit() {
+    let out = temp_dir("search");
+    // Rate 5 → 10 → 20 msg/s per sender: the loss limit holds, but no p99 is under 1 µs,
+    // so every transport breaks at its first step; the second scenario's limit always holds.
+    let path = small_scenario(
+        &out,
+        &[("duration = \"2s\"", "duration = \"1s\"")],
+        "\n[search]\nfield = \"rate\"\nstart = 5\nfactor = 2\nmax = 20\np99 = \"1us\"\n",
+    );
+    let result = run_ok(&path, &out, &[]);
+    assert_eq!(result.search.len(), 2);
+    for o in &result.search {
+        assert_eq!(o.highest_held, None, "{o:?}");
+        assert_eq!(o.first_broken, Some(5.0), "{o:?}");
+        assert!(o.stopped.contains("p99"), "{o:?}");
+    }
+    assert_eq!(result.runs.len(), 2, "one step per transport");
+
+    let path = small_scenario(
+        &out,
+        &[("duration = \"2s\"", "duration = \"1s\"")],
+        "\n[search]\nfield = \"rate\"\nstart = 5\nfactor = 2\nmax = 20\np99 = \"30s\"\n",
+    );
+    let out2 = out.join("held");
+    let result = run_ok(&path, &out2, &[]);
+    for o in &result.search {
+        assert_eq!(o.highest_held, Some(20.0), "{o:?}");
+        assert_eq!(o.first_broken, None, "{o:?}");
+    }
+    let rates: Vec<f64> = result.runs.iter().map(|r| r.point["rate"]).collect();
+    assert_eq!(rates, [5.0, 10.0, 20.0, 5.0, 10.0, 20.0]);
+    let md = std::fs::read_to_string(out2.join("report.md")).unwrap();
+    assert!(md.contains("## Saturation search"), "{md}");
+    assert!(md.contains("| ws | 20 | - |"), "{md}");
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn a_cluster_delivers_across_nodes_and_survives_a_killed_node() {
+    let test = "a_cluster_delivers_across_nodes_and_survives_a_killed_node";
+    if wsbench_core::redis_server::RedisServer::start_or_skip(test).is_none() {
+        return;
+    }
+    let out = temp_dir("cluster");
+    let path = small_scenario(
+        &out,
+        &[
+            ("clients = 20", "clients = 12\nnodes = 2"),
+            ("duration = \"2s\"", "duration = \"3s\""),
+        ],
+        "",
+    );
+    let result = run_ok(&path, &out, &[]);
+    for run in &result.runs {
+        let t = &run.transport;
+        assert_eq!(run.status, Status::Complete, "{t}: {:?}", run.error);
+        // Half the clients are on the other node: every delivery still arrives, once.
+        assert_eq!(run.messages.expected, run.messages.sent * 11, "{t}");
+        assert_eq!(run.messages.delivered, run.messages.expected, "{t}");
+        assert_eq!(run.messages.duplicated, 0, "{t}");
+        let cluster = run.cluster.as_ref().expect("cluster figures");
+        assert_eq!(cluster.nodes.len(), 2, "{t}");
+        assert!(
+            cluster
+                .nodes
+                .iter()
+                .all(|n| n.clients == 6 && n.rss_idle_bytes > 0)
+        );
+        assert!(
+            cluster.nodes[1].counters.unwrap().connections_total == 6,
+            "{t}"
+        );
+        // Half the deliveries cross nodes, and their latency is recorded apart.
+        let cross = cluster.cross_node_latency.count;
+        assert!(cross > 0 && cross < run.latency.count, "{t}: {cross}");
+    }
+
+    // Node 1 killed 1 s into the window: node 0's clients keep receiving.
+    let killed = small_scenario(
+        &out,
+        &[
+            (
+                "clients = 20",
+                "clients = 12\nnodes = 2\nkill_node_at = \"1s\"",
+            ),
+            ("duration = \"2s\"", "duration = \"3s\""),
+        ],
+        "",
+    );
+    let out2 = out.join("killed");
+    let result = run_ok(&killed, &out2, &[]);
+    for run in &result.runs {
+        let t = &run.transport;
+        let cluster = run.cluster.as_ref().unwrap();
+        assert_eq!(cluster.nodes[1].killed_at_s, Some(1.0), "{t}");
+        // Before the kill everything arrived; after it, node 0's clients still received
+        // (more than nothing) but node 1's deliveries were lost.
+        let (owed, delivered) = run.timeline.between(0.0, 0.9);
+        assert_eq!(delivered, owed, "{t}");
+        let (owed, delivered) = run.timeline.between(1.5, run.window.measured_s);
+        assert!(
+            delivered > 0 && delivered < owed,
+            "{t}: {delivered} of {owed}"
+        );
+        assert_eq!(run.connections.disconnected, 6, "{t}");
+    }
+    let md = std::fs::read_to_string(out2.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Cluster") && md.contains("killed at 1.0 s"),
+        "{md}"
+    );
+    std::fs::remove_dir_all(out).unwrap();
+}
