@@ -80,7 +80,11 @@ impl BenchServer {
     pub fn start(protocol: Protocol) -> BenchServer {
         let listener = bind_listener("127.0.0.1:0".parse().expect("valid address"))
             .expect("a loopback port-0 listener binds");
-        match protocol.spec().server {
+        match protocol
+            .spec()
+            .server
+            .expect("benchmarked protocols have a server")
+        {
             BuiltinServer::Ws => BenchServer::Ws(
                 WsServer::start(listener, WsServerConfig::default()).expect("server starts"),
             ),

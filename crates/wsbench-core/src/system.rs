@@ -95,8 +95,9 @@ pub struct ProtocolSpec {
     pub name: &'static str,
     /// Which side of the seed's question it is on.
     pub family: Family,
-    /// The `wsbench serve` server that speaks it.
-    pub server: BuiltinServer,
+    /// The `wsbench serve` server that speaks it; without one, a system of this protocol
+    /// needs a server of the user's (`[target]`).
+    pub server: Option<BuiltinServer>,
     /// URL schemes a `[target]` of this protocol may use.
     pub target_schemes: &'static [&'static str],
     /// The WebSocket path and query clients open on a server (`None`: the target URL's own
@@ -121,7 +122,7 @@ static PROTOCOLS: [ProtocolSpec; 3] = [
         protocol: Protocol::Ws,
         name: "ws",
         family: Family::WebSocket,
-        server: BuiltinServer::Ws,
+        server: Some(BuiltinServer::Ws),
         target_schemes: &["ws"],
         endpoint_path: None,
         lean_client: true,
@@ -134,7 +135,7 @@ static PROTOCOLS: [ProtocolSpec; 3] = [
         protocol: Protocol::Socketio,
         name: "socketio",
         family: Family::SocketIo,
-        server: BuiltinServer::Socketio,
+        server: Some(BuiltinServer::Socketio),
         target_schemes: &["http", "ws"],
         endpoint_path: Some(("/socket.io/", "EIO=4&transport=websocket")),
         lean_client: true,
@@ -145,7 +146,7 @@ static PROTOCOLS: [ProtocolSpec; 3] = [
         protocol: Protocol::SocketioPolling,
         name: "socketio-polling",
         family: Family::SocketIo,
-        server: BuiltinServer::Socketio,
+        server: Some(BuiltinServer::Socketio),
         target_schemes: &["http", "ws"],
         endpoint_path: Some(("/socket.io/", "EIO=4&transport=websocket")),
         lean_client: false,
@@ -269,11 +270,6 @@ impl System {
     /// The descriptor of its protocol.
     pub fn spec(&self) -> &'static ProtocolSpec {
         self.protocol.spec()
-    }
-
-    /// Whether wsbench starts (and so can kill, restart and measure) its server.
-    pub fn is_builtin(&self) -> bool {
-        matches!(self.server, ServerSpec::Builtin(_))
     }
 }
 

@@ -130,6 +130,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
         transport_thresholds: transport_thresholds.unwrap_or_default(),
     };
     client_library(check, &common);
+    servers_exist(check, f, &common);
     (common, complete)
 }
 
@@ -411,6 +412,21 @@ fn kill_node_at(
         );
     }
     Some(Some(At::new(at, v.span.clone())))
+}
+
+/// A system whose protocol has no built-in server needs a `[target]`.
+fn servers_exist(check: &Checker<'_>, f: &Fields<'_>, c: &Common) {
+    for name in &c.transports {
+        let builtin = name.builtin().is_some_and(|p| p.spec().server.is_some());
+        if !builtin && !c.target.contains_key(name) {
+            let at = f.get("transports").map_or(0..0, |v| v.span.clone());
+            check.report(
+                at,
+                "transports",
+                format!("{name} has no built-in server: name yours with [target] {name} = URL"),
+            );
+        }
+    }
 }
 
 /// rust_socketio (long-polling, or `socketio_client = "rust_socketio"`) reads on its own

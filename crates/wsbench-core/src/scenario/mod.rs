@@ -275,12 +275,12 @@ impl Scenario {
     }
 
     /// The system named `name`: a built-in one, whose server is the scenario's target for
-    /// it if it names one.
+    /// it if it names one (the check makes sure a protocol without a built-in server has).
     pub fn system(&self, name: &SystemName) -> Option<System> {
         let protocol: Protocol = name.builtin()?;
         let server = match self.target.get(name) {
             Some(url) => ServerSpec::Target(url.clone()),
-            None => ServerSpec::Builtin(protocol.spec().server),
+            None => ServerSpec::Builtin(protocol.spec().server?),
         };
         Some(System {
             name: name.clone(),
