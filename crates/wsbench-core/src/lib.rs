@@ -18,6 +18,7 @@ pub mod result;
 pub mod scenario;
 pub mod shard;
 pub mod system;
+pub mod upgrade;
 
 pub use counters::{CountersSnapshot, ServerCounters};
 pub use policy::OverflowPolicy;

@@ -1,27 +1,67 @@
-//! One client connection: handshake, reader, writer.
+//! One client connection, in one task: the handshake, then reading the client's messages and
+//! writing what others queued for it from the same poll, so that an idle connection costs a
+//! task, its socket and tungstenite's buffers and nothing else.
 
+use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::Arc;
-
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::stream::SplitSink;
-use futures_util::{SinkExt, StreamExt};
-use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::StatusCode;
+use futures_util::{Sink, SinkExt, Stream as _};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{WebSocketStream, accept_hdr_async_with_config};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::WaitForCancellationFuture;
 use wsbench_core::ServerCounters;
 use wsbench_core::counting::CountingStream;
 
 use crate::group::{Group, Outbox};
+use crate::handshake;
 use crate::route::Route;
 use crate::server::Shared;
 
-/// The broadcast scope or echo a connection belongs to, released when it ends.
+/// A client's socket, counted for the server's wire figures.
+pub(crate) type Stream = CountingStream<ServerCounters>;
+
+/// How long a closing connection may take to flush its queue and close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Serves one accepted TCP connection to its end.
+pub(crate) async fn serve(stream: Stream, shared: Arc<Shared>) {
+    let config = ws_config(shared.config.max_message_size);
+    // Boxed: the handshake's state is freed once it is done, not kept in the task.
+    let accept = Box::pin(handshake::accept(
+        stream,
+        shared.config.handshake_timeout,
+        config,
+    ));
+    let upgraded = tokio::select! {
+        _ = shared.shutdown.cancelled() => return,
+        upgraded = accept => upgraded,
+    };
+    if let Some((ws, route)) = upgraded {
+        run(ws, route, shared).await;
+    }
+}
+
+fn ws_config(max_message_size: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        // tungstenite allocates its read buffer up front (128 KiB by default), which would
+        // dominate memory per connection; it also bounds one read, so not much smaller.
+        .read_buffer_size(READ_BUFFER_SIZE)
+        .max_message_size(Some(max_message_size))
+        .max_frame_size(Some(max_message_size))
+        // Bounded so that a client that stops reading cannot grow the write buffer; the
+        // queue policy decides what happens to further messages.
+        .max_write_buffer_size(4 * 1024 * 1024 + max_message_size)
+}
+
+/// Per-connection read buffer: what socketioxide uses, so that the two servers read alike.
+const READ_BUFFER_SIZE: usize = 4 * 1024;
+
+/// The broadcast scope or echo a connection belongs to, left when it ends.
 enum Membership {
     Group {
         group: Arc<Group>,
@@ -30,183 +70,191 @@ enum Membership {
     Echo,
 }
 
-/// A client's socket, counted for the server's wire figures.
-pub(crate) type Stream = CountingStream<ServerCounters>;
-
-pub(crate) async fn serve(stream: Stream, shared: Arc<Shared>) {
-    let mut route = None;
-    let config = WebSocketConfig::default()
-        // tungstenite allocates its read buffer up front (128 KiB by default), which would
-        // dominate memory per connection; 4 KiB is what socketioxide uses, so the two
-        // servers are compared on equal terms.
-        .read_buffer_size(READ_BUFFER_SIZE)
-        .max_message_size(Some(shared.config.max_message_size))
-        .max_frame_size(Some(shared.config.max_message_size))
-        // Bounded so that a client that stops reading cannot grow the write buffer; the
-        // queue policy decides what happens to further messages.
-        .max_write_buffer_size(4 * 1024 * 1024 + shared.config.max_message_size);
-    // The signature is tungstenite's handshake callback; its error type is not ours to shrink.
-    #[allow(clippy::result_large_err)]
-    let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-        route = Route::from_path(req.uri().path());
-        if route.is_some() {
-            Ok(resp)
-        } else {
-            let mut err =
-                ErrorResponse::new(Some("wsbench serves /, /room/NAME and /echo\n".to_owned()));
-            *err.status_mut() = StatusCode::NOT_FOUND;
-            Err(err)
+impl Membership {
+    fn join(shared: &Shared, route: &Route, id: u64, outbox: &Arc<Outbox>) -> Membership {
+        match route {
+            Route::Broadcast => {
+                let group = shared.groups.everyone();
+                group.join(id, outbox.clone());
+                Membership::Group { group, room: None }
+            }
+            Route::Room(name) => Membership::Group {
+                group: shared.groups.join_room(name, id, outbox.clone()),
+                room: Some(name.clone()),
+            },
+            Route::Echo => Membership::Echo,
         }
-    };
-    let ws = tokio::select! {
-        _ = shared.shutdown.cancelled() => return,
-        ws = accept_hdr_async_with_config(stream, callback, Some(config)) => ws,
-    };
-    let (Ok(ws), Some(route)) = (ws, route) else {
-        return;
-    };
-    run(ws, route, shared).await;
+    }
+
+    /// Relays `msg` from client `id` to its scope; returns how many queued it.
+    fn deliver(&self, shared: &Shared, id: u64, outbox: &Outbox, msg: Message) -> u64 {
+        let (policy, counters) = (shared.config.overflow, &shared.counters);
+        match self {
+            Membership::Group { group, room } => {
+                if let Some(relay) = &shared.relay {
+                    relay.publish(room.as_deref(), &msg);
+                }
+                group.broadcast(id, &msg, policy, counters)
+            }
+            Membership::Echo => u64::from(outbox.offer(msg, policy, counters)),
+        }
+    }
+
+    fn leave(self, shared: &Shared, id: u64) {
+        match self {
+            Membership::Group { group, room: None } => {
+                group.leave(id);
+            }
+            Membership::Group {
+                room: Some(name), ..
+            } => shared.groups.leave_room(&name, id),
+            Membership::Echo => {}
+        }
+    }
 }
 
 async fn run(ws: WebSocketStream<Stream>, route: Route, shared: Arc<Shared>) {
     let id = shared.new_id();
-    let (tx, rx) = mpsc::channel(shared.config.queue_capacity);
-    let outbox = Outbox {
-        queue: tx,
-        kick: CancellationToken::new(),
-    };
-    let membership = match &route {
-        Route::Broadcast => {
-            let group = shared.groups.everyone();
-            group.join(id, outbox.clone());
-            Membership::Group { group, room: None }
-        }
-        Route::Room(name) => Membership::Group {
-            group: shared.groups.join_room(name, id, outbox.clone()),
-            room: Some(name.clone()),
-        },
-        Route::Echo => Membership::Echo,
-    };
+    let outbox = Arc::new(Outbox::new(shared.config.queue_capacity));
+    let membership = Membership::join(&shared, &route, id, &outbox);
     shared.counters.connection_opened();
     let policy = shared.config.overflow;
     if let Some(welcome) = &shared.config.welcome {
         outbox.offer(Message::text(welcome.clone()), policy, &shared.counters);
     }
-
-    let (sink, mut stream) = ws.split();
-    let (close_tx, close_rx) = oneshot::channel();
-    let mut writer = tokio::spawn(write_loop(sink, rx, close_rx));
-    let kick = outbox.kick.clone();
-    let mut writer_ended = false;
-
-    let close = loop {
-        let next = tokio::select! {
-            next = stream.next() => next,
-            _ = kick.cancelled() => break Some(close_frame(CloseCode::Policy, "slow consumer")),
-            _ = shared.shutdown.cancelled() => break Some(close_frame(CloseCode::Away, "server shutting down")),
-            _ = &mut writer => {
-                writer_ended = true;
-                break None;
-            }
-        };
-        let msg = match next {
-            Some(Ok(msg)) => msg,
-            Some(Err(err)) => break close_for_error(&err),
-            None => break None,
-        };
-        match msg {
-            Message::Text(_) | Message::Binary(_) => {
+    let mut io = Io {
+        ws,
+        outbox,
+        batch: Default::default(),
+        unflushed: false,
+    };
+    let shutdown = shared.shutdown.cancelled();
+    tokio::pin!(shutdown);
+    let end = loop {
+        match poll_fn(|cx| io.poll_event(cx, shutdown.as_mut())).await {
+            Event::Received(msg @ (Message::Text(_) | Message::Binary(_))) => {
                 shared.counters.message_received();
-                let queued = match &membership {
-                    Membership::Group { group, room } => {
-                        if let Some(relay) = &shared.relay {
-                            relay.publish(room.as_deref(), &msg);
-                        }
-                        group.broadcast(id, &msg, policy, &shared.counters)
-                    }
-                    Membership::Echo => u64::from(outbox.offer(msg, policy, &shared.counters)),
-                };
+                let queued = membership.deliver(&shared, id, &io.outbox, msg);
                 shared.counters.deliveries_sent(queued);
             }
             // tungstenite answers pings and acknowledges a close on the next read; after a
             // close the stream ends by itself.
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) | Message::Close(_) => {}
+            Event::Received(_) => {}
+            Event::End(end) => break end,
         }
     };
-
-    match membership {
-        Membership::Group { group, room: None } => {
-            group.leave(id);
-        }
-        Membership::Group {
-            room: Some(name), ..
-        } => shared.groups.leave_room(&name, id),
-        Membership::Echo => {}
-    }
-    // Without a close frame to send, the writer drains what is queued and ends once the
-    // last sender (ours; the group's was just removed) is gone.
-    drop(outbox);
-    if let Some(frame) = close {
-        let _ = close_tx.send(frame);
-    } else {
-        drop(close_tx);
-    }
-    // A client that stopped reading can hold the writer forever: bound the wait.
-    if !writer_ended
-        && tokio::time::timeout(WRITER_GRACE, &mut writer)
-            .await
-            .is_err()
-    {
-        writer.abort();
-    }
+    membership.leave(&shared, id);
+    io.outbox.close();
+    // A client that stopped reading can hold the socket forever: bound the goodbye.
+    let _ = tokio::time::timeout(CLOSE_GRACE, io.finish(end)).await;
     shared.counters.connection_closed();
 }
 
-/// Per-connection read buffer, as socketioxide's default `ws_read_buffer_size`.
-const READ_BUFFER_SIZE: usize = 4 * 1024;
+/// What ended a connection.
+enum End {
+    /// The client closed it, or it broke: nothing more to say.
+    Quietly,
+    /// The server ends it with this close frame, after what was queued before.
+    After(CloseFrame),
+    /// The client does not keep up: it gets the close frame at once, its queue is dropped.
+    Now(CloseFrame),
+}
 
-/// How long a closing connection may take to flush its queue and close frame.
-const WRITER_GRACE: Duration = Duration::from_secs(1);
+/// What one poll of a connection found.
+enum Event {
+    Received(Message),
+    End(End),
+}
 
-/// Writes queued messages, batching whatever is already queued into one flush, until the
-/// queue closes or a close frame is asked for.
-async fn write_loop(
-    mut sink: SplitSink<WebSocketStream<Stream>, Message>,
-    mut rx: mpsc::Receiver<Message>,
-    mut close: oneshot::Receiver<CloseFrame>,
-) {
-    loop {
-        tokio::select! {
-            biased;
-            frame = &mut close => {
-                if let Ok(frame) = frame {
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                } else {
-                    // The reader ended without a reason to give: deliver what is queued.
-                    while let Ok(msg) = rx.try_recv() {
-                        if sink.feed(msg).await.is_err() {
-                            return;
-                        }
-                    }
-                    let _ = sink.flush().await;
-                }
-                return;
-            }
-            msg = rx.recv() => {
-                let Some(msg) = msg else { return };
-                if sink.feed(msg).await.is_err() {
-                    return;
-                }
-                while let Ok(msg) = rx.try_recv() {
-                    if sink.feed(msg).await.is_err() {
-                        return;
-                    }
-                }
-                if sink.flush().await.is_err() {
-                    return;
-                }
-            }
+/// A connection's socket and what it still has to write.
+struct Io {
+    ws: WebSocketStream<Stream>,
+    outbox: Arc<Outbox>,
+    /// Messages taken from the outbox, being written.
+    batch: std::collections::VecDeque<Message>,
+    /// Whether something was written since the last flush.
+    unflushed: bool,
+}
+
+impl Io {
+    /// Writes what is queued as far as the socket takes it, then looks for the next message
+    /// from the client, a kick or the server's shutdown.
+    fn poll_event(
+        &mut self,
+        cx: &mut Context<'_>,
+        shutdown: Pin<&mut WaitForCancellationFuture<'_>>,
+    ) -> Poll<Event> {
+        if shutdown.poll(cx).is_ready() {
+            return Poll::Ready(Event::End(End::After(close_frame(
+                CloseCode::Away,
+                "server shutting down",
+            ))));
         }
+        self.outbox.register(cx.waker());
+        if self.outbox.is_kicked() {
+            return Poll::Ready(Event::End(End::Now(close_frame(
+                CloseCode::Policy,
+                "slow consumer",
+            ))));
+        }
+        if self.poll_write(cx).is_err() {
+            return Poll::Ready(Event::End(End::Quietly));
+        }
+        match Pin::new(&mut self.ws).poll_next(cx) {
+            Poll::Ready(Some(Ok(msg))) => Poll::Ready(Event::Received(msg)),
+            Poll::Ready(Some(Err(err))) => Poll::Ready(Event::End(close_for_error(&err))),
+            Poll::Ready(None) => Poll::Ready(Event::End(End::Quietly)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Moves queued messages into tungstenite's write buffer while it has room, and
+    /// flushes, without waiting.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), WsError> {
+        loop {
+            if self.batch.is_empty() {
+                self.batch = self.outbox.take();
+                if self.batch.is_empty() {
+                    break;
+                }
+            }
+            if Pin::new(&mut self.ws).poll_ready(cx)?.is_pending() {
+                break;
+            }
+            let msg = self.batch.pop_front().expect("not empty");
+            Pin::new(&mut self.ws).start_send(msg)?;
+            self.unflushed = true;
+        }
+        if self.unflushed && Pin::new(&mut self.ws).poll_flush(cx)?.is_ready() {
+            self.unflushed = false;
+        }
+        Ok(())
+    }
+
+    /// Says goodbye: what was queued before the end (unless the client is being dropped
+    /// for not reading it), then the close frame, if any.
+    async fn finish(mut self, end: End) {
+        let (queued_first, frame) = match end {
+            End::Quietly => (true, None),
+            End::After(frame) => (true, Some(frame)),
+            End::Now(frame) => (false, Some(frame)),
+        };
+        if queued_first && self.write_queued().await.is_err() {
+            return;
+        }
+        let _ = match frame {
+            Some(frame) => self.ws.send(Message::Close(Some(frame))).await,
+            None => self.ws.flush().await,
+        };
+    }
+
+    async fn write_queued(&mut self) -> Result<(), WsError> {
+        let mut queued = std::mem::take(&mut self.batch);
+        queued.extend(self.outbox.take());
+        for msg in queued {
+            self.ws.feed(msg).await?;
+        }
+        Ok(())
     }
 }
 
@@ -217,12 +265,13 @@ fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
     }
 }
 
-/// The close frame RFC 6455 asks for after a read error, if the connection can still take one.
-fn close_for_error(err: &WsError) -> Option<CloseFrame> {
+/// How to end after a read error: with the close frame RFC 6455 asks for, after what was
+/// accepted before it, if the connection can still take one.
+fn close_for_error(err: &WsError) -> End {
     match err {
-        WsError::Capacity(_) => Some(close_frame(CloseCode::Size, "message too big")),
-        WsError::Utf8(_) => Some(close_frame(CloseCode::Invalid, "invalid UTF-8")),
-        WsError::Protocol(_) => Some(close_frame(CloseCode::Protocol, "protocol error")),
-        _ => None,
+        WsError::Capacity(_) => End::After(close_frame(CloseCode::Size, "message too big")),
+        WsError::Utf8(_) => End::After(close_frame(CloseCode::Invalid, "invalid UTF-8")),
+        WsError::Protocol(_) => End::After(close_frame(CloseCode::Protocol, "protocol error")),
+        _ => End::Quietly,
     }
 }

@@ -1,22 +1,39 @@
-//! Groups of connections that receive each other's broadcasts.
+//! Groups of connections that receive each other's broadcasts, and each connection's
+//! outbox: a bounded queue the broadcasters fill and the connection's task empties.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use tokio::sync::mpsc::{self, error::TrySendError};
+use futures_util::task::AtomicWaker;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_util::sync::CancellationToken;
 use wsbench_core::{OverflowPolicy, ServerCounters};
 
-/// One connection as seen by the others: where to put messages for it, and how to end it.
-#[derive(Clone)]
+/// One connection as the others see it: where to put messages for it, how to wake it, and
+/// how to end it. Its queue holds no memory while empty.
 pub(crate) struct Outbox {
-    pub(crate) queue: mpsc::Sender<Message>,
-    /// Cancelled to disconnect a client that does not keep up.
-    pub(crate) kick: CancellationToken,
+    queue: Mutex<VecDeque<Message>>,
+    capacity: usize,
+    /// The connection's task, woken when a message is queued or it is kicked.
+    waker: AtomicWaker,
+    /// Set to disconnect a client that does not keep up.
+    kicked: AtomicBool,
+    /// Set when the connection ends: it is no longer a recipient.
+    closed: AtomicBool,
 }
 
 impl Outbox {
+    /// An empty outbox that holds at most `capacity` messages.
+    pub(crate) fn new(capacity: usize) -> Outbox {
+        Outbox {
+            queue: Mutex::default(),
+            capacity,
+            waker: AtomicWaker::new(),
+            kicked: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        }
+    }
+
     /// Queues `msg` without waiting; a full queue is handled by `policy` and counted.
     /// Returns whether the message was queued.
     pub(crate) fn offer(
@@ -25,30 +42,58 @@ impl Outbox {
         policy: OverflowPolicy,
         counters: &ServerCounters,
     ) -> bool {
-        match self.queue.try_send(msg) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                counters.deliveries_dropped(1);
-                if policy == OverflowPolicy::Disconnect && !self.kick.is_cancelled() {
-                    self.kick.cancel();
-                    counters.slow_client_disconnected();
-                }
-                false
-            }
-            // The connection is ending; it is no longer a recipient.
-            Err(TrySendError::Closed(_)) => false,
+        if self.closed.load(Ordering::Relaxed) {
+            return false;
         }
+        let mut queue = self.queue.lock().unwrap();
+        if queue.len() >= self.capacity {
+            drop(queue);
+            counters.deliveries_dropped(1);
+            if policy == OverflowPolicy::Disconnect && !self.kicked.swap(true, Ordering::Relaxed) {
+                counters.slow_client_disconnected();
+                self.waker.wake();
+            }
+            return false;
+        }
+        let was_empty = queue.is_empty();
+        queue.push_back(msg);
+        drop(queue);
+        // A queue that was not empty has already woken the task.
+        if was_empty {
+            self.waker.wake();
+        }
+        true
+    }
+
+    /// Everything queued, leaving the queue (and its memory) empty.
+    pub(crate) fn take(&self) -> VecDeque<Message> {
+        std::mem::take(&mut *self.queue.lock().unwrap())
+    }
+
+    /// Registers the connection's task to be woken by the next message or kick.
+    pub(crate) fn register(&self, waker: &std::task::Waker) {
+        self.waker.register(waker);
+    }
+
+    /// Whether the client was disconnected for not keeping up.
+    pub(crate) fn is_kicked(&self) -> bool {
+        self.kicked.load(Ordering::Relaxed)
+    }
+
+    /// The connection is ending: nothing more is queued.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
     }
 }
 
 /// The members of one broadcast scope (`/` or a room).
 #[derive(Default)]
 pub(crate) struct Group {
-    members: RwLock<HashMap<u64, Outbox>>,
+    members: RwLock<HashMap<u64, Arc<Outbox>>>,
 }
 
 impl Group {
-    pub(crate) fn join(&self, id: u64, outbox: Outbox) {
+    pub(crate) fn join(&self, id: u64, outbox: Arc<Outbox>) {
         self.members.write().unwrap().insert(id, outbox);
     }
 
@@ -98,7 +143,7 @@ impl Groups {
     }
 
     /// Adds a member to room `name`, creating the room if needed.
-    pub(crate) fn join_room(&self, name: &str, id: u64, outbox: Outbox) -> Arc<Group> {
+    pub(crate) fn join_room(&self, name: &str, id: u64, outbox: Arc<Outbox>) -> Arc<Group> {
         let mut rooms = self.rooms.lock().unwrap();
         let group = rooms.entry(name.to_owned()).or_default().clone();
         group.join(id, outbox);

@@ -14,6 +14,7 @@
 
 mod connection;
 mod group;
+mod handshake;
 mod relay;
 mod route;
 mod server;

@@ -27,6 +27,9 @@ pub struct WsServerConfig {
     pub queue_capacity: usize,
     /// What happens when a client's queue is full.
     pub overflow: OverflowPolicy,
+    /// How long a new connection has to complete its WebSocket handshake before it is
+    /// closed (a slowloris holds a descriptor and memory until then).
+    pub handshake_timeout: Duration,
 }
 
 impl Default for WsServerConfig {
@@ -36,6 +39,7 @@ impl Default for WsServerConfig {
             max_message_size: 64 * 1024,
             queue_capacity: 1024,
             overflow: OverflowPolicy::Drop,
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 }

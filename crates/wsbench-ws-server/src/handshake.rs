@@ -1,0 +1,154 @@
+//! The opening handshake, read and checked here before anything is upgraded, so that every
+//! request gets an HTTP answer (RFC 6455 §4.2.1-4.2.2): 400 for a malformed or incomplete
+//! upgrade, 405 for another method, 404 for a path the server does not serve, 426 with the
+//! supported version for another WebSocket version, 408 when the request does not arrive in
+//! time, and 101 for a good one. tungstenite would close a bad request without a word.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+use wsbench_core::upgrade::{self, Refusal};
+
+use crate::connection::Stream;
+use crate::route::Route;
+
+/// Largest request head accepted; a longer one gets 431.
+const MAX_HEAD: usize = 8 * 1024;
+/// Most header lines accepted.
+const MAX_HEADERS: usize = 32;
+
+/// Reads and checks the request within `deadline`, then upgrades the connection; a refused
+/// or late request gets its HTTP answer and `None`.
+pub(crate) async fn accept(
+    mut stream: Stream,
+    deadline: Duration,
+    config: WebSocketConfig,
+) -> Option<(WebSocketStream<Stream>, Route)> {
+    let mut head = Vec::with_capacity(1024);
+    let len = match tokio::time::timeout(deadline, read_head(&mut stream, &mut head)).await {
+        Ok(Ok(len)) => len,
+        Ok(Err(refusal)) => return answer(stream, refusal).await,
+        Err(_) if head.is_empty() => return None,
+        Err(_) => {
+            let late = Refusal::new(408, "the request did not arrive in time");
+            return answer(stream, late).await;
+        }
+    };
+    let (key, route) = match check(&head[..len]) {
+        Ok(checked) => checked,
+        Err(refusal) => return answer(stream, refusal).await,
+    };
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n\r\n",
+        derive_accept_key(key.as_bytes())
+    );
+    let written = tokio::time::timeout(deadline, stream.write_all(response.as_bytes())).await;
+    if !matches!(written, Ok(Ok(()))) {
+        return None;
+    }
+    // Frames the client sent right after its request (it should wait, but may not) are
+    // the start of the WebSocket stream.
+    let rest = head.split_off(len);
+    drop(head);
+    let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(config)).await;
+    Some((ws, route))
+}
+
+/// Reads until the end of the request head; returns its length.
+async fn read_head(stream: &mut Stream, head: &mut Vec<u8>) -> Result<usize, Refusal> {
+    let mut scanned: usize = 0;
+    loop {
+        if head.len() >= MAX_HEAD {
+            return Err(Refusal::new(
+                431,
+                format!("the request head is over {MAX_HEAD} bytes"),
+            ));
+        }
+        head.reserve(1024.min(MAX_HEAD - head.len()));
+        let n = stream
+            .read_buf(head)
+            .await
+            .map_err(|e| Refusal::new(400, format!("cannot read the request: {e}")))?;
+        if n == 0 {
+            return Err(Refusal::new(400, "the request ended before its head did"));
+        }
+        // Look for the blank line only in what is new (and the 3 bytes before it).
+        let from = scanned.saturating_sub(3);
+        if let Some(i) = head[from..].windows(4).position(|w| w == b"\r\n\r\n") {
+            return Ok(from + i + 4);
+        }
+        scanned = head.len();
+    }
+}
+
+/// The request's key and route, or why it cannot be upgraded.
+fn check(head: &[u8]) -> Result<(String, Route), Refusal> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(Refusal::new(400, "an incomplete request")),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Refusal::new(
+                431,
+                format!("more than {MAX_HEADERS} header lines"),
+            ));
+        }
+        Err(e) => return Err(Refusal::new(400, format!("not an HTTP request ({e})"))),
+    }
+    let method = req.method.unwrap_or_default();
+    let route = Route::from_path(req.path.unwrap_or_default());
+    if method == "GET" && route.is_none() {
+        return Err(Refusal::new(404, "wsbench serves /, /room/NAME and /echo"));
+    }
+    let header = |name: &str| {
+        req.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .and_then(|h| std::str::from_utf8(h.value).ok())
+    };
+    let key = upgrade::check(method, req.version == Some(1), header)?;
+    Ok((key.to_owned(), route.expect("checked above")))
+}
+
+/// Writes the refusal and closes; always `None`.
+async fn answer<T>(mut stream: Stream, refusal: Refusal) -> Option<T> {
+    // A client that does not read its answer does not hold the connection.
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(refusal.response().as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(lines: &[&str]) -> Vec<u8> {
+        format!("{}\r\n\r\n", lines.join("\r\n")).into_bytes()
+    }
+
+    #[test]
+    fn a_good_upgrade_gives_its_key_and_route_and_a_bad_path_is_404() {
+        let good = [
+            "Host: x",
+            "Upgrade: WebSocket",
+            "Connection: keep-alive, Upgrade",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+            "Sec-WebSocket-Version: 13",
+        ];
+        let head = request(&[&["GET /room/a HTTP/1.1"], &good[..]].concat());
+        let (key, route) = check(&head).unwrap();
+        assert_eq!(key, "dGhlIHNhbXBsZSBub25jZQ==");
+        assert_eq!(route, Route::Room("a".into()));
+        let head = request(&[&["GET /elsewhere HTTP/1.1"], &good[..]].concat());
+        assert_eq!(check(&head).unwrap_err().status, 404);
+    }
+}
