@@ -12,9 +12,12 @@
 //!   for no ack, with an `echo` event to the sender alone.
 //!
 //! Payloads may be text or binary: binary arguments travel as Socket.IO binary attachments
-//! and are relayed as such.
+//! and are relayed as such. One client's events are handled in the order it sent them, and
+//! every HTTP request is checked before socketioxide sees it (see `guard.rs`).
 
 mod args;
+mod events;
+mod guard;
 mod rooms;
 mod server;
 

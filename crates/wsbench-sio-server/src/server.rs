@@ -6,12 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{AckSender, Data, SocketRef};
-use socketioxide::handler::{ConnectHandler, FromMessageParts, Value};
-use socketioxide::socket::Socket;
-use socketioxide::{BroadcastError, SendError, SocketError, SocketIo, SocketIoBuilder};
+use socketioxide::extract::SocketRef;
+use socketioxide::handler::ConnectHandler;
+use socketioxide::{SocketIo, SocketIoBuilder};
 use socketioxide_core::adapter::DefinedAdapter;
 use socketioxide_redis::{RedisAdapter, RedisAdapterCtr};
 use tokio::net::TcpListener;
@@ -20,9 +19,9 @@ use tokio_util::task::TaskTracker;
 use wsbench_core::counting::CountingStream;
 use wsbench_core::{CountersSnapshot, OverflowPolicy, ServerCounters, net};
 
-use crate::LOBBY;
-use crate::args::EventArgs;
-use crate::rooms::{Room, Rooms};
+use crate::events::{self, Member};
+use crate::guard::{Guard, Timed};
+use crate::rooms::Rooms;
 
 /// How the Socket.IO server behaves; the defaults are the ones `wsbench serve socketio` uses.
 #[derive(Debug, Clone)]
@@ -38,6 +37,9 @@ pub struct SioServerConfig {
     pub queue_capacity: usize,
     /// What happens when a client's buffer is full.
     pub overflow: OverflowPolicy,
+    /// How long a connection has to send its request head, an HTTP request its body, and an
+    /// engine.io session its namespace CONNECT, before it is closed.
+    pub handshake_timeout: Duration,
 }
 
 impl Default for SioServerConfig {
@@ -48,14 +50,18 @@ impl Default for SioServerConfig {
             max_message_size: 64 * 1024,
             queue_capacity: 1024,
             overflow: OverflowPolicy::Drop,
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 }
 
-struct Shared {
-    overflow: OverflowPolicy,
-    counters: Arc<ServerCounters>,
-    rooms: Rooms,
+/// State every socket of one server shares.
+pub(crate) struct Shared {
+    pub(crate) overflow: OverflowPolicy,
+    pub(crate) counters: Arc<ServerCounters>,
+    pub(crate) rooms: Rooms,
+    /// Whether broadcasts stay on this node (the local adapter, which never waits).
+    pub(crate) local: bool,
 }
 
 /// The Socket.IO server under test.
@@ -68,11 +74,11 @@ impl SioServer {
         listener: TcpListener,
         config: SioServerConfig,
     ) -> std::io::Result<SioServerHandle> {
-        let shared = Self::shared(&config);
+        let shared = Self::shared(&config, true);
         let (svc, io) = configure(SocketIo::builder(), &config).build_svc();
         // The local adapter's init is immediate.
         let () = register_handlers(&io, shared.clone());
-        Self::serve(listener, shared, svc, io)
+        Self::serve(listener, shared, svc, io, &config)
     }
 
     /// [`Self::start`] as one node of a cluster: socketioxide's Redis adapter
@@ -96,7 +102,7 @@ impl SioServer {
         let adapter = RedisAdapterCtr::new_with_redis(&client)
             .await
             .map_err(|e| failed(&e))?;
-        let shared = Self::shared(&config);
+        let shared = Self::shared(&config, false);
         let (svc, io) = configure(
             SocketIo::builder().with_adapter::<RedisAdapter<_>>(adapter),
             &config,
@@ -105,14 +111,15 @@ impl SioServer {
         register_handlers(&io, shared.clone())
             .await
             .map_err(|e| failed(&e))?;
-        Self::serve(listener, shared, svc, io)
+        Self::serve(listener, shared, svc, io, &config)
     }
 
-    fn shared(config: &SioServerConfig) -> Arc<Shared> {
+    fn shared(config: &SioServerConfig, local: bool) -> Arc<Shared> {
         Arc::new(Shared {
             overflow: config.overflow,
             counters: Arc::default(),
             rooms: Rooms::default(),
+            local,
         })
     }
 
@@ -122,21 +129,31 @@ impl SioServer {
         shared: Arc<Shared>,
         svc: Svc,
         io: SocketIo<A>,
+        config: &SioServerConfig,
     ) -> std::io::Result<SioServerHandle>
     where
         A: Adapter,
         Svc: hyper::service::Service<
-                hyper::Request<hyper::body::Incoming>,
+                hyper::Request<Timed<hyper::body::Incoming>>,
                 Response = hyper::Response<B>,
             > + Clone
             + Send
             + 'static,
         Svc::Future: Send + 'static,
-        Svc::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-        B: hyper::body::Body + Send + 'static,
-        B::Data: Send,
+        Svc::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+        B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        let svc = Guard {
+            inner: svc,
+            max_body: config.max_message_size as u64,
+            deadline: config.handshake_timeout,
+        };
+        let mut http = http1::Builder::new();
+        // A connection must send each request head within the deadline (hyper also closes
+        // an idle keep-alive connection then, as Node's server does after 5 s).
+        http.timer(TokioTimer::new())
+            .header_read_timeout(config.handshake_timeout);
         let local_addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
@@ -163,7 +180,7 @@ impl SioServer {
                 if let Err(err) = net::tune_stream(&stream) {
                     tracing::debug!(%peer, %err, "cannot set TCP_NODELAY");
                 }
-                let conn = http1::Builder::new()
+                let conn = http
                     .serve_connection(
                         TokioIo::new(CountingStream::new(stream, counters.clone())),
                         svc.clone(),
@@ -208,6 +225,7 @@ fn configure<A: Adapter>(
         .max_payload(max as u64)
         .ws_max_message_size(max)
         .ws_max_frame_size(max)
+        .connect_timeout(config.handshake_timeout)
 }
 
 fn register_handlers<A: Adapter + DefinedAdapter>(
@@ -221,155 +239,11 @@ fn register_handlers<A: Adapter + DefinedAdapter>(
     // CONNECT is sent: so the lobby, the counters and every event handler are set up there.
     let handler = |_: SocketRef<A>| std::future::ready(());
     let middleware = move |s: SocketRef<A>| {
-        on_connect(&s, &shared);
+        s.extensions.insert(Member::enter(&s, &shared));
+        events::register(&s);
         std::future::ready(Ok::<(), Infallible>(()))
     };
     io.ns("/", handler.with(middleware))
-}
-
-fn on_connect<A: Adapter>(s: &SocketRef<A>, shared: &Arc<Shared>) {
-    shared.counters.connection_opened();
-    enter_room(s, shared, LOBBY);
-    for event in ["broadcast", "message"] {
-        let shared = shared.clone();
-        s.on(
-            event,
-            move |s: SocketRef<A>, Data(args): Data<EventArgs>| {
-                let shared = shared.clone();
-                async move { relay(&s, &shared, event, &args).await }
-            },
-        );
-    }
-    let join_shared = shared.clone();
-    s.on(
-        "join",
-        move |s: SocketRef<A>, Data(name): Data<String>, ack: AckSender<A>| {
-            let shared = join_shared.clone();
-            async move {
-                shared.counters.message_received();
-                enter_room(&s, &shared, &name);
-                let _ = ack.send(&name);
-            }
-        },
-    );
-    let echo_shared = shared.clone();
-    s.on(
-        "echo",
-        move |s: SocketRef<A>,
-              AckRequested(wants_ack): AckRequested,
-              Data(args): Data<EventArgs>,
-              ack: AckSender<A>| {
-            let shared = echo_shared.clone();
-            async move {
-                shared.counters.message_received();
-                let sent = if wants_ack {
-                    ack.send(&args)
-                } else {
-                    s.emit("echo", &args)
-                };
-                count_send(&s, &shared, sent);
-            }
-        },
-    );
-    let shared = shared.clone();
-    s.on_disconnect(move |s: SocketRef<A>| {
-        let shared = shared.clone();
-        async move {
-            if let Some(room) = s.extensions.get::<Arc<Room>>() {
-                shared.rooms.exit(&room);
-            }
-            shared.counters.connection_closed();
-        }
-    });
-}
-
-/// Moves a socket into room `name`, leaving the room it was in.
-fn enter_room<A: Adapter>(s: &Socket<A>, shared: &Shared, name: &str) {
-    if let Some(old) = s.extensions.get::<Arc<Room>>() {
-        if old.name == name {
-            return;
-        }
-        s.leave(old.name.clone());
-        shared.rooms.exit(&old);
-    }
-    let room = shared.rooms.enter(name);
-    s.join(room.name.clone());
-    s.extensions.insert(room);
-}
-
-/// Relays an event to the other members of the sender's room.
-async fn relay<A: Adapter>(
-    s: &SocketRef<A>,
-    shared: &Shared,
-    event: &'static str,
-    args: &EventArgs,
-) {
-    shared.counters.message_received();
-    let Some(room) = s.extensions.get::<Arc<Room>>() else {
-        return;
-    };
-    match shared.overflow {
-        OverflowPolicy::Drop => {
-            // One encoding, shared by every recipient (socketioxide's broadcast).
-            let recipients = room.members().saturating_sub(1);
-            let failed = match s.to(room.name.clone()).emit(event, args).await {
-                Ok(()) => 0,
-                Err(BroadcastError::Socket(errors)) => {
-                    let full = errors
-                        .iter()
-                        .filter(|e| matches!(e, SocketError::InternalChannelFull))
-                        .count() as u64;
-                    shared.counters.deliveries_dropped(full);
-                    errors.len() as u64
-                }
-                Err(err) => {
-                    tracing::warn!(%err, "broadcast failed");
-                    recipients
-                }
-            };
-            shared
-                .counters
-                .deliveries_sent(recipients.saturating_sub(failed));
-        }
-        OverflowPolicy::Disconnect => {
-            // socketioxide's broadcast does not say which socket was full, so this policy
-            // sends to each recipient alone (one encoding per recipient) to find out.
-            for peer in s.to(room.name.clone()).sockets() {
-                let sent = peer.emit(event, args);
-                count_send(&peer, shared, sent);
-            }
-        }
-    }
-}
-
-/// Counts the outcome of a send to one socket, applying the overflow policy.
-fn count_send<A: Adapter>(s: &SocketRef<A>, shared: &Shared, sent: Result<(), SendError>) {
-    match sent {
-        Ok(()) => shared.counters.deliveries_sent(1),
-        Err(SendError::Socket(SocketError::InternalChannelFull)) => {
-            shared.counters.deliveries_dropped(1);
-            if shared.overflow == OverflowPolicy::Disconnect {
-                shared.counters.slow_client_disconnected();
-                let _ = s.clone().disconnect();
-            }
-        }
-        Err(err) => tracing::debug!(%err, "send failed"),
-    }
-}
-
-/// Whether the client asked for an acknowledgement of this event.
-struct AckRequested(bool);
-
-impl<A: Adapter> FromMessageParts<A> for AckRequested {
-    type Error = Infallible;
-
-    fn from_message_parts(
-        _: &Arc<Socket<A>>,
-        _: &mut Value,
-        ack_id: &Option<i64>,
-    ) -> Result<Self, Infallible> {
-        Ok(AckRequested(ack_id.is_some()))
-    }
 }
 
 /// A running Socket.IO server.

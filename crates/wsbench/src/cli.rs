@@ -226,6 +226,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
 
+    /// How long a new connection has to complete its handshake (the WebSocket upgrade; for
+    /// Socket.IO also the namespace CONNECT) before it is closed.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub handshake_timeout: Duration,
+
     /// Socket.IO only: engine.io ping timeout (e.g. "20s").
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
     pub ping_timeout: Duration,

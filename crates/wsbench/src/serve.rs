@@ -63,6 +63,7 @@ async fn start(args: &ServeArgs, listener: TcpListener) -> anyhow::Result<Box<dy
                 max_message_size: args.max_message_size as usize,
                 queue_capacity: args.queue_capacity as usize,
                 overflow: args.overflow,
+                handshake_timeout: args.handshake_timeout,
             };
             Box::new(match &args.redis {
                 None => WsServer::start(listener, config)?,
@@ -76,6 +77,7 @@ async fn start(args: &ServeArgs, listener: TcpListener) -> anyhow::Result<Box<dy
                 max_message_size: args.max_message_size as usize,
                 queue_capacity: args.queue_capacity as usize,
                 overflow: args.overflow,
+                handshake_timeout: args.handshake_timeout,
             };
             Box::new(match &args.redis {
                 None => SioServer::start(listener, config)?,
