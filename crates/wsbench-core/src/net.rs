@@ -12,6 +12,15 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 /// server. The kernel caps it at `net.core.somaxconn` (4096 on the machines we measure on).
 pub const LISTEN_BACKLOG: u32 = 4096;
 
+/// WebSocket read buffer of every server connection, both servers alike.
+///
+/// tungstenite allocates it when a connection opens and keeps it for the connection's life,
+/// and it also bounds one read: 128 KiB by default, 4 KiB in socketioxide. At 1 KiB an idle
+/// raw-WebSocket connection costs about 3 KiB in all instead of 7; a message larger than it
+/// takes several reads, which only large messages notice (a 64-byte probe frame is 70
+/// bytes, and one read still takes a dozen of them).
+pub const WS_READ_BUFFER: usize = 1024;
+
 /// Binds a listener with [`LISTEN_BACKLOG`] and `SO_REUSEADDR`, so a server restarted on the
 /// same port (the reconnect scenario) does not wait for `TIME_WAIT` to expire.
 pub fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {

@@ -11,26 +11,74 @@ use wsbench_core::scenario::{Overrides, Scenario};
 /// Scenario lines of every kind the parser reads, some right, most wrong.
 fn scenario_line() -> impl Strategy<Value = String> {
     let key = prop::sample::select(vec![
-        "name", "transports", "clients", "ramp", "mode", "room_size", "senders", "rate",
-        "payload", "encoding", "warmup", "duration", "drain", "repeat", "workers",
-        "socketio_client", "stalled", "overflow", "queue_capacity", "nodes", "kill_node_at",
-        "at", "down", "field", "start", "factor", "step", "max", "p99", "loss", "ws",
-        "socketio", "nonsense",
+        "name",
+        "transports",
+        "clients",
+        "ramp",
+        "mode",
+        "room_size",
+        "senders",
+        "rate",
+        "payload",
+        "encoding",
+        "warmup",
+        "duration",
+        "drain",
+        "repeat",
+        "workers",
+        "socketio_client",
+        "stalled",
+        "overflow",
+        "queue_capacity",
+        "nodes",
+        "kill_node_at",
+        "at",
+        "down",
+        "field",
+        "start",
+        "factor",
+        "step",
+        "max",
+        "p99",
+        "loss",
+        "ws",
+        "socketio",
+        "nonsense",
     ]);
     let value = prop_oneof![
         any::<i64>().prop_map(|n| n.to_string()),
         any::<f64>().prop_map(|f| format!("{f:?}")),
         "[a-z0-9 .:/-]{0,12}".prop_map(|s| format!("\"{s}\"")),
         prop::sample::select(vec![
-            "\"ws\"", "[\"ws\", \"socketio\"]", "[]", "[1, 2]", "\"20s\"", "\"0s\"",
-            "\"99999999h\"", "true", "{}", "[[1]]", "\"rooms\"", "\"echo\"", "0.5",
+            "\"ws\"",
+            "[\"ws\", \"socketio\"]",
+            "[]",
+            "[1, 2]",
+            "\"20s\"",
+            "\"0s\"",
+            "\"99999999h\"",
+            "true",
+            "{}",
+            "[[1]]",
+            "\"rooms\"",
+            "\"echo\"",
+            "0.5",
         ])
         .prop_map(str::to_owned),
     ];
     prop_oneof![
         (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
-        prop::sample::select(vec!["[outage]", "[search]", "[target]", "[thresholds]", "[thresholds.ws]", "[", "=", "\"\"\""])
-            .prop_map(str::to_owned),
+        prop::sample::select(vec![
+            "[outage]",
+            "[search]",
+            "[target]",
+            "[thresholds]",
+            "[thresholds.ws]",
+            "[",
+            "=",
+            "\"\"\""
+        ])
+        .prop_map(str::to_owned),
         "\\PC{0,20}",
     ]
 }

@@ -16,13 +16,19 @@ fn server_message() -> impl Strategy<Value = Message> {
         "\\PC{0,60}".prop_map(Message::text),
         prop::collection::vec(any::<u8>(), 0..80).prop_map(|b| Message::Binary(Bytes::from(b))),
         Just(Message::text("2")),
-        Just(Message::text("451-[\"broadcast\",{\"_placeholder\":true,\"num\":0}]")),
+        Just(Message::text(
+            "451-[\"broadcast\",{\"_placeholder\":true,\"num\":0}]"
+        )),
         Just(Message::Close(None)),
     ]
 }
 
 fn role() -> impl Strategy<Value = Role> {
-    prop_oneof![Just(Role::Broadcast), Just(Role::Echo), (0u64..100).prop_map(Role::Room)]
+    prop_oneof![
+        Just(Role::Broadcast),
+        Just(Role::Echo),
+        (0u64..100).prop_map(Role::Room)
+    ]
 }
 
 fn found<W: Wire>(encoding: Encoding, role: Role, probe: &Probe) -> bool {

@@ -46,6 +46,11 @@ where
             return Box::pin(std::future::ready(Ok(response)));
         }
         let deadline = Instant::now() + self.deadline;
+        let req = if opens_a_session(&req) {
+            owned(req)
+        } else {
+            req
+        };
         let served = self.inner.call(req.map(|body| Timed::new(body, deadline)));
         Box::pin(async move { served.await.map(|r| r.map(Either::Left)) })
     }
@@ -75,6 +80,34 @@ fn admit<T>(req: &Request<T>, max_body: u64) -> Result<(), Refusal> {
         upgrade::check(req.method().as_str(), http11, header)?;
     }
     Ok(())
+}
+
+/// Whether the request starts an engine.io session (it has no `sid` yet): socketioxide keeps
+/// its URI and headers for the session's whole life.
+fn opens_a_session<T>(req: &Request<T>) -> bool {
+    !req.uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("sid=")))
+}
+
+/// The request with its URI and headers in allocations of their own. hyper parses them as
+/// slices of its 8 KiB read buffer, so a session that keeps them (every socketioxide session
+/// does, for `req_parts`) keeps the whole buffer: 8 KiB per connection for a few hundred
+/// bytes of headers.
+fn owned<T>(mut req: Request<T>) -> Request<T> {
+    let mut headers = hyper::HeaderMap::with_capacity(req.headers().len());
+    for (name, value) in req.headers() {
+        let name = hyper::header::HeaderName::from_bytes(name.as_str().as_bytes());
+        let value = hyper::header::HeaderValue::from_bytes(value.as_bytes());
+        if let (Ok(name), Ok(value)) = (name, value) {
+            headers.append(name, value);
+        }
+    }
+    *req.headers_mut() = headers;
+    if let Ok(uri) = req.uri().to_string().parse() {
+        *req.uri_mut() = uri;
+    }
+    req
 }
 
 /// The refusal as a response that closes the connection.

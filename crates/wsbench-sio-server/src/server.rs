@@ -225,6 +225,7 @@ fn configure<A: Adapter>(
         .max_payload(max as u64)
         .ws_max_message_size(max)
         .ws_max_frame_size(max)
+        .ws_read_buffer_size(net::WS_READ_BUFFER)
         .connect_timeout(config.handshake_timeout)
 }
 

@@ -14,8 +14,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::WaitForCancellationFuture;
-use wsbench_core::ServerCounters;
 use wsbench_core::counting::CountingStream;
+use wsbench_core::{ServerCounters, net};
 
 use crate::group::{Group, Outbox};
 use crate::handshake;
@@ -48,18 +48,13 @@ pub(crate) async fn serve(stream: Stream, shared: Arc<Shared>) {
 
 fn ws_config(max_message_size: usize) -> WebSocketConfig {
     WebSocketConfig::default()
-        // tungstenite allocates its read buffer up front (128 KiB by default), which would
-        // dominate memory per connection; it also bounds one read, so not much smaller.
-        .read_buffer_size(READ_BUFFER_SIZE)
+        .read_buffer_size(net::WS_READ_BUFFER)
         .max_message_size(Some(max_message_size))
         .max_frame_size(Some(max_message_size))
         // Bounded so that a client that stops reading cannot grow the write buffer; the
         // queue policy decides what happens to further messages.
         .max_write_buffer_size(4 * 1024 * 1024 + max_message_size)
 }
-
-/// Per-connection read buffer: what socketioxide uses, so that the two servers read alike.
-const READ_BUFFER_SIZE: usize = 4 * 1024;
 
 /// The broadcast scope or echo a connection belongs to, left when it ends.
 enum Membership {
@@ -145,8 +140,9 @@ async fn run(ws: WebSocketStream<Stream>, route: Route, shared: Arc<Shared>) {
     };
     membership.leave(&shared, id);
     io.outbox.close();
-    // A client that stopped reading can hold the socket forever: bound the goodbye.
-    let _ = tokio::time::timeout(CLOSE_GRACE, io.finish(end)).await;
+    // A client that stopped reading can hold the socket forever: bound the goodbye. (Boxed:
+    // its state exists only at the end, not in every connection's task.)
+    let _ = tokio::time::timeout(CLOSE_GRACE, Box::pin(io.finish(end))).await;
     shared.counters.connection_closed();
 }
 
