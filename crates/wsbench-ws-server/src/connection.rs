@@ -13,11 +13,10 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_util::sync::WaitForCancellationFuture;
 use wsbench_core::counting::CountingStream;
 use wsbench_core::{ServerCounters, net};
 
-use crate::group::{Group, Outbox};
+use crate::group::{Group, KICKED, Outbox, SHUT_DOWN};
 use crate::handshake;
 use crate::route::Route;
 use crate::server::Shared;
@@ -112,6 +111,11 @@ async fn run(ws: WebSocketStream<Stream>, route: Route, shared: Arc<Shared>) {
     let id = shared.new_id();
     let outbox = Arc::new(Outbox::new(shared.config.queue_capacity));
     let membership = Membership::join(&shared, &route, id, &outbox);
+    shared.groups.all.join(id, outbox.clone());
+    if shared.shutdown.is_cancelled() {
+        // Shut down between the handshake and joining: no one else will say so.
+        outbox.stop_with(SHUT_DOWN);
+    }
     shared.counters.connection_opened();
     let policy = shared.config.overflow;
     if let Some(welcome) = &shared.config.welcome {
@@ -123,10 +127,8 @@ async fn run(ws: WebSocketStream<Stream>, route: Route, shared: Arc<Shared>) {
         batch: Default::default(),
         unflushed: false,
     };
-    let shutdown = shared.shutdown.cancelled();
-    tokio::pin!(shutdown);
     let end = loop {
-        match poll_fn(|cx| io.poll_event(cx, shutdown.as_mut())).await {
+        match poll_fn(|cx| io.poll_event(cx)).await {
             Event::Received(msg @ (Message::Text(_) | Message::Binary(_))) => {
                 shared.counters.message_received();
                 let queued = membership.deliver(&shared, id, &io.outbox, msg);
@@ -139,6 +141,7 @@ async fn run(ws: WebSocketStream<Stream>, route: Route, shared: Arc<Shared>) {
         }
     };
     membership.leave(&shared, id);
+    shared.groups.all.leave(id);
     io.outbox.close();
     // A client that stopped reading can hold the socket forever: bound the goodbye. (Boxed:
     // its state exists only at the end, not in every connection's task.)
@@ -174,24 +177,21 @@ struct Io {
 
 impl Io {
     /// Writes what is queued as far as the socket takes it, then looks for the next message
-    /// from the client, a kick or the server's shutdown.
-    fn poll_event(
-        &mut self,
-        cx: &mut Context<'_>,
-        shutdown: Pin<&mut WaitForCancellationFuture<'_>>,
-    ) -> Poll<Event> {
-        if shutdown.poll(cx).is_ready() {
-            return Poll::Ready(Event::End(End::After(close_frame(
-                CloseCode::Away,
-                "server shutting down",
-            ))));
-        }
+    /// from the client, a kick or the server's shutdown. (Both arrive through the outbox:
+    /// polling a shared shutdown signal at every wake-up would take a lock every
+    /// connection shares.)
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
         self.outbox.register(cx.waker());
-        if self.outbox.is_kicked() {
-            return Poll::Ready(Event::End(End::Now(close_frame(
-                CloseCode::Policy,
-                "slow consumer",
-            ))));
+        match self.outbox.stop_reason() {
+            KICKED => {
+                let frame = close_frame(CloseCode::Policy, "slow consumer");
+                return Poll::Ready(Event::End(End::Now(frame)));
+            }
+            SHUT_DOWN => {
+                let frame = close_frame(CloseCode::Away, "server shutting down");
+                return Poll::Ready(Event::End(End::After(frame)));
+            }
+            _ => {}
         }
         if self.poll_write(cx).is_err() {
             return Poll::Ready(Event::End(End::Quietly));

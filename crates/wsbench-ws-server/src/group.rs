@@ -2,12 +2,17 @@
 //! outbox: a bounded queue the broadcasters fill and the connection's task empties.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use futures_util::task::AtomicWaker;
 use tokio_tungstenite::tungstenite::Message;
 use wsbench_core::{OverflowPolicy, ServerCounters};
+
+/// [`Outbox::stop_reason`]: the client does not keep up (disconnect policy).
+pub(crate) const KICKED: u8 = 1;
+/// [`Outbox::stop_reason`]: the server is shutting down.
+pub(crate) const SHUT_DOWN: u8 = 2;
 
 /// One connection as the others see it: where to put messages for it, how to wake it, and
 /// how to end it. Its queue holds no memory while empty.
@@ -16,8 +21,8 @@ pub(crate) struct Outbox {
     capacity: usize,
     /// The connection's task, woken when a message is queued or it is kicked.
     waker: AtomicWaker,
-    /// Set to disconnect a client that does not keep up.
-    kicked: AtomicBool,
+    /// Why the connection must end now, if it must: [`KICKED`] or [`SHUT_DOWN`].
+    stop: AtomicU8,
     /// Set when the connection ends: it is no longer a recipient.
     closed: AtomicBool,
 }
@@ -29,7 +34,7 @@ impl Outbox {
             queue: Mutex::default(),
             capacity,
             waker: AtomicWaker::new(),
-            kicked: AtomicBool::new(false),
+            stop: AtomicU8::new(0),
             closed: AtomicBool::new(false),
         }
     }
@@ -49,9 +54,8 @@ impl Outbox {
         if queue.len() >= self.capacity {
             drop(queue);
             counters.deliveries_dropped(1);
-            if policy == OverflowPolicy::Disconnect && !self.kicked.swap(true, Ordering::Relaxed) {
+            if policy == OverflowPolicy::Disconnect && self.stop_with(KICKED) {
                 counters.slow_client_disconnected();
-                self.waker.wake();
             }
             return false;
         }
@@ -75,9 +79,21 @@ impl Outbox {
         self.waker.register(waker);
     }
 
-    /// Whether the client was disconnected for not keeping up.
-    pub(crate) fn is_kicked(&self) -> bool {
-        self.kicked.load(Ordering::Relaxed)
+    /// Why the connection must end now: [`KICKED`], [`SHUT_DOWN`], or 0 if it need not.
+    pub(crate) fn stop_reason(&self) -> u8 {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Asks the connection to end for `reason`; returns whether it was the first to.
+    pub(crate) fn stop_with(&self, reason: u8) -> bool {
+        let first = self
+            .stop
+            .compare_exchange(0, reason, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok();
+        if first {
+            self.waker.wake();
+        }
+        first
     }
 
     /// The connection is ending: nothing more is queued.
@@ -124,9 +140,20 @@ impl Group {
     }
 }
 
-/// Every broadcast scope of a server: the default one and the named rooms.
+impl Group {
+    /// Asks every member to end for `reason`.
+    pub(crate) fn stop_all(&self, reason: u8) {
+        for outbox in self.members.read().unwrap().values() {
+            outbox.stop_with(reason);
+        }
+    }
+}
+
+/// Every broadcast scope of a server: the default one and the named rooms, and the group of
+/// every connection (echo and rooms too), which shutdown reaches.
 #[derive(Default)]
 pub(crate) struct Groups {
+    pub(crate) all: Group,
     everyone: Arc<Group>,
     rooms: Mutex<HashMap<String, Arc<Group>>>,
 }
