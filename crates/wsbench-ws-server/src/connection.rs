@@ -209,7 +209,7 @@ impl Io {
     fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), WsError> {
         loop {
             if self.batch.is_empty() {
-                self.batch = self.outbox.take();
+                self.outbox.take_into(&mut self.batch);
                 if self.batch.is_empty() {
                     break;
                 }
@@ -245,12 +245,15 @@ impl Io {
     }
 
     async fn write_queued(&mut self) -> Result<(), WsError> {
-        let mut queued = std::mem::take(&mut self.batch);
-        queued.extend(self.outbox.take());
-        for msg in queued {
+        loop {
+            if self.batch.is_empty() {
+                self.outbox.take_into(&mut self.batch);
+            }
+            let Some(msg) = self.batch.pop_front() else {
+                return Ok(());
+            };
             self.ws.feed(msg).await?;
         }
-        Ok(())
     }
 }
 

@@ -15,7 +15,7 @@ pub(crate) const KICKED: u8 = 1;
 pub(crate) const SHUT_DOWN: u8 = 2;
 
 /// One connection as the others see it: where to put messages for it, how to wake it, and
-/// how to end it. Its queue holds no memory while empty.
+/// how to end it. Its queue holds no memory until the first message.
 pub(crate) struct Outbox {
     queue: Mutex<VecDeque<Message>>,
     capacity: usize,
@@ -69,9 +69,12 @@ impl Outbox {
         true
     }
 
-    /// Everything queued, leaving the queue (and its memory) empty.
-    pub(crate) fn take(&self) -> VecDeque<Message> {
-        std::mem::take(&mut *self.queue.lock().unwrap())
+    /// Moves everything queued into `into` (which must be empty), keeping each deque's
+    /// allocation: the two trade places, so a busy connection allocates nothing per message
+    /// and an idle one holds what its last burst needed.
+    pub(crate) fn take_into(&self, into: &mut VecDeque<Message>) {
+        debug_assert!(into.is_empty());
+        std::mem::swap(&mut *self.queue.lock().unwrap(), into);
     }
 
     /// Registers the connection's task to be woken by the next message or kick.
