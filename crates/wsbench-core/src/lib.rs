@@ -9,6 +9,7 @@ pub mod clock;
 pub mod control;
 pub mod counters;
 pub mod counting;
+pub mod cpus;
 pub mod histogram;
 pub mod net;
 pub mod policy;

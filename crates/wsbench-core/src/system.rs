@@ -234,9 +234,20 @@ impl fmt::Display for SystemName {
 impl FromStr for SystemName {
     type Err = String;
 
-    /// A name of a known system; today those are the built-in ones.
+    /// A well-formed name: letters, digits, `-`, `_` and `.` (it names report rows and
+    /// files). Whether a scenario knows the system is the scenario's to check.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.parse::<Protocol>().map(SystemName::of)
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if ok {
+            Ok(SystemName(s.to_owned()))
+        } else {
+            Err(format!(
+                "'{s}' is not a system name (letters, digits, '-', '_' and '.', at most 64)"
+            ))
+        }
     }
 }
 
@@ -251,8 +262,58 @@ impl PartialEq<&str> for SystemName {
 pub enum ServerSpec {
     /// A `wsbench serve` child the runner starts (and, in a cluster, several).
     Builtin(BuiltinServer),
-    /// A server already running at this URL (loopback), whose process is not wsbench's.
-    Target(String),
+    /// A server the runner starts from a command (a scenario's `[systems.NAME]`).
+    Command(CommandSpec),
+    /// A server already running at this URL (loopback); with its pid, its memory and CPU
+    /// are sampled too.
+    Target {
+        /// Where clients connect.
+        url: String,
+        /// Its process, if the user named it.
+        pid: Option<u32>,
+    },
+}
+
+/// How to start a server: its command line and environment, where `{port}` stands for a
+/// free loopback port the runner picks, and how to tell it is ready.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CommandSpec {
+    /// Program and arguments.
+    pub command: Vec<String>,
+    /// Environment variables set for it.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// A line (or part of one) it prints on stdout or stderr once it serves; without one,
+    /// it is ready when its port accepts a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<String>,
+    /// The WebSocket path raw-WebSocket clients open (Socket.IO's is `/socket.io/`).
+    pub path: String,
+    /// How long it may take to be ready.
+    pub ready_timeout: crate::scenario::HumanDuration,
+}
+
+/// The placeholder for the port in a command or its environment.
+pub const PORT_PLACEHOLDER: &str = "{port}";
+
+impl CommandSpec {
+    /// The command line with `{port}` replaced.
+    pub fn argv(&self, port: u16) -> Vec<String> {
+        let port = port.to_string();
+        self.command
+            .iter()
+            .map(|a| a.replace(PORT_PLACEHOLDER, &port))
+            .collect()
+    }
+
+    /// The environment with `{port}` replaced.
+    pub fn env(&self, port: u16) -> Vec<(String, String)> {
+        let port = port.to_string();
+        self.env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.replace(PORT_PLACEHOLDER, &port)))
+            .collect()
+    }
 }
 
 /// A system under test: what a row of every report is about.
@@ -264,6 +325,9 @@ pub struct System {
     pub protocol: Protocol,
     /// Where its server comes from.
     pub server: ServerSpec,
+    /// What its server runs on (`rust` for wsbench's own, `node`, ...): reports compare
+    /// protocols within a runtime and runtimes for a protocol.
+    pub runtime: String,
 }
 
 impl System {
@@ -286,8 +350,10 @@ mod tests {
         }
         assert_eq!(Protocol::names(), "ws, socketio or socketio-polling");
         assert_eq!(
-            "sse".parse::<SystemName>().unwrap_err(),
+            "sse".parse::<Protocol>().unwrap_err(),
             "unknown transport 'sse' (expected ws, socketio or socketio-polling)"
         );
+        assert!("node-ws".parse::<SystemName>().is_ok());
+        assert!("a b".parse::<SystemName>().is_err());
     }
 }

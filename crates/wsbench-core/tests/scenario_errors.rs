@@ -106,7 +106,7 @@ fn overrides_replace_fields_for_one_run() {
         clients: Some(50),
         duration: Some(Duration::from_secs(3)),
         transports: vec![name(Protocol::Socketio)],
-        targets: Vec::new(),
+        ..Default::default()
     };
     let s = Scenario::parse(Path::new("x.toml"), VALID, &overrides).unwrap();
     assert_eq!(s.clients, 50);
@@ -374,4 +374,106 @@ fn rust_socketio_clients_only_broadcast_without_outages_or_slow_consumers() {
         ..Default::default()
     };
     assert!(Scenario::parse(Path::new("x.toml"), &chosen, &overrides).is_ok());
+}
+
+const NODE: &str = r#"
+[systems.node-ws]
+protocol = "ws"
+command = ["node", "servers/node/ws-server.js"]
+env = { PORT = "{port}" }
+"#;
+
+#[test]
+fn systems_of_the_scenario_are_measured_like_built_in_ones() {
+    let text = with_line("transports", "transports = [\"ws\", \"node-ws\"]") + NODE;
+    let s = parse(&text).unwrap();
+    let node = s.system(&"node-ws".parse().unwrap()).unwrap();
+    assert_eq!(node.protocol, Protocol::Ws);
+    assert_eq!(node.runtime, "node");
+    let wsbench_core::system::ServerSpec::Command(spec) = &node.server else {
+        panic!("{node:?}");
+    };
+    assert_eq!(spec.argv(4242), ["node", "servers/node/ws-server.js"]);
+    assert_eq!(spec.env(4242), [("PORT".to_owned(), "4242".to_owned())]);
+    assert_eq!((spec.path.as_str(), spec.ready.as_deref()), ("/", None));
+    assert_eq!(s.systems().len(), 2);
+}
+
+#[test]
+fn mistakes_in_systems_are_located() {
+    let base = with_line("transports", "transports = [\"ws\", \"node-ws\"]");
+    let cases = [
+        (
+            format!(
+                "{base}{}",
+                NODE.replace("protocol = \"ws\"", "protocol = \"mqtt\"")
+            ),
+            "systems.node-ws.protocol: unknown transport 'mqtt'",
+        ),
+        (
+            format!("{base}{}", NODE.replace("env = { PORT = \"{port}\" }", "")),
+            "systems.node-ws: the server must be told its port",
+        ),
+        (
+            format!("{base}{NODE}[systems.node-ws]\nprotocol = \"ws\"\n"),
+            "`node-ws` is given more than once",
+        ),
+        (
+            format!("{base}\n[systems.ws]\nprotocol = \"ws\"\ncommand = [\"x\", \"{{port}}\"]\n"),
+            "systems.ws: 'ws' is a built-in system: give yours another name",
+        ),
+        (
+            format!(
+                "{base}{}",
+                NODE.replace(
+                    "protocol = \"ws\"",
+                    "protocol = \"socketio\"\npath = \"/x\""
+                )
+            ),
+            "systems.node-ws.path: applies to protocol = \"ws\"",
+        ),
+        (
+            with_line("transports", "transports = [\"ws\", \"node-ws\"]"),
+            "transports: unknown transport 'node-ws' (expected ws, socketio, socketio-polling)",
+        ),
+        (
+            format!("{base}\nnodes = 2\n{NODE}"),
+            "nodes: a cluster runs built-in servers",
+        ),
+        (
+            format!("{VALID}server_cpus = \"0-9999\"\n"),
+            "server_cpus: '0-9999' is not a CPU list",
+        ),
+        (
+            format!("{VALID}loadgen_cpus = \"1000\"\n"),
+            "loadgen_cpus: CPU 1000 is not available here",
+        ),
+        (
+            format!("{VALID}[target]\nws = {{ url = \"ws://127.0.0.1:9/\", pid = 0 }}\n"),
+            "target.ws.pid: must be at least 1",
+        ),
+        (
+            format!("{VALID}[target]\nnode = \"ws://127.0.0.1:9/\"\n"),
+            "target: 'node' names no system of this scenario",
+        ),
+    ];
+    for (text, expected) in &cases {
+        let err = parse(text).expect_err(expected);
+        assert!(err.contains(expected), "expected «{expected}», got «{err}»");
+        assert!(err.starts_with("scenarios/x.toml:"), "{err}");
+    }
+}
+
+#[test]
+fn a_target_may_name_its_pid() {
+    let text = format!("{VALID}[target]\nws = {{ url = \"ws://127.0.0.1:9/\", pid = 4242 }}\n");
+    let s = parse(&text).unwrap();
+    let ws = s.system(&name(Protocol::Ws)).unwrap();
+    assert_eq!(
+        ws.server,
+        wsbench_core::system::ServerSpec::Target {
+            url: "ws://127.0.0.1:9/".to_owned(),
+            pid: Some(4242)
+        }
+    );
 }

@@ -47,7 +47,24 @@ pub struct Claim {
     pub verdict: Verdict,
 }
 
-/// Evaluates every claim of the seed against `result`.
+/// The claims judged for each runtime measured (wsbench's own servers, then each other
+/// one), from that runtime's systems alone.
+pub fn by_runtime(result: &RunResult, summaries: &[TransportSummary]) -> Vec<(String, Vec<Claim>)> {
+    crate::summary::runtimes(summaries)
+        .into_iter()
+        .map(|runtime| {
+            let own: Vec<TransportSummary> = summaries
+                .iter()
+                .filter(|s| s.runtime == runtime)
+                .cloned()
+                .collect();
+            let claims = evaluate(result, &own);
+            (runtime, claims)
+        })
+        .collect()
+}
+
+/// Evaluates every claim of the seed against `result`, from `summaries` (one runtime's).
 ///
 /// In a sweep, claims are judged at its last point (the heaviest load, as sweeps are written
 /// in rising order); [`judged_at`] names it.
@@ -64,7 +81,7 @@ pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim
             sio,
             Some("latency_p99_ms"),
         ),
-        match search_claim(result) {
+        match search_claim(result, &summaries) {
             Some(claim) => claim,
             None => throughput_claim(ws, sio),
         },
@@ -299,13 +316,13 @@ fn compare_claim(
 
 /// "WebSocket has higher throughput", from a saturation search: the highest load each
 /// transport carried within the limits.
-fn search_claim(result: &RunResult) -> Option<Claim> {
+fn search_claim(result: &RunResult, summaries: &[&TransportSummary]) -> Option<Claim> {
     let search = result.scenario.search.as_ref()?;
     let find = |p: Protocol| {
-        result
-            .search
-            .iter()
-            .find(|o| result.scenario.protocol_of(&o.transport) == Some(p))
+        result.search.iter().find(|o| {
+            result.scenario.protocol_of(&o.transport) == Some(p)
+                && summaries.iter().any(|s| s.transport == o.transport)
+        })
     };
     let (ws, sio) = (find(Protocol::Ws)?, find(Protocol::Socketio)?);
     let show = |v: Option<f64>| v.map_or("none".to_owned(), |v| v.to_string());

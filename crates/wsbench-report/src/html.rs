@@ -44,7 +44,12 @@ impl Exporter for HtmlExporter {
     fn render(&self, result: &RunResult) -> Result<Vec<u8>, ReportError> {
         let summaries = summarize(result);
         let table = side_by_side(&summaries);
-        let claims = claims::evaluate(result, &summaries);
+        let claim_groups: Vec<_> = claims::by_runtime(result, &summaries)
+            .into_iter()
+            .map(|(runtime, claims)| {
+                context! { title => crate::markdown::runtime_title(&runtime), claims => claims }
+            })
+            .collect();
         let latency_chart = charts::latency_percentiles(&summaries)?;
         let connect_table = connections(&summaries);
         let connect_chart = charts::connect_percentiles(&summaries)?;
@@ -93,7 +98,7 @@ impl Exporter for HtmlExporter {
             method_line => method_line(result),
             header => table.header,
             rows => table.rows,
-            claims => claims,
+            claim_groups => claim_groups,
             claims_at => claims::judged_at(&summaries),
             cluster => crate::table::cluster(&summaries).map(|t| context! { header => t.header, rows => t.rows }),
             search => crate::table::search(result).map(|t| context! { header => t.header, rows => t.rows }),

@@ -53,7 +53,16 @@ impl Exporter for MarkdownExporter {
         } else {
             let _ = writeln!(out, "\n## The claims (judged at {at})\n");
         }
-        out.push_str(&claims_table(&claims::evaluate(result, &summaries)));
+        let groups = claims::by_runtime(result, &summaries);
+        for (runtime, claims) in &groups {
+            if groups.len() > 1 {
+                let _ = writeln!(out, "### {}\n", runtime_title(runtime));
+            }
+            out.push_str(&claims_table(claims));
+            if groups.len() > 1 {
+                out.push('\n');
+            }
+        }
         out.push_str("\n## Method\n\n");
         for line in &result.method {
             let _ = writeln!(out, "- {}", escape(line));
@@ -194,6 +203,15 @@ pub fn markdown_table(table: &Table) -> String {
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     out
+}
+
+/// A runtime's heading above its claims.
+pub(crate) fn runtime_title(runtime: &str) -> String {
+    if runtime == crate::summary::OWN_RUNTIME {
+        "Rust (wsbench's own servers)".to_owned()
+    } else {
+        format!("{runtime} (the scenario's [systems])")
+    }
 }
 
 fn claims_table(claims: &[Claim]) -> String {

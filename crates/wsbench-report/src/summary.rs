@@ -59,6 +59,8 @@ pub struct TransportSummary {
     pub transport: SystemName,
     /// How its clients speak, if the scenario knows the system.
     pub protocol: Option<Protocol>,
+    /// What its server runs on (`rust` for wsbench's own, `node`, ...).
+    pub runtime: String,
     /// The sweep point (empty without a sweep).
     pub point: BTreeMap<String, f64>,
     /// Its runs, in order.
@@ -107,8 +109,8 @@ impl TransportSummary {
     }
 }
 
-/// The raw-WebSocket system measured at `s`'s point: what `s`'s ratios are taken against
-/// (`None` for a raw-WebSocket system itself).
+/// The raw-WebSocket system of `s`'s runtime measured at `s`'s point: what `s`'s ratios
+/// are taken against (`None` for a raw-WebSocket system itself).
 pub fn baseline_of<'a>(
     summaries: &'a [TransportSummary],
     s: &TransportSummary,
@@ -118,7 +120,35 @@ pub fn baseline_of<'a>(
     }
     summaries
         .iter()
-        .find(|w| w.speaks(Protocol::Ws) && w.point == s.point)
+        .find(|w| w.speaks(Protocol::Ws) && w.point == s.point && w.runtime == s.runtime)
+}
+
+/// The runtime wsbench's own servers run on: other runtimes are compared with it.
+pub const OWN_RUNTIME: &str = "rust";
+
+/// wsbench's own system of `s`'s protocol at `s`'s point, when `s` runs on another runtime:
+/// the second ratio row of a system of the user's (`node-ws/ws`).
+pub fn own_counterpart<'a>(
+    summaries: &'a [TransportSummary],
+    s: &TransportSummary,
+) -> Option<&'a TransportSummary> {
+    if s.runtime == OWN_RUNTIME || s.protocol.is_none() {
+        return None;
+    }
+    summaries
+        .iter()
+        .find(|o| o.runtime == OWN_RUNTIME && o.protocol == s.protocol && o.point == s.point)
+}
+
+/// The runtimes measured, in the order their first system ran.
+pub fn runtimes(summaries: &[TransportSummary]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in summaries {
+        if !out.contains(&s.runtime) {
+            out.push(s.runtime.clone());
+        }
+    }
+    out
 }
 
 /// Summaries in the scenario's transport order; figures come from complete runs, or from
@@ -188,9 +218,11 @@ fn summarize_one(
         } else {
             statuses.join(",")
         };
+        let system = result.scenario.system(transport);
         Some(TransportSummary {
             transport: transport.clone(),
-            protocol: result.scenario.protocol_of(transport),
+            protocol: system.as_ref().map(|s| s.protocol),
+            runtime: system.map_or_else(|| OWN_RUNTIME.to_owned(), |s| s.runtime),
             point: point.clone(),
             status,
             connected: Stat::of(

@@ -2,8 +2,8 @@
 //! transport against raw WebSocket.
 
 use crate::metrics::{METRICS, Metric, metric};
-use crate::summary::baseline_of;
 use crate::summary::{Stat, TransportSummary, ratio};
+use crate::summary::{baseline_of, own_counterpart};
 
 /// A table as text cells, rendered by each format its own way.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,23 +66,25 @@ pub fn side_by_side(summaries: &[TransportSummary]) -> Table {
         row.push(s.status.clone());
         rows.push(row);
     }
-    for s in summaries {
-        // Against raw WebSocket at the same sweep point.
-        let Some(ws) = baseline_of(summaries, s) else {
-            continue;
-        };
-        {
-            let mut row = vec![s.ratio_label(ws), String::new()];
-            row.extend(columns.iter().map(|m| {
-                if m.key == "loss_ratio" {
-                    return String::new();
-                }
-                ratio(s.stat(m), ws.stat(m)).map_or("-".to_owned(), |r| format!("×{r:.2}"))
-            }));
-            row.push(String::new());
-            row.push(String::new());
-            rows.push(row);
-        }
+    // Socket.IO against raw WebSocket within each runtime, then each other runtime against
+    // wsbench's own for the same protocol, at the same sweep point.
+    let within = summaries
+        .iter()
+        .filter_map(|s| Some((s, baseline_of(summaries, s)?)));
+    let across = summaries
+        .iter()
+        .filter_map(|s| Some((s, own_counterpart(summaries, s)?)));
+    for (s, base) in within.chain(across) {
+        let mut row = vec![s.ratio_label(base), String::new()];
+        row.extend(columns.iter().map(|m| {
+            if m.key == "loss_ratio" {
+                return String::new();
+            }
+            ratio(s.stat(m), base.stat(m)).map_or("-".to_owned(), |r| format!("×{r:.2}"))
+        }));
+        row.push(String::new());
+        row.push(String::new());
+        rows.push(row);
     }
     Table { header, rows }
 }

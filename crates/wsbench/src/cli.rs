@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use wsbench_core::OverflowPolicy;
+use wsbench_core::cpus::CpuSet;
 use wsbench_core::shard::Shard;
 use wsbench_core::system::{BuiltinServer, SystemName};
 use wsbench_report::Format;
@@ -150,6 +151,19 @@ pub struct RunArgs {
     #[arg(long, value_name = "TRANSPORT=URL", value_parser = parse_target)]
     pub target: Vec<(SystemName, String)>,
 
+    /// The pid of a --target's server (repeatable), e.g. ws=4242: its memory and CPU (with
+    /// every process below it) are then sampled like a built-in server's.
+    #[arg(long, value_name = "SYSTEM=PID", value_parser = parse_target_pid)]
+    pub target_pid: Vec<(SystemName, u32)>,
+
+    /// Run the servers on these CPUs only (e.g. 0-1); replaces the scenario's server_cpus.
+    #[arg(long, value_name = "CPUS", value_parser = parse_cpus)]
+    pub server_cpus: Option<CpuSet>,
+
+    /// Run the load generator on these CPUs only (e.g. 2-15); replaces loadgen_cpus.
+    #[arg(long, value_name = "CPUS", value_parser = parse_cpus)]
+    pub loadgen_cpus: Option<CpuSet>,
+
     /// Run only part I of N of the clients and senders (e.g. 0/4), against a --target that
     /// every shard shares; `wsbench merge` adds the shards' results up.
     #[arg(long, value_name = "I/N")]
@@ -167,6 +181,22 @@ fn parse_target(s: &str) -> Result<(SystemName, String), String> {
         .split_once('=')
         .ok_or_else(|| format!("'{s}' is not TRANSPORT=URL, e.g. ws=ws://127.0.0.1:8080/"))?;
     Ok((t.parse()?, url.to_owned()))
+}
+
+fn parse_target_pid(s: &str) -> Result<(SystemName, u32), String> {
+    let (name, pid) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}' is not SYSTEM=PID, e.g. ws=4242"))?;
+    let pid = pid
+        .parse::<u32>()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("'{pid}' is not a process id"))?;
+    Ok((name.parse()?, pid))
+}
+
+fn parse_cpus(s: &str) -> Result<CpuSet, String> {
+    s.parse()
 }
 
 fn parse_time(s: &str) -> Result<SystemTime, String> {

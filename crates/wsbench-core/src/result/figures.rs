@@ -229,6 +229,7 @@ impl Tally {
             received: self.received,
             bound: self.loadgen_utilisation > BOUND_THRESHOLD,
             memory_per_client_bytes: per(self.loadgen_rss_growth, self.connected),
+            cpus: None,
         }
     }
 
@@ -283,5 +284,6 @@ pub fn server_figures(
         counters: first.figures.counters,
         counters_window_end: first.counters_window_end,
         rss_samples: first.rss_samples.clone(),
+        cpus: first.figures.cpus.clone(),
     })
 }

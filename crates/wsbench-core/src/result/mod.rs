@@ -110,6 +110,9 @@ pub struct Environment {
     pub open_files_limit: [u64; 2],
     /// Whether wsbench was built with optimisations.
     pub release_build: bool,
+    /// Where CPU times come from: per-thread schedstat (ns) or stat (10 ms ticks).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cpu_source: String,
 }
 
 /// The measured window of one transport run.
@@ -199,6 +202,9 @@ pub struct ServerFigures {
     pub counters_window_end: Option<CountersSnapshot>,
     /// (seconds since the server started, RSS bytes), sampled at 10 Hz.
     pub rss_samples: Vec<(f64, u64)>,
+    /// The CPUs it could run on (`/proc`'s `Cpus_allowed_list`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<String>,
 }
 
 /// The load generator's own cost, to tell when it, not the server, was the limit.
@@ -221,6 +227,9 @@ pub struct LoadGenFigures {
     /// Load-generator RSS growth from before connecting to all clients settled, per client,
     /// bytes: what one client costs the harness.
     pub memory_per_client_bytes: f64,
+    /// The CPUs it could run on (`/proc`'s `Cpus_allowed_list`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<String>,
 }
 
 /// [`WireFigures::source`] when the bytes were counted at the load generator's sockets.
@@ -341,6 +350,9 @@ pub struct NodeFigures {
     pub counters: Option<CountersSnapshot>,
     /// When it was killed on purpose (`kill_node_at`), seconds into the measured window.
     pub killed_at_s: Option<f64>,
+    /// The CPUs it could run on (`/proc`'s `Cpus_allowed_list`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<String>,
 }
 
 /// Deliveries owed and made, bucketed by the intended send time of their probes from the

@@ -6,15 +6,17 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::checker::{Checker, Fields};
-use super::limits;
 use super::parse::Overrides;
 use super::sweep::SweepField;
+use super::systems::{self, SystemDef};
 use super::toml::{Kind, Value};
 use super::{
     Encoding, HumanDuration, Mode, Outage, Ramp, ScenarioError, SocketioClient, Thresholds,
 };
+use super::{failures, limits};
+use crate::cpus::CpuSet;
 use crate::policy::OverflowPolicy;
-use crate::system::{Protocol, SystemName};
+use crate::system::SystemName;
 
 /// A value and where it was read (the span of a file's value; `0..0` for a default).
 #[derive(Debug, Clone)]
@@ -53,6 +55,10 @@ pub(super) struct Common {
     /// Whether the file has a `[target]` table (a cluster cannot use one).
     pub has_target: bool,
     pub target: BTreeMap<SystemName, String>,
+    pub target_pids: BTreeMap<SystemName, u32>,
+    pub systems: BTreeMap<SystemName, SystemDef>,
+    pub server_cpus: Option<CpuSet>,
+    pub loadgen_cpus: Option<CpuSet>,
     pub thresholds: Thresholds,
     pub transport_thresholds: BTreeMap<SystemName, Thresholds>,
 }
@@ -64,7 +70,9 @@ pub(super) type PointValues = BTreeMap<SweepField, At<f64>>;
 /// were right.
 pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Common, bool) {
     let name = name(check, f);
-    let transports = transports(check, f, o);
+    let systems = systems::systems(check, f);
+    let known = systems.clone().unwrap_or_default();
+    let transports = systems::transports(check, f, o, &known);
     let (mode, room_size) = mode(check, f);
     let encoding = optional(
         f,
@@ -92,10 +100,12 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
         check.int_in("queue_capacity", v, 1, 1_000_000)
     });
     let has_target = f.get("target").is_some();
-    let target = limits::targets(check, f, o);
-    let outage = duration.and_then(|d| outage(check, f, d, has_target, o));
-    let kill_node_at = duration.and_then(|d| kill_node_at(check, f, d));
-    let (thresholds, transport_thresholds) = limits::thresholds(check, f);
+    let targets = limits::targets(check, f, o, &known);
+    let outage = duration.and_then(|d| failures::outage(check, f, d, has_target, o));
+    let kill_node_at = duration.and_then(|d| failures::kill_node_at(check, f, d));
+    let (thresholds, transport_thresholds) = limits::thresholds(check, f, &known);
+    let server_cpus = cpus(check, f, "server_cpus", "--server-cpus", &o.server_cpus);
+    let loadgen_cpus = cpus(check, f, "loadgen_cpus", "--loadgen-cpus", &o.loadgen_cpus);
     let mut complete = true;
     let mut got = |ok: bool| complete &= ok;
     got(name.is_some() && transports.is_some() && mode.is_some() && room_size.is_some());
@@ -103,7 +113,9 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     got(drain.is_some() && repeat.is_some() && workers.is_some());
     got(socketio_client.is_some() && stalled.is_some() && overflow.is_some());
     got(queue_capacity.is_some() && outage.is_some() && kill_node_at.is_some());
-    got(target.is_some() && thresholds.is_some() && transport_thresholds.is_some());
+    got(targets.is_some() && thresholds.is_some() && transport_thresholds.is_some());
+    got(systems.is_some() && server_cpus.is_some() && loadgen_cpus.is_some());
+    let (target, target_pids) = targets.unwrap_or_default();
     // What failed takes a neutral default, so that the points are still checked; the
     // scenario itself is then not used.
     let common = Common {
@@ -125,12 +137,16 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
         outage: outage.flatten(),
         kill_node_at: kill_node_at.flatten(),
         has_target,
-        target: target.unwrap_or_default(),
+        target,
+        target_pids,
+        systems: known,
+        server_cpus: server_cpus.flatten(),
+        loadgen_cpus: loadgen_cpus.flatten(),
         thresholds: thresholds.unwrap_or_default(),
         transport_thresholds: transport_thresholds.unwrap_or_default(),
     };
-    client_library(check, &common);
-    servers_exist(check, f, &common);
+    systems::client_library(check, &common);
+    systems::servers_exist(check, f, &common);
     (common, complete)
 }
 
@@ -175,51 +191,6 @@ fn name(check: &Checker<'_>, f: &Fields<'_>) -> Option<String> {
         );
     }
     Some(name)
-}
-
-/// The systems measured: the file's list, checked, or `--transport`'s.
-fn transports(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> Option<Vec<SystemName>> {
-    let v = f.required(check, "transports")?;
-    let Kind::Array(items) = &v.kind else {
-        return check.fail(
-            v.span.clone(),
-            "transports",
-            format!(
-                "must be a list such as [\"ws\", \"socketio\"], not {}",
-                v.describe()
-            ),
-        );
-    };
-    let before = check.count();
-    let mut names: Vec<SystemName> = Vec::new();
-    for item in items {
-        let Some(name) = check.choice::<SystemName>("transports", item) else {
-            continue;
-        };
-        if names.contains(&name) {
-            check.report(
-                item.span.clone(),
-                "transports",
-                format!("'{name}' is listed twice"),
-            );
-        }
-        names.push(name);
-    }
-    if items.is_empty() {
-        check.report(
-            v.span.clone(),
-            "transports",
-            "must name at least one transport",
-        );
-    }
-    if check.count() > before {
-        return None;
-    }
-    Some(if o.transports.is_empty() {
-        names
-    } else {
-        o.transports.clone()
-    })
 }
 
 fn mode(check: &Checker<'_>, f: &Fields<'_>) -> (Option<At<Mode>>, Option<Option<u64>>) {
@@ -312,6 +283,48 @@ fn timing(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> Timing {
     (warmup, duration, drain)
 }
 
+/// A CPU set from the file (`key`) or its command-line `flag`, whose every CPU this
+/// process may use.
+fn cpus(
+    check: &Checker<'_>,
+    f: &Fields<'_>,
+    key: &str,
+    flag: &str,
+    from_flag: &Option<CpuSet>,
+) -> Option<Option<CpuSet>> {
+    let usable = CpuSet::of_this_process();
+    let missing = |set: &CpuSet| -> Option<String> {
+        let usable = usable.as_ref()?;
+        let gone: Vec<String> = set
+            .cpus()
+            .iter()
+            .filter(|c| !usable.cpus().contains(c))
+            .map(ToString::to_string)
+            .collect();
+        (!gone.is_empty()).then(|| {
+            format!(
+                "CPU {} is not available here (this process may use {usable})",
+                gone.join(", ")
+            )
+        })
+    };
+    if let Some(set) = from_flag {
+        if let Some(why) = missing(set) {
+            check.push(ScenarioError::flag(flag, why));
+            return None;
+        }
+        let _ = f.get(key);
+        return Some(Some(set.clone()));
+    }
+    given(f, key, |v| {
+        let set: CpuSet = check.choice(key, v)?;
+        match missing(&set) {
+            Some(why) => check.fail(v.span.clone(), key, why),
+            None => Some(set),
+        }
+    })
+}
+
 fn overflow(check: &Checker<'_>, v: &Value) -> Option<OverflowPolicy> {
     let s = check.string("overflow", v)?;
     s.parse().ok().or_else(|| {
@@ -321,168 +334,4 @@ fn overflow(check: &Checker<'_>, v: &Value) -> Option<OverflowPolicy> {
             format!("unknown policy '{s}' (expected drop or disconnect)"),
         )
     })
-}
-
-/// `[outage]`: when the built-in server is killed, how long it stays down, and the
-/// clients' reconnection schedule. `Some(None)` when there is none.
-fn outage(
-    check: &Checker<'_>,
-    f: &Fields<'_>,
-    duration: HumanDuration,
-    has_target: bool,
-    o: &Overrides,
-) -> Option<Option<At<Outage>>> {
-    let Some(v) = f.get("outage") else {
-        return Some(None);
-    };
-    let t = Fields::new(check.table("outage", v)?, "outage", v.span.clone());
-    let or_default = |key: &str, ms: u64| match t.get(key) {
-        Some(d) => check.duration(&t.name(key), d),
-        None => Some(HumanDuration(std::time::Duration::from_millis(ms))),
-    };
-    let at = t.required(check, "at").and_then(|a| {
-        let at = check.duration("outage.at", a)?;
-        if at >= duration {
-            return check.fail(
-                a.span.clone(),
-                "outage.at",
-                format!("must fall inside the measured window (duration = {duration})"),
-            );
-        }
-        Some(at)
-    });
-    let down = or_default("down", 1000);
-    let (delay, delay_max) = (
-        or_default("reconnect_delay", 1000),
-        or_default("reconnect_delay_max", 5000),
-    );
-    if let (Some(d), Some(max)) = (delay, delay_max)
-        && (d.0.is_zero() || max < d)
-    {
-        let at = t
-            .get("reconnect_delay")
-            .or(t.get("reconnect_delay_max"))
-            .map_or(v.span.clone(), |v| v.span.clone());
-        check.report(
-            at,
-            "outage.reconnect_delay",
-            "must be more than 0 and at most reconnect_delay_max",
-        );
-    }
-    t.reject_unknown(
-        check,
-        &["at", "down", "reconnect_delay", "reconnect_delay_max"],
-    );
-    if has_target {
-        check.report(
-            v.span.clone(),
-            "outage",
-            "kills the built-in servers; it cannot be combined with [target]",
-        );
-    }
-    if !o.targets.is_empty() {
-        check.push(ScenarioError::flag(
-            "--target",
-            "this scenario has an [outage], which kills the built-in servers",
-        ));
-    }
-    let outage = Outage {
-        at: at?,
-        down: down?,
-        reconnect_delay: delay?,
-        reconnect_delay_max: delay_max?,
-    };
-    Some(Some(At::new(outage, v.span.clone())))
-}
-
-fn kill_node_at(
-    check: &Checker<'_>,
-    f: &Fields<'_>,
-    duration: HumanDuration,
-) -> Option<Option<At<HumanDuration>>> {
-    let Some(v) = f.get("kill_node_at") else {
-        return Some(None);
-    };
-    let at = check.duration("kill_node_at", v)?;
-    if at >= duration {
-        return check.fail(
-            v.span.clone(),
-            "kill_node_at",
-            format!("must fall inside the measured window (duration = {duration})"),
-        );
-    }
-    Some(Some(At::new(at, v.span.clone())))
-}
-
-/// A system whose protocol has no built-in server needs a `[target]`.
-fn servers_exist(check: &Checker<'_>, f: &Fields<'_>, c: &Common) {
-    for name in &c.transports {
-        let builtin = name.builtin().is_some_and(|p| p.spec().server.is_some());
-        if !builtin && !c.target.contains_key(name) {
-            let at = f.get("transports").map_or(0..0, |v| v.span.clone());
-            check.report(
-                at,
-                "transports",
-                format!("{name} has no built-in server: name yours with [target] {name} = URL"),
-            );
-        }
-    }
-}
-
-/// rust_socketio (long-polling, or `socketio_client = "rust_socketio"`) reads on its own
-/// and only broadcasts: modes, outages and slow consumers need the lean clients.
-fn client_library(check: &Checker<'_>, c: &Common) {
-    let uses_rust_socketio: Vec<&str> = c
-        .transports
-        .iter()
-        .filter(|name| match name.builtin() {
-            Some(Protocol::SocketioPolling) => true,
-            Some(Protocol::Socketio) => c.socketio_client == SocketioClient::RustSocketio,
-            _ => false,
-        })
-        .map(SystemName::as_str)
-        .collect();
-    if uses_rust_socketio.is_empty() {
-        return;
-    }
-    let who = format!(
-        "{} {} rust_socketio ({})",
-        uses_rust_socketio.join(" and "),
-        if uses_rust_socketio.len() == 1 {
-            "uses"
-        } else {
-            "use"
-        },
-        if c.socketio_client == SocketioClient::RustSocketio {
-            "socketio_client = \"rust_socketio\"; \"lean\" would not"
-        } else {
-            "long-polling always does"
-        }
-    );
-    if c.mode.v != Mode::Broadcast {
-        check.report(
-            c.mode.span.clone(),
-            "mode",
-            format!(
-                "mode = \"{}\" needs the lean Socket.IO client, but {who}, which only broadcasts",
-                c.mode.v
-            ),
-        );
-    }
-    if let Some(outage) = &c.outage {
-        check.report(
-            outage.span.clone(),
-            "outage",
-            format!(
-                "an outage needs the lean clients, which reconnect the way socket.io-client does, but {who}"
-            ),
-        );
-    }
-    if let Some(stalled) = c.stalled.as_ref().filter(|s| s.v > 0.0) {
-        check.report(
-            stalled.span.clone(),
-            "stalled",
-            format!("slow consumers need the lean clients, but {who}, which reads on its own"),
-        );
-    }
 }

@@ -4,57 +4,107 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use std::ops::Range;
+
 use super::check::given;
 use super::checker::{Checker, Fields};
 use super::parse::Overrides;
 use super::sweep::{Search, SweepField};
-use super::toml::Value;
+use super::systems::{SystemDef, protocol_of};
+use super::toml::{Kind, Value};
 use super::{ScenarioError, Thresholds};
 use crate::system::{Protocol, SystemName};
 
-/// `[target]` (and `--target`): already-running servers, loopback only.
+type Targets = (BTreeMap<SystemName, String>, BTreeMap<SystemName, u32>);
+
+/// `[target]` (and `--target`, `--target-pid`): already-running servers, loopback only,
+/// each a URL or `{ url = URL, pid = PID }`.
 pub(super) fn targets(
     check: &Checker<'_>,
     f: &Fields<'_>,
     o: &Overrides,
-) -> Option<BTreeMap<SystemName, String>> {
+    systems: &BTreeMap<SystemName, SystemDef>,
+) -> Option<Targets> {
     let before = check.count();
-    let mut target = BTreeMap::new();
+    let (mut urls, mut pids) = (BTreeMap::new(), BTreeMap::new());
     if let Some(v) = f.get("target")
         && let Some(table) = check.table("target", v)
     {
         for entry in Fields::new(table, "target", v.span.clone()).all() {
-            let Ok(name) = entry.key.parse::<SystemName>() else {
-                let message = entry.key.parse::<SystemName>().unwrap_err();
+            let field = format!("target.{}", entry.key);
+            let Some((name, protocol)) = known(&entry.key, systems) else {
+                let message = format!("'{}' names no system of this scenario", entry.key);
                 check.report(entry.key_span.clone(), "target", message);
                 continue;
             };
-            let field = format!("target.{name}");
-            let Some(url) = check.string(&field, &entry.value) else {
+            let Some((url, span, pid)) = target(check, &field, &entry.value) else {
                 continue;
             };
-            match check_target_url(protocol(&name), url) {
+            match check_target_url(protocol, &url) {
                 Ok(()) => {
-                    target.insert(name, url.to_owned());
+                    urls.insert(name.clone(), url);
                 }
-                Err(m) => check.report(entry.value.span.clone(), &field, m),
+                Err(m) => check.report(span, &field, m),
+            }
+            if let Some(pid) = pid {
+                pids.insert(name, pid);
             }
         }
     }
     for (name, url) in &o.targets {
-        match check_target_url(protocol(name), url) {
+        match known(name.as_str(), systems)
+            .ok_or("names no system of this scenario".to_owned())
+            .and_then(|(_, p)| check_target_url(p, url))
+        {
             Ok(()) => {
-                target.insert(name.clone(), url.clone());
+                urls.insert(name.clone(), url.clone());
             }
-            Err(m) => check.push(ScenarioError::flag("--target", m)),
+            Err(m) => check.push(ScenarioError::flag("--target", format!("{name}: {m}"))),
         }
     }
-    (check.count() == before).then_some(target)
+    for (name, pid) in &o.target_pids {
+        pids.insert(name.clone(), *pid);
+    }
+    for name in pids.keys().filter(|n| !urls.contains_key(*n)) {
+        check.push(ScenarioError::flag(
+            "--target-pid",
+            format!("{name} has a pid but no target URL: give it with --target {name}=URL"),
+        ));
+    }
+    (check.count() == before).then_some((urls, pids))
 }
 
-fn protocol(name: &SystemName) -> Protocol {
-    name.builtin()
-        .expect("a parsed system name is a built-in one")
+/// The system `key` names and its protocol, if the scenario knows it.
+fn known(key: &str, systems: &BTreeMap<SystemName, SystemDef>) -> Option<(SystemName, Protocol)> {
+    let name: SystemName = key.parse().ok()?;
+    let protocol = protocol_of(&name, systems)?;
+    Some((name, protocol))
+}
+
+/// A target's URL (and where it is written) and pid: `"URL"` or `{ url = "URL", pid = N }`.
+fn target(
+    check: &Checker<'_>,
+    field: &str,
+    v: &Value,
+) -> Option<(String, Range<usize>, Option<u32>)> {
+    if let Kind::Str(url) = &v.kind {
+        return Some((url.clone(), v.span.clone(), None));
+    }
+    let t = Fields::new(check.table(field, v)?, field, v.span.clone());
+    let url = t.required(check, "url");
+    let url = url.and_then(|u| {
+        check
+            .string(&t.name("url"), u)
+            .map(|s| (s.to_owned(), u.span.clone()))
+    });
+    let pid = given(&t, "pid", |p| {
+        check
+            .int_in(&t.name("pid"), p, 1, i64::from(i32::MAX))
+            .map(|n| n as u32)
+    });
+    t.reject_unknown(check, &["url", "pid"]);
+    let (url, span) = url?;
+    Some((url, span, pid?))
 }
 
 /// Load may only go to this machine: a target must be a loopback address.
@@ -94,7 +144,11 @@ const LIMITS: [&str; 5] = [
 type AllThresholds = (Option<Thresholds>, Option<BTreeMap<SystemName, Thresholds>>);
 
 /// `[thresholds]`: limits for every system, and a sub-table per system that replaces them.
-pub(super) fn thresholds(check: &Checker<'_>, f: &Fields<'_>) -> AllThresholds {
+pub(super) fn thresholds(
+    check: &Checker<'_>,
+    f: &Fields<'_>,
+    systems: &BTreeMap<SystemName, SystemDef>,
+) -> AllThresholds {
     let Some(v) = f.get("thresholds") else {
         return (Some(Thresholds::default()), Some(BTreeMap::new()));
     };
@@ -104,10 +158,11 @@ pub(super) fn thresholds(check: &Checker<'_>, f: &Fields<'_>) -> AllThresholds {
     let fields = Fields::new(table, "thresholds", v.span.clone());
     let all = limits(check, &fields, false);
     let mut specific = Some(BTreeMap::new());
+    let mut names: Vec<SystemName> = Protocol::ALL.iter().map(|p| SystemName::of(*p)).collect();
+    names.extend(systems.keys().cloned());
     let mut known: Vec<&str> = LIMITS.to_vec();
-    for p in Protocol::ALL {
-        known.push(p.as_str());
-        let name = SystemName::of(p);
+    for name in &names {
+        known.push(name.as_str());
         let Some(sub) = fields.get(name.as_str()) else {
             continue;
         };
@@ -117,7 +172,7 @@ pub(super) fn thresholds(check: &Checker<'_>, f: &Fields<'_>) -> AllThresholds {
             .and_then(|t| limits(check, &Fields::new(t, &field, sub.span.clone()), true));
         match (limits, specific.as_mut()) {
             (Some(l), Some(map)) => {
-                map.insert(name, l);
+                map.insert(name.clone(), l);
             }
             _ => specific = None,
         }

@@ -8,10 +8,12 @@ mod check;
 mod checker;
 mod duration;
 mod error;
+mod failures;
 mod limits;
 mod parse;
 mod point;
 mod sweep;
+mod systems;
 mod toml;
 
 use std::collections::BTreeMap;
@@ -21,6 +23,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cpus::CpuSet;
 use crate::policy::OverflowPolicy;
 use crate::system::{Protocol, ServerSpec, System, SystemName};
 
@@ -28,6 +31,7 @@ pub use duration::{HumanDuration, MAX_DURATION, parse_duration};
 pub use error::{ScenarioError, ScenarioErrors};
 pub use parse::Overrides;
 pub use sweep::{Search, SweepAxis, SweepField, SweepPoint};
+pub use systems::SystemDef;
 
 /// Largest payload a scenario may ask for: the servers' default message limit (64 KiB)
 /// less room for Socket.IO's framing of the event.
@@ -255,8 +259,20 @@ pub struct Scenario {
     /// Kill and restart the server mid-run, to measure reconnection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outage: Option<Outage>,
-    /// Already-running servers to measure instead of the built-in ones.
+    /// Already-running servers to measure instead of starting them.
     pub target: BTreeMap<SystemName, String>,
+    /// The process ids of targets whose memory and CPU are to be sampled.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub target_pids: BTreeMap<SystemName, u32>,
+    /// Systems the scenario defines: servers started from a command.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub systems: BTreeMap<SystemName, SystemDef>,
+    /// CPUs the servers may run on (unset: any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_cpus: Option<CpuSet>,
+    /// CPUs the load generator may run on (unset: any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loadgen_cpus: Option<CpuSet>,
     /// Limits for every transport.
     #[serde(default, skip_serializing_if = "Thresholds::is_empty")]
     pub thresholds: Thresholds,
@@ -274,18 +290,27 @@ impl Scenario {
         }
     }
 
-    /// The system named `name`: a built-in one, whose server is the scenario's target for
-    /// it if it names one (the check makes sure a protocol without a built-in server has).
+    /// The system named `name`: one of `[systems]`, or a built-in one; either way its
+    /// server is the scenario's target for it if it names one.
     pub fn system(&self, name: &SystemName) -> Option<System> {
-        let protocol: Protocol = name.builtin()?;
-        let server = match self.target.get(name) {
-            Some(url) => ServerSpec::Target(url.clone()),
-            None => ServerSpec::Builtin(protocol.spec().server?),
+        let (protocol, runtime) = match self.systems.get(name) {
+            Some(def) => (def.protocol, def.runtime.clone()),
+            None => (name.builtin()?, "rust".to_owned()),
+        };
+        let server = match (self.target.get(name), self.systems.get(name)) {
+            (Some(url), _) => ServerSpec::Target {
+                url: url.clone(),
+                pid: self.target_pids.get(name).copied(),
+            },
+            (None, Some(def)) => ServerSpec::Command(def.start.clone()),
+            // The check makes sure a protocol without a built-in server has a target.
+            (None, None) => ServerSpec::Builtin(protocol.spec().server?),
         };
         Some(System {
             name: name.clone(),
             protocol,
             server,
+            runtime,
         })
     }
 

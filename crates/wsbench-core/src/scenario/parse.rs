@@ -25,10 +25,16 @@ pub struct Overrides {
     pub transports: Vec<SystemName>,
     /// `--target SYSTEM=URL` (repeatable): servers to measure instead of built-in ones.
     pub targets: Vec<(SystemName, String)>,
+    /// `--target-pid SYSTEM=PID` (repeatable): a target's process, to sample.
+    pub target_pids: Vec<(SystemName, u32)>,
+    /// `--server-cpus`.
+    pub server_cpus: Option<crate::cpus::CpuSet>,
+    /// `--loadgen-cpus`.
+    pub loadgen_cpus: Option<crate::cpus::CpuSet>,
 }
 
 /// The fields a scenario file may have at its top.
-const FIELDS: [&str; 25] = [
+const FIELDS: [&str; 28] = [
     "name",
     "transports",
     "clients",
@@ -54,6 +60,9 @@ const FIELDS: [&str; 25] = [
     "search",
     "target",
     "thresholds",
+    "systems",
+    "server_cpus",
+    "loadgen_cpus",
 ];
 
 impl Scenario {

@@ -48,14 +48,15 @@ pub(super) fn point(
         MAX_PAYLOAD as i64,
     );
     let mut nodes = ranged(SweepField::Nodes, 1, 16);
+    let commands = c.transports.iter().any(|t| c.systems.contains_key(t));
     if let (Some(n), Some((_, span))) = (nodes, int(SweepField::Nodes))
         && n > 1
-        && (c.outage.is_some() || c.has_target)
+        && (c.outage.is_some() || c.has_target || commands)
     {
         nodes = check.fail(
             span,
             "nodes",
-            "a cluster runs built-in servers and kills nodes itself: it cannot be combined with [target] or [outage]",
+            "a cluster runs built-in servers and kills nodes itself: it cannot be combined with [target], [outage] or [systems] servers",
         );
     }
     let stalled = stalled(check, c, clients?, senders?)?;
@@ -85,6 +86,10 @@ pub(super) fn point(
         kill_node_at: c.kill_node_at.as_ref().map(|k| k.v),
         outage: c.outage.as_ref().map(|o| o.v),
         target: c.target.clone(),
+        target_pids: c.target_pids.clone(),
+        systems: c.systems.clone(),
+        server_cpus: c.server_cpus.clone(),
+        loadgen_cpus: c.loadgen_cpus.clone(),
         thresholds: c.thresholds.clone(),
         transport_thresholds: c.transport_thresholds.clone(),
     })

@@ -1,4 +1,5 @@
-//! The server under test as a child process: `wsbench serve`, this same binary.
+//! The built-in server under test as a child process: `wsbench serve`, this same binary;
+//! and what every server child shares (its setup, the tail of its output).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -11,6 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use wsbench_core::CountersSnapshot;
 use wsbench_core::control::{REQUEST_COUNTERS, ServeEvent};
+use wsbench_core::cpus::CpuSet;
 
 /// How long a starting server may take to print its ready line.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -24,7 +26,7 @@ pub struct ServerChild {
     child: Child,
     stdin: ChildStdin,
     stdout: Lines<BufReader<ChildStdout>>,
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    stderr_tail: Tail,
     /// Where it listens.
     pub addr: SocketAddr,
     /// Its process id, for `/proc` sampling.
@@ -38,6 +40,7 @@ impl ServerChild {
         server: &str,
         listen: &str,
         extra_args: &[String],
+        cpus: Option<&CpuSet>,
     ) -> anyhow::Result<ServerChild> {
         let exe = std::env::current_exe().context("cannot find the wsbench executable")?;
         let mut command = Command::new(exe);
@@ -48,29 +51,12 @@ impl ServerChild {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            command.pre_exec(|| {
-                // If wsbench run dies, its server must not outlive it.
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
+        prepare(&mut command, cpus, false);
         let mut child = command.spawn().context("cannot start the server process")?;
         let stdin = child.stdin.take().expect("piped");
         let mut stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
-        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-        let mut stderr = BufReader::new(child.stderr.take().expect("piped")).lines();
-        let tail = stderr_tail.clone();
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = stderr.next_line().await {
-                let mut tail = tail.lock().unwrap();
-                if tail.len() == STDERR_LINES {
-                    tail.pop_front();
-                }
-                tail.push_back(line);
-            }
-        });
+        let stderr_tail = Tail::default();
+        stderr_tail.follow(child.stderr.take().expect("piped"), None);
 
         let line = match tokio::time::timeout(READY_TIMEOUT, stdout.next_line()).await {
             Err(_) => bail!("no ready line within {READY_TIMEOUT:?}"),
@@ -140,16 +126,80 @@ impl ServerChild {
     }
 }
 
-fn exit_reason(status: Option<ExitStatus>, tail: &Mutex<VecDeque<String>>) -> String {
+/// Why a server process ended, with the last line it wrote.
+pub fn exit_reason(status: Option<ExitStatus>, tail: &Tail) -> String {
     use std::os::unix::process::ExitStatusExt;
     let how = match status {
         Some(s) if s.signal().is_some() => format!("killed by signal {}", s.signal().unwrap()),
         Some(s) => format!("exited with {s}"),
         None => "exited".to_owned(),
     };
-    let tail = tail.lock().unwrap();
-    match tail.back() {
+    match tail.last() {
         Some(last) => format!("server {how}: {last}"),
         None => format!("server {how}"),
+    }
+}
+
+/// Sets up a server process before it runs: it dies with wsbench (SIGTERM when its parent
+/// goes), runs on `cpus` if given (its runtime then sizes itself to them), and, for a
+/// command that may fork, leads a process group of its own.
+pub fn prepare(command: &mut Command, cpus: Option<&CpuSet>, own_group: bool) {
+    let cpus = cpus.cloned();
+    // SAFETY: the closure runs between fork and exec: it only calls async-signal-safe
+    // functions (prctl, setpgid, sched_setaffinity) on memory it owns.
+    unsafe {
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            if own_group && libc::setpgid(0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if let Some(cpus) = &cpus {
+                cpus.apply_to_this_thread()?;
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The last lines a process wrote, kept to explain a failure; also tells when a line with
+/// some text appears (a command's ready line).
+#[derive(Clone, Default)]
+pub struct Tail(Arc<Mutex<VecDeque<String>>>);
+
+impl Tail {
+    /// Reads `output` to its end on a task of its own (so that a chatty server never
+    /// blocks on a full pipe), keeping the last lines; sends on `ready` when a line holds
+    /// its text.
+    pub fn follow(
+        &self,
+        output: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+        ready: Option<(String, tokio::sync::watch::Sender<bool>)>,
+    ) {
+        let tail = self.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(output).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some((text, tx)) = &ready
+                    && line.contains(text.as_str())
+                {
+                    let _ = tx.send(true);
+                }
+                let mut kept = tail.0.lock().unwrap();
+                if kept.len() == STDERR_LINES {
+                    kept.pop_front();
+                }
+                kept.push_back(line);
+            }
+        });
+    }
+
+    /// The last line kept.
+    pub fn last(&self) -> Option<String> {
+        self.0.lock().unwrap().back().cloned()
+    }
+
+    /// Every line kept, oldest first.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().iter().cloned().collect()
     }
 }

@@ -23,6 +23,7 @@ pub fn fill(
     rss_before: u64,
 ) {
     tally(run, report, seen, payload, rss_before).apply(run);
+    run.loadgen.cpus = super::procfs::cpus_allowed(0);
     if let Some(timeline) = &seen.timeline {
         run.timeline = DeliveryTimeline {
             bucket_s: timeline.bucket_ns() as f64 / 1e9,

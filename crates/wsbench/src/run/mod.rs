@@ -2,14 +2,17 @@
 //! measured comparison, written as it goes.
 
 mod child;
+mod command;
 mod environment;
 mod fdlimit;
 mod figures;
 mod measure;
+mod method;
 mod output;
 mod phases;
 mod plan;
 mod procfs;
+mod sampler;
 mod schedule;
 mod search;
 mod servers;
@@ -36,17 +39,6 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit code of a complete run that broke one of its thresholds (as k6).
 pub const EXIT_THRESHOLDS: u8 = 99;
 
-/// How a run is described in its result, for readers of the report.
-const METHOD: &[&str] = &[
-    "Each server runs in its own child process (`wsbench serve`); the load generator runs in the `wsbench run` process.",
-    "Open loop: message k of a sender is due at t0 + k/rate; latency = receive time - intended send time (CLOCK_MONOTONIC), so a stalled sender shows as latency.",
-    "Only probes due in the measured window are counted; every sent probe is owed to every other client asked for (loss is never hidden).",
-    "Latency: HdrHistogram 1 µs - 60 s, 3 significant digits, one per load-generator worker, merged; serialized histograms are kept.",
-    "Server memory: VmRSS from /proc sampled at 10 Hz; baseline before clients, idle after all connected and settled (1 s), peak during load; per connection = (idle - baseline) / connected.",
-    "CPU: utime + stime from /proc over the measured window, for the server and the load generator; a load generator above 90% of its cores is marked load-generator bound.",
-    "Wire: bytes read and written at the client TCP sockets over the measured window; bytes per delivery = bytes read / probes received.",
-];
-
 /// Runs `wsbench run` to completion.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (scenario, shard) = match checked(&args) {
@@ -58,6 +50,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    if let Some(cpus) = &scenario.loadgen_cpus {
+        // Before any thread exists: the runtime's and the workers' inherit it.
+        cpus.apply_to_this_thread()
+            .with_context(|| format!("cannot run the load generator on CPUs {cpus}"))?;
+    }
     let limits = fdlimit::raise(fdlimit::needed(
         shard.clients_of(scenario.max_clients()),
         shard.clients_of(scenario.max_senders()),
@@ -83,7 +80,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         started_at: humantime::format_rfc3339_seconds(started).to_string(),
         finished_at: None,
         environment: environment::collect(limits),
-        method: METHOD.iter().map(|s| (*s).to_owned()).collect(),
+        method: method::lines(&scenario),
         scenario,
         runs: Vec::new(),
         search: Vec::new(),
@@ -116,6 +113,9 @@ fn checked(args: &RunArgs) -> Result<(Scenario, Shard), Vec<String>> {
         duration: args.duration,
         transports: args.transport.clone(),
         targets: args.target.clone(),
+        target_pids: args.target_pid.clone(),
+        server_cpus: args.server_cpus.clone(),
+        loadgen_cpus: args.loadgen_cpus.clone(),
     };
     let scenario = Scenario::load(&args.scenario, &overrides)
         .map_err(|errors| errors.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
@@ -136,6 +136,16 @@ fn conclude(result: &RunResult, dir: &std::path::Path) -> ExitCode {
     let checks = wsbench_report::thresholds::check(result);
     if !checks.is_empty() {
         println!("thresholds:\n{}", summary::threshold_lines(&checks));
+    }
+    let apart = match (&result.scenario.server_cpus, &result.scenario.loadgen_cpus) {
+        (Some(server), Some(loadgen)) => !server.overlaps(loadgen),
+        _ => false,
+    };
+    if !apart {
+        eprintln!(
+            "note: servers and load generator shared cores, so latencies include the load \
+             generator's share (--server-cpus and --loadgen-cpus pin them apart)"
+        );
     }
     println!("result: {}", dir.join("result.json").display());
     println!("report: {}", dir.join("report.html").display());

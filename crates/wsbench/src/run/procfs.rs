@@ -1,29 +1,86 @@
-//! Memory and CPU of a process, from `/proc`, sampled at 10 Hz (docs/method.md, "Memory
+//! Memory and CPU of a process and its descendants, from `/proc` (docs/method.md, "Memory
 //! and CPU").
-
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
-
-/// Sampling period: 10 Hz.
-pub const SAMPLE_PERIOD: Duration = Duration::from_millis(100);
 
 /// `VmRSS` of `pid` in bytes (`pid` 0 means this process).
 pub fn rss_bytes(pid: u32) -> Option<u64> {
-    status_kb(pid, "VmRSS:").map(|kb| kb * 1024)
+    status_field(pid, "VmRSS:")
+        .and_then(|v| v.trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
 }
 
-fn status_kb(pid: u32, key: &str) -> Option<u64> {
+fn status_field(pid: u32, key: &str) -> Option<String> {
     let status = std::fs::read_to_string(proc_path(pid, "status")).ok()?;
     status
         .lines()
         .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .map(|v| v.trim().to_owned())
 }
 
-/// User + system CPU time of `pid` in seconds (`pid` 0 means this process).
+/// The CPUs `pid` may run on, as `/proc` lists them (`0-1`).
+pub fn cpus_allowed(pid: u32) -> Option<String> {
+    status_field(pid, "Cpus_allowed_list:")
+}
+
+/// Where CPU time comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuSource {
+    /// `/proc/PID/task/*/schedstat`: nanoseconds on the CPU, per thread, summed.
+    Schedstat,
+    /// `/proc/PID/stat`: utime + stime in clock ticks (10 ms), where schedstat is absent.
+    Stat,
+}
+
+impl CpuSource {
+    /// The source this kernel offers.
+    pub fn here() -> CpuSource {
+        if std::path::Path::new("/proc/self/task")
+            .join(std::process::id().to_string())
+            .join("schedstat")
+            .exists()
+        {
+            CpuSource::Schedstat
+        } else {
+            CpuSource::Stat
+        }
+    }
+
+    /// How results name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CpuSource::Schedstat => "schedstat (ns, every thread summed)",
+            CpuSource::Stat => "stat (utime + stime, 10 ms ticks)",
+        }
+    }
+}
+
+/// CPU time of `pid` (0: this process), all its threads, in seconds.
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    match CpuSource::here() {
+        CpuSource::Schedstat => schedstat_seconds(pid).or_else(|| stat_seconds(pid)),
+        CpuSource::Stat => stat_seconds(pid),
+    }
+}
+
+/// The sum of every thread's time on the CPU (schedstat's first field, ns).
+fn schedstat_seconds(pid: u32) -> Option<f64> {
+    let tasks = std::fs::read_dir(proc_path(pid, "task")).ok()?;
+    let mut ns: u64 = 0;
+    for task in tasks.flatten() {
+        // A thread that ended between the listing and the read had its time counted by
+        // its process, not here: it is missed (short-lived threads only).
+        if let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) {
+            ns += text
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Some(ns as f64 / 1e9)
+}
+
+/// utime + stime, in clock ticks turned into seconds.
+fn stat_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(proc_path(pid, "stat")).ok()?;
     // Fields after the parenthesised command name, which may itself hold spaces.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -35,6 +92,61 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks as f64 / hz)
 }
 
+/// `pid` and every process below it (a server that forks workers counts in full).
+pub fn tree(pid: u32) -> Vec<u32> {
+    let mut all = vec![pid];
+    let mut i = 0;
+    // Bounded: a process appears once, and /proc lists finitely many.
+    while i < all.len() && all.len() < 100_000 {
+        let children = children(all[i]);
+        for c in children {
+            if !all.contains(&c) {
+                all.push(c);
+            }
+        }
+        i += 1;
+    }
+    all
+}
+
+/// The children of `pid`, from each thread's `children` list.
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|text| {
+            text.split_whitespace()
+                .filter_map(|c| c.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// RSS of `pid`'s whole tree, bytes; `None` if `pid` itself is gone.
+pub fn tree_rss(pid: u32) -> Option<u64> {
+    let own = rss_bytes(pid)?;
+    Some(
+        own + tree(pid)[1..]
+            .iter()
+            .filter_map(|p| rss_bytes(*p))
+            .sum::<u64>(),
+    )
+}
+
+/// CPU of `pid`'s whole tree, seconds; `None` if `pid` itself is gone.
+pub fn tree_cpu(pid: u32) -> Option<f64> {
+    let own = cpu_seconds(pid)?;
+    Some(
+        own + tree(pid)[1..]
+            .iter()
+            .filter_map(|p| cpu_seconds(*p))
+            .sum::<f64>(),
+    )
+}
+
 fn proc_path(pid: u32, file: &str) -> String {
     if pid == 0 {
         format!("/proc/self/{file}")
@@ -43,112 +155,73 @@ fn proc_path(pid: u32, file: &str) -> String {
     }
 }
 
-/// One sample of a process.
-#[derive(Debug, Clone, Copy)]
-pub struct Sample {
-    /// Seconds since sampling began.
-    pub t_s: f64,
-    /// Resident set size, bytes.
-    pub rss_bytes: u64,
-}
-
-/// Samples a process's RSS on a thread of its own until stopped.
-pub struct Sampler {
-    pid: Arc<AtomicU32>,
-    samples: Arc<Mutex<Vec<Sample>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-    started: Instant,
-}
-
-impl Sampler {
-    /// Starts sampling `pid`.
-    pub fn start(pid: u32) -> Sampler {
-        let pid = Arc::new(AtomicU32::new(pid));
-        let samples = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let started = Instant::now();
-        let thread = {
-            let (samples, stop, pid) = (samples.clone(), stop.clone(), pid.clone());
-            std::thread::Builder::new()
-                .name("rss-sampler".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        // A gap while the process is gone (a planned outage), not an end.
-                        if let Some(rss) = rss_bytes(pid.load(Ordering::Relaxed)) {
-                            samples.lock().unwrap().push(Sample {
-                                t_s: started.elapsed().as_secs_f64(),
-                                rss_bytes: rss,
-                            });
-                        }
-                        std::thread::sleep(SAMPLE_PERIOD);
-                    }
-                })
-                .ok()
-        };
-        Sampler {
-            pid,
-            samples,
-            stop,
-            thread,
-            started,
-        }
-    }
-
-    /// Samples `pid` from now on: the server that replaced the one killed.
-    pub fn follow(&self, pid: u32) {
-        self.pid.store(pid, Ordering::Relaxed);
-    }
-
-    /// Highest RSS sampled from the instant `from` up to the instant `to`.
-    pub fn peak_between(&self, from: Instant, to: Instant) -> u64 {
-        let at = |i: Instant| i.saturating_duration_since(self.started).as_secs_f64();
-        let (from, to) = (at(from), at(to));
-        self.samples
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|s| s.t_s >= from && s.t_s <= to)
-            .map(|s| s.rss_bytes)
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// Stops sampling and returns every sample.
-    pub fn finish(mut self) -> Vec<Sample> {
-        self.halt();
-        std::mem::take(&mut *self.samples.lock().unwrap())
-    }
-
-    fn halt(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Sampler {
-    /// A sampler dropped without [`Sampler::finish`] stops its thread too.
-    fn drop(&mut self) {
-        self.halt();
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
     use super::*;
+
+    fn burn(for_: Duration) {
+        let t = Instant::now();
+        let mut x = 0u64;
+        while t.elapsed() < for_ {
+            x = x.wrapping_add(std::hint::black_box(1));
+        }
+        assert!(x > 0);
+    }
 
     #[test]
     fn this_process_has_memory_and_cpu() {
         assert!(rss_bytes(0).unwrap() > 1024 * 1024);
         let start = cpu_seconds(0).unwrap();
-        let t = Instant::now();
-        let mut x = 0u64;
-        while t.elapsed() < Duration::from_millis(50) {
-            x = x.wrapping_add(std::hint::black_box(1));
-        }
-        assert!(x > 0);
+        burn(Duration::from_millis(50));
         assert!(cpu_seconds(0).unwrap() >= start);
+        assert!(cpus_allowed(0).is_some_and(|c| !c.is_empty()));
+    }
+
+    #[test]
+    fn schedstat_sums_every_thread() {
+        if CpuSource::here() != CpuSource::Schedstat {
+            eprintln!("skipped: this kernel has no schedstat");
+            return;
+        }
+        let start = schedstat_seconds(0).unwrap();
+        // Two threads, each on the CPU for at least 150 ms of its own clock.
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    let clock = || {
+                        let mut ts = libc::timespec {
+                            tv_sec: 0,
+                            tv_nsec: 0,
+                        };
+                        // SAFETY: `ts` is a valid timespec to write.
+                        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+                        ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+                    };
+                    let t0 = clock();
+                    while clock() - t0 < 0.15 {
+                        std::hint::black_box(0);
+                    }
+                    // Still alive when the total is read: schedstat counts live threads.
+                    std::thread::park_timeout(Duration::from_secs(5));
+                })
+            })
+            .collect();
+        // Wait until both threads have burned (their CPU shows up), bounded.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut total = 0.0;
+        while Instant::now() < deadline {
+            total = schedstat_seconds(0).unwrap() - start;
+            if total >= 0.3 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(total >= 0.3, "two threads of 150 ms each, summed: {total}");
+        for t in threads {
+            t.thread().unpark();
+            t.join().unwrap();
+        }
     }
 }

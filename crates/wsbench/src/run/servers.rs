@@ -1,8 +1,10 @@
 //! The server side of one measurement: the built-in server's nodes (one, or a cluster
-//! sharing a Redis this starts), or a target of the user's; what each process did.
+//! sharing a Redis this starts), a server started from the scenario's command, or a target
+//! of the user's (sampled if its pid is known); and what each process did.
 //!
-//! Every node is handled alike: sampled, watched, counted; a cluster's first node is not
-//! special. `docs/method.md` says how memory and CPU are attributed.
+//! Every node is handled alike: sampled with its whole process tree, watched, counted; a
+//! cluster's first node is not special. `docs/method.md` says how memory and CPU are
+//! attributed.
 
 use std::time::Instant;
 
@@ -16,14 +18,27 @@ use wsbench_core::system::{ServerSpec, System};
 use wsbench_loadgen::Endpoint;
 
 use super::child::ServerChild;
+use super::command::CommandChild;
 use super::plan::{endpoint_for, server_args};
-use super::procfs::{self, Sampler};
+use super::procfs;
+use super::sampler::Sampler;
 
-/// One `wsbench serve` process (a node; the only one unless clustered).
+/// A server process, and how wsbench may handle it.
+enum Process {
+    /// A `wsbench serve` child: counters on request.
+    Serve(ServerChild),
+    /// A command's server, in a process group of its own.
+    Command(CommandChild),
+    /// A target's process: sampled, watched, never signalled.
+    External,
+}
+
+/// One server process (a node; the only one unless clustered).
 struct Node {
-    child: Option<ServerChild>,
+    /// `None` once it was killed on purpose.
+    process: Option<Process>,
     pid: u32,
-    addr: std::net::SocketAddr,
+    addr: Option<std::net::SocketAddr>,
     sampler: Sampler,
     baseline_rss: u64,
     idle_rss: u64,
@@ -34,16 +49,18 @@ struct Node {
     killed_at_s: Option<f64>,
     counters: Option<CountersSnapshot>,
     counters_window_end: Option<CountersSnapshot>,
+    cpus: Option<String>,
 }
 
 impl Node {
-    fn new(child: ServerChild) -> Node {
+    fn new(process: Process, pid: u32, addr: Option<std::net::SocketAddr>) -> Node {
         Node {
-            pid: child.pid,
-            addr: child.addr,
-            sampler: Sampler::start(child.pid),
-            baseline_rss: procfs::rss_bytes(child.pid).unwrap_or(0),
-            child: Some(child),
+            pid,
+            addr,
+            sampler: Sampler::start(pid),
+            baseline_rss: procfs::tree_rss(pid).unwrap_or(0),
+            cpus: procfs::cpus_allowed(pid),
+            process: Some(process),
             idle_rss: 0,
             cpu_start: 0.0,
             cpu_s: 0.0,
@@ -53,17 +70,40 @@ impl Node {
         }
     }
 
-    /// CPU since the window began, of the process running now.
+    /// CPU since the window began, of the process tree running now.
     fn window_cpu(&self) -> f64 {
-        procfs::cpu_seconds(self.pid).map_or(0.0, |c| c - self.cpu_start)
+        procfs::tree_cpu(self.pid).map_or(0.0, |c| c - self.cpu_start)
+    }
+
+    /// Why it is gone, if it is.
+    fn exited(&mut self) -> Option<String> {
+        match self.process.as_mut()? {
+            Process::Serve(c) => c.exited(),
+            Process::Command(c) => c.exited(),
+            Process::External => (procfs::rss_bytes(self.pid).is_none())
+                .then(|| format!("the target's process {} exited", self.pid)),
+        }
     }
 
     async fn counters_now(&mut self) -> Option<CountersSnapshot> {
-        let child = self.child.as_mut()?;
-        if child.exited().is_some() {
-            return None;
+        match self.process.as_mut()? {
+            Process::Serve(c) => match c.exited() {
+                None => c.counters().await.ok(),
+                Some(_) => None,
+            },
+            _ => None,
         }
-        child.counters().await.ok()
+    }
+
+    /// Ends the process if it is wsbench's: SIGKILL when `crash`, else SIGTERM first.
+    async fn end(&mut self, crash: bool) {
+        match self.process.take() {
+            Some(Process::Serve(c)) if crash => c.kill().await,
+            Some(Process::Serve(c)) => c.stop().await,
+            Some(Process::Command(c)) if crash => c.kill().await,
+            Some(Process::Command(c)) => c.stop().await,
+            Some(Process::External) | None => {}
+        }
     }
 }
 
@@ -82,69 +122,97 @@ pub struct Servers {
     endpoints: Vec<Endpoint>,
     /// `wsbench serve` and its options, to restart a killed node.
     serve: Option<(&'static str, Vec<String>)>,
+    cpus: Option<wsbench_core::cpus::CpuSet>,
     load: Option<(Instant, Instant)>,
 }
 
 /// What the servers did, once stopped.
 pub struct Stopped {
-    /// Every node, in order (empty for a target).
+    /// Every node, in order (empty for a target without a pid).
     pub nodes: Vec<NodeSample>,
     /// A cluster's figures (Redis's, and every node's).
     pub cluster: Option<ClusterFigures>,
 }
 
 impl Servers {
+    fn new(scenario: &Scenario) -> Servers {
+        Servers {
+            nodes: Vec::new(),
+            redis: None,
+            endpoints: Vec::new(),
+            serve: None,
+            cpus: scenario.server_cpus.clone(),
+            load: None,
+        }
+    }
+
     /// Starts `system`'s server: `scenario.nodes` built-in nodes (with a Redis when more
-    /// than one), or nothing for a target.
+    /// than one), its command, or nothing for a target.
     pub async fn start(scenario: &Scenario, system: &System) -> anyhow::Result<Servers> {
         let protocol = system.protocol;
-        let builtin = match &system.server {
-            ServerSpec::Target(url) => {
-                return Ok(Servers {
-                    nodes: Vec::new(),
-                    redis: None,
-                    endpoints: vec![endpoint_for(protocol, url)?],
-                    serve: None,
-                    load: None,
-                });
+        let mut servers = Servers::new(scenario);
+        match &system.server {
+            ServerSpec::Target { url, pid } => {
+                servers.endpoints.push(endpoint_for(protocol, url)?);
+                if let Some(pid) = *pid {
+                    procfs::rss_bytes(pid)
+                        .with_context(|| format!("the target's process {pid} is not running"))?;
+                    servers.nodes.push(Node::new(Process::External, pid, None));
+                }
             }
-            ServerSpec::Builtin(b) => b.as_str(),
-        };
-        let mut args = server_args(scenario);
-        let redis = if scenario.nodes > 1 {
-            let server =
-                RedisServer::start().context("cannot start redis-server for the cluster")?;
-            args.extend(["--redis".to_owned(), server.url()]);
-            let sampler = Sampler::start(server.pid());
-            Some(Redis {
-                server,
-                sampler,
-                cpu_start: 0.0,
-                cpu_s: 0.0,
-            })
-        } else {
-            None
-        };
-        let mut servers = Servers {
-            nodes: Vec::new(),
-            redis,
-            endpoints: Vec::new(),
-            serve: Some((builtin, args)),
-            load: None,
-        };
-        for _ in 0..scenario.nodes {
-            let child = servers.spawn("127.0.0.1:0").await?;
-            servers
-                .endpoints
-                .push(endpoint_for(protocol, &format!("ws://{}/", child.addr))?);
-            servers.nodes.push(Node::new(child));
+            ServerSpec::Command(spec) => {
+                let timeout = spec.ready_timeout.0;
+                let child = CommandChild::spawn(spec, servers.cpus.as_ref(), timeout).await?;
+                let url = format!("ws://{}{}", child.addr, spec.path);
+                servers.endpoints.push(endpoint_for(protocol, &url)?);
+                let (pid, addr) = (child.pid, child.addr);
+                servers
+                    .nodes
+                    .push(Node::new(Process::Command(child), pid, Some(addr)));
+            }
+            ServerSpec::Builtin(builtin) => {
+                servers
+                    .start_builtin(scenario, system, builtin.as_str())
+                    .await?;
+            }
         }
         Ok(servers)
     }
 
+    async fn start_builtin(
+        &mut self,
+        scenario: &Scenario,
+        system: &System,
+        builtin: &'static str,
+    ) -> anyhow::Result<()> {
+        let mut args = server_args(scenario);
+        if scenario.nodes > 1 {
+            let server =
+                RedisServer::start().context("cannot start redis-server for the cluster")?;
+            args.extend(["--redis".to_owned(), server.url()]);
+            let sampler = Sampler::start(server.pid());
+            self.redis = Some(Redis {
+                server,
+                sampler,
+                cpu_start: 0.0,
+                cpu_s: 0.0,
+            });
+        }
+        self.serve = Some((builtin, args));
+        for _ in 0..scenario.nodes {
+            let child = self.spawn("127.0.0.1:0").await?;
+            let url = format!("ws://{}/", child.addr);
+            self.endpoints.push(endpoint_for(system.protocol, &url)?);
+            let (pid, addr) = (child.pid, child.addr);
+            self.nodes
+                .push(Node::new(Process::Serve(child), pid, Some(addr)));
+        }
+        Ok(())
+    }
+
     async fn spawn(&self, listen: &str) -> anyhow::Result<ServerChild> {
         let (server, args) = self.serve.as_ref().expect("built-in servers");
-        ServerChild::spawn(server, listen, args)
+        ServerChild::spawn(server, listen, args, self.cpus.as_ref())
             .await
             .with_context(|| format!("the {server} server did not start"))
     }
@@ -168,7 +236,7 @@ impl Servers {
     pub fn died(&mut self) -> Option<String> {
         let many = self.nodes.len() > 1;
         self.nodes.iter_mut().enumerate().find_map(|(i, n)| {
-            let why = n.child.as_mut()?.exited()?;
+            let why = n.exited()?;
             Some(if many {
                 format!("node {i}: {why}")
             } else {
@@ -180,7 +248,7 @@ impl Servers {
     /// All clients connected and settled: every node's idle memory.
     pub fn settled(&mut self) {
         for n in &mut self.nodes {
-            n.idle_rss = procfs::rss_bytes(n.pid).unwrap_or(0);
+            n.idle_rss = procfs::tree_rss(n.pid).unwrap_or(0);
         }
     }
 
@@ -199,17 +267,22 @@ impl Servers {
     /// The measured window begins: CPU from now, and the counters (summed over nodes).
     pub async fn window_started(&mut self) -> Option<CountersSnapshot> {
         for n in &mut self.nodes {
-            n.cpu_start = procfs::cpu_seconds(n.pid).unwrap_or(0.0);
+            n.cpu_start = procfs::tree_cpu(n.pid).unwrap_or(0.0);
         }
         if let Some(r) = self.redis.as_mut() {
             r.cpu_start = procfs::cpu_seconds(r.server.pid()).unwrap_or(0.0);
         }
-        self.counters().await
+        let mut sum: Option<CountersSnapshot> = None;
+        for n in &mut self.nodes {
+            let c = n.counters_now().await?;
+            sum = Some(sum.map_or(c, |s| s.plus(c)));
+        }
+        sum
     }
 
     /// The measured window ended: each node's CPU over it, and the counters then.
     pub async fn window_ended(&mut self) -> Option<CountersSnapshot> {
-        for n in self.nodes.iter_mut().filter(|n| n.child.is_some()) {
+        for n in self.nodes.iter_mut().filter(|n| n.process.is_some()) {
             n.cpu_s += n.window_cpu();
             n.counters_window_end = n.counters_now().await;
         }
@@ -223,22 +296,13 @@ impl Servers {
         sum
     }
 
-    async fn counters(&mut self) -> Option<CountersSnapshot> {
-        let mut sum: Option<CountersSnapshot> = None;
-        for n in &mut self.nodes {
-            let c = n.counters_now().await?;
-            sum = Some(sum.map_or(c, |s| s.plus(c)));
-        }
-        sum
-    }
-
     /// SIGKILLs the last node, `at_s` into the window; returns its index.
     pub async fn kill_last(&mut self, at_s: f64) -> Option<usize> {
         let index = self.nodes.len().checked_sub(1)?;
         let node = &mut self.nodes[index];
         node.cpu_s += node.window_cpu();
         node.killed_at_s = Some(at_s);
-        node.child.take()?.kill().await;
+        node.end(true).await;
         Some(index)
     }
 
@@ -248,15 +312,19 @@ impl Servers {
             .nodes
             .first_mut()
             .context("no built-in server to kill")?;
-        let child = node.child.take().context("the server is already down")?;
+        anyhow::ensure!(node.process.is_some(), "the server is already down");
         node.cpu_s += node.window_cpu();
-        child.kill().await;
+        node.end(true).await;
         Ok(())
     }
 
     /// Starts a new server where the killed one listened; sampling and CPU follow it.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
-        let addr = self.nodes.first().context("no built-in server")?.addr;
+        let addr = self
+            .nodes
+            .first()
+            .and_then(|n| n.addr)
+            .context("no built-in server")?;
         let child = self
             .spawn(&addr.to_string())
             .await
@@ -265,21 +333,15 @@ impl Servers {
         node.sampler.follow(child.pid);
         node.pid = child.pid;
         node.cpu_start = 0.0;
-        node.child = Some(child);
+        node.process = Some(Process::Serve(child));
         Ok(())
     }
 
     /// Reads the running nodes' final counters and stops everything: what each did.
     pub async fn stop(mut self, clients: u64) -> Stopped {
         for n in &mut self.nodes {
-            if let Some(child) = n.child.as_mut()
-                && child.exited().is_none()
-            {
-                n.counters = child.counters().await.ok();
-            }
-            if let Some(child) = n.child.take() {
-                child.stop().await;
-            }
+            n.counters = n.counters_now().await;
+            n.end(false).await;
         }
         let (from, to) = self.load.unwrap_or((Instant::now(), Instant::now()));
         let count = self.nodes.len() as u64;
@@ -287,24 +349,7 @@ impl Servers {
             .nodes
             .into_iter()
             .enumerate()
-            .map(|(i, n)| {
-                let peak = n.sampler.peak_between(from, to);
-                let samples = n.sampler.finish();
-                NodeSample {
-                    figures: NodeFigures {
-                        pid: n.pid,
-                        clients: clients / count + u64::from((i as u64) < clients % count),
-                        rss_baseline_bytes: n.baseline_rss,
-                        rss_idle_bytes: n.idle_rss,
-                        rss_peak_bytes: peak,
-                        cpu_s: n.cpu_s,
-                        counters: n.counters,
-                        killed_at_s: n.killed_at_s,
-                    },
-                    rss_samples: samples.iter().map(|s| (s.t_s, s.rss_bytes)).collect(),
-                    counters_window_end: n.counters_window_end,
-                }
-            })
+            .map(|(i, n)| sample(n, i as u64, count, clients, (from, to)))
             .collect();
         let cluster = self.redis.map(|r| ClusterFigures {
             nodes: nodes.iter().map(|n| n.figures.clone()).collect(),
@@ -313,5 +358,26 @@ impl Servers {
             redis_rss_peak_bytes: r.sampler.peak_between(from, to),
         });
         Stopped { nodes, cluster }
+    }
+}
+
+/// Node `i` of `count`'s figures; `load` is when traffic ran.
+fn sample(n: Node, i: u64, count: u64, clients: u64, load: (Instant, Instant)) -> NodeSample {
+    let peak = n.sampler.peak_between(load.0, load.1);
+    let samples = n.sampler.finish();
+    NodeSample {
+        figures: NodeFigures {
+            pid: n.pid,
+            clients: clients / count + u64::from(i < clients % count),
+            rss_baseline_bytes: n.baseline_rss,
+            rss_idle_bytes: n.idle_rss,
+            rss_peak_bytes: peak,
+            cpu_s: n.cpu_s,
+            counters: n.counters,
+            killed_at_s: n.killed_at_s,
+            cpus: n.cpus,
+        },
+        rss_samples: samples.iter().map(|s| (s.t_s, s.rss_bytes)).collect(),
+        counters_window_end: n.counters_window_end,
     }
 }

@@ -1,0 +1,69 @@
+//! How a run is described in its result, for readers of the report: the method of
+//! docs/method.md, told for this run's systems and CPU placement.
+
+use wsbench_core::scenario::Scenario;
+use wsbench_core::system::ServerSpec;
+
+use super::procfs::CpuSource;
+
+/// The method lines of a run of `scenario`.
+pub fn lines(scenario: &Scenario) -> Vec<String> {
+    let mut lines = servers(scenario);
+    lines.extend([
+        "Open loop: message k of a sender is due at t0 + k/rate; latency = receive time - intended send time (CLOCK_MONOTONIC), so a stalled sender shows as latency.".to_owned(),
+        "Only probes due in the measured window are counted; every sent probe is owed to every other client asked for (loss is never hidden).".to_owned(),
+        "Latency: HdrHistogram 1 µs - 60 s, 3 significant digits, one per load-generator worker, merged; serialized histograms are kept.".to_owned(),
+        "Server memory: VmRSS from /proc of the server's whole process tree, sampled at 10 Hz; baseline before clients, idle after all connected and settled (1 s), peak during load; per connection = (idle - baseline) / connected.".to_owned(),
+        format!(
+            "CPU: {} from /proc over the measured window, for the server (its whole process tree) and the load generator; a load generator above 90% of its cores is marked load-generator bound.",
+            CpuSource::here().describe()
+        ),
+        "Wire: bytes read and written at the client TCP sockets over the measured window; bytes per delivery = bytes read / probes received.".to_owned(),
+        placement(scenario),
+    ]);
+    lines
+}
+
+/// Where each system's server came from, and so which server figures exist.
+fn servers(scenario: &Scenario) -> Vec<String> {
+    let systems = scenario.systems();
+    let mut lines = Vec::new();
+    if systems
+        .iter()
+        .any(|s| matches!(s.server, ServerSpec::Builtin(_)))
+    {
+        lines.push(
+            "Each built-in server runs in its own child process (`wsbench serve`); the load generator runs in the `wsbench run` process."
+                .to_owned(),
+        );
+    }
+    for s in &systems {
+        match &s.server {
+            ServerSpec::Builtin(_) => {}
+            ServerSpec::Command(spec) => lines.push(format!(
+                "{} ran `{}` in a process group of its own on a free loopback port; its memory and CPU are its whole process tree's.",
+                s.name,
+                spec.command.join(" ")
+            )),
+            ServerSpec::Target { url, pid: Some(pid) } => lines.push(format!(
+                "{} was an already-running server at {url} (pid {pid}), sampled like the others.",
+                s.name
+            )),
+            ServerSpec::Target { url, pid: None } => lines.push(format!(
+                "{} was an already-running server at {url}, not wsbench's: its memory and CPU were not measured (give its pid with --target-pid to measure them).",
+                s.name
+            )),
+        }
+    }
+    lines
+}
+
+/// Whether the servers and the load generator had cores of their own.
+fn placement(scenario: &Scenario) -> String {
+    match (&scenario.server_cpus, &scenario.loadgen_cpus) {
+        (Some(server), Some(loadgen)) if !server.overlaps(loadgen) => format!(
+            "Servers ran on CPUs {server}, the load generator on CPUs {loadgen}: apart."
+        ),
+        _ => "Servers and the load generator shared the machine's cores: latencies include the load generator's own share of the CPU (pin them apart with server_cpus and loadgen_cpus where cores allow).".to_owned(),
+    }
+}

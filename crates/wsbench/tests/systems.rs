@@ -1,0 +1,360 @@
+//! Systems under test beyond the built-in ones: servers started from a scenario's command
+//! (process trees, readiness, stopping everything they started), targets with a pid, CPU
+//! pinning, and the seed's Node.js servers. Real processes on loopback.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+use wsbench_core::result::{RunResult, Status};
+
+const SMOKE_TRANSPORTS: &str = "transports = [\"ws\", \"socketio\"]";
+
+/// The smoke scenario measuring `transports` (a TOML list), with `systems` appended.
+fn with_systems(dir: &Path, transports: &str, systems: &str) -> PathBuf {
+    small_scenario(
+        dir,
+        &[(SMOKE_TRANSPORTS, &format!("transports = {transports}"))],
+        systems,
+    )
+}
+
+/// A `[systems.NAME]` table running `script` under sh, its processes marked with `mark` in
+/// their environment so that a test can find any it left behind.
+fn sh_system(name: &str, script: &str, mark: &str, extra: &str) -> String {
+    format!(
+        "\n[systems.{name}]\nprotocol = \"ws\"\ncommand = [\"sh\", \"-c\", {script:?}]\n\
+         env = {{ WSBENCH_TEST_MARK = \"{mark}\", PORT = \"{{port}}\" }}\n{extra}"
+    )
+}
+
+/// Processes whose environment holds `mark`.
+fn marked(mark: &str) -> Vec<u32> {
+    let needle = format!("WSBENCH_TEST_MARK={mark}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
+        })
+        .collect()
+}
+
+/// Waits (bounded) until no process carries `mark`.
+fn assert_nothing_left(mark: &str) {
+    let start = Instant::now();
+    while !marked(mark).is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "processes left running: {:?}",
+            marked(mark)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn run_with(path: &Path, out: &Path, args: &[&str]) -> (Option<i32>, RunResult) {
+    let mut child = wsbench()
+        .arg("run")
+        .arg(path)
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = wait_with_timeout(&mut child, Duration::from_secs(120));
+    (status.code(), read_result(out))
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_wsbench")
+}
+
+#[test]
+fn a_server_that_forks_is_measured_as_a_whole_tree_and_leaves_nothing_behind() {
+    let dir = temp_dir("tree");
+    let mark = format!("tree-{}", std::process::id());
+    // sh starts the real server and waits: the CPU of the run is the child's.
+    let script = format!("'{}' serve ws --listen 127.0.0.1:$PORT & wait", bin());
+    let path = with_systems(
+        &dir,
+        "[\"forking\"]",
+        &sh_system("forking", &script, &mark, ""),
+    );
+    let (code, result) = run_with(&path, &dir.join("out"), &[]);
+    assert_eq!(code, Some(0), "{:?}", result.runs[0].error);
+    let run = &result.runs[0];
+    assert_eq!(run.messages.delivered, run.messages.expected);
+    let server = run
+        .server
+        .as_ref()
+        .expect("server figures for a command's server");
+    assert!(
+        server.cpu_s > 0.0 && server.cpu_us_per_delivery > 0.0,
+        "{server:?}"
+    );
+    assert!(
+        server.rss_idle_bytes > server.rss_baseline_bytes,
+        "{server:?}"
+    );
+    assert!(server.memory_per_connection_bytes > 0.0);
+    assert!(
+        result
+            .method
+            .iter()
+            .any(|l| l.contains("whole process tree"))
+    );
+    assert_nothing_left(&mark);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_server_that_ignores_sigterm_is_killed_with_everything_it_started() {
+    let dir = temp_dir("stubborn");
+    let mark = format!("stubborn-{}", std::process::id());
+    let script = format!(
+        "trap '' TERM; '{}' serve ws --listen 127.0.0.1:$PORT & while :; do sleep 1; done",
+        bin()
+    );
+    let path = with_systems(
+        &dir,
+        "[\"stubborn\"]",
+        &sh_system("stubborn", &script, &mark, ""),
+    );
+    let (code, result) = run_with(&path, &dir.join("out"), &[]);
+    assert_eq!(code, Some(0), "{:?}", result.runs[0].error);
+    assert_nothing_left(&mark);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn servers_that_cannot_start_fail_their_system_and_the_run_goes_on() {
+    let dir = temp_dir("unready");
+    let mark = format!("unready-{}", std::process::id());
+    let systems = [
+        sh_system(
+            "never",
+            "exec sleep 60",
+            &mark,
+            "ready_timeout = \"500ms\"\n",
+        ),
+        sh_system("crashes", "echo boom >&2; exit 3", &mark, ""),
+        "\n[systems.missing]\nprotocol = \"ws\"\ncommand = [\"no-such-server-here\", \"{port}\"]\n"
+            .to_owned(),
+    ]
+    .concat();
+    let path = with_systems(
+        &dir,
+        "[\"never\", \"crashes\", \"missing\", \"ws\"]",
+        &systems,
+    );
+    let start = Instant::now();
+    let (code, result) = run_with(&path, &dir.join("out"), &[]);
+    assert_eq!(code, Some(1));
+    assert!(start.elapsed() < Duration::from_secs(60));
+    let error = |name: &str| {
+        let run = result.runs.iter().find(|r| r.transport == name).unwrap();
+        assert_eq!(run.status, Status::Failed, "{name}");
+        run.error.clone().unwrap()
+    };
+    assert!(
+        error("never").contains("did not accept connections"),
+        "{}",
+        error("never")
+    );
+    assert!(
+        error("never").contains("within 500ms"),
+        "{}",
+        error("never")
+    );
+    assert!(
+        error("crashes").contains("exit status: 3"),
+        "{}",
+        error("crashes")
+    );
+    assert!(error("crashes").contains("boom"), "{}", error("crashes"));
+    assert!(
+        error("missing").contains("cannot start `no-such-server-here"),
+        "{}",
+        error("missing")
+    );
+    let ws = result.runs.iter().find(|r| r.transport == "ws").unwrap();
+    assert_eq!(ws.status, Status::Complete);
+    assert_nothing_left(&mark);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_target_with_a_pid_gets_server_figures() {
+    let dir = temp_dir("target-pid");
+    let mut server = wsbench()
+        .args(["serve", "ws", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (addr, pid) = (
+        ready["addr"].as_str().unwrap(),
+        ready["pid"].as_u64().unwrap(),
+    );
+    let path = scenario_path("smoke.toml");
+    let target = format!("ws=ws://{addr}/");
+    let target_pid = format!("ws={pid}");
+    let args = [
+        "--transport",
+        "ws",
+        "--target",
+        &target,
+        "--target-pid",
+        &target_pid,
+    ];
+    let (code, result) = run_with(&path, &dir.join("out"), &args);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(code, Some(0), "{:?}", result.runs[0].error);
+    let figures = result.runs[0]
+        .server
+        .as_ref()
+        .expect("a target with a pid is sampled");
+    assert_eq!(u64::from(figures.pid), pid);
+    assert!(
+        figures.cpu_s > 0.0 && figures.rss_idle_bytes > 0,
+        "{figures:?}"
+    );
+    assert!(
+        result
+            .method
+            .iter()
+            .any(|l| l.contains(&format!("(pid {pid})")))
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn servers_and_the_load_generator_run_on_the_cpus_they_are_given() {
+    let cpus = wsbench_core::cpus::CpuSet::of_this_process().unwrap();
+    let [first, second, ..] = cpus.cpus() else {
+        eprintln!("skipped: this machine lends one CPU only");
+        return;
+    };
+    let dir = temp_dir("pinned");
+    let mark = format!("pinned-{}", std::process::id());
+    let script = format!("exec '{}' serve ws --listen 127.0.0.1:$PORT", bin());
+    let path = with_systems(
+        &dir,
+        "[\"ws\", \"sh-ws\"]",
+        &sh_system("sh-ws", &script, &mark, ""),
+    );
+    let (server_cpus, loadgen_cpus) = (first.to_string(), second.to_string());
+    let args = [
+        "--server-cpus",
+        &server_cpus,
+        "--loadgen-cpus",
+        &loadgen_cpus,
+    ];
+    let (code, result) = run_with(&path, &dir.join("out"), &args);
+    assert_eq!(code, Some(0));
+    for run in &result.runs {
+        let server = run.server.as_ref().unwrap();
+        assert_eq!(
+            server.cpus.as_deref(),
+            Some(server_cpus.as_str()),
+            "{}",
+            run.transport
+        );
+        assert_eq!(run.loadgen.cpus.as_deref(), Some(loadgen_cpus.as_str()));
+    }
+    assert!(
+        result.method.iter().any(|l| l.ends_with(": apart.")),
+        "{:?}",
+        result.method
+    );
+    assert_nothing_left(&mark);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_seeds_node_servers_are_measured_in_full() {
+    let node_modules =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../servers/node/node_modules");
+    let node = std::process::Command::new("node").arg("--version").output();
+    if !node_modules.exists() || node.is_err() {
+        let why = "Node.js and servers/node/node_modules (run `npm ci` in servers/node)";
+        assert!(std::env::var_os("CI").is_none(), "CI must have {why}");
+        eprintln!("skipped: this test needs {why}");
+        return;
+    }
+    let dir = temp_dir("node");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let path = scenario_copy(
+        &dir,
+        "node.toml",
+        &[
+            ("clients = 1000", "clients = 20"),
+            ("warmup = \"5s\"", "warmup = \"1s\""),
+            ("duration = \"20s\"", "duration = \"2s\""),
+            ("ramp = \"2s\"", "ramp = \"200ms\""),
+            (
+                "servers/node/ws-server.js",
+                &root.join("servers/node/ws-server.js").display().to_string(),
+            ),
+            (
+                "servers/node/socketio-server.js",
+                &root
+                    .join("servers/node/socketio-server.js")
+                    .display()
+                    .to_string(),
+            ),
+        ],
+        "",
+    );
+    let (code, result) = run_with(&path, &dir.join("out"), &[]);
+    assert_eq!(
+        code,
+        Some(0),
+        "{:?}",
+        result.runs.iter().map(|r| &r.error).collect::<Vec<_>>()
+    );
+    let names: Vec<&str> = result.runs.iter().map(|r| r.transport.as_str()).collect();
+    assert_eq!(names, ["ws", "socketio", "node-ws", "node-socketio"]);
+    for run in &result.runs {
+        let t = &run.transport;
+        assert_eq!(run.messages.delivered, run.messages.expected, "{t}");
+        let server = run
+            .server
+            .as_ref()
+            .unwrap_or_else(|| panic!("{t}: no server figures"));
+        assert!(
+            server.cpu_us_per_delivery > 0.0 && server.memory_per_connection_bytes > 0.0,
+            "{t}"
+        );
+        assert!(run.wire.bytes_per_delivery > 0.0, "{t}");
+    }
+    // The seed's server greets every client: a message apart, neither loss nor failure.
+    let node_ws = result
+        .runs
+        .iter()
+        .find(|r| r.transport == "node-ws")
+        .unwrap();
+    assert!(node_ws.messages.foreign >= 20, "{:?}", node_ws.messages);
+    let md = std::fs::read_to_string(dir.join("out/report.md")).unwrap();
+    assert!(
+        md.contains("| node-socketio/node-ws |") && md.contains("| node-ws/ws |"),
+        "{md}"
+    );
+    assert!(md.contains("### node (the scenario's [systems])"), "{md}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,0 +1,41 @@
+// The Socket.IO 4 counterpart of the seed's server, doing the jobs wsbench's own Socket.IO
+// server does, so the four systems are compared job for job:
+// - `broadcast` (or `message`): relayed, under the same name and with the same arguments,
+//   to every other client of the sender's room; every client starts in the lobby, so this
+//   is the seed's broadcast to all other clients;
+// - `join` with a room name: the client moves to that room; the ack answers with the name;
+// - `echo`: answered with an ack carrying the same arguments (or an `echo` event).
+// It listens on 127.0.0.1 and on the port wsbench picks (PORT), and prints one line when
+// it does.
+const http = require('http');
+const { Server } = require('socket.io');
+
+const port = Number(process.env.PORT) || 3000;
+const LOBBY = 'wsbench:lobby';
+const httpServer = http.createServer();
+const io = new Server(httpServer);
+
+io.on('connection', socket => {
+  let room = LOBBY;
+  socket.join(room);
+  for (const event of ['broadcast', 'message']) {
+    socket.on(event, (...args) => {
+      socket.to(room).emit(event, ...args);
+    });
+  }
+  socket.on('join', (name, ack) => {
+    socket.leave(room);
+    room = String(name);
+    socket.join(room);
+    if (typeof ack === 'function') ack(name);
+  });
+  socket.on('echo', (...args) => {
+    const ack = typeof args[args.length - 1] === 'function' ? args.pop() : null;
+    if (ack) ack(...args);
+    else socket.emit('echo', ...args);
+  });
+});
+
+httpServer.listen(port, '127.0.0.1', () => {
+  console.log(`Socket.IO server listening on 127.0.0.1:${port}`);
+});
