@@ -253,10 +253,13 @@ fn compare_claim(
     also: Option<&str>,
 ) -> Claim {
     let m = metric(key);
+    // The systems' own names: `ws` and `socketio` for wsbench's servers, `node-ws`, ...
+    let wn = ws.map_or("ws", |x| x.transport.as_str());
+    let sn = sio.map_or("socketio", |x| x.transport.as_str());
     let (Some(w), Some(s)) = (ws.and_then(|x| x.stat(m)), sio.and_then(|x| x.stat(m))) else {
         return Claim {
             claim,
-            evidence: format!("{} was not measured for both ws and socketio", m.label),
+            evidence: format!("{} was not measured for both {wn} and {sn}", m.label),
             verdict: Verdict::NotMeasured,
         };
     };
@@ -266,7 +269,7 @@ fn compare_claim(
     };
     let clear = clearly_apart(w, s);
     let mut evidence = format!(
-        "{}: ws {}, socketio {} (socketio/ws ×{:.2})",
+        "{}: {wn} {}, {sn} {} ({sn}/{wn} ×{:.2})",
         m.label,
         describe(w, m.unit),
         describe(s, m.unit),
@@ -282,7 +285,7 @@ fn compare_claim(
         let a = metric(also);
         if let (Some(w2), Some(s2)) = (ws.and_then(|x| x.stat(a)), sio.and_then(|x| x.stat(a))) {
             evidence.push_str(&format!(
-                "; {}: ws {}, socketio {}",
+                "; {}: {wn} {}, {sn} {}",
                 a.label,
                 describe(w2, a.unit),
                 describe(s2, a.unit)
@@ -293,7 +296,7 @@ fn compare_claim(
             };
             if sio_better && clearly_apart(w2, s2) {
                 tail_disagrees = true;
-                evidence.push_str(&format!("; but the {} clearly favours socketio", a.label));
+                evidence.push_str(&format!("; but the {} clearly favours {sn}", a.label));
             }
         }
     }
@@ -326,8 +329,9 @@ fn search_claim(result: &RunResult, summaries: &[&TransportSummary]) -> Option<C
     };
     let (ws, sio) = (find(Protocol::Ws)?, find(Protocol::Socketio)?);
     let show = |v: Option<f64>| v.map_or("none".to_owned(), |v| v.to_string());
+    let (wn, sn) = (&ws.transport, &sio.transport);
     let evidence = format!(
-        "highest {} that held ({}): ws {}, socketio {}; ws stopped at {}, socketio at {}",
+        "highest {} that held ({}): {wn} {}, {sn} {}; {wn} stopped at {}, {sn} at {}",
         search.field,
         crate::markdown::search_limits(search),
         show(ws.highest_held),
