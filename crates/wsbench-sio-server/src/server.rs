@@ -149,11 +149,7 @@ impl SioServer {
             max_body: config.max_message_size as u64,
             deadline: config.handshake_timeout,
         };
-        let mut http = http1::Builder::new();
-        // A connection must send each request head within the deadline (hyper also closes
-        // an idle keep-alive connection then, as Node's server does after 5 s).
-        http.timer(TokioTimer::new())
-            .header_read_timeout(config.handshake_timeout);
+        let http = http_builder(config.handshake_timeout);
         let local_addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
@@ -162,24 +158,7 @@ impl SioServer {
         let conns = tracker.clone();
         let counters = shared.counters.clone();
         tracker.spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    _ = stop.cancelled() => break,
-                    accepted = listener.accept() => accepted,
-                };
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(err) => {
-                        // Out of descriptors, or a reset before accept: keep serving the
-                        // others without spinning on a persistent error.
-                        tracing::warn!(%err, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                        continue;
-                    }
-                };
-                if let Err(err) = net::tune_stream(&stream) {
-                    tracing::debug!(%peer, %err, "cannot set TCP_NODELAY");
-                }
+            while let Some((stream, peer)) = next_connection(&listener, &stop).await {
                 let conn = http
                     .serve_connection(
                         TokioIo::new(CountingStream::new(stream, counters.clone())),
@@ -210,6 +189,41 @@ impl SioServer {
             tracker,
         })
     }
+}
+
+/// The next client connection, with TCP_NODELAY set; `None` once stopped.
+async fn next_connection(
+    listener: &TcpListener,
+    stop: &CancellationToken,
+) -> Option<(tokio::net::TcpStream, SocketAddr)> {
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => return None,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                if let Err(err) = net::tune_stream(&stream) {
+                    tracing::debug!(%peer, %err, "cannot set TCP_NODELAY");
+                }
+                return Some((stream, peer));
+            }
+            Err(err) => {
+                // Out of descriptors, or a reset before accept: keep serving the others
+                // without spinning on a persistent error.
+                tracing::warn!(%err, "accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// HTTP/1 with a deadline: a connection must send each request head within `deadline`
+/// (hyper also closes an idle keep-alive connection then, as Node's server does after 5 s).
+fn http_builder(deadline: Duration) -> http1::Builder {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(deadline);
+    http
 }
 
 /// The builder options both adapters share.

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
-use wsbench_core::result::{RunResult, Status};
+use wsbench_core::result::Status;
 
 const SMOKE_TRANSPORTS: &str = "transports = [\"ws\", \"socketio\"]";
 
@@ -56,20 +56,6 @@ fn assert_nothing_left(mark: &str) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn run_with(path: &Path, out: &Path, args: &[&str]) -> (Option<i32>, RunResult) {
-    let mut child = wsbench()
-        .arg("run")
-        .arg(path)
-        .args(args)
-        .arg("--out")
-        .arg(out)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let status = wait_with_timeout(&mut child, Duration::from_secs(120));
-    (status.code(), read_result(out))
 }
 
 fn bin() -> &'static str {

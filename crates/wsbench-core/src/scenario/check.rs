@@ -74,22 +74,12 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     let known = systems.clone().unwrap_or_default();
     let transports = systems::transports(check, f, o, &known);
     let (mode, room_size) = mode(check, f);
-    let encoding = optional(
-        f,
-        "encoding",
-        |v| check.choice("encoding", v),
-        Encoding::Text,
-    );
+    let encoding = pick(check, f, "encoding", Encoding::Text);
     let ramp = ramp(check, f);
     let (warmup, duration, drain) = timing(check, f, o);
     let repeat = optional(f, "repeat", |v| check.int_in("repeat", v, 1, 100), 1);
     let workers = given(f, "workers", |v| check.int_in("workers", v, 1, 256));
-    let socketio_client = optional(
-        f,
-        "socketio_client",
-        |v| check.choice("socketio_client", v),
-        SocketioClient::Lean,
-    );
+    let socketio_client = pick(check, f, "socketio_client", SocketioClient::Lean);
     let stalled = given(f, "stalled", |v| {
         check
             .number("stalled", v)
@@ -161,6 +151,16 @@ pub(super) fn given<T>(
         Some(v) => read(v).map(Some),
         None => Some(None),
     }
+}
+
+/// One of an enum's names, or its default when the field is left out.
+fn pick<T: std::str::FromStr<Err = String>>(
+    check: &Checker<'_>,
+    f: &Fields<'_>,
+    key: &str,
+    default: T,
+) -> Option<T> {
+    optional(f, key, |v| check.choice(key, v), default)
 }
 
 /// `read(value)` of an optional field, or its default: `None` only when the value is wrong.

@@ -28,20 +28,9 @@ pub(super) fn point(
         None => ranged(SweepField::Clients, 2, 200_000),
     };
     let senders = senders(check, int(SweepField::Senders), clients);
-    let rate = values.get(&SweepField::Rate).and_then(|rate| {
-        if rate.v > 0.0 && rate.v <= 100_000.0 {
-            Some(rate.v)
-        } else {
-            check.fail(
-                rate.span.clone(),
-                "rate",
-                format!(
-                    "must be more than 0 and at most 100000 messages per second per sender, not {}",
-                    rate.v
-                ),
-            )
-        }
-    });
+    let rate = values
+        .get(&SweepField::Rate)
+        .and_then(|rate| self::rate(check, rate));
     let payload = ranged(
         SweepField::Payload,
         probe::HEADER_LEN as i64,
@@ -93,6 +82,21 @@ pub(super) fn point(
         thresholds: c.thresholds.clone(),
         transport_thresholds: c.transport_thresholds.clone(),
     })
+}
+
+/// Messages per second per sender: more than none, at most 100,000.
+fn rate(check: &Checker<'_>, rate: &At<f64>) -> Option<f64> {
+    if rate.v > 0.0 && rate.v <= 100_000.0 {
+        return Some(rate.v);
+    }
+    check.fail(
+        rate.span.clone(),
+        "rate",
+        format!(
+            "must be more than 0 and at most 100000 messages per second per sender, not {}",
+            rate.v
+        ),
+    )
 }
 
 /// `--clients N`.

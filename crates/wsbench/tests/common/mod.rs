@@ -41,17 +41,30 @@ pub fn wait_with_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
 
 /// `wsbench run PATH --out OUT ARGS…` (stdout discarded), which must succeed; its result.
 pub fn run_ok(path: &Path, out: &Path, args: &[&str]) -> RunResult {
-    let status = wsbench()
+    let (code, result) = run_with(path, out, args);
+    assert_eq!(
+        code,
+        Some(0),
+        "{:?}",
+        result.runs.iter().map(|r| &r.error).collect::<Vec<_>>()
+    );
+    result
+}
+
+/// `wsbench run PATH --out OUT ARGS…` (stdout discarded, bounded in time): its exit code
+/// and result.
+pub fn run_with(path: &Path, out: &Path, args: &[&str]) -> (Option<i32>, RunResult) {
+    let mut child = wsbench()
         .arg("run")
         .arg(path)
         .args(args)
         .arg("--out")
         .arg(out)
         .stdout(Stdio::null())
-        .status()
+        .spawn()
         .unwrap();
-    assert!(status.success(), "{status}");
-    read_result(out)
+    let status = wait_with_timeout(&mut child, Duration::from_secs(300));
+    (status.code(), read_result(out))
 }
 
 pub fn read_result(dir: &Path) -> RunResult {
