@@ -1,4 +1,4 @@
-//! The one clock every probe timestamp is read from.
+//! The one clock every probe timestamp is read from, and the CPU clock of a thread.
 
 /// Nanoseconds of `CLOCK_MONOTONIC`.
 ///
@@ -6,12 +6,22 @@
 /// different processes (shards, servers) agree on it; it never jumps with NTP. Across hosts
 /// it is not comparable.
 pub fn monotonic_ns() -> u64 {
+    read(libc::CLOCK_MONOTONIC)
+}
+
+/// Nanoseconds of CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`): time
+/// it ran, not time it waited for a core.
+pub fn thread_cpu_ns() -> u64 {
+    read(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+fn read(clock: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    // SAFETY: `ts` is a valid, writable timespec; the clocks read here always exist on Linux.
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
     debug_assert_eq!(rc, 0);
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }

@@ -143,6 +143,42 @@ impl HistogramFigures {
     }
 }
 
+/// Latency of one block of the measured window (see [`crate::result::blocks`]): two
+/// significant digits, a tenth of [`LatencyHistogram`]'s memory, as one is kept per block
+/// per worker.
+#[derive(Debug, Clone)]
+pub struct BlockHistogram(Histogram<u64>);
+
+impl Default for BlockHistogram {
+    fn default() -> Self {
+        Self(Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, 2).expect("valid bounds"))
+    }
+}
+
+impl BlockHistogram {
+    /// Records a duration given in nanoseconds (rounded to µs, clamped to the bounds).
+    pub fn record_ns(&mut self, ns: u64) {
+        self.0.saturating_record((ns / 1_000).max(LOWEST_US));
+    }
+
+    /// Adds every value of `other`.
+    pub fn merge(&mut self, other: &BlockHistogram) {
+        self.0.add(&other.0).expect("same bounds always merge");
+    }
+
+    /// (samples, p50 µs, p99 µs).
+    pub fn summary(&self) -> crate::result::blocks::BlockLatency {
+        if self.0.is_empty() {
+            return (0, 0, 0);
+        }
+        (
+            self.0.len(),
+            self.0.value_at_quantile(0.5),
+            self.0.value_at_quantile(0.99),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +207,19 @@ mod tests {
         let f = h.figures();
         let back = f.histogram().unwrap();
         assert_eq!(back.figures(), f);
+    }
+
+    #[test]
+    fn block_histograms_keep_two_digits() {
+        let mut h = BlockHistogram::default();
+        for us in 1..=1000 {
+            h.record_ns(us * 1000);
+        }
+        let (n, p50, p99) = h.summary();
+        assert_eq!(n, 1000);
+        assert!((495..=505).contains(&p50), "{p50}");
+        assert!((985..=995).contains(&p99), "{p99}");
+        assert_eq!(BlockHistogram::default().summary(), (0, 0, 0));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use wsbench_core::probe::Probe;
 
 use crate::ledger::{Delivery, Ledger};
 use crate::plan::Timeline;
-use crate::report::{LoadReport, add_to_bucket};
+use crate::report::{LoadReport, add_to_bucket, block_at};
 
 /// Accounts a payload received at `now_ns`; returns whether it was a probe.
 ///
@@ -50,6 +50,8 @@ pub(crate) fn account(
             if sent_here {
                 let latency = now_ns.saturating_sub(probe.intended_ns);
                 report.latency.record_ns(latency);
+                block_at(&mut report.latency_by_block, timeline.block_of(due_ns))
+                    .record_ns(latency);
                 if cross_node {
                     report.cross_node_latency.record_ns(latency);
                 }

@@ -199,6 +199,19 @@ impl Timeline {
         ((self.measure_end_ns - self.measure_start_ns) / 1000).max(100_000_000)
     }
 
+    /// Length of a block of the measured window (see [`wsbench_core::result::blocks`]).
+    pub fn block_ns(&self) -> u64 {
+        wsbench_core::result::blocks::block_ns(
+            self.measure_end_ns - self.measure_start_ns,
+            self.bucket_ns(),
+        )
+    }
+
+    /// The block of a probe due at `ns` in the measured window.
+    pub fn block_of(&self, ns: u64) -> usize {
+        ((ns.saturating_sub(self.measure_start_ns)) / self.block_ns()) as usize
+    }
+
     /// The delivery-timeline bucket of a probe due at `ns` in the measured window.
     pub fn bucket_of(&self, ns: u64) -> usize {
         ((ns.saturating_sub(self.measure_start_ns)) / self.bucket_ns()) as usize

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use wsbench_core::histogram::LatencyHistogram;
+use wsbench_core::histogram::{BlockHistogram, LatencyHistogram};
 
 use crate::clients::ConnectFailure;
 
@@ -46,6 +46,8 @@ pub struct LoadReport {
     pub owed_by_bucket: Vec<u64>,
     /// Deliveries made, by bucket of intended send time.
     pub delivered_by_bucket: Vec<u64>,
+    /// Latency by block of intended send time (see [`crate::Timeline::block_of`]).
+    pub latency_by_block: Vec<BlockHistogram>,
     /// Every connection lost after traffic began: when, and when the client was back.
     pub reconnections: Vec<Reconnection>,
     /// Reconnection attempts that failed.
@@ -71,6 +73,14 @@ pub(crate) fn add_to_bucket(buckets: &mut Vec<u64>, i: usize, n: u64) {
         buckets.resize(i + 1, 0);
     }
     buckets[i] += n;
+}
+
+/// Block `i`'s histogram, growing the blocks as needed.
+pub(crate) fn block_at(blocks: &mut Vec<BlockHistogram>, i: usize) -> &mut BlockHistogram {
+    if blocks.len() <= i {
+        blocks.resize_with(i + 1, BlockHistogram::default);
+    }
+    &mut blocks[i]
 }
 
 impl LoadReport {
@@ -99,6 +109,9 @@ impl LoadReport {
         }
         for (i, n) in other.delivered_by_bucket.iter().enumerate() {
             add_to_bucket(&mut self.delivered_by_bucket, i, *n);
+        }
+        for (i, h) in other.latency_by_block.iter().enumerate() {
+            block_at(&mut self.latency_by_block, i).merge(h);
         }
         self.reconnections.extend_from_slice(&other.reconnections);
         self.failed_reconnects += other.failed_reconnects;

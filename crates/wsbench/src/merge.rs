@@ -103,6 +103,8 @@ pub fn merge_results(shards: &[(String, RunResult)]) -> Result<RunResult, String
             merge_runs(&parts, first.scenario.payload)
         })
         .collect();
+    // Judged again on the merged figures, not any one shard's.
+    merged.thresholds = wsbench_report::thresholds::check(&merged);
     Ok(merged)
 }
 
@@ -154,5 +156,8 @@ fn merge_runs(parts: &[(&str, Option<&TransportRun>)], payload: u64) -> Transpor
         timeline.add(&r.timeline);
     }
     out.timeline = timeline;
+    // A block's latency quantiles do not add up across shards: a merged result's
+    // statistics rest on its repeats alone (docs/method.md, "Uncertainty").
+    out.blocks = Vec::new();
     out
 }

@@ -4,12 +4,16 @@
 //! serialized histograms, so that a result can be re-rendered, merged or re-analysed later.
 //! Every derived figure is computed in one place, [`figures`], from what was counted.
 
+pub mod blocks;
+pub mod calibration;
 pub mod figures;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::blocks::Block;
+pub use self::calibration::Calibration;
 use crate::CountersSnapshot;
 use crate::histogram::HistogramFigures;
 use crate::scenario::Scenario;
@@ -54,6 +58,30 @@ pub struct RunResult {
     /// The shard results a `wsbench merge` added up (empty otherwise).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
+    /// Each limit of the scenario's `[thresholds]`, per system: the value and whether it
+    /// held (empty without thresholds, or while running).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<ThresholdCheck>,
+}
+
+/// One limit of the scenario's `[thresholds]` checked against one system's median over
+/// its complete repeats. The limit and the value are in the same unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ThresholdCheck {
+    /// The system.
+    pub transport: SystemName,
+    /// The system and sweep point, as reports name them.
+    pub label: String,
+    /// What was limited, as the scenario says it: `p99 <= 100ms`.
+    pub limit: String,
+    /// The limit as a number, in `unit`.
+    pub bound: f64,
+    /// The measured value in `unit`; `None` when not measured (which fails the check).
+    pub value: Option<f64>,
+    /// The unit of `bound` and `value`: ms, share, msg/s, bytes.
+    pub unit: String,
+    /// Whether the limit held.
+    pub pass: bool,
 }
 
 /// The result of a saturation search for one transport.
@@ -113,6 +141,10 @@ pub struct Environment {
     /// Where CPU times come from: per-thread schedstat (ns) or stat (10 ms ticks).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub cpu_source: String,
+    /// The machine's speed at the start and end of the run, which timings are judged
+    /// against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
 }
 
 /// The measured window of one transport run.
@@ -306,6 +338,10 @@ pub struct TransportRun {
     /// Deliveries owed and made over the measured window, by intended send time.
     #[serde(default, skip_serializing_if = "DeliveryTimeline::is_empty")]
     pub timeline: DeliveryTimeline,
+    /// The measured window in blocks of equal length: the per-window samples statistics
+    /// are drawn from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<Block>,
     /// The planned server failure and the recovery from it (reconnect scenarios).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outage: Option<OutageFigures>,

@@ -1,6 +1,7 @@
 //! What one measurement counted, turned into the result's figures. Every formula is core's
 //! ([`wsbench_core::result::figures`]); this only gathers the counts.
 
+use wsbench_core::result::blocks::blocks;
 use wsbench_core::result::figures::{Tally, server_figures, utilisation};
 use wsbench_core::result::{
     DeliveryTimeline, OutageFigures, TransportRun, WIRE_COUNTED_AT_SERVER, WIRE_COUNTED_AT_SOCKETS,
@@ -30,6 +31,18 @@ pub fn fill(
             owed: report.owed_by_bucket.clone(),
             delivered: report.delivered_by_bucket.clone(),
         };
+        let latency: Vec<_> = report
+            .latency_by_block
+            .iter()
+            .map(|h| h.summary())
+            .collect();
+        run.blocks = blocks(
+            run.window.measured_s,
+            timeline.block_ns() as f64 / 1e9,
+            &run.timeline,
+            &latency,
+            (&seen.block_cpu, &seen.block_kernel),
+        );
         if let Some(record) = &seen.outage {
             let mut figures = outage_figures(record, report, timeline, &run.timeline);
             figures.reconnection = system.spec().reconnection.to_owned();

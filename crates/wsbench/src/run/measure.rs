@@ -80,6 +80,7 @@ fn empty_run(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> TransportRun {
         },
         wire: WireFigures::default(),
         timeline: DeliveryTimeline::default(),
+        blocks: Vec::new(),
         outage: None,
         cluster: None,
     }

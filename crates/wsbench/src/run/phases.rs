@@ -51,6 +51,11 @@ pub struct Observed {
     pub server_start: Option<CountersSnapshot>,
     /// See `server_start`.
     pub server_end: Option<CountersSnapshot>,
+    /// The servers' cumulative CPU seconds at each block boundary of the window, scaled
+    /// to the boundary's planned time (`None` where unreadable or after a kill).
+    pub block_cpu: Vec<Option<f64>>,
+    /// The calibration kernel's CPU time, ms, timed at the end of each block.
+    pub block_kernel: Vec<f64>,
 }
 
 /// When a planned outage happened.
@@ -200,8 +205,45 @@ impl Phases<'_, '_> {
                     .progress
                     .suspend(|| eprintln!("node {node} killed"));
             }
+        } else {
+            // Nothing killed: CPU per block is one process tree's throughout.
+            return self.blocks(timeline).await;
         }
         self.wait_until(timeline.measure_end_ns, "measuring").await
+    }
+
+    /// Waits out the window block by block, reading the servers' CPU at each boundary
+    /// (docs/method.md, "Uncertainty").
+    async fn blocks(&mut self, timeline: &Timeline) -> Result<(), Stop> {
+        let (start, end, block) = (
+            timeline.measure_start_ns,
+            timeline.measure_end_ns,
+            timeline.block_ns(),
+        );
+        let mut last = (monotonic_ns(), self.servers.cpu_now());
+        let mut total = last.1.map(|_| 0.0);
+        self.seen.block_cpu = vec![total];
+        let mut at = start;
+        while at < end {
+            let from = at;
+            at = (at + block).min(end);
+            self.wait_until(at, "measuring").await?;
+            let now = (monotonic_ns(), self.servers.cpu_now());
+            // The tick wakes a little late: a block's CPU is the rate read over the
+            // interval times the block's planned length.
+            total = match (total, last.1, now.1) {
+                (Some(t), Some(a), Some(b)) if now.0 > last.0 => {
+                    Some(t + (b - a) * (at - from) as f64 / (now.0 - last.0) as f64)
+                }
+                _ => None,
+            };
+            self.seen.block_cpu.push(total);
+            self.seen
+                .block_kernel
+                .push(super::calibrate::kernel_once_ms());
+            last = (monotonic_ns(), self.servers.cpu_now());
+        }
+        Ok(())
     }
 
     /// Kills the server (SIGKILL), keeps it down for `down`, and starts a new one on the

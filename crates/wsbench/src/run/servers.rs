@@ -264,6 +264,18 @@ impl Servers {
         }
     }
 
+    /// Every node's process-tree CPU now, seconds; `None` without a process to read (a
+    /// target without a pid, a node killed) or when one cannot be read.
+    pub fn cpu_now(&self) -> Option<f64> {
+        if self.nodes.is_empty() {
+            return None;
+        }
+        self.nodes
+            .iter()
+            .map(|n| n.process.as_ref().and_then(|_| procfs::tree_cpu(n.pid)))
+            .sum()
+    }
+
     /// The measured window begins: CPU from now, and the counters (summed over nodes).
     pub async fn window_started(&mut self) -> Option<CountersSnapshot> {
         for n in &mut self.nodes {
