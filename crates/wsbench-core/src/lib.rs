@@ -10,6 +10,7 @@ pub mod control;
 pub mod counters;
 pub mod counting;
 pub mod cpus;
+pub mod handicap;
 pub mod histogram;
 pub mod net;
 pub mod policy;

@@ -158,6 +158,7 @@ fn relay<A: Adapter>(s: &Arc<Socket<A>>, member: &Member, event: &'static str, a
         OverflowPolicy::Drop => {
             // One encoding, shared by every recipient (socketioxide's broadcast).
             let recipients = room.members().saturating_sub(1);
+            shared.handicap.burn(recipients);
             let to_room = s.to(room.name.clone());
             member.in_order(async move {
                 let failed = match to_room.emit(event, &args).await {
@@ -184,6 +185,7 @@ fn relay<A: Adapter>(s: &Arc<Socket<A>>, member: &Member, event: &'static str, a
             // socketioxide's broadcast does not say which socket was full, so this policy
             // sends to each recipient alone (one encoding per recipient) to find out.
             for peer in s.to(room.name.clone()).sockets() {
+                shared.handicap.burn(1);
                 if kicks(&shared, peer.emit(event, &args)) {
                     let _ = peer.disconnect();
                 }
@@ -229,6 +231,7 @@ impl<A: Adapter> FromMessageParts<A> for Echoed {
         let Data(args) = Data::<EventArgs>::from_message_parts(s, v, ack)?;
         if let Some(member) = member(s) {
             member.shared.counters.message_received();
+            member.shared.handicap.burn(1);
             let sent = match ack {
                 Some(_) => AckSender::from_message_parts(s, v, ack)
                     .expect("infallible")

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use wsbench_core::counting::CountingStream;
+use wsbench_core::handicap::Handicap;
 use wsbench_core::{CountersSnapshot, OverflowPolicy, ServerCounters, net};
 
 use crate::events::{self, Member};
@@ -40,6 +41,9 @@ pub struct SioServerConfig {
     /// How long a connection has to send its request head, an HTTP request its body, and an
     /// engine.io session its namespace CONNECT, before it is closed.
     pub handshake_timeout: Duration,
+    /// A test aid that makes the server worse on purpose (CPU burnt per delivery); none by
+    /// default.
+    pub handicap: Handicap,
 }
 
 impl Default for SioServerConfig {
@@ -51,6 +55,7 @@ impl Default for SioServerConfig {
             queue_capacity: 1024,
             overflow: OverflowPolicy::Drop,
             handshake_timeout: Duration::from_secs(10),
+            handicap: Handicap::default(),
         }
     }
 }
@@ -62,6 +67,8 @@ pub(crate) struct Shared {
     pub(crate) rooms: Rooms,
     /// Whether broadcasts stay on this node (the local adapter, which never waits).
     pub(crate) local: bool,
+    /// The test aid's CPU burnt per delivery.
+    pub(crate) handicap: Handicap,
 }
 
 /// The Socket.IO server under test.
@@ -120,6 +127,7 @@ impl SioServer {
             counters: Arc::default(),
             rooms: Rooms::default(),
             local,
+            handicap: config.handicap,
         })
     }
 

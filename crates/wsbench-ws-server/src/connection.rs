@@ -83,15 +83,29 @@ impl Membership {
     /// Relays `msg` from client `id` to its scope; returns how many queued it.
     fn deliver(&self, shared: &Shared, id: u64, outbox: &Outbox, msg: Message) -> u64 {
         let (policy, counters) = (shared.config.overflow, &shared.counters);
-        match self {
+        let handicap = &shared.config.handicap;
+        // The test aid's padding: an unsolicited pong before the message, not counted.
+        let pad =
+            (handicap.pad_bytes > 0).then(|| Message::Pong(vec![0; handicap.pad_bytes].into()));
+        let queued = match self {
             Membership::Group { group, room } => {
                 if let Some(relay) = &shared.relay {
                     relay.publish(room.as_deref(), &msg);
                 }
+                if let Some(pad) = &pad {
+                    group.broadcast(id, pad, policy, &ServerCounters::default());
+                }
                 group.broadcast(id, &msg, policy, counters)
             }
-            Membership::Echo => u64::from(outbox.offer(msg, policy, counters)),
-        }
+            Membership::Echo => {
+                if let Some(pad) = pad {
+                    outbox.offer(pad, policy, &ServerCounters::default());
+                }
+                u64::from(outbox.offer(msg, policy, counters))
+            }
+        };
+        handicap.burn(queued);
+        queued
     }
 
     fn leave(self, shared: &Shared, id: u64) {

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use wsbench_core::counting::CountingStream;
+use wsbench_core::handicap::Handicap;
 use wsbench_core::{CountersSnapshot, OverflowPolicy, ServerCounters, net};
 
 use crate::connection;
@@ -30,6 +31,9 @@ pub struct WsServerConfig {
     /// How long a new connection has to complete its WebSocket handshake before it is
     /// closed (a slowloris holds a descriptor and memory until then).
     pub handshake_timeout: Duration,
+    /// A test aid that makes the server worse on purpose (CPU burnt and bytes padded per
+    /// delivery); none by default.
+    pub handicap: Handicap,
 }
 
 impl Default for WsServerConfig {
@@ -40,6 +44,7 @@ impl Default for WsServerConfig {
             queue_capacity: 1024,
             overflow: OverflowPolicy::Drop,
             handshake_timeout: Duration::from_secs(10),
+            handicap: Handicap::default(),
         }
     }
 }

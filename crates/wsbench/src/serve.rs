@@ -64,6 +64,7 @@ async fn start(args: &ServeArgs, listener: TcpListener) -> anyhow::Result<Box<dy
                 queue_capacity: args.queue_capacity as usize,
                 overflow: args.overflow,
                 handshake_timeout: args.handshake_timeout,
+                handicap: args.handicap(),
             };
             Box::new(match &args.redis {
                 None => WsServer::start(listener, config)?,
@@ -78,6 +79,7 @@ async fn start(args: &ServeArgs, listener: TcpListener) -> anyhow::Result<Box<dy
                 queue_capacity: args.queue_capacity as usize,
                 overflow: args.overflow,
                 handshake_timeout: args.handshake_timeout,
+                handicap: args.handicap(),
             };
             Box::new(match &args.redis {
                 None => SioServer::start(listener, config)?,

@@ -77,7 +77,16 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     let encoding = pick(check, f, "encoding", Encoding::Text);
     let ramp = ramp(check, f);
     let (warmup, duration, drain) = timing(check, f, o);
-    let repeat = optional(f, "repeat", |v| check.int_in("repeat", v, 1, 100), 1);
+    // Read (and checked) whether or not `--repeat` overrides it.
+    let file_repeat = optional(f, "repeat", |v| check.int_in("repeat", v, 1, 100), 1);
+    let repeat = match o.repeat {
+        Some(n) if !(1..=100).contains(&n) => {
+            check.push(ScenarioError::flag("--repeat", "must be from 1 to 100"));
+            None
+        }
+        Some(n) => Some(n),
+        None => file_repeat,
+    };
     let workers = given(f, "workers", |v| check.int_in("workers", v, 1, 256));
     let socketio_client = pick(check, f, "socketio_client", SocketioClient::Lean);
     let stalled = given(f, "stalled", |v| {

@@ -21,6 +21,8 @@ pub struct Overrides {
     pub clients: Option<u64>,
     /// `--duration`.
     pub duration: Option<Duration>,
+    /// `--repeat`.
+    pub repeat: Option<u64>,
     /// `--transport` (repeatable).
     pub transports: Vec<SystemName>,
     /// `--target SYSTEM=URL` (repeatable): servers to measure instead of built-in ones.

@@ -19,9 +19,28 @@ pub fn lines(scenario: &Scenario) -> Vec<String> {
             CpuSource::here().describe()
         ),
         "Wire: bytes read and written at the client TCP sockets over the measured window; bytes per delivery = bytes read / probes received.".to_owned(),
+        "Uncertainty: the measured window is cut into blocks (0.5 s or longer, at most 30); each block's deliveries, latency p50/p99 and server CPU are kept, and claims' confidence intervals are bootstrapped from them, repeats first.".to_owned(),
+        "Calibration: a fixed CPU kernel and a loopback round trip are timed at the start and the end of the run, and the kernel again at the end of every block; `wsbench compare` divides CPU times by it.".to_owned(),
         placement(scenario),
     ]);
+    lines.extend(handicap());
     lines
+}
+
+/// The test aid's handicap the servers inherit from this process's environment, if any:
+/// a result measured with it must say so.
+fn handicap() -> Option<String> {
+    use wsbench_core::handicap::{ENV_BURN_US, ENV_WIRE_BYTES, Handicap};
+    let var = |name| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    let h = Handicap::new(
+        var(ENV_BURN_US).unwrap_or(0.0),
+        var(ENV_WIRE_BYTES).unwrap_or(0.0) as usize,
+    );
+    (!h.is_none()).then(|| h.describe())
 }
 
 /// Where each system's server came from, and so which server figures exist.
