@@ -27,7 +27,13 @@ impl Exporter for CsvExporter {
             "out_of_order",
         ];
         header.extend(METRICS.iter().map(|m| m.key));
-        header.extend(["loadgen_cpu_utilisation", "loadgen_bound", "error"]);
+        header.extend([
+            "loadgen_cpu_utilisation",
+            "loadgen_bound",
+            "thresholds",
+            "error",
+        ]);
+        let checks = crate::thresholds::check(result);
         w.write_record(&header)?;
         for r in &result.runs {
             let mut row = vec![
@@ -51,10 +57,34 @@ impl Exporter for CsvExporter {
             );
             row.push(format!("{}", r.loadgen.cpu_utilisation));
             row.push(r.loadgen.bound.to_string());
+            row.push(thresholds_cell(&checks, r));
             row.push(r.error.clone().unwrap_or_default());
             w.write_record(&row)?;
         }
         w.into_inner()
             .map_err(|e| ReportError::Csv(e.into_error().into()))
+    }
+}
+
+/// The thresholds of the run's system at its point: empty without any, else `pass`, or
+/// `FAIL` and each broken limit with its value.
+fn thresholds_cell(
+    checks: &[wsbench_core::result::ThresholdCheck],
+    run: &wsbench_core::result::TransportRun,
+) -> String {
+    let label = crate::summary::with_point(run.transport.to_string(), &run.point);
+    let mine: Vec<_> = checks.iter().filter(|c| c.label == label).collect();
+    if mine.is_empty() {
+        return String::new();
+    }
+    let failed: Vec<String> = mine
+        .iter()
+        .filter(|c| !c.pass)
+        .map(|c| format!("{} ({})", c.limit, crate::thresholds::value_text(c)))
+        .collect();
+    if failed.is_empty() {
+        "pass".to_owned()
+    } else {
+        format!("FAIL: {}", failed.join("; "))
     }
 }

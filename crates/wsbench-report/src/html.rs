@@ -101,6 +101,7 @@ impl Exporter for HtmlExporter {
             claim_groups => claim_groups,
             claims_at => claims::judged_at(&summaries),
             cluster => crate::table::cluster(&summaries).map(|t| context! { header => t.header, rows => t.rows }),
+            thresholds => crate::thresholds::table(&crate::thresholds::check(result)).map(|t| context! { header => t.header, rows => t.rows }),
             search => crate::table::search(result).map(|t| context! { header => t.header, rows => t.rows }),
             search_limits => result.scenario.search.as_ref().map(crate::markdown::search_limits),
             latency_chart => latency_chart,

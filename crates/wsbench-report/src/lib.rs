@@ -13,9 +13,12 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod metrics;
+pub mod samples;
+pub mod stats;
 pub mod summary;
 pub mod table;
 pub mod thresholds;
+pub mod verdict;
 
 use std::str::FromStr;
 

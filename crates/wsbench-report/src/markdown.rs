@@ -44,6 +44,10 @@ impl Exporter for MarkdownExporter {
                 let _ = writeln!(out, "- {}", escape(&f));
             }
         }
+        if let Some(table) = crate::thresholds::table(&crate::thresholds::check(result)) {
+            out.push_str("\n## Thresholds\n\n");
+            out.push_str(&markdown_table(&table));
+        }
         out.push_str("\n## Connections\n\n");
         out.push_str(&markdown_table(&connections(&summaries)));
         scenario_sections(&mut out, result, &summaries);

@@ -1,6 +1,6 @@
 //! The figures reports show and `compare` checks, defined once.
 
-use wsbench_core::result::TransportRun;
+use wsbench_core::result::{Block, Calibration, TransportRun};
 
 /// Which way is better for a metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,8 +14,14 @@ pub enum Better {
 /// How a metric reacts to a shared, noisy machine, which decides its tolerance in `compare`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Depends on the machine's speed and load: loose tolerance.
+    /// CPU time and throughput: depend on the machine's speed, which calibration divides
+    /// out.
     Timing,
+    /// The latency median: scheduling on a shared machine moves it by a factor between
+    /// runs, whatever its speed, so only a gross change counts.
+    Latency,
+    /// The latency p99: sampled per block like the median, but moved even more.
+    LatencyTail,
     /// Moved by any scheduler hiccup of a shared machine: the far latency tail (p99.9, max:
     /// a few samples) and sub-millisecond connect times. Only a gross change counts.
     Volatile,
@@ -26,6 +32,32 @@ pub enum Kind {
     /// Share of expected deliveries lost: must not grow.
     Loss,
 }
+
+/// What a timing is divided by before two results are compared (docs/method.md,
+/// "Calibration"): the part of the machine's speed it depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// Not a timing, or one fixed by the offered load: compared as measured.
+    AsIs,
+    /// CPU time: divided by the CPU kernel's time.
+    Cpu,
+}
+
+impl Scale {
+    /// The divisor `calibration` gives this scale (`None`: not calibrated).
+    pub fn divisor(self, calibration: Option<&Calibration>) -> Option<f64> {
+        match self {
+            Scale::AsIs => Some(1.0),
+            Scale::Cpu => calibration?.cpu_ms(),
+        }
+    }
+}
+
+/// Fewest latency samples in a block for its median to count.
+pub const BLOCK_P50_SAMPLES: u64 = 20;
+/// Fewest latency samples in a block for its 99th percentile to count (fewer, and it is
+/// the block's maximum).
+pub const BLOCK_P99_SAMPLES: u64 = 100;
 
 /// One figure of a transport run.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +74,11 @@ pub struct Metric {
     pub kind: Kind,
     /// Reads the figure from a run, if the run has it.
     pub get: fn(&TransportRun) -> Option<f64>,
+    /// Reads it from one block of the window, where blocks give it (see
+    /// [`wsbench_core::result::blocks`]); `None` from a block too thin to tell.
+    pub block: Option<fn(&Block) -> Option<f64>>,
+    /// What it is divided by when two results are compared.
+    pub scale: Scale,
 }
 
 fn ms(us: u64) -> f64 {
@@ -57,6 +94,8 @@ pub const METRICS: &[Metric] = &[
         better: Better::Higher,
         kind: Kind::Timing,
         get: |r| Some(r.messages.delivered_per_s),
+        block: Some(|b| Some(b.delivered_per_s())),
+        scale: Scale::AsIs,
     },
     Metric {
         key: "loss_ratio",
@@ -65,22 +104,28 @@ pub const METRICS: &[Metric] = &[
         better: Better::Lower,
         kind: Kind::Loss,
         get: |r| r.messages.loss_ratio(),
+        block: None,
+        scale: Scale::AsIs,
     },
     Metric {
         key: "latency_p50_ms",
         label: "p50",
         unit: "ms",
         better: Better::Lower,
-        kind: Kind::Timing,
+        kind: Kind::Latency,
         get: |r| (r.latency.count > 0).then(|| ms(r.latency.p50_us)),
+        block: Some(|b| (b.latency_count >= BLOCK_P50_SAMPLES).then(|| ms(b.latency_p50_us))),
+        scale: Scale::AsIs,
     },
     Metric {
         key: "latency_p99_ms",
         label: "p99",
         unit: "ms",
         better: Better::Lower,
-        kind: Kind::Timing,
+        kind: Kind::LatencyTail,
         get: |r| r.latency.p99_ms(),
+        block: Some(|b| (b.latency_count >= BLOCK_P99_SAMPLES).then(|| ms(b.latency_p99_us))),
+        scale: Scale::AsIs,
     },
     Metric {
         key: "latency_p999_ms",
@@ -89,6 +134,8 @@ pub const METRICS: &[Metric] = &[
         better: Better::Lower,
         kind: Kind::Volatile,
         get: |r| (r.latency.count > 0).then(|| ms(r.latency.p999_us)),
+        block: None,
+        scale: Scale::AsIs,
     },
     Metric {
         key: "latency_max_ms",
@@ -97,6 +144,8 @@ pub const METRICS: &[Metric] = &[
         better: Better::Lower,
         kind: Kind::Volatile,
         get: |r| (r.latency.count > 0).then(|| ms(r.latency.max_us)),
+        block: None,
+        scale: Scale::AsIs,
     },
     Metric {
         key: "server_memory_per_connection_kib",
@@ -109,6 +158,8 @@ pub const METRICS: &[Metric] = &[
                 .as_ref()
                 .map(|s| s.memory_per_connection_bytes / 1024.0)
         },
+        block: None,
+        scale: Scale::AsIs,
     },
     Metric {
         key: "server_cpu_us_per_delivery",
@@ -117,6 +168,8 @@ pub const METRICS: &[Metric] = &[
         better: Better::Lower,
         kind: Kind::Timing,
         get: |r| r.server.as_ref().map(|s| s.cpu_us_per_delivery),
+        block: Some(|b| b.server_cpu_us_per_delivery()),
+        scale: Scale::Cpu,
     },
     Metric {
         key: "wire_bytes_per_delivery",
@@ -125,6 +178,8 @@ pub const METRICS: &[Metric] = &[
         better: Better::Lower,
         kind: Kind::Wire,
         get: |r| r.wire.measured().then_some(r.wire.bytes_per_delivery),
+        block: None,
+        scale: Scale::AsIs,
     },
     Metric {
         key: "connect_p50_ms",
@@ -135,6 +190,8 @@ pub const METRICS: &[Metric] = &[
         get: |r| {
             (r.connections.connect_time.count > 0).then(|| ms(r.connections.connect_time.p50_us))
         },
+        block: None,
+        scale: Scale::AsIs,
     },
     Metric {
         key: "connect_p99_ms",
@@ -145,6 +202,8 @@ pub const METRICS: &[Metric] = &[
         get: |r| {
             (r.connections.connect_time.count > 0).then(|| ms(r.connections.connect_time.p99_us))
         },
+        block: None,
+        scale: Scale::AsIs,
     },
     Metric {
         key: "connects_per_s",
@@ -153,6 +212,8 @@ pub const METRICS: &[Metric] = &[
         better: Better::Higher,
         kind: Kind::Volatile,
         get: |r| (r.connections.connects_per_s > 0.0).then_some(r.connections.connects_per_s),
+        block: None,
+        scale: Scale::AsIs,
     },
 ];
 

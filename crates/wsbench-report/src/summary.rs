@@ -97,6 +97,11 @@ impl TransportSummary {
         )
     }
 
+    /// Whether at least one of its runs completed.
+    pub fn any_complete(&self) -> bool {
+        self.runs.iter().any(|r| r.status == Status::Complete)
+    }
+
     /// Whether its clients speak `protocol`.
     pub fn speaks(&self, protocol: Protocol) -> bool {
         self.protocol == Some(protocol)
@@ -247,7 +252,7 @@ fn summarize_one(
 }
 
 /// `name`, followed by the sweep point if there is one.
-fn with_point(name: String, point: &BTreeMap<String, f64>) -> String {
+pub fn with_point(name: String, point: &BTreeMap<String, f64>) -> String {
     let at = point_label(point);
     if at.is_empty() {
         name

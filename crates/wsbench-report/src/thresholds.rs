@@ -1,107 +1,117 @@
-//! Checking a result against its scenario's `[thresholds]`.
+//! Checking a result against its scenario's `[thresholds]`: one check per limit and
+//! system, stored in result.json and shown by every format.
 
-use wsbench_core::result::RunResult;
-use wsbench_core::system::SystemName;
+use wsbench_core::result::{RunResult, ThresholdCheck};
 
 use crate::metrics::{Metric, metric};
 use crate::summary::{TransportSummary, summarize};
+use crate::table::Table;
 
-/// One limit checked against one transport's median.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Check {
-    /// The system.
-    pub transport: SystemName,
-    /// The transport and sweep point, as reports name it.
-    pub label: String,
-    /// What was limited, e.g. "p99 <= 50ms".
-    pub limit: String,
-    /// The measured value, as text.
-    pub actual: String,
-    /// Whether the limit held.
-    pub pass: bool,
-}
-
-/// Every threshold of the scenario, per transport measured.
-pub fn check(result: &RunResult) -> Vec<Check> {
+/// Every threshold of the scenario, per system measured.
+pub fn check(result: &RunResult) -> Vec<ThresholdCheck> {
     let mut checks = Vec::new();
     for s in summarize(result) {
         let t = result.scenario.thresholds_for(&s.transport);
         if let Some(p99) = t.p99 {
             let limit_ms = p99.0.as_secs_f64() * 1e3;
+            let value = s.stat(metric("latency_p99_ms")).map(|st| st.median);
             checks.push(bound(
                 &s,
-                metric("latency_p99_ms"),
-                limit_ms,
-                true,
                 format!("p99 <= {p99}"),
+                limit_ms,
+                value,
                 "ms",
+                true,
             ));
         }
         if let Some(loss) = t.loss {
+            let value = median(&s, metric("loss_ratio"));
             checks.push(bound(
                 &s,
-                metric("loss_ratio"),
-                loss,
-                true,
                 format!("loss <= {loss}"),
-                "",
+                loss,
+                value,
+                "share",
+                true,
             ));
         }
         if let Some(min) = t.delivered_per_s {
-            checks.push(bound(
-                &s,
-                metric("delivered_per_s"),
-                min,
-                false,
-                format!("delivered/s >= {min}"),
-                "",
-            ));
+            let value = median(&s, metric("delivered_per_s"));
+            let text = format!("delivered/s >= {min}");
+            checks.push(bound(&s, text, min, value, "msg/s", false));
         }
         if let Some(bytes) = t.memory_per_connection {
-            checks.push(bound(
-                &s,
-                metric("server_memory_per_connection_kib"),
-                bytes as f64 / 1024.0,
-                true,
-                format!("memory/conn <= {bytes} B"),
-                "KiB",
-            ));
+            // The metric is in KiB; the limit, and so the check, in bytes.
+            let value = median(&s, metric("server_memory_per_connection_kib")).map(|k| k * 1024.0);
+            let text = format!("memory/conn <= {bytes} B");
+            checks.push(bound(&s, text, bytes as f64, value, "bytes", true));
         }
         if let Some(bytes) = t.server_rss_peak {
             let peak = s
                 .runs
                 .iter()
-                .filter_map(|r| r.server.as_ref().map(|sv| sv.rss_peak_bytes))
-                .max();
-            checks.push(Check {
-                transport: s.transport.clone(),
-                label: s.label(),
-                limit: format!("server RSS peak <= {bytes} B"),
-                actual: peak.map_or("not measured".to_owned(), |p| format!("{p} B")),
-                pass: peak.is_some_and(|p| p <= bytes),
-            });
+                .filter_map(|r| r.server.as_ref().map(|sv| sv.rss_peak_bytes as f64))
+                .reduce(f64::max);
+            let text = format!("server RSS peak <= {bytes} B");
+            checks.push(bound(&s, text, bytes as f64, peak, "bytes", true));
         }
     }
     checks
 }
 
-/// A metric's median against a limit; a figure that was not measured fails the check.
+fn median(s: &TransportSummary, m: &Metric) -> Option<f64> {
+    s.stat(m).map(|st| st.median)
+}
+
+/// `value` against `limit`; a figure that was not measured fails the check.
 fn bound(
     s: &TransportSummary,
-    m: &Metric,
-    limit: f64,
-    at_most: bool,
     text: String,
+    limit: f64,
+    value: Option<f64>,
     unit: &str,
-) -> Check {
-    let value = s.stat(m).map(|st| st.median);
-    Check {
+    at_most: bool,
+) -> ThresholdCheck {
+    ThresholdCheck {
         transport: s.transport.clone(),
         label: s.label(),
         limit: text,
-        actual: value.map_or("not measured".to_owned(), |v| {
-            format!("{v:.4} {unit}").trim().to_owned()
-        }),
+        bound: limit,
+        value,
+        unit: unit.to_owned(),
         pass: value.is_some_and(|v| if at_most { v <= limit } else { v >= limit }),
     }
+}
+
+/// A check's value with its unit: `3.21 ms`, `0.0000 share`, `not measured`.
+pub fn value_text(c: &ThresholdCheck) -> String {
+    match c.value {
+        None => "not measured".to_owned(),
+        Some(v) if c.unit == "share" => format!("{v:.4} {}", c.unit),
+        Some(v) if c.unit == "bytes" => format!("{v:.0} {}", c.unit),
+        Some(v) => format!("{v:.2} {}", c.unit),
+    }
+}
+
+/// The checks as a table: system, limit, value, pass or FAIL.
+pub fn table(checks: &[ThresholdCheck]) -> Option<Table> {
+    if checks.is_empty() {
+        return None;
+    }
+    Some(Table {
+        header: ["system", "limit", "value", "result"]
+            .map(String::from)
+            .to_vec(),
+        rows: checks
+            .iter()
+            .map(|c| {
+                vec![
+                    c.label.clone(),
+                    c.limit.clone(),
+                    value_text(c),
+                    if c.pass { "pass" } else { "FAIL" }.to_owned(),
+                ]
+            })
+            .collect(),
+    })
 }

@@ -41,11 +41,16 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare two results metric by metric, for regression checks.
     ///
-    /// Prints a Markdown table of every metric per transport with its change and verdict.
-    /// Exit code: 0 no regression, 1 regression, 2 the results are not comparable (other
-    /// scenario, schema or transports). Speed-independent metrics (wire bytes, loss, memory
-    /// per connection) are compared directly with tight tolerances; timing metrics as ratios
-    /// of each transport to ws within each result (docs/method.md: ratios from one run).
+    /// Prints a Markdown table of every metric of every system with its change, verdict and
+    /// how it was judged. Only a change for the worse fails. Timings (latency, CPU per
+    /// delivery, throughput) are divided by each run's calibration and judged from their
+    /// per-block samples: the whole 95% interval of the change must pass --timing-tolerance
+    /// and a Mann-Whitney test must agree. Wire bytes, loss and memory per connection are
+    /// compared directly. Results from different machines get a warning (--strict-env
+    /// refuses them). Exit code: 0 no regression, 1 regression, 2 not comparable (other
+    /// scenario, schema or systems). docs/method.md, "The regression gate".
+    ///
+    /// Example: wsbench compare results/baseline/ci.json results/ci-new/result.json
     Compare(CompareArgs),
     /// Add up the results of a sharded run (`wsbench run --shard I/N`) into one result.
     ///
@@ -92,16 +97,31 @@ pub struct CompareArgs {
     /// The new result.json.
     pub new: PathBuf,
 
-    /// How far a timing ratio (transport / ws within one result: latency, CPU per delivery,
-    /// throughput, connect time) may move, either way: 0.5 = ±50%. Absolute timings are only
-    /// shown: a busy shared machine moves them for both transports alike.
-    #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
+    /// Smallest change of CPU per delivery or delivered/s, relative and after
+    /// calibration, that counts: 0.12 = 12%. Its 95% confidence interval must also exclude
+    /// no change, and a Mann-Whitney test over the blocks agree.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.12)]
     pub timing_tolerance: f64,
 
-    /// The same for volatile timings (latency p99.9 and max: a few samples; connect p50:
-    /// sub-millisecond), which any scheduler hiccup moves, so only a gross change counts.
-    #[arg(long, value_name = "SHARE", default_value_t = 3.0)]
+    /// The same for the latency median, which a shared machine moves by a factor between
+    /// runs by itself: 2.0 = ×3. Lower it on a quiet, dedicated machine.
+    #[arg(long, value_name = "SHARE", default_value_t = 2.0)]
+    pub latency_tolerance: f64,
+
+    /// Largest p-value of the Mann-Whitney test over the blocks at which a timing change
+    /// counts.
+    #[arg(long, value_name = "P", default_value_t = 0.01)]
+    pub significance: f64,
+
+    /// The same for volatile timings (latency p99 and p99.9, connect times: any scheduler
+    /// hiccup moves them), judged only from enough samples: 4.0 = ×5.
+    #[arg(long, value_name = "SHARE", default_value_t = 4.0)]
     pub volatile_tolerance: f64,
+
+    /// Refuse (exit 2) to compare results from machines with another CPU model, core
+    /// count or kernel, instead of warning.
+    #[arg(long)]
+    pub strict_env: bool,
 
     /// How much server memory per connection may grow, relative.
     #[arg(long, value_name = "SHARE", default_value_t = 0.25)]
@@ -133,6 +153,11 @@ pub struct RunArgs {
     /// Override the scenario's measured duration for this run (e.g. "10s").
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
+
+    /// Override the scenario's repeats for this run: a regression baseline recorded with
+    /// more repeats than the check it gates is a steadier reference.
+    #[arg(long, value_name = "N")]
+    pub repeat: Option<u64>,
 
     /// Measure only this transport (repeatable): ws, socketio, socketio-polling.
     #[arg(long, value_name = "TRANSPORT", value_parser = parse_transport)]
@@ -264,6 +289,24 @@ pub struct ServeArgs {
     /// Socket.IO only: engine.io ping timeout (e.g. "20s").
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
     pub ping_timeout: Duration,
+
+    /// Test aid, not for measuring: burn this many µs of CPU per delivery (fractions
+    /// allowed), to check that `wsbench compare` catches a real regression. `wsbench run`
+    /// passes the environment variable to the servers it starts.
+    #[arg(long, value_name = "US", env = wsbench_core::handicap::ENV_BURN_US, default_value_t = 0.0)]
+    pub handicap_us: f64,
+
+    /// Test aid, raw WebSocket only: write an unsolicited pong of this many bytes (at most
+    /// 125) before each delivery, adding that much and 2 to the wire bytes per delivery.
+    #[arg(long, value_name = "BYTES", env = wsbench_core::handicap::ENV_WIRE_BYTES, default_value_t = 0)]
+    pub handicap_wire_bytes: usize,
+}
+
+impl ServeArgs {
+    /// The test aid's handicap these options ask for.
+    pub fn handicap(&self) -> wsbench_core::handicap::Handicap {
+        wsbench_core::handicap::Handicap::new(self.handicap_us, self.handicap_wire_bytes)
+    }
 }
 
 fn parse_policy(s: &str) -> Result<OverflowPolicy, String> {

@@ -54,12 +54,14 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     };
     let tolerances = Tolerances {
         timing: args.timing_tolerance,
+        latency: args.latency_tolerance,
+        significance: args.significance,
         volatile: args.volatile_tolerance,
         memory: args.memory_tolerance,
         wire: args.wire_tolerance,
         loss: args.loss_tolerance,
     };
-    let comparison = compare::compare(&base, &new, tolerances);
+    let comparison = compare::compare(&base, &new, tolerances, args.strict_env);
     print!(
         "{}",
         compare::markdown(

@@ -1,6 +1,7 @@
 //! `wsbench run`: each transport's server in its own process, thousands of clients, the
 //! measured comparison, written as it goes.
 
+mod calibrate;
 mod child;
 mod command;
 mod environment;
@@ -86,7 +87,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         search: Vec::new(),
         shard: (!shard.is_whole()).then_some(shard),
         merged_from: Vec::new(),
+        thresholds: Vec::new(),
     };
+    let mut calibration = Default::default();
+    calibrate::measure(&mut calibration);
+    result.environment.calibration = Some(calibration);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -100,7 +105,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let status = runtime.block_on(schedule::run_all(&mut result, &plan, &result_path))?;
     result.status = status;
+    if let Some(c) = result.environment.calibration.as_mut() {
+        calibrate::measure(c);
+    }
     result.finished_at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
+    result.thresholds = wsbench_report::thresholds::check(&result);
     save(&result, &result_path)?;
     Ok(conclude(&result, &dir))
 }
@@ -111,6 +120,7 @@ fn checked(args: &RunArgs) -> Result<(Scenario, Shard), Vec<String>> {
     let overrides = Overrides {
         clients: args.clients,
         duration: args.duration,
+        repeat: args.repeat,
         transports: args.transport.clone(),
         targets: args.target.clone(),
         target_pids: args.target_pid.clone(),
@@ -133,9 +143,9 @@ fn conclude(result: &RunResult, dir: &std::path::Path) -> ExitCode {
             eprintln!("wsbench: {e}");
         }
     }
-    let checks = wsbench_report::thresholds::check(result);
+    let checks = &result.thresholds;
     if !checks.is_empty() {
-        println!("thresholds:\n{}", summary::threshold_lines(&checks));
+        println!("thresholds:\n{}", summary::threshold_lines(checks));
     }
     let apart = match (&result.scenario.server_cpus, &result.scenario.loadgen_cpus) {
         (Some(server), Some(loadgen)) => !server.overlaps(loadgen),

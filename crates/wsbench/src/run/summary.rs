@@ -3,9 +3,10 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 use wsbench_core::result::RunResult;
+use wsbench_core::result::ThresholdCheck;
 use wsbench_report::summary::summarize;
 use wsbench_report::table::{connections, reconnection, side_by_side, slow_consumers};
-use wsbench_report::thresholds::Check;
+use wsbench_report::thresholds::value_text;
 
 /// One row per transport (medians over repeats) and a ratio row per transport against ws,
 /// then how the clients connected.
@@ -45,8 +46,8 @@ fn terminal_table(data: &wsbench_report::table::Table) -> String {
     table.to_string()
 }
 
-/// One line per threshold: `✓ ws: p99 <= 50ms (3.2100 ms)`.
-pub fn threshold_lines(checks: &[Check]) -> String {
+/// One line per threshold: `✓ ws: p99 <= 50ms (3.21 ms)`.
+pub fn threshold_lines(checks: &[ThresholdCheck]) -> String {
     checks
         .iter()
         .map(|c| {
@@ -55,7 +56,7 @@ pub fn threshold_lines(checks: &[Check]) -> String {
                 if c.pass { "✓" } else { "✗" },
                 c.label,
                 c.limit,
-                c.actual
+                value_text(c)
             )
         })
         .collect::<Vec<_>>()

@@ -54,7 +54,18 @@ pub fn run_ok(path: &Path, out: &Path, args: &[&str]) -> RunResult {
 /// `wsbench run PATH --out OUT ARGS…` (stdout discarded, bounded in time): its exit code
 /// and result.
 pub fn run_with(path: &Path, out: &Path, args: &[&str]) -> (Option<i32>, RunResult) {
+    run_with_env(path, out, args, &[])
+}
+
+/// [`run_with`], with `env` added to the run's environment (which its servers inherit).
+pub fn run_with_env(
+    path: &Path,
+    out: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, RunResult) {
     let mut child = wsbench()
+        .envs(env.iter().copied())
         .arg("run")
         .arg(path)
         .args(args)
@@ -95,6 +106,11 @@ drain = "1s"
 
 /// The pid of `parent`'s `wsbench serve` child, once it exists.
 pub fn server_child_of(parent: u32, limit: Duration) -> u32 {
+    child_running(parent, "serve", limit)
+}
+
+/// The pid of a child of `parent` whose command line contains `text`, once it exists.
+pub fn child_running(parent: u32, text: &str, limit: Duration) -> u32 {
     let start = Instant::now();
     while start.elapsed() < limit {
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -109,13 +125,14 @@ pub fn server_child_of(parent: u32, limit: Duration) -> u32 {
             };
             let ppid: u32 = after.split_whitespace().nth(1).unwrap().parse().unwrap();
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            if ppid == parent && String::from_utf8_lossy(&cmdline).contains("serve") {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if ppid == parent && cmdline.contains(text) {
                 return pid;
             }
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    panic!("no server child appeared");
+    panic!("no child running `{text}` appeared");
 }
 
 /// The smoke scenario with `extra` appended and `replace` applied, written to `dir`.

@@ -1,0 +1,166 @@
+//! The seed's feature claims: reconnection, long-polling fallback, rooms and
+//! acknowledgements, each judged by whether the feature did its job in a run that used it.
+
+use wsbench_core::result::Status;
+
+use super::{Claim, Verdict};
+use crate::metrics::metric;
+use crate::summary::{Stat, TransportSummary};
+
+/// "Socket.IO reconnects automatically": judged on a run whose server was killed and
+/// restarted; the raw-WS figures beside it come from wsbench's own reconnection loop.
+pub(super) fn reconnect_claim(
+    ws: Option<&TransportSummary>,
+    sio: Option<&TransportSummary>,
+) -> Claim {
+    let claim = "Socket.IO reconnects automatically";
+    let outages = |s: Option<&TransportSummary>| -> Vec<wsbench_core::result::OutageFigures> {
+        s.map(|s| s.runs.iter().filter_map(|r| r.outage.clone()).collect())
+            .unwrap_or_default()
+    };
+    let sio_outages = outages(sio);
+    if sio_outages.is_empty() {
+        return Claim {
+            claim,
+            evidence: "needs a run that kills and restarts the server (the reconnect scenario)"
+                .to_owned(),
+            verdict: Verdict::NotMeasured,
+        };
+    }
+    let summary = |name: &str, o: &[wsbench_core::result::OutageFigures]| {
+        let back: u64 = o.iter().map(|o| o.reconnected).sum();
+        let at_kill: u64 = o.iter().map(|o| o.clients_at_kill).sum();
+        let all = Stat::of(o.iter().filter_map(|o| o.back_all_s).collect());
+        let owed: u64 = o.iter().map(|o| o.owed_during).sum();
+        let delivered: u64 = o.iter().map(|o| o.delivered_during).sum();
+        format!(
+            "{name}: {back} of {at_kill} clients back{}, {:.1}% of the deliveries due during \
+             the outage made",
+            all.map_or(String::new(), |a| format!(
+                ", all within {:.2} s (median)",
+                a.median
+            )),
+            if owed == 0 {
+                0.0
+            } else {
+                100.0 * delivered as f64 / owed as f64
+            }
+        )
+    };
+    let all_back = sio_outages
+        .iter()
+        .all(|o| o.back_all_s.is_some() && o.reconnected >= o.clients_at_kill);
+    let mut evidence = summary(
+        "socketio (its own reconnection and send buffer)",
+        &sio_outages,
+    );
+    let ws_outages = outages(ws);
+    if !ws_outages.is_empty() {
+        evidence.push_str("; ");
+        evidence.push_str(&summary(
+            "ws (only with reconnection code written for it, no send buffer)",
+            &ws_outages,
+        ));
+    }
+    Claim {
+        claim,
+        evidence,
+        verdict: if all_back {
+            Verdict::Supported
+        } else {
+            Verdict::Refuted
+        },
+    }
+}
+
+/// A feature claim judged by whether Socket.IO delivered, in a run of the mode that uses
+/// the feature, everything owed and nothing outside its scope.
+pub(super) fn mode_claim(
+    claim: &'static str,
+    measured: bool,
+    missing: &str,
+    sio: Option<&TransportSummary>,
+) -> Claim {
+    let Some(s) = sio.filter(|_| measured) else {
+        return Claim {
+            claim,
+            evidence: missing.to_owned(),
+            verdict: Verdict::NotMeasured,
+        };
+    };
+    let delivered: u64 = s.runs.iter().map(|r| r.messages.delivered).sum();
+    let expected: u64 = s.runs.iter().map(|r| r.messages.expected).sum();
+    let misrouted: u64 = s.runs.iter().map(|r| r.messages.misrouted).sum();
+    let p50 = s.stat(metric("latency_p50_ms")).map_or(0.0, |st| st.median);
+    Claim {
+        claim,
+        evidence: format!(
+            "socketio delivered {delivered} of {expected} owed, {misrouted} outside their scope, \
+             p50 {p50:.2} ms"
+        ),
+        verdict: feature_verdict(s, expected > 0 && delivered == expected && misrouted == 0),
+    }
+}
+
+/// "Socket.IO falls back to long-polling": everything owed arrived over long-polling only;
+/// what it costs against Socket.IO's websocket transport is in the evidence.
+pub(super) fn fallback_claim(
+    polling: Option<&TransportSummary>,
+    sio: Option<&TransportSummary>,
+) -> Claim {
+    let claim = "Socket.IO falls back to long-polling";
+    let Some(p) = polling else {
+        return Claim {
+            claim,
+            evidence: "socketio-polling was not among this run's transports".to_owned(),
+            verdict: Verdict::NotMeasured,
+        };
+    };
+    let delivered: u64 = p.runs.iter().map(|r| r.messages.delivered).sum();
+    let expected: u64 = p.runs.iter().map(|r| r.messages.expected).sum();
+    let p50 = p.stat(metric("latency_p50_ms")).map_or(0.0, |s| s.median);
+    let mut evidence = format!(
+        "over long-polling only, {delivered} of {expected} deliveries arrived, p50 {p50:.2} ms"
+    );
+    // What the fallback costs against Socket.IO's own websocket transport.
+    if let Some(sio) = sio {
+        let costs: Vec<String> = [
+            ("latency_p50_ms", "p50"),
+            ("server_cpu_us_per_delivery", "server CPU/delivery"),
+            ("wire_bytes_per_delivery", "wire bytes/delivery"),
+        ]
+        .into_iter()
+        .filter_map(|(key, label)| {
+            let m = metric(key);
+            crate::summary::ratio(p.stat(m), sio.stat(m)).map(|r| format!("{label} ×{r:.2}"))
+        })
+        .collect();
+        if !costs.is_empty() {
+            evidence.push_str(&format!(
+                "; against Socket.IO over websocket: {}",
+                costs.join(", ")
+            ));
+        }
+    }
+    Claim {
+        claim,
+        evidence,
+        verdict: feature_verdict(p, expected > 0 && delivered == expected),
+    }
+}
+
+/// A feature claim's verdict: supported when every run completed and `delivered_all`;
+/// refuted when a run failed or something was not delivered; not enough data when a run
+/// was cut short by the user (its missing deliveries are not the feature's fault).
+fn feature_verdict(s: &TransportSummary, delivered_all: bool) -> Verdict {
+    let statuses = || s.runs.iter().map(|r| r.status);
+    if statuses().all(|st| st == Status::Complete) && delivered_all {
+        Verdict::Supported
+    } else if statuses().any(|st| st == Status::Failed)
+        || statuses().all(|st| st == Status::Complete)
+    {
+        Verdict::Refuted
+    } else {
+        Verdict::NotEnoughData
+    }
+}

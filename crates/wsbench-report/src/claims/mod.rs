@@ -1,0 +1,349 @@
+//! The seed's claims, one by one, each with the evidence of this run and a verdict
+//! computed from it. No verdict is written by hand.
+
+mod features;
+
+use serde::Serialize;
+use wsbench_core::result::RunResult;
+use wsbench_core::scenario::Mode;
+use wsbench_core::system::Protocol;
+
+use crate::metrics::{Better, Metric, metric};
+use crate::samples::{ratio_interval, resolution, samples};
+use crate::stats::Interval;
+use crate::summary::{Stat, TransportSummary};
+pub use crate::verdict::Verdict;
+use crate::verdict::{classify, settle_advice};
+
+/// One claim, its evidence and its verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct Claim {
+    /// The claim as the seed makes it.
+    pub claim: &'static str,
+    /// What was measured, in numbers.
+    pub evidence: String,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// The claims judged for each runtime measured (wsbench's own servers, then each other
+/// one), from that runtime's systems alone.
+pub fn by_runtime(result: &RunResult, summaries: &[TransportSummary]) -> Vec<(String, Vec<Claim>)> {
+    crate::summary::runtimes(summaries)
+        .into_iter()
+        .map(|runtime| {
+            let own: Vec<TransportSummary> = summaries
+                .iter()
+                .filter(|s| s.runtime == runtime)
+                .cloned()
+                .collect();
+            let claims = evaluate(result, &own);
+            (runtime, claims)
+        })
+        .collect()
+}
+
+/// Evaluates every claim of the seed against `result`, from `summaries` (one runtime's).
+///
+/// In a sweep, claims are judged at its last point (the heaviest load, as sweeps are written
+/// in rising order); [`judged_at`] names it.
+pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim> {
+    let last = judged_point(summaries);
+    let summaries: Vec<&TransportSummary> = summaries.iter().filter(|s| s.point == last).collect();
+    let find = |p: Protocol| summaries.iter().copied().find(|s| s.speaks(p));
+    let (ws, sio) = (find(Protocol::Ws), find(Protocol::Socketio));
+    let env = &result.environment;
+    let mut claims = vec![
+        compare_claim(
+            "WebSocket has lower latency",
+            "latency_p50_ms",
+            (ws, sio),
+            env,
+            Some("latency_p99_ms"),
+        ),
+        match search_claim(result, &summaries) {
+            Some(claim) => claim,
+            None => throughput_claim(ws, sio, env),
+        },
+        compare_claim(
+            "WebSocket needs less memory",
+            "server_memory_per_connection_kib",
+            (ws, sio),
+            env,
+            None,
+        ),
+        compare_claim(
+            "WebSocket costs less CPU per message",
+            "server_cpu_us_per_delivery",
+            (ws, sio),
+            env,
+            None,
+        ),
+        compare_claim(
+            "WebSocket has less overhead on the wire",
+            "wire_bytes_per_delivery",
+            (ws, sio),
+            env,
+            None,
+        ),
+    ];
+    if result.scenario.outage.is_some() {
+        // Killing the server on purpose sets these two figures; they say nothing of the
+        // transports' speed.
+        for claim in claims.iter_mut().take(2) {
+            claim.verdict = Verdict::NotMeasured;
+            claim.evidence = format!(
+                "this run killed its server mid-window, so latency and delivered/s reflect the \
+                 outage (buffered messages arrive seconds late, lost ones never): {}",
+                claim.evidence
+            );
+        }
+    }
+    claims.push(features::reconnect_claim(ws, sio));
+    claims.push(features::fallback_claim(
+        find(Protocol::SocketioPolling),
+        sio,
+    ));
+    claims.push(features::mode_claim(
+        "Socket.IO broadcasts to rooms",
+        result.scenario.mode == Mode::Rooms,
+        "needs a rooms scenario (mode = \"rooms\"); this run did not use rooms",
+        sio,
+    ));
+    claims.push(features::mode_claim(
+        "Socket.IO has acknowledgements",
+        result.scenario.mode == Mode::Echo,
+        "needs an echo scenario (mode = \"echo\"); this run did not use acks",
+        sio,
+    ));
+    claims
+}
+
+/// The sweep point claims are judged at, as text (empty without a sweep).
+pub fn judged_at(summaries: &[TransportSummary]) -> String {
+    wsbench_core::result::point_label(&judged_point(summaries))
+}
+
+/// The last point at which both ws and socketio were measured (a search stops the two at
+/// different steps), else the last point.
+fn judged_point(summaries: &[TransportSummary]) -> std::collections::BTreeMap<String, f64> {
+    let has = |t: Protocol, p: &std::collections::BTreeMap<String, f64>| {
+        summaries.iter().any(|s| s.speaks(t) && &s.point == p)
+    };
+    summaries
+        .iter()
+        .rev()
+        .map(|s| &s.point)
+        .find(|p| has(Protocol::Ws, p) && has(Protocol::Socketio, p))
+        .or(summaries.last().map(|s| &s.point))
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn describe(stat: Stat, unit: &str) -> String {
+    if stat.n > 1 {
+        format!(
+            "{:.2} {unit} (median of {}, {:.2}-{:.2})",
+            stat.median, stat.n, stat.min, stat.max
+        )
+    } else {
+        format!("{:.2} {unit}", stat.median)
+    }
+}
+
+/// The verdict on "ws is better at `m`" between two systems of one run, and the ratio
+/// behind it (`sio / ws`, as reports print it, with how its interval was drawn); `Err`
+/// with the reason when the data cannot carry one.
+fn judge(
+    m: &Metric,
+    ws: &TransportSummary,
+    sio: &TransportSummary,
+    env: &wsbench_core::result::Environment,
+) -> Result<(Verdict, String), String> {
+    let (w, s) = (samples(ws, m, env)?, samples(sio, m, env)?);
+    let ratio = ratio_interval(m, (&s, resolution(m, sio)), (&w, resolution(m, ws)))
+        .ok_or_else(|| format!("{} of {} is zero", m.label, ws.label()))?;
+    let blocks = w.from_blocks && s.from_blocks;
+    let text = if blocks {
+        ratio.ratio_text()
+    } else {
+        ratio.ratio_text_as("bounds of the repeats and the figure's resolution:")
+    };
+    let verdict = classify(&advantage(m, ratio));
+    if verdict != Verdict::Inconclusive {
+        return Ok((verdict, text));
+    }
+    let advice = if blocks {
+        settle_advice(&ratio, ws.runs.len().min(sio.runs.len()))
+    } else if m.kind == crate::metrics::Kind::Memory {
+        "RSS resolves 512 KiB in all, so more clients would narrow it".to_owned()
+    } else {
+        "more repeats would narrow it".to_owned()
+    };
+    Ok((verdict, format!("{text}: {advice}")))
+}
+
+/// `ratio` (`sio / ws`) turned so that above 1 means ws is better at `m`.
+fn advantage(m: &Metric, ratio: Interval) -> Interval {
+    match m.better {
+        Better::Lower => ratio,
+        Better::Higher => Interval {
+            estimate: 1.0 / ratio.estimate,
+            lo: 1.0 / ratio.hi,
+            hi: 1.0 / ratio.lo,
+        },
+    }
+}
+
+/// "WebSocket is better at `key`": judged from the confidence interval of the ratio of
+/// the two systems' figures (see [`crate::verdict`]); `also`, a second figure (the
+/// latency tail), must not clearly disagree.
+fn compare_claim(
+    claim: &'static str,
+    key: &str,
+    pair: (Option<&TransportSummary>, Option<&TransportSummary>),
+    env: &wsbench_core::result::Environment,
+    also: Option<&str>,
+) -> Claim {
+    let m = metric(key);
+    let (ws, sio) = pair;
+    if let Some(cut) = [ws, sio].into_iter().flatten().find(|s| !s.any_complete()) {
+        return Claim {
+            claim,
+            evidence: format!(
+                "{}: no complete run ({}); a failed or interrupted run's figures are partial",
+                cut.label(),
+                cut.status
+            ),
+            verdict: Verdict::NotEnoughData,
+        };
+    }
+    // The systems' own names: `ws` and `socketio` for wsbench's servers, `node-ws`, ...
+    let wn = ws.map_or("ws", |x| x.transport.as_str());
+    let sn = sio.map_or("socketio", |x| x.transport.as_str());
+    let (Some(ws), Some(sio), Some(w), Some(s)) = (
+        ws,
+        sio,
+        ws.and_then(|x| x.stat(m)),
+        sio.and_then(|x| x.stat(m)),
+    ) else {
+        return Claim {
+            claim,
+            evidence: format!("{} was not measured for both {wn} and {sn}", m.label),
+            verdict: Verdict::NotMeasured,
+        };
+    };
+    let mut evidence = format!(
+        "{}: {wn} {}, {sn} {}",
+        m.label,
+        describe(w, m.unit),
+        describe(s, m.unit)
+    );
+    let (mut verdict, ratio) = match judge(m, ws, sio, env) {
+        Ok(v) => v,
+        Err(why) => {
+            evidence.push_str(&format!("; {why}"));
+            return Claim {
+                claim,
+                evidence,
+                verdict: Verdict::NotEnoughData,
+            };
+        }
+    };
+    evidence.push_str(&format!("; {sn}/{wn} {ratio}"));
+    let second = also
+        .map(metric)
+        .and_then(|a| Some((a, ws.stat(a)?, sio.stat(a)?)));
+    if let Some((also, w2, s2)) = second {
+        evidence.push_str(&format!(
+            "; {}: {wn} {}, {sn} {}",
+            also.label,
+            describe(w2, also.unit),
+            describe(s2, also.unit)
+        ));
+        if let Ok((Verdict::Reversed, r)) = judge(also, ws, sio, env) {
+            evidence.push_str(&format!(
+                " ({sn}/{wn} {r}: the {} favours {sn})",
+                also.label
+            ));
+            if verdict == Verdict::Supported {
+                verdict = Verdict::Inconclusive;
+            }
+        }
+    }
+    Claim {
+        claim,
+        evidence,
+        verdict,
+    }
+}
+
+/// "WebSocket has higher throughput", from a saturation search: the highest load each
+/// transport carried within the limits.
+fn search_claim(result: &RunResult, summaries: &[&TransportSummary]) -> Option<Claim> {
+    let search = result.scenario.search.as_ref()?;
+    let find = |p: Protocol| {
+        result.search.iter().find(|o| {
+            result.scenario.protocol_of(&o.transport) == Some(p)
+                && summaries.iter().any(|s| s.transport == o.transport)
+        })
+    };
+    let (ws, sio) = (find(Protocol::Ws)?, find(Protocol::Socketio)?);
+    let show = |v: Option<f64>| v.map_or("none".to_owned(), |v| v.to_string());
+    let (wn, sn) = (&ws.transport, &sio.transport);
+    let evidence = format!(
+        "highest {} that held ({}): {wn} {}, {sn} {}; {wn} stopped at {}, {sn} at {}",
+        search.field,
+        crate::markdown::search_limits(search),
+        show(ws.highest_held),
+        show(sio.highest_held),
+        ws.stopped,
+        sio.stopped
+    );
+    let verdict = match (ws.highest_held, sio.highest_held) {
+        (None, None) => Verdict::NotMeasured,
+        // Neither broke: the search did not find either limit.
+        _ if ws.first_broken.is_none() && sio.first_broken.is_none() => Verdict::NotMeasured,
+        (Some(w), Some(s)) if w > s => Verdict::Supported,
+        (Some(w), Some(s)) if w < s => Verdict::Reversed,
+        // Equal at the search's step: no difference it can resolve.
+        (Some(_), Some(_)) => Verdict::NoDifference,
+        (Some(_), None) => Verdict::Supported,
+        (None, Some(_)) => Verdict::Reversed,
+    };
+    Some(Claim {
+        claim: "WebSocket has higher throughput",
+        evidence,
+        verdict,
+    })
+}
+
+/// Throughput differs only when a server could not keep up with the offered load.
+fn throughput_claim(
+    ws: Option<&TransportSummary>,
+    sio: Option<&TransportSummary>,
+    env: &wsbench_core::result::Environment,
+) -> Claim {
+    let claim = "WebSocket has higher throughput";
+    let loss = metric("loss_ratio");
+    let (Some(w), Some(s)) = (ws, sio) else {
+        return Claim {
+            claim,
+            evidence: "needs both ws and socketio in the run".to_owned(),
+            verdict: Verdict::NotMeasured,
+        };
+    };
+    let lossless = |t: &TransportSummary| t.stat(loss).is_some_and(|l| l.max == 0.0);
+    // A partial run's lack of loss says nothing: compare_claim says why there is no verdict.
+    if w.any_complete() && s.any_complete() && lossless(w) && lossless(s) {
+        return Claim {
+            claim,
+            evidence: "both transports delivered the whole offered load without loss, so this \
+                       run did not reach either server's limit; raise clients or rate (or use \
+                       a saturation search) to measure it; server CPU per delivery bounds it"
+                .to_owned(),
+            verdict: Verdict::NotMeasured,
+        };
+    }
+    compare_claim(claim, "delivered_per_s", (ws, sio), env, None)
+}

@@ -1,0 +1,141 @@
+//! A comparison as Markdown: for a terminal, a pull request or `$GITHUB_STEP_SUMMARY`.
+
+use std::fmt::Write;
+
+use super::{Comparison, EXIT_OK, Row, Verdict};
+use crate::metrics::Kind;
+use crate::stats::{CONFIDENCE, Interval};
+use crate::summary::Stat;
+use crate::table::format_value;
+
+/// The comparison as Markdown.
+pub fn markdown(c: &Comparison, base_name: &str, new_name: &str) -> String {
+    let mut out = format!("# wsbench compare\n\n`{base_name}` → `{new_name}`\n\n");
+    if !c.environment.is_empty() {
+        let _ = writeln!(
+            out,
+            "> **Warning: the two results come from different machines** ({}). Timings are \
+             divided by each run's calibration, which covers speed, not every difference \
+             between machines: read timing verdicts with care (`--strict-env` refuses such a \
+             comparison).\n",
+            c.environment.join("; ")
+        );
+    }
+    if let Some(why) = &c.not_comparable {
+        let _ = writeln!(out, "**Not comparable:** {why}.");
+        return out;
+    }
+    let t = &c.tolerances;
+    let _ = writeln!(
+        out,
+        "Only a change for the worse fails. CPU per delivery and delivered/s are divided by \
+         the machine's speed (a CPU kernel timed with every block) and judged from their \
+         per-block samples: a regression is a change beyond {1:.0}% (latency p50 beyond \
+         {2:.0}%, p99 beyond {4:.0}%, as a shared machine moves them that much by itself) whose \
+         {0:.0}% interval excludes no change and whose Mann-Whitney p is below {3}; p99.9 and \
+         connect times only past {4:.0}% and from enough samples. Memory ±{5:.0}% (and beyond RSS's \
+         resolution), wire ±{6:.0}%, loss ±{7} points.\n",
+        CONFIDENCE * 100.0,
+        t.timing * 100.0,
+        t.latency * 100.0,
+        t.significance,
+        t.volatile * 100.0,
+        t.memory * 100.0,
+        t.wire * 100.0,
+        t.loss * 100.0
+    );
+    out.push_str(
+        "| system | metric | base | new | change | verdict | how |\n\
+         | --- | --- | ---: | ---: | ---: | --- | --- |\n",
+    );
+    for r in &c.rows {
+        row(&mut out, r, false);
+    }
+    if !c.ratios.is_empty() {
+        out.push_str(
+            "\nRatios between systems within each result (information, not judged):\n\n\
+             | ratio | metric | base | new | change |\n| --- | --- | ---: | ---: | ---: |\n",
+        );
+        for r in &c.ratios {
+            row(&mut out, r, true);
+        }
+    }
+    for f in &c.failed {
+        let _ = writeln!(out, "\n**REGRESSED:** {f} (complete in the baseline)");
+    }
+    let improved = c
+        .rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Improved)
+        .count();
+    let verdict = match c.exit_code() {
+        EXIT_OK => "no regression",
+        _ => "regression",
+    };
+    let _ = write!(out, "\nVerdict: **{verdict}**");
+    if improved > 0 {
+        let _ = write!(out, " ({improved} figure(s) improved)");
+    }
+    out.push_str(".\n");
+    out
+}
+
+fn row(out: &mut String, r: &Row, ratio_row: bool) {
+    let show = |s: Option<Stat>| {
+        s.map_or("-".to_owned(), |s| {
+            if ratio_row {
+                format!("×{:.2}", s.median)
+            } else {
+                format_value(r.metric, s.median)
+            }
+        })
+    };
+    let change = match (r.base, r.new, r.change) {
+        (Some(b), Some(n), _) if r.metric.kind == Kind::Loss => {
+            format!("{:+.3} pt", (n.median - b.median) * 100.0)
+        }
+        (_, _, Some(ci)) if ci.lo != ci.hi && r.note.contains("Mann-Whitney") => interval_text(&ci),
+        (_, _, Some(ci)) => percent(ci.estimate),
+        (Some(b), Some(n), None) if b.median != 0.0 => percent(n.median / b.median),
+        _ => "-".to_owned(),
+    };
+    if ratio_row {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            r.label,
+            r.metric.label,
+            show(r.base),
+            show(r.new),
+            change
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| {} | {} ({}) | {} | {} | {} | {} | {} |",
+        r.label,
+        r.metric.label,
+        r.metric.unit,
+        show(r.base),
+        show(r.new),
+        change,
+        r.verdict.as_str(),
+        r.note
+    );
+}
+
+fn percent(ratio: f64) -> String {
+    format!("{:+.1}%", (ratio - 1.0) * 100.0)
+}
+
+/// "+27.0% (95% CI +21.9..+31.2%)".
+fn interval_text(ci: &Interval) -> String {
+    format!(
+        "{} ({:.0}% CI {}..{})",
+        percent(ci.estimate),
+        CONFIDENCE * 100.0,
+        percent(ci.lo),
+        percent(ci.hi)
+    )
+}

@@ -1,0 +1,140 @@
+//! One test per verdict a claim can get, each from a real small run recorded as a fixture
+//! (server RSS samples left out): `tests/fixtures/pair-result.json` is
+//! `wsbench run verdicts.toml` (ws and socketio, 50 clients, 5 senders × 20 msg/s, a 3 s
+//! window, two repeats); `ws-handicapped-result.json` the same with the ws server started
+//! by hand as `wsbench serve ws --handicap-us 20 --handicap-wire-bytes 16` and measured as
+//! a target with its pid: 20 µs more CPU and an 18-byte pong per delivery.
+
+use std::path::Path;
+
+use wsbench_core::result::{RunResult, Status};
+use wsbench_core::scenario::Mode;
+use wsbench_report::claims::{Claim, Verdict, evaluate};
+use wsbench_report::summary::summarize;
+
+fn fixture(name: &str) -> RunResult {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/{name}"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn claim(result: &RunResult, text: &str) -> Claim {
+    evaluate(result, &summarize(result))
+        .into_iter()
+        .find(|c| c.claim.contains(text))
+        .unwrap_or_else(|| panic!("no claim {text}"))
+}
+
+#[test]
+fn supported_with_its_ratio_and_interval() {
+    let c = claim(&fixture("pair-result.json"), "less CPU per message");
+    assert_eq!(c.verdict, Verdict::Supported, "{}", c.evidence);
+    assert!(c.evidence.contains("socketio/ws ×1.3"), "{}", c.evidence);
+    assert!(c.evidence.contains("(95% CI 1."), "{}", c.evidence);
+    let wire = claim(&fixture("pair-result.json"), "less overhead on the wire");
+    assert_eq!(wire.verdict, Verdict::Supported, "{}", wire.evidence);
+}
+
+#[test]
+fn reversed_when_the_other_system_is_better_beyond_the_margin() {
+    let result = fixture("ws-handicapped-result.json");
+    let cpu = claim(&result, "less CPU per message");
+    assert_eq!(cpu.verdict, Verdict::Reversed, "{}", cpu.evidence);
+    let latency = claim(&result, "lower latency");
+    assert_eq!(latency.verdict, Verdict::Reversed, "{}", latency.evidence);
+}
+
+#[test]
+fn no_difference_when_the_interval_lies_within_the_margin() {
+    // The padded raw-WebSocket frames cost exactly Socket.IO's 84 bytes per delivery.
+    let c = claim(
+        &fixture("ws-handicapped-result.json"),
+        "less overhead on the wire",
+    );
+    assert_eq!(c.verdict, Verdict::NoDifference, "{}", c.evidence);
+}
+
+#[test]
+fn inconclusive_says_what_would_settle_it() {
+    // The pair's CPU claim from one repeat each, and the two figures brought together so
+    // that the interval reaches across the margin.
+    let mut result = fixture("pair-result.json");
+    result.runs.retain(|r| r.repeat == 0);
+    let ws = claim(&result, "less CPU per message");
+    assert_eq!(ws.verdict, Verdict::Supported, "{}", ws.evidence);
+    for run in result
+        .runs
+        .iter_mut()
+        .filter(|r| r.transport.as_str() == "ws")
+    {
+        for b in &mut run.blocks {
+            // 30% dearer: within a few percent of Socket.IO's, with an interval
+            // wider than the margin.
+            b.server_cpu_s = b.server_cpu_s.map(|c| c * 1.30);
+        }
+    }
+    let c = claim(&result, "less CPU per message");
+    assert_eq!(c.verdict, Verdict::Inconclusive, "{}", c.evidence);
+    assert!(
+        c.evidence.contains("would settle it") || c.evidence.contains("no feasible amount"),
+        "{}",
+        c.evidence
+    );
+}
+
+#[test]
+fn not_enough_data_from_a_system_cut_short() {
+    // What Ctrl-C during Socket.IO's runs leaves (wsbench's own tests/gate.rs does it for
+    // real): its runs interrupted, their figures partial.
+    let mut result = fixture("pair-result.json");
+    for run in result
+        .runs
+        .iter_mut()
+        .filter(|r| r.transport.as_str() == "socketio")
+    {
+        run.status = Status::Interrupted;
+    }
+    for text in [
+        "lower latency",
+        "higher throughput",
+        "less CPU",
+        "less memory",
+    ] {
+        let c = claim(&result, text);
+        assert_eq!(c.verdict, Verdict::NotEnoughData, "{text}: {}", c.evidence);
+        assert!(c.evidence.contains("no complete run"), "{}", c.evidence);
+    }
+}
+
+#[test]
+fn not_enough_data_below_a_figures_resolution() {
+    // Blocks without their CPU readings and 2 repeats: no interval can be drawn.
+    let mut result = fixture("pair-result.json");
+    for run in &mut result.runs {
+        for b in &mut run.blocks {
+            b.server_cpu_s = Some(1e-7);
+        }
+    }
+    let c = claim(&result, "less CPU per message");
+    assert_eq!(c.verdict, Verdict::NotEnoughData, "{}", c.evidence);
+    assert!(c.evidence.contains("block(s)"), "{}", c.evidence);
+}
+
+#[test]
+fn refuted_when_a_feature_did_not_do_its_job_and_not_measured_when_not_tried() {
+    let mut result = fixture("pair-result.json");
+    assert_eq!(
+        claim(&result, "acknowledgements").verdict,
+        Verdict::NotMeasured
+    );
+    assert_eq!(claim(&result, "reconnects").verdict, Verdict::NotMeasured);
+    // Judged as an echo run whose Socket.IO run failed and lost deliveries.
+    result.scenario.mode = Mode::Echo;
+    let sio = result
+        .runs
+        .iter_mut()
+        .find(|r| r.transport.as_str() == "socketio")
+        .unwrap();
+    sio.status = Status::Failed;
+    sio.messages.delivered -= 1;
+    assert_eq!(claim(&result, "acknowledgements").verdict, Verdict::Refuted);
+}
