@@ -5,6 +5,11 @@
 # 0 no regression, 1 regression, 2 not comparable.
 #
 # PERF_OUT=DIR keeps the run's result.json, report.md, report.html and compare.md there.
+# The baseline is recorded with more repeats than the check (a steadier reference):
+#   wsbench run scenarios/ci.toml --repeat 8 --out DIR && cp DIR/result.json results/baseline/ci.json
+# WSBENCH_HANDICAP_US=N (µs of CPU burnt per delivery) or WSBENCH_HANDICAP_WIRE_BYTES=N
+# (raw WebSocket: N + 2 more bytes per delivery) make the servers worse on purpose, to see
+# the gate fail on a real regression.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -107,6 +107,33 @@ mod tests {
     }
 
     #[test]
+    fn known_distributions_get_the_verdicts_they_should() {
+        use crate::stats::{Rng, ratio_of_medians};
+        let mut rng = Rng::new(17);
+        let mut sample = |mean: f64| -> Vec<f64> {
+            (0..60)
+                .map(|_| mean * (1.0 + 0.03 * rng.normal()))
+                .collect()
+        };
+        let (a, b) = (sample(100.0), sample(100.0));
+        let same = ratio_of_medians(&[a], &[b], 1).unwrap();
+        assert_eq!(classify(&same), Verdict::NoDifference, "{same:?}");
+        let (slow, fast) = (sample(130.0), sample(100.0));
+        let apart = ratio_of_medians(&[slow], &[fast], 1).unwrap();
+        assert_eq!(classify(&apart), Verdict::Supported, "{apart:?}");
+        let backwards = ratio_of_medians(&[sample(100.0)], &[sample(130.0)], 1).unwrap();
+        assert_eq!(classify(&backwards), Verdict::Reversed, "{backwards:?}");
+        // Five samples a side, 5% apart: too few to tell.
+        let few = ratio_of_medians(
+            &[sample(105.0)[..5].to_vec()],
+            &[sample(100.0)[..5].to_vec()],
+            1,
+        )
+        .unwrap();
+        assert_eq!(classify(&few), Verdict::Inconclusive, "{few:?}");
+    }
+
+    #[test]
     fn settling_takes_more_data_the_closer_the_estimate_is_to_the_margin() {
         // Estimate ×1.2, interval reaching to ×1.0: its half-width must shrink from
         // ln(1.2)/2-ish to below ln(1.2) - ln(1.05).

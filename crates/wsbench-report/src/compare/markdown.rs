@@ -44,6 +44,22 @@ pub fn markdown(c: &Comparison, base_name: &str, new_name: &str) -> String {
         t.wire * 100.0,
         t.loss * 100.0
     );
+    if let [Some(b), Some(n)] = &c.calibration {
+        let ms = |c: &wsbench_core::result::Calibration| {
+            c.cpu_ms().map_or("-".to_owned(), |v| format!("{v:.2} ms"))
+        };
+        let us = |c: &wsbench_core::result::Calibration| {
+            c.rtt_us().map_or("-".to_owned(), |v| format!("{v:.1} µs"))
+        };
+        let _ = writeln!(
+            out,
+            "Calibration (start and end of each run): CPU kernel {} → {}, loopback round trip {} → {}.\n",
+            ms(b),
+            ms(n),
+            us(b),
+            us(n)
+        );
+    }
     out.push_str(
         "| system | metric | base | new | change | verdict | how |\n\
          | --- | --- | ---: | ---: | ---: | --- | --- |\n",

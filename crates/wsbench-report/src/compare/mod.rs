@@ -123,6 +123,8 @@ pub struct Comparison {
     pub not_comparable: Option<String>,
     /// Where the two results' machines differ (CPU model, cores, kernel).
     pub environment: Vec<String>,
+    /// Each result's calibration (baseline, new), where it has one.
+    pub calibration: [Option<wsbench_core::result::Calibration>; 2],
     /// Per-system rows.
     pub rows: Vec<Row>,
     /// Ratios between systems within each result, for information.
@@ -167,6 +169,10 @@ pub fn compare(
     let mut out = Comparison {
         not_comparable,
         environment,
+        calibration: [
+            base.environment.calibration.clone(),
+            new.environment.calibration.clone(),
+        ],
         rows: Vec::new(),
         ratios: Vec::new(),
         failed: Vec::new(),
