@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_tungstenite::tungstenite::Message;
+use wsbench_core::adapter::Adapter;
 use wsbench_core::net::bind_listener;
 use wsbench_core::scenario::Encoding;
 use wsbench_core::system::{BuiltinServer, Protocol};
@@ -34,14 +35,27 @@ const fn of<W: Wire + Send + 'static>(name: &'static str, protocol: Protocol) ->
     BenchProtocol {
         name,
         protocol,
-        encode: W::encode,
+        encode: encode::<W>,
         decoder: decoder::<W>,
         connect: connect::<W>,
     }
 }
 
+/// wsbench's own conventions: no adapter.
+static NO_ADAPTER: std::sync::LazyLock<Arc<Adapter>> = std::sync::LazyLock::new(Arc::default);
+
+/// A wire with wsbench's own conventions.
+fn wire<W: Wire>() -> W {
+    W::new(&NO_ADAPTER)
+}
+
+fn encode<W: Wire>(encoding: Encoding, role: Role, probe: &[u8], out: &mut Vec<Message>) {
+    // A wire per call costs an Arc count, not an allocation: the framing dominates.
+    wire::<W>().encode(encoding, role, probe, out);
+}
+
 fn decoder<W: Wire + Send + 'static>() -> Box<dyn FnMut(Message) -> Incoming + Send> {
-    let mut wire = W::default();
+    let mut wire = wire::<W>();
     Box::new(move |msg| wire.decode(msg))
 }
 
@@ -49,15 +63,16 @@ fn decoder<W: Wire + Send + 'static>() -> Box<dyn FnMut(Message) -> Incoming + S
 fn connect<W: Wire>(endpoint: &Endpoint) -> Pin<Box<dyn Future<Output = Socket> + '_>> {
     Box::pin(async move {
         let live = Arc::new(WorkerLive::default());
-        wsbench_loadgen::clients::connect::<W>(
+        let dial = wsbench_loadgen::clients::Dial {
             endpoint,
-            Role::Broadcast,
-            None,
-            &live,
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("connect failed: {}", e.as_str()))
+            role: Role::Broadcast,
+            id: 0,
+            room: 0,
+            source: None,
+        };
+        wsbench_loadgen::clients::connect(&wire::<W>(), dial, &live, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|e| panic!("connect failed: {}", e.as_str()))
     })
 }
 

@@ -5,6 +5,7 @@
 //! client's outgoing queue, how a listening socket is opened, and the line protocol a
 //! `wsbench serve` child speaks with its parent.
 
+pub mod adapter;
 pub mod clock;
 pub mod control;
 pub mod counters;

@@ -56,6 +56,25 @@ impl Probe {
             intended_ns: parse_hex(&bytes[25..41])?,
         })
     }
+
+    /// Finds a probe anywhere in `bytes`: at the start (wsbench's own servers relay it
+    /// verbatim), else after whatever a server wrapped around it (a JSON envelope, a
+    /// re-keyed field). A probe is `W` and 40 lowercase hex digits, which no text a server
+    /// adds is likely to hold; the first one found counts.
+    pub fn find(bytes: &[u8]) -> Option<Probe> {
+        if let Some(p) = Probe::decode(bytes) {
+            return Some(p);
+        }
+        let mut from = 1;
+        while from + HEADER_LEN <= bytes.len() {
+            let at = from + bytes[from..].iter().position(|&b| b == MAGIC)?;
+            if let Some(p) = Probe::decode(&bytes[at..]) {
+                return Some(p);
+            }
+            from = at + 1;
+        }
+        None
+    }
 }
 
 fn push_hex(out: &mut Vec<u8>, value: u64, digits: u32) {
@@ -107,6 +126,20 @@ mod tests {
         .encode(64);
         let text = std::str::from_utf8(&bytes).unwrap();
         assert_eq!(serde_json::to_string(text).unwrap(), format!("\"{text}\""));
+    }
+
+    #[test]
+    fn a_probe_is_found_inside_what_a_server_wrapped_around_it() {
+        let probe = Probe {
+            sender: 5,
+            seq: 6,
+            intended_ns: 7,
+        };
+        let text = String::from_utf8(probe.encode(48)).unwrap();
+        let wrapped = format!(r#"{{"from":"Wx","msg":"{{\"text\":\"{text}\"}}"}}"#);
+        assert_eq!(Probe::find(wrapped.as_bytes()), Some(probe));
+        assert_eq!(Probe::find(b"{\"W\":\"Wabc\"}"), None);
+        assert_eq!(Probe::find(text.as_bytes()), Some(probe));
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub(crate) fn account(
     in_scope: &dyn Fn(u32) -> bool,
     origin: &dyn Fn(&Probe) -> (u64, bool, bool),
 ) -> bool {
-    let Some(probe) = Probe::decode(bytes) else {
+    let Some(probe) = Probe::find(bytes) else {
         report.foreign += 1;
         return false;
     };

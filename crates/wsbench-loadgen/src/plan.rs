@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use wsbench_core::adapter::{Adapter, EngineMode};
 use wsbench_core::scenario::{Encoding, SocketioClient};
 use wsbench_core::shard::Shard;
 use wsbench_core::system::{Family, Protocol};
@@ -34,11 +35,22 @@ pub enum ClientLibrary {
 
 impl ClientLibrary {
     /// The library for `protocol`: rust_socketio where the lean client does not speak it
-    /// (long-polling) or where the scenario asks for it for Socket.IO, else the lean one.
-    pub fn choose(protocol: Protocol, socketio: SocketioClient) -> ClientLibrary {
+    /// (long-polling, from the protocol or the adapter's transports) or where the scenario
+    /// asks for it for Socket.IO, else the lean one.
+    pub fn choose(
+        protocol: Protocol,
+        socketio: SocketioClient,
+        adapter: &Adapter,
+    ) -> ClientLibrary {
         let spec = protocol.spec();
-        let asked = spec.family == Family::SocketIo && socketio == SocketioClient::RustSocketio;
-        if !spec.lean_client || asked {
+        let sio = spec.family == Family::SocketIo;
+        let asked = sio && socketio == SocketioClient::RustSocketio;
+        let polls = sio
+            && matches!(
+                adapter.engine_mode(),
+                Some(EngineMode::Polling | EngineMode::PollingThenUpgrade)
+            );
+        if !spec.lean_client || asked || polls {
             ClientLibrary::RustSocketio
         } else {
             ClientLibrary::Lean
@@ -69,8 +81,10 @@ pub struct LoadPlan {
     pub stalled: u64,
     /// Messages per second per sender.
     pub rate: f64,
-    /// Bytes per probe.
+    /// Bytes per probe (the scenario's payload less what an adapter's template adds).
     pub payload: usize,
+    /// How the clients speak to this server (wsbench's conventions by default).
+    pub adapter: std::sync::Arc<Adapter>,
     /// Length of each sender's schedule (warm-up and measured window).
     pub messages_per_sender: u64,
     /// Time between two connection starts.
@@ -237,6 +251,7 @@ mod tests {
             stalled: 0,
             rate: 1.0,
             payload: 64,
+            adapter: Default::default(),
             messages_per_sender: 1,
             ramp_interval: Duration::ZERO,
             workers: 1,

@@ -26,6 +26,7 @@ fn plan(protocol: Protocol, endpoint: Endpoint, encoding: Encoding) -> LoadPlan 
         stalled: 0,
         rate: RATE,
         payload: 64,
+        adapter: Default::default(),
         messages_per_sender: 30,
         ramp_interval: Duration::from_millis(1),
         workers: 2,

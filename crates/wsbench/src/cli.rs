@@ -172,7 +172,8 @@ pub struct RunArgs {
     pub out: Option<PathBuf>,
 
     /// Measure an already-running server for a transport, e.g. ws=ws://127.0.0.1:8080/
-    /// (repeatable; loopback only). Replaces the scenario's [target] for that transport.
+    /// (repeatable; loopback unless --allow-remote). Replaces the scenario's [target] for
+    /// that transport.
     #[arg(long, value_name = "TRANSPORT=URL", value_parser = parse_target)]
     pub target: Vec<(SystemName, String)>,
 
@@ -180,6 +181,12 @@ pub struct RunArgs {
     /// every process below it) are then sampled like a built-in server's.
     #[arg(long, value_name = "SYSTEM=PID", value_parser = parse_target_pid)]
     pub target_pid: Vec<(SystemName, u32)>,
+
+    /// Allow targets that are not on this machine (a server on another host, a network
+    /// namespace). Only from the command line: a scenario file cannot aim load elsewhere.
+    /// The run prints the hosts it will load and records them in result.json.
+    #[arg(long)]
+    pub allow_remote: bool,
 
     /// Run the servers on these CPUs only (e.g. 0-1); replaces the scenario's server_cpus.
     #[arg(long, value_name = "CPUS", value_parser = parse_cpus)]

@@ -75,7 +75,12 @@ fn a_server_made_slower_and_heavier_on_the_wire_fails_the_gate_and_only_that_dir
     // The way back is an improvement, which never fails. (Latencies are left out: on a
     // loaded test machine the unhandicapped run's tail can be the worse one by chance,
     // which says nothing about direction; docs/method.md, "The regression gate".)
-    let loose = ["--latency-tolerance", "1000", "--volatile-tolerance", "1000"];
+    let loose = [
+        "--latency-tolerance",
+        "1000",
+        "--volatile-tolerance",
+        "1000",
+    ];
     let (code, md) = compare(&slow, &base, &loose);
     let regressed: Vec<&str> = md.lines().filter(|l| l.contains("REGRESSED")).collect();
     assert_eq!(code, Some(0), "{regressed:?}");

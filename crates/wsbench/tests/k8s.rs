@@ -68,7 +68,7 @@ fn the_indexed_job_runs_every_shard_of_one_count_with_valid_arguments() {
             &[
                 ("JOB_COMPLETION_INDEX", &index),
                 ("WSBENCH_SHARDS", &count.to_string()),
-                ("WSBENCH_TARGET", "ws=ws://127.0.0.1:8080/"),
+                ("WSBENCH_TARGET", "ws=ws://wsbench-server:8080/"),
                 ("WSBENCH_START_AT", "2030-01-01T00:00:00Z"),
             ],
         );
@@ -79,6 +79,8 @@ fn the_indexed_job_runs_every_shard_of_one_count_with_valid_arguments() {
         let shard = run.shard.expect("--shard");
         assert_eq!(shard.to_string(), format!("{index}/{count}"));
         assert!(run.start_at.is_some() && run.target.len() == 1);
+        // The server under test is another pod: the job says so explicitly.
+        assert!(run.allow_remote, "{args:?}");
         assert_eq!(
             run.out.unwrap().to_str().unwrap(),
             format!("/results/shard-{index}")

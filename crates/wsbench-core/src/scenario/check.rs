@@ -57,6 +57,8 @@ pub(super) struct Common {
     pub target: BTreeMap<SystemName, String>,
     pub target_pids: BTreeMap<SystemName, u32>,
     pub systems: BTreeMap<SystemName, SystemDef>,
+    pub adapters: BTreeMap<SystemName, crate::adapter::Adapter>,
+    pub allow_remote: bool,
     pub server_cpus: Option<CpuSet>,
     pub loadgen_cpus: Option<CpuSet>,
     pub thresholds: Thresholds,
@@ -100,6 +102,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     });
     let has_target = f.get("target").is_some();
     let targets = limits::targets(check, f, o, &known);
+    let adapters = super::adapter::adapters(check, f, &known);
     let outage = duration.and_then(|d| failures::outage(check, f, d, has_target, o));
     let kill_node_at = duration.and_then(|d| failures::kill_node_at(check, f, d));
     let (thresholds, transport_thresholds) = limits::thresholds(check, f, &known);
@@ -113,7 +116,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     got(socketio_client.is_some() && stalled.is_some() && overflow.is_some());
     got(queue_capacity.is_some() && outage.is_some() && kill_node_at.is_some());
     got(targets.is_some() && thresholds.is_some() && transport_thresholds.is_some());
-    got(systems.is_some() && server_cpus.is_some() && loadgen_cpus.is_some());
+    got(systems.is_some() && server_cpus.is_some() && loadgen_cpus.is_some() && adapters.is_some());
     let (target, target_pids) = targets.unwrap_or_default();
     // What failed takes a neutral default, so that the points are still checked; the
     // scenario itself is then not used.
@@ -139,6 +142,8 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
         target,
         target_pids,
         systems: known,
+        adapters: adapters.unwrap_or_default(),
+        allow_remote: o.allow_remote,
         server_cpus: server_cpus.flatten(),
         loadgen_cpus: loadgen_cpus.flatten(),
         thresholds: thresholds.unwrap_or_default(),

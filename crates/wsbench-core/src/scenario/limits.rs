@@ -40,7 +40,7 @@ pub(super) fn targets(
             let Some((url, span, pid)) = target(check, &field, &entry.value) else {
                 continue;
             };
-            match check_target_url(protocol, &url) {
+            match check_target_url(protocol, &url, o.allow_remote) {
                 Ok(()) => {
                     urls.insert(name.clone(), url);
                 }
@@ -54,7 +54,7 @@ pub(super) fn targets(
     for (name, url) in &o.targets {
         match known(name.as_str(), systems)
             .ok_or("names no system of this scenario".to_owned())
-            .and_then(|(_, p)| check_target_url(p, url))
+            .and_then(|(_, p)| check_target_url(p, url, o.allow_remote))
         {
             Ok(()) => {
                 urls.insert(name.clone(), url.clone());
@@ -107,8 +107,10 @@ fn target(
     Some((url, span, pid?))
 }
 
-/// Load may only go to this machine: a target must be a loopback address.
-fn check_target_url(protocol: Protocol, text: &str) -> Result<(), String> {
+/// Load goes to this machine unless the run says otherwise: a target must be a loopback
+/// address, or `--allow-remote` must be given (on the command line, never in the file, so
+/// that a scenario someone hands you cannot aim load elsewhere).
+fn check_target_url(protocol: Protocol, text: &str, allow_remote: bool) -> Result<(), String> {
     let url = url::Url::parse(text).map_err(|e| format!("'{text}' is not a URL ({e})"))?;
     let schemes = protocol.spec().target_schemes;
     if !schemes.contains(&url.scheme()) {
@@ -124,9 +126,9 @@ fn check_target_url(protocol: Protocol, text: &str) -> Result<(), String> {
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => false,
     };
-    if !loopback {
+    if !loopback && !allow_remote {
         return Err(format!(
-            "'{text}' is not on this machine: wsbench sends load only to loopback (127.0.0.0/8, ::1, localhost)"
+            "'{text}' is not on this machine: wsbench sends load only to loopback (127.0.0.0/8, ::1, localhost) unless the run is started with --allow-remote"
         ));
     }
     Ok(())

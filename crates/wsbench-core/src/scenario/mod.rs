@@ -4,6 +4,7 @@
 //! (or the table, for a missing field), and every mistake of a file is reported at once:
 //! see [`check`] for the rules, one function per section of the file.
 
+mod adapter;
 mod check;
 mod checker;
 mod duration;
@@ -267,6 +268,12 @@ pub struct Scenario {
     /// Systems the scenario defines: servers started from a command.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub systems: BTreeMap<SystemName, SystemDef>,
+    /// How the clients speak to each system's server, where it is not wsbench's own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub adapter: BTreeMap<SystemName, crate::adapter::Adapter>,
+    /// Targets off this machine were allowed (`run --allow-remote`; never from the file).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_remote: bool,
     /// CPUs the servers may run on (unset: any).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_cpus: Option<CpuSet>,

@@ -33,10 +33,12 @@ pub struct Overrides {
     pub server_cpus: Option<crate::cpus::CpuSet>,
     /// `--loadgen-cpus`.
     pub loadgen_cpus: Option<crate::cpus::CpuSet>,
+    /// `--allow-remote`: targets off this machine may be measured.
+    pub allow_remote: bool,
 }
 
 /// The fields a scenario file may have at its top.
-const FIELDS: [&str; 28] = [
+const FIELDS: [&str; 29] = [
     "name",
     "transports",
     "clients",
@@ -65,6 +67,7 @@ const FIELDS: [&str; 28] = [
     "systems",
     "server_cpus",
     "loadgen_cpus",
+    "adapter",
 ];
 
 impl Scenario {

@@ -36,6 +36,11 @@ pub(super) fn point(
         probe::HEADER_LEN as i64,
         MAX_PAYLOAD as i64,
     );
+    if let (Some(p), Some(v)) = (payload, values.get(&SweepField::Payload)) {
+        for m in super::adapter::payload_fits(&c.adapters, &c.transports, p) {
+            check.report(v.span.clone(), "payload", m);
+        }
+    }
     let mut nodes = ranged(SweepField::Nodes, 1, 16);
     let commands = c.transports.iter().any(|t| c.systems.contains_key(t));
     if let (Some(n), Some((_, span))) = (nodes, int(SweepField::Nodes))
@@ -77,6 +82,8 @@ pub(super) fn point(
         target: c.target.clone(),
         target_pids: c.target_pids.clone(),
         systems: c.systems.clone(),
+        adapter: c.adapters.clone(),
+        allow_remote: c.allow_remote,
         server_cpus: c.server_cpus.clone(),
         loadgen_cpus: c.loadgen_cpus.clone(),
         thresholds: c.thresholds.clone(),

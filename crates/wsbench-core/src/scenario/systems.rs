@@ -323,7 +323,9 @@ pub(super) fn client_library(check: &Checker<'_>, c: &Common) {
         .iter()
         .filter(|name| match protocol_of(name, &c.systems) {
             Some(Protocol::SocketioPolling) => true,
-            Some(Protocol::Socketio) => c.socketio_client == SocketioClient::RustSocketio,
+            Some(Protocol::Socketio) => {
+                c.socketio_client == SocketioClient::RustSocketio || polls(c.adapters.get(*name))
+            }
             _ => false,
         })
         .map(SystemName::as_str)
@@ -345,6 +347,14 @@ pub(super) fn client_library(check: &Checker<'_>, c: &Common) {
             "long-polling always does"
         }
     );
+    let polls_by_adapter = c.transports.iter().any(|n| {
+        protocol_of(n, &c.systems) == Some(Protocol::Socketio) && polls(c.adapters.get(n))
+    });
+    let who = if polls_by_adapter {
+        format!("{who}; an adapter's transports starting with polling use it too")
+    } else {
+        who
+    };
     if c.mode.v != Mode::Broadcast {
         check.report(
             c.mode.span.clone(),
@@ -371,4 +381,14 @@ pub(super) fn client_library(check: &Checker<'_>, c: &Common) {
             format!("slow consumers need the lean clients, but {who}, which reads on its own"),
         );
     }
+}
+
+/// Whether an adapter has Socket.IO clients start with long-polling (which rust_socketio
+/// speaks).
+fn polls(adapter: Option<&crate::adapter::Adapter>) -> bool {
+    use crate::adapter::EngineMode;
+    matches!(
+        adapter.and_then(crate::adapter::Adapter::engine_mode),
+        Some(EngineMode::Polling | EngineMode::PollingThenUpgrade)
+    )
 }

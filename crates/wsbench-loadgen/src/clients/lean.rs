@@ -9,7 +9,7 @@ use wsbench_core::scenario::Encoding;
 
 use super::Connection;
 use super::failure::ConnectFailure;
-use super::wire::{self, Incoming, Role, Socket, Wire};
+use super::wire::{self, Dial, Incoming, Role, Socket, Wire};
 use crate::worker::WorkerCtx;
 
 /// One lean client's connection.
@@ -26,17 +26,18 @@ impl<W: Wire> Connection for Lean<W> {
     async fn connect(ctx: &WorkerCtx, id: u64) -> Result<Self, ConnectFailure> {
         let plan = &ctx.plan;
         let role = plan.role_of(id);
-        let ws = wire::connect::<W>(
-            plan.endpoint_of(id),
+        let wire = W::new(&plan.adapter);
+        let dial = Dial {
+            endpoint: plan.endpoint_of(id),
             role,
-            plan.source_ip(id),
-            &ctx.live,
-            plan.connect_timeout,
-        )
-        .await?;
+            id,
+            room: plan.room_of(id),
+            source: plan.source_ip(id),
+        };
+        let ws = wire::connect(&wire, dial, &ctx.live, plan.connect_timeout).await?;
         Ok(Lean {
             ws,
-            wire: W::default(),
+            wire,
             encoding: plan.encoding,
             role,
             frames: Vec::with_capacity(2),
@@ -51,11 +52,12 @@ impl<W: Wire> Connection for Lean<W> {
     }
 
     async fn pong(&mut self) -> Result<(), ()> {
-        self.ws.send(W::pong()).await.map_err(drop)
+        self.ws.send(self.wire.pong()).await.map_err(drop)
     }
 
     async fn send(&mut self, probe: &[u8]) -> Result<(), ()> {
-        W::encode(self.encoding, self.role, probe, &mut self.frames);
+        self.wire
+            .encode(self.encoding, self.role, probe, &mut self.frames);
         for frame in self.frames.drain(..) {
             self.ws.feed(frame).await.map_err(drop)?;
         }

@@ -15,8 +15,8 @@ use wsbench_core::system::Protocol;
 
 pub use failure::ConnectFailure;
 pub use raw_ws::RawWs;
-pub use socketio::{SIO_EVENT, SocketIoWs};
-pub use wire::{Endpoint, Incoming, Role, Socket, Wire, connect};
+pub use socketio::SocketIoWs;
+pub use wire::{Dial, Endpoint, Incoming, Role, Socket, Wire, connect};
 
 use crate::plan::ClientLibrary;
 use crate::worker::WorkerCtx;

@@ -11,12 +11,12 @@ use futures_util::FutureExt;
 use rust_socketio::asynchronous::{Client, ClientBuilder};
 use rust_socketio::{Event, Payload, TransportType};
 use tokio::sync::mpsc;
+use wsbench_core::adapter::{Adapter, EngineMode};
 use wsbench_core::scenario::Encoding;
 use wsbench_core::system::Protocol;
 
 use super::Connection;
 use super::failure::ConnectFailure;
-use super::socketio::SIO_EVENT;
 use super::wire::Incoming;
 use crate::worker::WorkerCtx;
 
@@ -28,6 +28,7 @@ pub(crate) struct RustSio {
     client: Client,
     inbox: Inbox,
     encoding: Encoding,
+    adapter: std::sync::Arc<Adapter>,
 }
 
 impl Connection for RustSio {
@@ -36,16 +37,26 @@ impl Connection for RustSio {
         let (tx, inbox) = mpsc::unbounded_channel();
         let (open_tx, mut open_rx) = mpsc::unbounded_channel();
         let close_tx = tx.clone();
-        let transport = if plan.protocol == Protocol::SocketioPolling {
-            TransportType::Polling
-        } else {
+        let adapter = plan.adapter.clone();
+        let transport = match adapter.engine_mode() {
+            Some(EngineMode::Polling) => TransportType::Polling,
+            Some(EngineMode::PollingThenUpgrade) => TransportType::WebsocketUpgrade,
+            Some(EngineMode::Websocket) => TransportType::Websocket,
+            None if plan.protocol == Protocol::SocketioPolling => TransportType::Polling,
             // Websocket from the start, not polling first and then an upgrade.
-            TransportType::Websocket
+            None => TransportType::Websocket,
         };
-        let builder = ClientBuilder::new(format!("http://{}/", plan.endpoint_of(id).addr))
+        let mut url = url::Url::parse(&format!("http://{}/", plan.endpoint_of(id).addr))
+            .map_err(|_| ConnectFailure::Handshake)?;
+        url.set_path(adapter.engine_path());
+        if !adapter.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&adapter.query);
+        }
+        let mut builder = ClientBuilder::new(url.to_string())
             .transport_type(transport)
+            .namespace(adapter.namespace())
             .reconnect(false)
-            .on(SIO_EVENT, move |payload, _| {
+            .on(adapter.receive_event(), move |payload, _| {
                 if let Some(bytes) = bytes_of(payload) {
                     let _ = tx.send(Some(bytes));
                 }
@@ -59,6 +70,14 @@ impl Connection for RustSio {
                 let _ = close_tx.send(None);
                 async {}.boxed()
             });
+        for (name, value) in adapter.header_pairs(id, plan.room_of(id)) {
+            builder = builder.opening_header(name, value.as_str());
+        }
+        if let Some(auth) = &adapter.auth {
+            let auth: serde_json::Value =
+                serde_json::from_str(auth).map_err(|_| ConnectFailure::Protocol)?;
+            builder = builder.auth(auth);
+        }
         let connecting = async {
             let client = builder.connect().await.map_err(|e| {
                 if e.to_string().to_lowercase().contains("refused") {
@@ -78,6 +97,7 @@ impl Connection for RustSio {
             client,
             inbox,
             encoding: plan.encoding,
+            adapter,
         })
     }
 
@@ -100,7 +120,8 @@ impl Connection for RustSio {
             )]),
             Encoding::Binary => Payload::Binary(Bytes::copy_from_slice(probe)),
         };
-        self.client.emit(SIO_EVENT, payload).await.map_err(drop)
+        let event = self.adapter.event();
+        self.client.emit(event, payload).await.map_err(drop)
     }
 
     async fn close(self) {
@@ -108,13 +129,15 @@ impl Connection for RustSio {
     }
 }
 
-/// The probe bytes of an event's first argument.
+/// The bytes of an event's arguments, where the probe is found (a string argument as
+/// is; anything else, e.g. a server's envelope object, as its JSON text).
 fn bytes_of(payload: Payload) -> Option<Bytes> {
     match payload {
         Payload::Binary(b) => Some(b),
         Payload::Text(values) => match values.into_iter().next() {
             Some(serde_json::Value::String(s)) => Some(Bytes::from(s)),
-            _ => None,
+            Some(other) => Some(Bytes::from(other.to_string())),
+            None => None,
         },
         #[allow(deprecated)]
         Payload::String(s) => Some(Bytes::from(s)),

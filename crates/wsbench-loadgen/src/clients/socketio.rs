@@ -3,62 +3,84 @@
 //! as `42["broadcast","<probe>"]` (binary: a placeholder packet and an attachment frame),
 //! `echo` with an ack for round trips, and engine.io pings answered.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
+use wsbench_core::adapter::Adapter;
 use wsbench_core::scenario::Encoding;
 
 use super::failure::ConnectFailure;
 use super::wire::{Endpoint, Incoming, Role, Socket, Wire};
 
-/// The event name probes travel under.
-pub const SIO_EVENT: &str = "broadcast";
-
-/// The lean Socket.IO wire; its state is an attachment announced by the last packet.
-#[derive(Debug, Default)]
+/// The lean Socket.IO wire: the system's adapter (event names, namespace, auth), and an
+/// attachment announced by the last packet.
+#[derive(Debug)]
 pub struct SocketIoWs {
+    adapter: Arc<Adapter>,
+    /// `"/chat,"` for namespace `/chat`, empty for `/`: what prefixes its packets.
+    nsp: String,
     attachment_pending: bool,
 }
 
 impl Wire for SocketIoWs {
-    fn url(endpoint: &Endpoint, _: Role) -> Result<String, ConnectFailure> {
+    fn new(adapter: &Arc<Adapter>) -> Self {
+        let nsp = match adapter.namespace() {
+            "/" => String::new(),
+            n => format!("{n},"),
+        };
+        SocketIoWs {
+            adapter: adapter.clone(),
+            nsp,
+            attachment_pending: false,
+        }
+    }
+
+    fn url(&self, endpoint: &Endpoint, _: Role) -> Result<String, ConnectFailure> {
         Ok(endpoint.url.clone())
     }
 
-    async fn handshake(ws: &mut Socket, role: Role) -> Result<(), ConnectFailure> {
-        // engine.io's open packet, then the namespace CONNECT and its answer.
+    async fn handshake(&self, ws: &mut Socket, role: Role, _: u64) -> Result<(), ConnectFailure> {
+        // engine.io's open packet, then the namespace CONNECT (with auth) and its answer.
         if !next_text(ws).await?.starts_with('0') {
             return Err(ConnectFailure::Protocol);
         }
-        send_text(ws, "40".to_owned()).await?;
+        let auth = self.adapter.auth.as_deref().unwrap_or("");
+        send_text(ws, format!("40{}{auth}", self.nsp)).await?;
+        let (ok, refused) = (format!("40{}", self.nsp), format!("44{}", self.nsp));
         loop {
             let text = next_text(ws).await?;
-            if text.starts_with("40") {
+            if text.starts_with(&ok) {
                 break;
-            } else if text.starts_with("44") {
+            } else if text.starts_with(&refused) {
                 return Err(ConnectFailure::Protocol);
             }
         }
         if let Role::Room(n) = role {
             // Joins room `r<n>` and waits for the join's ack.
-            send_text(ws, format!("420[\"join\",\"r{n}\"]")).await?;
-            while !next_text(ws).await?.starts_with("430") {}
+            let join = self.adapter.join_event();
+            send_text(ws, format!("42{}0[\"{join}\",\"r{n}\"]", self.nsp)).await?;
+            let acked = format!("43{}0", self.nsp);
+            while !next_text(ws).await?.starts_with(&acked) {}
         }
         Ok(())
     }
 
-    fn encode(encoding: Encoding, role: Role, probe: &[u8], out: &mut Vec<Message>) {
+    fn encode(&self, encoding: Encoding, role: Role, probe: &[u8], out: &mut Vec<Message>) {
         out.clear();
         let text = || std::str::from_utf8(probe).expect("probes are ASCII");
         // The echo event asks for an ack (id 0): the answer is `43`/`46` with the probe.
         let (event, ack) = match role {
-            Role::Echo => ("echo", "0"),
-            _ => (SIO_EVENT, ""),
+            Role::Echo => (self.adapter.echo_event(), "0"),
+            _ => (self.adapter.event(), ""),
         };
+        let nsp = &self.nsp;
         match encoding {
             Encoding::Text => {
-                let mut frame = String::with_capacity(probe.len() + 20);
+                let mut frame = String::with_capacity(probe.len() + event.len() + nsp.len() + 12);
                 frame.push_str("42");
+                frame.push_str(nsp);
                 frame.push_str(ack);
                 frame.push_str("[\"");
                 frame.push_str(event);
@@ -69,7 +91,7 @@ impl Wire for SocketIoWs {
             }
             Encoding::Binary => {
                 out.push(Message::text(format!(
-                    "451-{ack}[\"{event}\",{{\"_placeholder\":true,\"num\":0}}]"
+                    "451-{nsp}{ack}[\"{event}\",{{\"_placeholder\":true,\"num\":0}}]"
                 )));
                 out.push(Message::Binary(Bytes::copy_from_slice(probe)));
             }
@@ -87,31 +109,81 @@ impl Wire for SocketIoWs {
         }
     }
 
-    fn pong() -> Message {
+    fn pong(&self) -> Message {
         Message::text("3")
     }
+
+    fn adapter(&self) -> &Adapter {
+        &self.adapter
+    }
+}
+
+/// A socket.io packet inside an engine.io message (`4<type>[<n>-][<nsp>,][<id>]<data>`).
+struct Packet<'a> {
+    kind: u8,
+    nsp: &'a [u8],
+    /// The JSON data, from its first byte.
+    at: usize,
+}
+
+fn packet(t: &[u8]) -> Option<Packet<'_>> {
+    let [b'4', kind, ..] = *t else { return None };
+    let mut i = 2;
+    if matches!(kind, b'5' | b'6') {
+        i += t[i..].iter().position(|&b| b == b'-')? + 1;
+    }
+    let mut nsp: &[u8] = b"";
+    if t.get(i) == Some(&b'/') {
+        let end = i + t[i..].iter().position(|&b| b == b',')? + 1;
+        nsp = &t[i..end];
+        i = end;
+    }
+    while t.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    Some(Packet { kind, nsp, at: i })
 }
 
 impl SocketIoWs {
     fn decode_text(&mut self, t: Bytes) -> Incoming {
-        let at = |i: usize| Incoming::Payload(t.slice(i..));
         match &t[..] {
-            b"2" => Incoming::Ping,
-            [b'1', ..] | [b'4', b'1', ..] => Incoming::Closed,
-            // 42["event","<probe>"...]: the probe starts after the event name's closing quote.
-            [b'4', b'2', b'[', b'"', rest @ ..] => {
-                match rest.windows(3).position(|w| w == b"\",\"") {
-                    Some(i) => at(4 + i + 3),
-                    None => Incoming::Other,
-                }
+            b"2" => return Incoming::Ping,
+            [b'1', ..] => return Incoming::Closed,
+            _ => {}
+        }
+        let Some(p) = packet(&t) else {
+            return Incoming::Other;
+        };
+        if p.nsp != self.nsp.as_bytes() {
+            return Incoming::Other;
+        }
+        let data = &t[p.at..];
+        // An event counts if it is the one receivers listen to; its probe is then found
+        // anywhere in its arguments (a server may wrap it).
+        let counted = || {
+            let event = self.adapter.receive_event().as_bytes();
+            data.len() > event.len() + 3
+                && data.starts_with(b"[\"")
+                && data[2..].starts_with(event)
+                && data[2 + event.len()] == b'"'
+        };
+        // After the event name: `,"<probe>…` for a string argument (the probe then starts
+        // the slice, found without a scan), anything else for a server's own envelope.
+        let args = || {
+            let from = p.at + 2 + self.adapter.receive_event().len() + 1;
+            let skip = if t[from..].starts_with(b",\"") { 2 } else { 0 };
+            t.slice(from + skip..)
+        };
+        match p.kind {
+            b'1' => Incoming::Closed,
+            b'2' if counted() => Incoming::Payload(args()),
+            // An ack (the echo's answer): its arguments hold the probe.
+            b'3' => Incoming::Payload(t.slice(p.at..)),
+            b'5' if counted() => {
+                self.attachment_pending = true;
+                Incoming::Other
             }
-            // 43<id>["<probe>"...]: an ack (the echo's answer).
-            [b'4', b'3', rest @ ..] => match rest.windows(2).position(|w| w == b"[\"") {
-                Some(i) => at(2 + i + 2),
-                None => Incoming::Other,
-            },
-            // 45<n>-[...] or 46<n>-<id>[...]: a binary event or ack, its attachment next.
-            [b'4', b'5' | b'6', ..] => {
+            b'6' => {
                 self.attachment_pending = true;
                 Incoming::Other
             }
@@ -154,16 +226,19 @@ mod tests {
         }
         .encode(64);
         let mut out = Vec::new();
-        let mut d = SocketIoWs::default();
+        let mut d = SocketIoWs::new(&Arc::default());
 
-        SocketIoWs::encode(Encoding::Text, Role::Broadcast, &probe, &mut out);
+        d.encode(Encoding::Text, Role::Broadcast, &probe, &mut out);
         assert_eq!(out.len(), 1);
         let Incoming::Payload(got) = d.decode(out.remove(0)) else {
             panic!("not a payload");
         };
-        assert_eq!(&got[..probe.len()], &probe[..]);
+        assert_eq!(
+            wsbench_core::probe::Probe::find(&got),
+            wsbench_core::probe::Probe::decode(&probe)
+        );
 
-        SocketIoWs::encode(Encoding::Binary, Role::Broadcast, &probe, &mut out);
+        d.encode(Encoding::Binary, Role::Broadcast, &probe, &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(d.decode(out.remove(0)), Incoming::Other);
         assert_eq!(
@@ -179,15 +254,52 @@ mod tests {
     fn an_echo_asks_for_an_ack_and_its_answer_holds_the_probe() {
         let probe = b"W0000000100000000000000020000000000000003..";
         let mut out = Vec::new();
-        SocketIoWs::encode(Encoding::Text, Role::Echo, probe, &mut out);
+        let mut d = SocketIoWs::new(&Arc::default());
+        d.encode(Encoding::Text, Role::Echo, probe, &mut out);
         assert_eq!(
             out[0].to_text().unwrap(),
             format!("420[\"echo\",\"{}\"]", std::str::from_utf8(probe).unwrap())
         );
         let answer = Message::text(format!("430[\"{}\"]", std::str::from_utf8(probe).unwrap()));
-        let Incoming::Payload(got) = SocketIoWs::default().decode(answer) else {
+        let Incoming::Payload(got) = d.decode(answer) else {
             panic!("not a payload");
         };
-        assert!(got.starts_with(probe));
+        assert!(wsbench_core::probe::Probe::find(&got).is_some());
+    }
+
+    #[test]
+    fn an_adapter_names_the_namespace_and_events() {
+        let adapter = Arc::new(Adapter {
+            event: Some("chat message".to_owned()),
+            namespace: Some("/chat".to_owned()),
+            ..Adapter::default()
+        });
+        let mut d = SocketIoWs::new(&adapter);
+        let mut out = Vec::new();
+        d.encode(Encoding::Text, Role::Broadcast, b"W1", &mut out);
+        assert_eq!(
+            out[0].to_text().unwrap(),
+            r#"42/chat,["chat message","W1"]"#
+        );
+        let wrapped = Message::text(r#"42/chat,["chat message",{"from":"x","msg":"W1"}]"#);
+        let Incoming::Payload(got) = d.decode(wrapped) else {
+            panic!("not a payload");
+        };
+        assert_eq!(&got[..], br#",{"from":"x","msg":"W1"}]"#);
+        let plain = Message::text(r#"42/chat,["chat message","W1"]"#);
+        assert_eq!(
+            d.decode(plain),
+            Incoming::Payload(Bytes::from_static(b"W1\"]"))
+        );
+        // Another event, another namespace: not counted.
+        assert_eq!(
+            d.decode(Message::text(r#"42/chat,["typing","W1"]"#)),
+            Incoming::Other
+        );
+        assert_eq!(
+            d.decode(Message::text(r#"42["chat message","W1"]"#)),
+            Incoming::Other
+        );
+        assert_eq!(d.decode(Message::text("41/chat,")), Incoming::Closed);
     }
 }

@@ -8,8 +8,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{WebSocketStream, client_async_with_config};
+use wsbench_core::adapter::Adapter;
 use wsbench_core::counting::CountingStream;
 use wsbench_core::net;
 use wsbench_core::scenario::Encoding;
@@ -54,24 +58,31 @@ pub enum Incoming {
 }
 
 /// How one protocol rides on WebSocket: one implementation per protocol, in a file of its
-/// own. A value holds the per-connection decoding state.
+/// own. A value holds the system's adapter (shared) and the per-connection decoding state.
 // The clients run on current-thread runtimes: these futures never need to be `Send`.
 #[allow(async_fn_in_trait)]
-pub trait Wire: Default {
-    /// The WebSocket URL a client of `role` opens at `endpoint`.
-    fn url(endpoint: &Endpoint, role: Role) -> Result<String, ConnectFailure>;
+pub trait Wire: Sized {
+    /// A connection's wire, speaking as `adapter` says.
+    fn new(adapter: &Arc<Adapter>) -> Self;
 
-    /// What follows the upgrade before the client is ready (a session handshake, a room).
-    async fn handshake(ws: &mut Socket, role: Role) -> Result<(), ConnectFailure>;
+    /// The WebSocket URL a client of `role` opens at `endpoint`.
+    fn url(&self, endpoint: &Endpoint, role: Role) -> Result<String, ConnectFailure>;
+
+    /// What follows the upgrade before client `id` is ready (a session handshake, a room,
+    /// a subscribe message).
+    async fn handshake(&self, ws: &mut Socket, role: Role, id: u64) -> Result<(), ConnectFailure>;
 
     /// The messages that carry one probe for a client of `role`, into `out` (cleared).
-    fn encode(encoding: Encoding, role: Role, probe: &[u8], out: &mut Vec<Message>);
+    fn encode(&self, encoding: Encoding, role: Role, probe: &[u8], out: &mut Vec<Message>);
 
     /// What `msg` means, given what came before it on this connection.
     fn decode(&mut self, msg: Message) -> Incoming;
 
     /// The answer to [`Incoming::Ping`].
-    fn pong() -> Message;
+    fn pong(&self) -> Message;
+
+    /// The adapter the wire speaks by.
+    fn adapter(&self) -> &Adapter;
 }
 
 /// Client-side WebSocket buffers. tungstenite's default read buffer is 128 KiB, allocated
@@ -82,29 +93,63 @@ fn client_config() -> WebSocketConfig {
         .write_buffer_size(0)
 }
 
-/// Opens TCP (from `source`, see [`crate::LoadPlan::source_ip`]), upgrades to WebSocket
-/// and runs the protocol's handshake, within `timeout`: a ready client of `role`.
+/// Where and as whom a client connects.
+pub struct Dial<'a> {
+    /// The server.
+    pub endpoint: &'a Endpoint,
+    /// What the client does there.
+    pub role: Role,
+    /// Its id (for the adapter's `{client}`) and room (`{room}`).
+    pub id: u64,
+    /// Its room, `0` outside rooms mode.
+    pub room: u64,
+    /// The local address to connect from, see [`crate::LoadPlan::source_ip`].
+    pub source: Option<std::net::IpAddr>,
+}
+
+/// Opens TCP, upgrades to WebSocket (with the adapter's headers and subprotocols) and runs
+/// the protocol's handshake, within `timeout`: a ready client.
 pub async fn connect<W: Wire>(
-    endpoint: &Endpoint,
-    role: Role,
-    source: Option<std::net::IpAddr>,
+    wire: &W,
+    dial: Dial<'_>,
     live: &Arc<WorkerLive>,
     timeout: Duration,
 ) -> Result<Socket, ConnectFailure> {
     let attempt = async {
-        let tcp = open_tcp(endpoint.addr, source).await?;
+        let tcp = open_tcp(dial.endpoint.addr, dial.source).await?;
         net::tune_stream(&tcp).map_err(|e| ConnectFailure::from_io(&e))?;
         let stream = CountingStream::new(tcp, live.clone());
-        let url = W::url(endpoint, role)?;
-        let (mut ws, _) = client_async_with_config(url.as_str(), stream, Some(client_config()))
+        let request = request(wire, &dial)?;
+        let (mut ws, _) = client_async_with_config(request, stream, Some(client_config()))
             .await
             .map_err(|e| ConnectFailure::from_ws(&e))?;
-        W::handshake(&mut ws, role).await?;
+        wire.handshake(&mut ws, dial.role, dial.id).await?;
         Ok(ws)
     };
     tokio::time::timeout(timeout, attempt)
         .await
         .unwrap_or(Err(ConnectFailure::Timeout))
+}
+
+/// The upgrade request: the wire's URL, the adapter's headers and subprotocols.
+fn request<W: Wire>(wire: &W, dial: &Dial<'_>) -> Result<Request, ConnectFailure> {
+    let url = wire.url(dial.endpoint, dial.role)?;
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| ConnectFailure::from_ws(&e))?;
+    let adapter = wire.adapter();
+    let headers = request.headers_mut();
+    for (name, value) in adapter.header_pairs(dial.id, dial.room) {
+        let name = HeaderName::try_from(name).map_err(|_| ConnectFailure::Handshake)?;
+        let value = HeaderValue::try_from(value).map_err(|_| ConnectFailure::Handshake)?;
+        headers.append(name, value);
+    }
+    if !adapter.subprotocols.is_empty() {
+        let offered = HeaderValue::try_from(adapter.subprotocols.join(", "))
+            .map_err(|_| ConnectFailure::Handshake)?;
+        headers.insert("Sec-WebSocket-Protocol", offered);
+    }
+    Ok(request)
 }
 
 async fn open_tcp(

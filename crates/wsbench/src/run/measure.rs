@@ -136,6 +136,18 @@ fn judge(
                 run.messages.misrouted
             )),
         ),
+        None if nothing_relayed(run) => (
+            Status::Failed,
+            Some(format!(
+                "{name}: 0 of {} delivered: the server relayed no message containing the probe{} \
+                 — check the template and event names (adapter.{name})",
+                run.messages.expected,
+                match run.messages.foreign {
+                    0 => String::new(),
+                    n => format!(" ({n} messages without one were received)"),
+                }
+            )),
+        ),
         None => (Status::Complete, None),
         Some(Stop::Interrupted) => (
             Status::Interrupted,
@@ -146,4 +158,11 @@ fn judge(
             Some(format!("{name}: {why} during {phase}")),
         ),
     }
+}
+
+/// Every client connected and probes were owed, yet none came back: the server does not
+/// speak the way the clients were told (a template, an event name), not a loss to report.
+fn nothing_relayed(run: &TransportRun) -> bool {
+    let m = &run.messages;
+    m.expected > 0 && m.delivered == 0 && run.connections.connected == run.connections.requested
 }

@@ -24,7 +24,75 @@ pub fn lines(scenario: &Scenario) -> Vec<String> {
         placement(scenario),
     ]);
     lines.extend(handicap());
+    lines.extend(adapters(scenario));
+    lines.extend(remote_hosts(scenario).iter().map(|(name, host)| {
+        format!("{name}'s target {host} is not on this machine: allowed with --allow-remote; its figures include a real network between the load generator and the server.")
+    }));
     lines
+}
+
+/// The targets of `scenario` that are not loopback addresses, as (system, host).
+pub fn remote_hosts(scenario: &Scenario) -> Vec<(String, String)> {
+    scenario
+        .target
+        .iter()
+        .filter_map(|(name, url)| {
+            let url = url::Url::parse(url).ok()?;
+            let host = url.host_str()?.trim_matches(['[', ']']).to_owned();
+            let local = host.eq_ignore_ascii_case("localhost")
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            (!local).then(|| (name.to_string(), host))
+        })
+        .collect()
+}
+
+/// What each adapter changed in how the clients speak, for readers of the result.
+fn adapters(scenario: &Scenario) -> Vec<String> {
+    scenario
+        .adapter
+        .iter()
+        .filter(|(_, a)| a.is_set())
+        .map(|(name, a)| {
+            let mut told = Vec::new();
+            if let Some(t) = &a.template {
+                told.push(format!(
+                    "message template `{t}`, the probe found anywhere in what is received"
+                ));
+            }
+            if a.event.is_some() || a.receive_event.is_some() {
+                told.push(format!(
+                    "emits `{}`, counts `{}`",
+                    a.event(),
+                    a.receive_event()
+                ));
+            }
+            if a.namespace.is_some() || a.path.is_some() {
+                told.push(format!(
+                    "namespace `{}` at `{}`",
+                    a.namespace(),
+                    a.engine_path()
+                ));
+            }
+            if !a.subprotocols.is_empty() {
+                told.push(format!("subprotocols {}", a.subprotocols.join(", ")));
+            }
+            if !a.headers.is_empty() || a.auth.is_some() || !a.query.is_empty() {
+                told.push("extra headers, query or auth".to_owned());
+            }
+            if !a.on_connect.is_empty() {
+                told.push(format!(
+                    "{} message(s) after connecting",
+                    a.on_connect.len()
+                ));
+            }
+            format!(
+                "{name}'s clients spoke through an adapter: {}.",
+                told.join("; ")
+            )
+        })
+        .collect()
 }
 
 /// The test aid's handicap the servers inherit from this process's environment, if any:

@@ -51,6 +51,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    for (name, host) in method::remote_hosts(&scenario) {
+        eprintln!(
+            "wsbench: warning: --allow-remote: {name} sends load to {host}, off this machine"
+        );
+    }
     if let Some(cpus) = &scenario.loadgen_cpus {
         // Before any thread exists: the runtime's and the workers' inherit it.
         cpus.apply_to_this_thread()
@@ -126,6 +131,7 @@ fn checked(args: &RunArgs) -> Result<(Scenario, Shard), Vec<String>> {
         target_pids: args.target_pid.clone(),
         server_cpus: args.server_cpus.clone(),
         loadgen_cpus: args.loadgen_cpus.clone(),
+        allow_remote: args.allow_remote,
     };
     let scenario = Scenario::load(&args.scenario, &overrides)
         .map_err(|errors| errors.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;

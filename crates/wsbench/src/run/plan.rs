@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use wsbench_core::scenario::{Mode, Scenario};
-use wsbench_core::system::{Protocol, System};
+use wsbench_core::system::System;
 use wsbench_loadgen::{Backoff, ClientLibrary, Endpoint, LoadPlan, Scope};
 
 use super::measure::RunCtx;
@@ -15,9 +15,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The load of one measurement of `system`, its clients spread over `endpoints`.
 pub fn load_plan(ctx: &RunCtx<'_>, system: &System, endpoints: Vec<Endpoint>) -> LoadPlan {
     let s = ctx.scenario;
+    let adapter = s.adapter.get(&system.name).cloned().unwrap_or_default();
     LoadPlan {
         protocol: system.protocol,
-        client: ClientLibrary::choose(system.protocol, s.socketio_client),
+        client: ClientLibrary::choose(system.protocol, s.socketio_client, &adapter),
         endpoints,
         scope: match s.mode {
             Mode::Broadcast => Scope::Broadcast,
@@ -29,7 +30,9 @@ pub fn load_plan(ctx: &RunCtx<'_>, system: &System, endpoints: Vec<Endpoint>) ->
         senders: s.senders,
         stalled: s.stalled,
         rate: s.rate,
-        payload: s.payload as usize,
+        // The scenario's payload is the whole message; the check made sure the probe fits.
+        payload: s.payload as usize - adapter.template_overhead(),
+        adapter: std::sync::Arc::new(adapter),
         messages_per_sender: s.messages_per_sender(),
         ramp_interval: s.ramp.interval(s.clients),
         workers: ctx.workers,
@@ -50,23 +53,34 @@ pub fn server_args(s: &Scenario) -> Vec<String> {
     args
 }
 
-/// Where a client of `protocol` connects on the server at `url`: its TCP address (on
-/// loopback) and its WebSocket URL, with the protocol's path.
-pub fn endpoint_for(protocol: Protocol, url: &str) -> anyhow::Result<Endpoint> {
+/// Where a client of `system` connects on the server at `url`: its TCP address and its
+/// WebSocket URL, with the protocol's path (or the adapter's) and the adapter's query. A
+/// name that resolves off this machine is refused unless the run allows remote targets.
+pub fn endpoint_for(s: &Scenario, system: &System, url: &str) -> anyhow::Result<Endpoint> {
     let mut url = url::Url::parse(url).with_context(|| format!("'{url}' is not a URL"))?;
     if url.scheme() == "http" {
         url.set_scheme("ws").expect("http to ws is allowed");
     }
-    if let Some((path, query)) = protocol.spec().endpoint_path {
+    let adapter = s.adapter.get(&system.name).cloned().unwrap_or_default();
+    if let Some((path, query)) = system.protocol.spec().endpoint_path {
+        let path = adapter.path.as_deref().unwrap_or(path);
         url.set_path(path);
         url.set_query(Some(query));
     }
-    let addr = url
+    if !adapter.query.is_empty() {
+        url.query_pairs_mut().extend_pairs(&adapter.query);
+    }
+    let addrs = url
         .socket_addrs(|| Some(80))
-        .with_context(|| format!("cannot resolve {url}"))?
-        .into_iter()
+        .with_context(|| format!("cannot resolve {url}"))?;
+    let addr = addrs
+        .iter()
         .find(|a| a.ip().is_loopback())
-        .with_context(|| format!("{url} does not resolve to a loopback address"))?;
+        .or_else(|| addrs.first().filter(|_| s.allow_remote))
+        .copied()
+        .with_context(|| {
+            format!("{url} does not resolve to a loopback address (to load another host, run with --allow-remote)")
+        })?;
     Ok(Endpoint {
         addr,
         url: url.to_string(),

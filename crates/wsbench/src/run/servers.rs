@@ -149,11 +149,10 @@ impl Servers {
     /// Starts `system`'s server: `scenario.nodes` built-in nodes (with a Redis when more
     /// than one), its command, or nothing for a target.
     pub async fn start(scenario: &Scenario, system: &System) -> anyhow::Result<Servers> {
-        let protocol = system.protocol;
         let mut servers = Servers::new(scenario);
         match &system.server {
             ServerSpec::Target { url, pid } => {
-                servers.endpoints.push(endpoint_for(protocol, url)?);
+                servers.endpoints.push(endpoint_for(scenario, system, url)?);
                 if let Some(pid) = *pid {
                     procfs::rss_bytes(pid)
                         .with_context(|| format!("the target's process {pid} is not running"))?;
@@ -164,7 +163,9 @@ impl Servers {
                 let timeout = spec.ready_timeout.0;
                 let child = CommandChild::spawn(spec, servers.cpus.as_ref(), timeout).await?;
                 let url = format!("ws://{}{}", child.addr, spec.path);
-                servers.endpoints.push(endpoint_for(protocol, &url)?);
+                servers
+                    .endpoints
+                    .push(endpoint_for(scenario, system, &url)?);
                 let (pid, addr) = (child.pid, child.addr);
                 servers
                     .nodes
@@ -202,7 +203,7 @@ impl Servers {
         for _ in 0..scenario.nodes {
             let child = self.spawn("127.0.0.1:0").await?;
             let url = format!("ws://{}/", child.addr);
-            self.endpoints.push(endpoint_for(system.protocol, &url)?);
+            self.endpoints.push(endpoint_for(scenario, system, &url)?);
             let (pid, addr) = (child.pid, child.addr);
             self.nodes
                 .push(Node::new(Process::Serve(child), pid, Some(addr)));

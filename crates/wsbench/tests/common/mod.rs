@@ -153,3 +153,28 @@ pub fn scenario_copy(dir: &Path, name: &str, replace: &[(&str, &str)], extra: &s
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// Waits (bounded) for `child`; its exit code, stdout and stderr.
+pub fn wait_output(
+    mut child: std::process::Child,
+    limit: Duration,
+) -> (Option<i32>, String, String) {
+    use std::io::Read;
+    let (mut stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        stdout.read_to_string(&mut s).unwrap();
+        s
+    });
+    let mut err = String::new();
+    let err_reader = std::thread::spawn(move || {
+        stderr.read_to_string(&mut err).unwrap();
+        err
+    });
+    let status = wait_with_timeout(&mut child, limit);
+    (
+        status.code(),
+        reader.join().unwrap(),
+        err_reader.join().unwrap(),
+    )
+}
