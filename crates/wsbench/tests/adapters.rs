@@ -27,13 +27,14 @@ fn node_modules() -> Option<PathBuf> {
 }
 
 /// The smoke scenario measuring system `chat`: the test server `script` under Node.js,
-/// spoken to through `adapter` (the body of `[adapter.chat]`).
+/// spoken to through `adapter` (the body of `[adapter.chat]`), in `mode` (top-level lines,
+/// empty for broadcast).
 fn chat_scenario(
     dir: &Path,
     modules: &Path,
-    protocol: &str,
-    script: &str,
+    (protocol, script): (&str, &str),
     adapter: &str,
+    mode: &str,
 ) -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/servers")
@@ -53,6 +54,10 @@ fn chat_scenario(
                 "transports = [\"chat\"]",
             ),
             ("payload = 64", "payload = 128"),
+            (
+                "encoding = \"text\"",
+                &format!("encoding = \"text\"\n{mode}"),
+            ),
         ],
         &system,
     )
@@ -74,7 +79,13 @@ fn a_json_envelope_server_that_wraps_what_it_relays_is_counted_exactly() {
         return;
     };
     let dir = temp_dir("envelope");
-    let path = chat_scenario(&dir, &modules, "ws", "envelope-ws.js", ENVELOPE_ADAPTER);
+    let path = chat_scenario(
+        &dir,
+        &modules,
+        ("ws", "envelope-ws.js"),
+        ENVELOPE_ADAPTER,
+        "",
+    );
     let result = run_ok(&path, &dir.join("out"), &[]);
     let run = &result.runs[0];
     let m = &run.messages;
@@ -108,9 +119,47 @@ fn a_socketio_server_with_its_own_namespace_event_path_and_auth_is_counted_exact
         ("upgrade", "transports = [\"polling\", \"websocket\"]"),
     ] {
         let adapter = format!("{CHAT_ADAPTER}\n{transports}");
-        let path = chat_scenario(&dir, &modules, "socketio", "chat-sio.js", &adapter);
+        let path = chat_scenario(&dir, &modules, ("socketio", "chat-sio.js"), &adapter, "");
         let out = dir.join(name);
         let result = run_ok(&path, &out, &[]);
+        let m = &result.runs[0].messages;
+        assert!(m.expected > 0 && m.delivered == m.expected, "{name}: {m:?}");
+        assert_eq!((m.duplicated, m.misrouted), (0, 0), "{name}: {m:?}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn rooms_and_round_trips_keep_working_with_the_servers_own_names() {
+    let Some(modules) = node_modules() else {
+        return;
+    };
+    let dir = temp_dir("adapter-modes");
+    let rooms = "mode = \"rooms\"\nroom_size = 5";
+    let ws_rooms = r#"template = '{"type":"chat","text":"{probe}"}'
+subprotocols = ["chat.v1"]
+headers = ["Authorization: Bearer test-token"]
+on_connect = ['{"type":"subscribe","room":"{room}"}']"#;
+    let sio_rooms = format!("{CHAT_ADAPTER}\njoin_event = \"enter\"");
+    let sio_echo = format!("{CHAT_ADAPTER}\necho_event = \"say back\"");
+    let cases = [
+        ("ws-rooms", ("ws", "envelope-ws.js"), ws_rooms, rooms),
+        (
+            "sio-rooms",
+            ("socketio", "chat-sio.js"),
+            sio_rooms.as_str(),
+            rooms,
+        ),
+        (
+            "sio-echo",
+            ("socketio", "chat-sio.js"),
+            sio_echo.as_str(),
+            "mode = \"echo\"",
+        ),
+    ];
+    for (name, server, adapter, mode) in cases {
+        let path = chat_scenario(&dir, &modules, server, adapter, mode);
+        let result = run_ok(&path, &dir.join(name), &[]);
         let m = &result.runs[0].messages;
         assert!(m.expected > 0 && m.delivered == m.expected, "{name}: {m:?}");
         assert_eq!((m.duplicated, m.misrouted), (0, 0), "{name}: {m:?}");
@@ -126,7 +175,7 @@ fn a_server_that_relays_nothing_with_the_probe_is_named_not_shown_as_loss() {
     let dir = temp_dir("no-relay");
     // The server listens to 'chat message'; these clients emit 'chat'.
     let adapter = CHAT_ADAPTER.replace("event = \"chat message\"", "event = \"chat\"");
-    let path = chat_scenario(&dir, &modules, "socketio", "chat-sio.js", &adapter);
+    let path = chat_scenario(&dir, &modules, ("socketio", "chat-sio.js"), &adapter, "");
     let (code, result) = run_with(&path, &dir.join("out"), &[]);
     assert_eq!(code, Some(1));
     let run = &result.runs[0];

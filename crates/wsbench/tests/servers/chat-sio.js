@@ -1,6 +1,7 @@
 // A Socket.IO chat server with its own conventions: namespace /chat under path /realtime/,
 // the event 'chat message', an auth token required, relayed messages wrapped as
-// {from, msg}, and a 'typing' event alongside that receivers must not count. wsbench's
+// {from, msg}, a 'typing' event alongside that receivers must not count, rooms joined with
+// 'enter' and round trips with 'say back'. wsbench's
 // tests measure it through a Socket.IO adapter and expect exact accounting.
 const http = require('http');
 const { Server } = require('socket.io');
@@ -17,9 +18,20 @@ chat.use((socket, next) => {
 });
 
 chat.on('connection', (socket) => {
+  // Rooms: 'enter' joins one, acknowledged; messages then go to the sender's rooms only.
+  socket.on('enter', (room, ack) => {
+    socket.join(room);
+    if (typeof ack === 'function') ack({ ok: true });
+  });
   socket.on('chat message', (msg) => {
-    socket.broadcast.emit('typing', { from: socket.id });
-    socket.broadcast.emit('chat message', { from: socket.id, msg });
+    const rooms = [...socket.rooms].filter((r) => r !== socket.id);
+    const to = rooms.length > 0 ? socket.to(rooms) : socket.broadcast;
+    to.emit('typing', { from: socket.id });
+    to.emit('chat message', { from: socket.id, msg });
+  });
+  // Round trips: 'say back' answers with an ack wrapping the message.
+  socket.on('say back', (msg, ack) => {
+    if (typeof ack === 'function') ack({ echoed: msg });
   });
 });
 

@@ -1,6 +1,6 @@
 // A chat server written the way many are, not the way wsbench's are: JSON messages, a
-// subprotocol and a bearer token required, a subscribe message before anything is
-// received, and every relayed message wrapped as {"from":ID,"msg":ORIGINAL}. wsbench's tests
+// subprotocol and a bearer token required, a subscribe message (to a room) before anything
+// is received, and every relayed message wrapped as {"from":ID,"msg":ORIGINAL}. wsbench's tests
 // measure it through a raw WebSocket adapter and expect exact accounting.
 const { WebSocketServer } = require('ws');
 
@@ -32,9 +32,11 @@ wss.on('connection', (ws) => {
       ws.room = m.room;
       ws.send(JSON.stringify({ type: 'subscribed', room: m.room }));
     } else if (m.type === 'chat') {
+      // To the room the message names, else to the sender's own subscription.
+      const room = m.room || ws.room;
       const out = JSON.stringify({ from: ws.id, msg: text });
       for (const c of wss.clients) {
-        if (c !== ws && c.readyState === 1 && c.room === m.room) c.send(out);
+        if (c !== ws && c.readyState === 1 && c.room === room) c.send(out);
       }
     }
   });
