@@ -13,7 +13,7 @@ use wsbench_report::Format;
 
 /// Raw WebSocket or Socket.IO? wsbench answers with measurements.
 #[derive(Debug, Parser)]
-#[command(name = "wsbench", version, about, long_about = None)]
+#[command(name = "wsbench", version, about, long_about = None, after_help = crate::exit::TABLE)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -27,17 +27,18 @@ pub enum Command {
     ///
     /// Prints one JSON ready line with the bound address on stdout, then answers each
     /// `counters` line written on stdin with one JSON line of live counters.
+    #[command(after_help = crate::help::SERVE)]
     Serve(ServeArgs),
     /// Measure the transports of a scenario side by side.
     ///
     /// Starts each transport's server as a child process (or uses the scenario's `target`),
     /// connects the scenario's clients, drives an open-loop broadcast load, and writes
-    /// result.json under results/ after each transport. Exit code: 0 complete, 1 a transport
-    /// failed, 2 bad scenario or arguments, 99 a threshold of the scenario broke, 130
-    /// interrupted (Ctrl-C; what was measured is kept). How every figure is obtained:
-    /// docs/method.md.
+    /// result.json, report.md and report.html under results/ (after each transport, so
+    /// nothing measured is lost). How every figure is obtained: docs/method.md.
+    #[command(after_help = crate::help::RUN)]
     Run(RunArgs),
     /// Render a result.json again, in any format.
+    #[command(after_help = crate::help::REPORT)]
     Report(ReportArgs),
     /// Compare two results metric by metric, for regression checks.
     ///
@@ -47,17 +48,16 @@ pub enum Command {
     /// per-block samples: the whole 95% interval of the change must pass --timing-tolerance
     /// and a Mann-Whitney test must agree. Wire bytes, loss and memory per connection are
     /// compared directly. Results from different machines get a warning (--strict-env
-    /// refuses them). Exit code: 0 no regression, 1 regression, 2 not comparable (other
-    /// scenario, schema or systems). docs/method.md, "The regression gate".
-    ///
-    /// Example: wsbench compare results/baseline/ci.json results/ci-new/result.json
+    /// refuses them). docs/method.md, "The regression gate".
+    #[command(after_help = crate::help::COMPARE)]
     Compare(CompareArgs),
     /// Add up the results of a sharded run (`wsbench run --shard I/N`) into one result.
     ///
     /// The shards must come from one scenario with the same shard count and cover every
     /// shard once; histograms are added and counters summed. Latency is that of probes
     /// received in the process that sent them (one monotonic clock); deliveries are counted
-    /// from every shard. Exit code: 0 merged, 2 the shards do not belong together.
+    /// from every shard.
+    #[command(after_help = crate::help::MERGE)]
     Merge(MergeArgs),
 }
 
@@ -71,6 +71,10 @@ pub struct MergeArgs {
     /// Where to write the merged result.json.
     #[arg(long, short, value_name = "FILE")]
     pub output: PathBuf,
+
+    /// Replace the output if it exists (it is never replaced silently).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Options of `wsbench report`.
@@ -86,6 +90,10 @@ pub struct ReportArgs {
     /// Write to this file instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Replace the output file if it exists (it is never replaced silently).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Options of `wsbench compare`.
@@ -100,22 +108,22 @@ pub struct CompareArgs {
     /// Smallest change of CPU per delivery or delivered/s, relative and after
     /// calibration, that counts: 0.12 = 12%. Its 95% confidence interval must also exclude
     /// no change, and a Mann-Whitney test over the blocks agree.
-    #[arg(long, value_name = "SHARE", default_value_t = 0.12)]
+    #[arg(long, value_name = "SHARE", default_value_t = 0.12, allow_negative_numbers = true, value_parser = parse_share)]
     pub timing_tolerance: f64,
 
     /// The same for the latency median, which a shared machine moves by a factor between
     /// runs by itself: 2.0 = ×3. Lower it on a quiet, dedicated machine.
-    #[arg(long, value_name = "SHARE", default_value_t = 2.0)]
+    #[arg(long, value_name = "SHARE", default_value_t = 2.0, allow_negative_numbers = true, value_parser = parse_share)]
     pub latency_tolerance: f64,
 
     /// Largest p-value of the Mann-Whitney test over the blocks at which a timing change
     /// counts.
-    #[arg(long, value_name = "P", default_value_t = 0.01)]
+    #[arg(long, value_name = "P", default_value_t = 0.01, allow_negative_numbers = true, value_parser = parse_p)]
     pub significance: f64,
 
     /// The same for volatile timings (latency p99 and p99.9, connect times: any scheduler
     /// hiccup moves them), judged only from enough samples: 4.0 = ×5.
-    #[arg(long, value_name = "SHARE", default_value_t = 4.0)]
+    #[arg(long, value_name = "SHARE", default_value_t = 4.0, allow_negative_numbers = true, value_parser = parse_share)]
     pub volatile_tolerance: f64,
 
     /// Refuse (exit 2) to compare results from machines with another CPU model, core
@@ -124,15 +132,15 @@ pub struct CompareArgs {
     pub strict_env: bool,
 
     /// How much server memory per connection may grow, relative.
-    #[arg(long, value_name = "SHARE", default_value_t = 0.25)]
+    #[arg(long, value_name = "SHARE", default_value_t = 0.25, allow_negative_numbers = true, value_parser = parse_share)]
     pub memory_tolerance: f64,
 
     /// How much wire bytes per delivery may grow, relative.
-    #[arg(long, value_name = "SHARE", default_value_t = 0.02)]
+    #[arg(long, value_name = "SHARE", default_value_t = 0.02, allow_negative_numbers = true, value_parser = parse_share)]
     pub wire_tolerance: f64,
 
     /// How much the lost share of deliveries may grow, absolute (0.001 = 0.1 point).
-    #[arg(long, value_name = "SHARE", default_value_t = 0.001)]
+    #[arg(long, value_name = "SHARE", default_value_t = 0.001, allow_negative_numbers = true, value_parser = parse_share)]
     pub loss_tolerance: f64,
 }
 
@@ -147,7 +155,7 @@ pub struct RunArgs {
     pub scenario: PathBuf,
 
     /// Override the scenario's client count for this run.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub clients: Option<u64>,
 
     /// Override the scenario's measured duration for this run (e.g. "10s").
@@ -156,7 +164,7 @@ pub struct RunArgs {
 
     /// Override the scenario's repeats for this run: a regression baseline recorded with
     /// more repeats than the check it gates is a steadier reference.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub repeat: Option<u64>,
 
     /// Measure only this transport (repeatable): ws, socketio, socketio-polling.
@@ -164,12 +172,22 @@ pub struct RunArgs {
     pub transport: Vec<SystemName>,
 
     /// Load-generator threads (default: the scenario's `workers`, else one per core).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub workers: Option<u64>,
 
-    /// Directory for result.json (default: results/<scenario>-<UTC timestamp>).
+    /// Directory for result.json and the reports (default: results/<scenario>-<UTC
+    /// timestamp>). A directory that already holds a result is refused.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// Replace the result already in --out (it is never replaced silently).
+    #[arg(long)]
+    pub force: bool,
+
+    /// At the end, print every figure in full tables (wider than 100 columns) instead of
+    /// the headline figures and the claims' verdicts.
+    #[arg(long)]
+    pub wide: bool,
 
     /// Measure an already-running server for a transport, e.g. ws=ws://127.0.0.1:8080/
     /// (repeatable; loopback unless --allow-remote). Replaces the scenario's [target] for
@@ -225,6 +243,26 @@ fn parse_target_pid(s: &str) -> Result<(SystemName, u32), String> {
         .filter(|p| *p > 0)
         .ok_or_else(|| format!("'{pid}' is not a process id"))?;
     Ok((name.parse()?, pid))
+}
+
+/// A tolerance: a finite share, 0 or more (0.12 = 12%).
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!(
+            "'{s}' is not a share of 0 or more (e.g. 0.12 for 12%)"
+        )),
+    }
+}
+
+/// A significance level, between 0 and 1.
+fn parse_p(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x < 1.0 => Ok(x),
+        _ => Err(format!(
+            "'{s}' is not a significance level between 0 and 1 (e.g. 0.01)"
+        )),
+    }
 }
 
 fn parse_cpus(s: &str) -> Result<CpuSet, String> {

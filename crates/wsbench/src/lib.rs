@@ -4,6 +4,8 @@
 //! tests and other programs can drive the same code in-process.
 
 pub mod cli;
+pub mod exit;
+pub mod help;
 pub mod merge;
 pub mod report;
 pub mod run;
@@ -27,7 +29,7 @@ where
         Err(err) => {
             let _ = err.print();
             return if err.use_stderr() {
-                ExitCode::from(2)
+                ExitCode::from(exit::USAGE)
             } else {
                 ExitCode::SUCCESS
             };
@@ -45,7 +47,7 @@ where
         Ok(code) => code,
         Err(err) => {
             eprintln!("wsbench: {err:#}");
-            ExitCode::FAILURE
+            ExitCode::from(exit::code_of(&err))
         }
     }
 }

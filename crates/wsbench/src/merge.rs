@@ -14,6 +14,7 @@ use crate::run::{EXIT_USAGE, summary, write_atomic};
 
 /// Runs `wsbench merge`.
 pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    crate::exit::refuse_overwrite(&args.output, args.force)?;
     let mut shards = Vec::new();
     for path in &args.shards {
         shards.push((path.display().to_string(), read_result(path)?));

@@ -8,21 +8,31 @@ use wsbench_core::result::{RunResult, SCHEMA_VERSION};
 use wsbench_report::compare::{self, Tolerances};
 
 use crate::cli::{CompareArgs, ReportArgs};
+use crate::exit::{Usage, refuse_overwrite};
 use crate::run::write_atomic;
 
-/// Reads a result written by `wsbench run`, refusing other schema versions.
+/// Reads a result written by `wsbench run`, refusing other schema versions; any failure
+/// is the request's (exit 2): the input is not a result this wsbench reads.
 pub fn read_result(path: &Path) -> anyhow::Result<RunResult> {
+    read(path).map_err(|e| Usage(format!("{e:#}")).into())
+}
+
+fn read(path: &Path) -> anyhow::Result<RunResult> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let version = value.get("schema_version").and_then(|v| v.as_u64());
-    if version != Some(u64::from(SCHEMA_VERSION)) {
-        bail!(
-            "{} has schema version {:?}; this wsbench reads version {SCHEMA_VERSION}",
-            path.display(),
-            version
-        );
+    match value.get("schema_version").map(|v| v.as_u64()) {
+        Some(Some(v)) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(Some(v)) => bail!(
+            "{} has schema version {v}; this wsbench reads version {SCHEMA_VERSION} (re-run \
+             the scenario, or use the wsbench that wrote it)",
+            path.display()
+        ),
+        _ => bail!(
+            "{} is not a wsbench result (no schema_version)",
+            path.display()
+        ),
     }
     serde_json::from_value(value)
         .with_context(|| format!("{} is not a wsbench result", path.display()))
@@ -31,6 +41,9 @@ pub fn read_result(path: &Path) -> anyhow::Result<RunResult> {
 /// Runs `wsbench report`.
 pub fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let result = read_result(&args.result)?;
+    if let Some(path) = &args.output {
+        refuse_overwrite(path, args.force)?;
+    }
     let bytes = args.format.exporter().render(&result)?;
     match &args.output {
         Some(path) => write_atomic(path, &bytes)?,

@@ -24,14 +24,16 @@ pub fn raise(needed: u64) -> anyhow::Result<[u64; 2]> {
         );
     }
     if lim.rlim_max < needed {
-        bail!(
+        // Nothing has started, and this machine cannot run it as asked: exit 2.
+        return Err(crate::exit::Usage(format!(
             "this run needs {needed} file descriptors (one per client socket and sender \
              timer, one per server connection, plus 256), but the hard limit (ulimit -Hn) \
              is {}. Raise it, e.g. \
              `ulimit -Hn {needed}` as root or `nofile` in /etc/security/limits.conf, or run \
              fewer clients with --clients",
             lim.rlim_max
-        );
+        ))
+        .into());
     }
     if lim.rlim_cur < needed {
         // Raise to the hard limit, not just to `needed`: cheap, and it leaves headroom.

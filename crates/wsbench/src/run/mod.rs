@@ -7,6 +7,7 @@ mod command;
 mod environment;
 mod fdlimit;
 mod figures;
+mod headline;
 mod measure;
 mod method;
 mod output;
@@ -33,12 +34,9 @@ use crate::cli::RunArgs;
 use output::save;
 pub use output::write_atomic;
 
-/// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
-pub const EXIT_INTERRUPTED: u8 = 130;
-/// Exit code of a run whose scenario or arguments are unusable.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit code of a complete run that broke one of its thresholds (as k6).
-pub const EXIT_THRESHOLDS: u8 = 99;
+pub use crate::exit::{
+    INTERRUPTED as EXIT_INTERRUPTED, THRESHOLDS as EXIT_THRESHOLDS, USAGE as EXIT_USAGE,
+};
 
 /// Runs `wsbench run` to completion.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -79,6 +77,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         PathBuf::from("results").join(format!("{}-{stamp}", scenario.name))
     });
     let result_path = dir.join("result.json");
+    crate::exit::refuse_overwrite(&result_path, args.force)?;
     let mut result = RunResult {
         schema_version: SCHEMA_VERSION,
         wsbench_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -116,7 +115,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     result.finished_at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
     result.thresholds = wsbench_report::thresholds::check(&result);
     save(&result, &result_path)?;
-    Ok(conclude(&result, &dir))
+    Ok(conclude(&result, &dir, args.wide))
 }
 
 /// The scenario with the command line's overrides, and this process's shard; or every
@@ -142,8 +141,12 @@ fn checked(args: &RunArgs) -> Result<(Scenario, Shard), Vec<String>> {
 
 /// Prints the end of a finished run (tables, errors, thresholds, where the files are) and
 /// returns its exit code.
-fn conclude(result: &RunResult, dir: &std::path::Path) -> ExitCode {
-    println!("{}", summary::table(result));
+fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
+    if wide {
+        println!("{}", summary::table(result));
+    } else {
+        print!("{}", headline::headline(result));
+    }
     for run in &result.runs {
         if let Some(e) = &run.error {
             eprintln!("wsbench: {e}");
@@ -163,8 +166,17 @@ fn conclude(result: &RunResult, dir: &std::path::Path) -> ExitCode {
              generator's share (--server-cpus and --loadgen-cpus pin them apart)"
         );
     }
-    println!("result: {}", dir.join("result.json").display());
-    println!("report: {}", dir.join("report.html").display());
+    println!(
+        "\nresult:  {}\nreports: {}\n         {}{}",
+        dir.join("result.json").display(),
+        dir.join("report.md").display(),
+        dir.join("report.html").display(),
+        if wide {
+            ""
+        } else {
+            "\n(every figure: --wide, or report.md)"
+        }
+    );
     match result.status {
         Status::Complete if checks.iter().any(|c| !c.pass) => ExitCode::from(EXIT_THRESHOLDS),
         Status::Complete => ExitCode::SUCCESS,

@@ -1,0 +1,158 @@
+//! The end of a run as a terminal shows it: the few headline figures per system with units
+//! and which way is better, the ratio rows, the seed's claims one line each, and where the
+//! three files are — within 100 columns. `--wide` prints every figure instead
+//! ([`super::summary::table`]); report.md has them all.
+
+use wsbench_core::result::RunResult;
+use wsbench_report::claims::{self, Claim};
+use wsbench_report::summary::summarize;
+use wsbench_report::table::side_by_side;
+use wsbench_report::verdict::Verdict;
+
+/// The widest line the headline prints.
+pub const WIDTH: usize = 100;
+
+/// The headline columns: the side-by-side table's header, then the short name, the unit
+/// and whether higher is better.
+const COLUMNS: [(&str, &str, &str, bool); 8] = [
+    ("delivered/s", "deliv/s", "msg/s", true),
+    ("loss", "loss", "", false),
+    ("p50 ms", "p50", "ms", false),
+    ("p99 ms", "p99", "ms", false),
+    ("server memory/conn KiB", "mem/conn", "KiB", false),
+    ("server CPU/delivery µs", "CPU/deliv", "µs", false),
+    ("wire bytes/delivery B", "wire", "B", false),
+    ("status", "status", "", true),
+];
+
+/// The headline of a finished run.
+pub fn headline(result: &RunResult) -> String {
+    let summaries = summarize(result);
+    let table = side_by_side(&summaries);
+    let index = |name: &str| table.header.iter().position(|h| h == name);
+    let picked: Vec<(Option<usize>, &str, &str, bool)> = COLUMNS
+        .iter()
+        .map(|(full, short, unit, up)| (index(full), *short, *unit, *up))
+        .collect();
+    let mut lines: Vec<Vec<String>> = Vec::new();
+    let mut names = vec!["system".to_owned()];
+    let mut units = vec![String::new()];
+    for (_, short, unit, up) in &picked {
+        let arrow = match (*short, up) {
+            ("status", _) => "",
+            (_, true) => " ↑",
+            (_, false) => " ↓",
+        };
+        names.push(format!("{short}{arrow}"));
+        units.push((*unit).to_owned());
+    }
+    lines.push(names);
+    lines.push(units);
+    for row in &table.rows {
+        let mut line = vec![row[0].clone()];
+        line.extend(
+            picked
+                .iter()
+                .map(|(i, ..)| i.and_then(|i| row.get(i).cloned()).unwrap_or_default()),
+        );
+        lines.push(line);
+    }
+    let mut out = align(&lines);
+    out.push_str("  ↓ lower is better, ↑ higher is better; medians over repeats\n");
+    let groups = claims::by_runtime(result, &summaries);
+    let many = groups.len() > 1;
+    for (runtime, claims) in groups {
+        out.push_str(&if many {
+            format!("\nThe seed's claims ({runtime}):\n")
+        } else {
+            "\nThe seed's claims:\n".to_owned()
+        });
+        for c in &claims {
+            out.push_str(&claim_line(c));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Columns padded to their widest cell, the first left-aligned, the others right-aligned.
+fn align(lines: &[Vec<String>]) -> String {
+    let columns = lines.iter().map(Vec::len).max().unwrap_or(0);
+    let width = |c: usize| {
+        lines
+            .iter()
+            .filter_map(|l| l.get(c))
+            .map(|s| s.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..columns).map(width).collect();
+    let mut out = String::new();
+    for line in lines {
+        let mut text = String::from("  ");
+        for (c, cell) in line.iter().enumerate() {
+            let pad = widths[c].saturating_sub(cell.chars().count());
+            if c == 0 {
+                text.push_str(cell);
+                text.push_str(&" ".repeat(pad));
+            } else {
+                text.push_str("  ");
+                text.push_str(&" ".repeat(pad));
+                text.push_str(cell);
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `✓ supported        WebSocket has less overhead on the wire  socketio/ws ×1.27 …`.
+fn claim_line(c: &Claim) -> String {
+    let mark = match c.verdict {
+        Verdict::Supported => "✓",
+        Verdict::Reversed | Verdict::Refuted => "✗",
+        Verdict::NoDifference => "=",
+        Verdict::Inconclusive | Verdict::NotEnoughData => "?",
+        Verdict::NotMeasured => "-",
+    };
+    // The evidence's part that says why: the ratio and its interval, or what is missing.
+    let why = c
+        .evidence
+        .split("; ")
+        .find(|p| p.contains('×'))
+        .or_else(|| c.evidence.split("; ").nth(1))
+        .unwrap_or(&c.evidence);
+    let why = why.replace("bounds of the repeats and the figure's resolution: ", "");
+    let verdict = match c.verdict {
+        Verdict::NotMeasured => "not measured",
+        v => v.as_str(),
+    };
+    let line = format!("  {mark} {verdict:<15}  {}: {why}", c.claim);
+    truncate(&line, WIDTH)
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut s: String = text.chars().take(width - 1).collect();
+    s.push('…');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_align_and_long_lines_are_cut() {
+        let lines = vec![
+            vec!["system".to_owned(), "p50".to_owned()],
+            vec!["socketio/ws".to_owned(), "×1.32".to_owned()],
+        ];
+        let out = align(&lines);
+        assert_eq!(out, "  system         p50\n  socketio/ws  ×1.32\n");
+        assert_eq!(truncate(&"x".repeat(120), 100).chars().count(), 100);
+    }
+}

@@ -1,0 +1,181 @@
+//! The command line as a user meets it: one table of exit codes for every subcommand, bad
+//! values rejected with what was wrong, outputs never replaced without --force, examples in
+//! every `--help`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+
+/// `wsbench ARGS…`: exit code, stdout, stderr (bounded in time).
+fn wsbench_with(args: &[&str]) -> (Option<i32>, String, String) {
+    let child = wsbench()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_output(child, Duration::from_secs(120))
+}
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../wsbench-report/tests/fixtures/smoke-result.json")
+        .canonicalize()
+        .unwrap()
+}
+
+#[test]
+fn every_subcommand_has_examples_and_the_exit_codes_in_its_help() {
+    for sub in ["run", "serve", "report", "compare", "merge"] {
+        let (code, out, _) = wsbench_with(&[sub, "--help"]);
+        assert_eq!(code, Some(0), "{sub}");
+        assert!(
+            out.contains("Examples:") && out.contains("Exit codes"),
+            "{sub}: {out}"
+        );
+    }
+    let (_, out, _) = wsbench_with(&["--help"]);
+    assert!(out.contains("Exit codes") && out.contains("130"), "{out}");
+}
+
+#[test]
+fn bad_values_and_bad_inputs_exit_2_and_say_what_was_wrong() {
+    let dir = temp_dir("cli-inputs");
+    let smoke = scenario_path("smoke.toml");
+    let smoke = smoke.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["run", smoke, "--clients", "-5"],
+            "invalid value '-5' for '--clients <N>'",
+        ),
+        (
+            vec!["compare", "a.json", "b.json", "--timing-tolerance=-1"],
+            "'-1' is not a share of 0 or more",
+        ),
+        (
+            vec!["compare", "a.json", "b.json", "--significance", "2"],
+            "not a significance level",
+        ),
+    ];
+    for (args, expected) in &cases {
+        let (code, _, err) = wsbench_with(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(
+            !err.contains("-- -5"),
+            "no tip to pass it as the scenario: {err}"
+        );
+    }
+
+    // Files that are not results: report, compare and merge all say so and exit 2.
+    let not_json = dir.join("x.json");
+    std::fs::write(&not_json, "hello").unwrap();
+    let future = dir.join("future.json");
+    std::fs::write(&future, r#"{"schema_version": 99}"#).unwrap();
+    let (not_json, future) = (not_json.to_str().unwrap(), future.to_str().unwrap());
+    let merged = dir.join("merged.json");
+    let merged = merged.to_str().unwrap();
+    for args in [
+        vec!["report", not_json],
+        vec!["report", future],
+        vec!["compare", future, future],
+        vec!["merge", future, "-o", merged],
+    ] {
+        let (code, _, err) = wsbench_with(&args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("is not JSON") || err.contains("has schema version 99;"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("Some(99)"), "{err}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn outputs_are_never_replaced_without_force() {
+    let dir = temp_dir("cli-force");
+    let fixture = fixture();
+    let fixture = fixture.to_str().unwrap();
+
+    // report -o: refused while the file exists, replaced with --force.
+    let out = dir.join("report.md");
+    std::fs::write(&out, "mine").unwrap();
+    let out_s = out.to_str().unwrap();
+    let (code, _, err) = wsbench_with(&["report", fixture, "-o", out_s]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("exists") && err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "mine");
+    let (code, _, err) = wsbench_with(&["report", fixture, "-o", out_s, "--force"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(std::fs::read_to_string(&out).unwrap().starts_with('#'));
+
+    // run --out: a directory holding a result is refused before anything starts.
+    let run_dir = dir.join("run");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    std::fs::write(run_dir.join("result.json"), "earlier").unwrap();
+    let smoke = scenario_path("smoke.toml");
+    let args = [
+        "run",
+        smoke.to_str().unwrap(),
+        "--out",
+        run_dir.to_str().unwrap(),
+    ];
+    let (code, _, err) = wsbench_with(&args);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("exists") && err.contains("--force"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(run_dir.join("result.json")).unwrap(),
+        "earlier"
+    );
+    let (code, out, err) = wsbench_with(&[&args[..], &["--force"]].concat());
+    assert_eq!(code, Some(0), "{err}");
+    assert!(read_result(&run_dir).runs[0].messages.delivered > 0);
+
+    // The end of the run fits 100 columns: headline figures with their direction, the
+    // ratio, a verdict per claim, and the three files.
+    // (Lines naming a file are as long as its path.)
+    let run_dir_text = run_dir.display().to_string();
+    let widest = out
+        .lines()
+        .filter(|l| !l.contains(&run_dir_text))
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    assert!(widest <= 100, "{widest} columns:\n{out}");
+    for expected in [
+        "deliv/s ↑",
+        "p99 ↓",
+        "socketio/ws",
+        "The seed's claims:",
+        "✓ supported        WebSocket has less overhead on the wire: socketio/ws ×1.27",
+        "result.json",
+        "report.md",
+        "report.html",
+    ] {
+        assert!(out.contains(expected), "no «{expected}» in\n{out}");
+    }
+    // --wide: every figure, in the full tables.
+    let wide_dir = dir.join("wide");
+    let (code, out, err) = wsbench_with(&[
+        "run",
+        smoke.to_str().unwrap(),
+        "--transport",
+        "ws",
+        "--duration",
+        "1s",
+        "--wide",
+        "--out",
+        wide_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("p99.9 ms") && out.contains("connect p50 ms"),
+        "{out}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
