@@ -30,7 +30,7 @@ use wsbench_core::clock::monotonic_ns;
 pub use backoff::Backoff;
 pub use clients::{ConnectFailure, Endpoint, Incoming, Role, Socket};
 pub use ledger::{Delivery, Ledger};
-pub use live::{LiveSnapshot, WorkerLive};
+pub use live::{LiveSnapshot, WorkerLive, quantile_us};
 pub use plan::{ClientLibrary, LoadPlan, Scope, Timeline};
 pub use report::{LoadReport, Reconnection};
 
@@ -74,6 +74,11 @@ impl LoadGen {
     /// Live totals, for progress and for measured-window boundaries.
     pub fn live(&self) -> LiveSnapshot {
         live::snapshot(&self.lives)
+    }
+
+    /// Live latency bucket counts so far (see [`quantile_us`]), for a live p99.
+    pub fn live_latency(&self) -> Vec<u64> {
+        live::latency_counts(&self.lives)
     }
 
     /// Publishes the traffic timeline: senders start at `t0_ns`.

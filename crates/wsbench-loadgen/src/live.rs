@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One worker's live counters. Each worker writes only its own (no contention); relaxed
 /// atomics, because a reader only needs each value, not an order between them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 #[repr(align(128))]
 pub struct WorkerLive {
     connected: AtomicU64,
@@ -14,6 +14,59 @@ pub struct WorkerLive {
     probes_received: AtomicU64,
     bytes_read: AtomicU64,
     bytes_written: AtomicU64,
+    /// Latencies of the probes this worker sent and received, in [`LATENCY_BUCKETS`]
+    /// quarter-octave buckets: coarse (±19%), but enough for a live p99.
+    latency: [AtomicU64; LATENCY_BUCKETS],
+}
+
+/// Live latency buckets: four per octave from 1 µs, 24 octaves (to ~16 s; slower lands in
+/// the last).
+pub const LATENCY_BUCKETS: usize = 96;
+
+/// The bucket of a latency of `ns`.
+fn bucket_of(ns: u64) -> usize {
+    let us = (ns / 1000).max(1);
+    let octave = 63 - us.leading_zeros() as usize;
+    let quarter = if octave >= 2 {
+        ((us >> (octave - 2)) & 3) as usize
+    } else {
+        (us << (2 - octave)) as usize & 3
+    };
+    (octave * 4 + quarter).min(LATENCY_BUCKETS - 1)
+}
+
+/// The upper bound of bucket `i`, µs.
+pub fn bucket_upper_us(i: usize) -> f64 {
+    2f64.powf((i + 1) as f64 / 4.0)
+}
+
+/// The `q` quantile (0-1) of live bucket counts, µs (the bucket's upper bound); `None`
+/// when they are empty.
+pub fn quantile_us(counts: &[u64], q: f64) -> Option<f64> {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = (q * total as f64).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    counts.iter().enumerate().find_map(|(i, &n)| {
+        seen += n;
+        (seen >= rank).then(|| bucket_upper_us(i))
+    })
+}
+
+impl Default for WorkerLive {
+    fn default() -> Self {
+        WorkerLive {
+            connected: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            disconnected: AtomicU64::new(0),
+            probes_received: AtomicU64::new(0),
+            bytes_read: AtomicU64::new(0),
+            bytes_written: AtomicU64::new(0),
+            latency: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
 }
 
 impl wsbench_core::counting::ByteCounter for WorkerLive {
@@ -55,6 +108,9 @@ impl WorkerLive {
     pub(crate) fn probe_received(&self) {
         self.probes_received.fetch_add(1, Ordering::Relaxed);
     }
+    pub(crate) fn latency(&self, ns: u64) {
+        self.latency[bucket_of(ns)].fetch_add(1, Ordering::Relaxed);
+    }
 
     fn add_to(&self, s: &mut LiveSnapshot) {
         s.connected += self.connected.load(Ordering::Relaxed);
@@ -73,4 +129,36 @@ pub fn snapshot(workers: &[std::sync::Arc<WorkerLive>]) -> LiveSnapshot {
         w.add_to(&mut s);
     }
     s
+}
+
+/// Sums the live latency buckets of `workers`.
+pub fn latency_counts(workers: &[std::sync::Arc<WorkerLive>]) -> Vec<u64> {
+    let mut counts = vec![0; LATENCY_BUCKETS];
+    for w in workers {
+        for (c, b) in counts.iter_mut().zip(&w.latency) {
+            *c += b.load(Ordering::Relaxed);
+        }
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_quarter_octaves_and_quantiles_their_upper_bounds() {
+        assert_eq!(bucket_of(1_000), 0);
+        assert_eq!(bucket_of(2_000), 4);
+        assert_eq!(bucket_of(3_000), 6);
+        assert_eq!(bucket_of(1_000_000), 39);
+        assert_eq!(bucket_of(u64::MAX), LATENCY_BUCKETS - 1);
+        let mut counts = vec![0; LATENCY_BUCKETS];
+        counts[bucket_of(1_000_000)] = 99;
+        counts[bucket_of(50_000_000)] = 1;
+        let p50 = quantile_us(&counts, 0.5).unwrap();
+        assert!((1_000.0..1_200.0).contains(&p50), "{p50}");
+        assert!(quantile_us(&counts, 0.999).unwrap() > 50_000.0);
+        assert_eq!(quantile_us(&[0; LATENCY_BUCKETS], 0.99), None);
+    }
 }

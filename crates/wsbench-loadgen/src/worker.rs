@@ -82,6 +82,10 @@ impl WorkerCtx {
                 plan.due_ns(timeline.t0_ns, sender, p.seq)
             };
             let cross_node = clustered && plan.node_of(sender) != plan.node_of(receiver);
+            if sent_here {
+                // The live view's latency (any probe, warm-up too): one relaxed increment.
+                self.live.latency(now.saturating_sub(p.intended_ns));
+            }
             (due_ns, sent_here, cross_node)
         };
         if account(

@@ -132,9 +132,16 @@ fn outputs_are_never_replaced_without_force() {
         std::fs::read_to_string(run_dir.join("result.json")).unwrap(),
         "earlier"
     );
-    let (code, out, err) = wsbench_with(&[&args[..], &["--force"]].concat());
+    let (code, out, err) = wsbench_with(&[&args[..], &["--force", "--duration", "4s"]].concat());
     assert_eq!(code, Some(0), "{err}");
     assert!(read_result(&run_dir).runs[0].messages.delivered > 0);
+    // Not a terminal: the live view comes as plain lines, rate, sparkline and p99.
+    assert!(
+        err.lines().any(|l| l.starts_with("ws#1: measuring")
+            && l.contains("delivered/s")
+            && l.contains("p99 ≤")),
+        "{err}"
+    );
 
     // The end of the run fits 100 columns: headline figures with their direction, the
     // ratio, a verdict per claim, and the three files.

@@ -8,6 +8,7 @@ mod environment;
 mod fdlimit;
 mod figures;
 mod headline;
+mod live_view;
 mod measure;
 mod method;
 mod output;

@@ -80,7 +80,8 @@ pub async fn run(
         load,
         servers,
         seen: Observed::default(),
-        last: (monotonic_ns(), 0),
+        live: super::live_view::LiveView::new(load),
+        phase_end_ns: 0,
     };
     let stop = phases.all().await.err();
     phases.servers.load_ended();
@@ -92,8 +93,11 @@ struct Phases<'a, 'c> {
     load: &'a LoadGen,
     servers: &'a mut Servers,
     seen: Observed,
-    /// (when, probes received then): for the live delivery rate.
-    last: (u64, u64),
+    /// Deliveries per second and p99 of the last seconds, for the progress line.
+    live: super::live_view::LiveView,
+    /// The end of the phase under way (the window's, while it is waited out block by
+    /// block): what the progress line counts down to.
+    phase_end_ns: u64,
 }
 
 impl Phases<'_, '_> {
@@ -172,7 +176,7 @@ impl Phases<'_, '_> {
         self.load.begin(timeline);
         self.seen.timeline = Some(timeline);
         self.servers.load_started();
-        self.last = (monotonic_ns(), self.load.live().probes_received);
+        self.live = super::live_view::LiveView::new(self.load);
         Ok(timeline)
     }
 
@@ -183,7 +187,9 @@ impl Phases<'_, '_> {
         self.seen.server_start = self.servers.window_started().await;
         let start_ns = monotonic_ns();
         self.seen.live_start = self.load.live();
+        self.phase_end_ns = timeline.measure_end_ns;
         let result = self.window_events(timeline).await;
+        self.phase_end_ns = 0;
         self.seen.window_s = (monotonic_ns() - start_ns) as f64 / 1e9;
         self.seen.loadgen_cpu_s = procfs::cpu_seconds(0).unwrap_or(0.0) - self_cpu;
         self.seen.live_end = self.load.live();
@@ -281,12 +287,13 @@ impl Phases<'_, '_> {
             if now >= until_ns {
                 return Ok(());
             }
-            let left = (until_ns - now) as f64 / 1e9;
+            let left = (until_ns.max(self.phase_end_ns) - now) as f64 / 1e9;
             let message = if label == "draining" {
                 format!("{label}, {left:.0}s left")
             } else {
-                format!("{label}, {left:.0}s left, {:.0} delivered/s", self.rate())
+                format!("{label}, {left:.0}s left, {}", self.live.text(self.load))
             };
+            self.live.plain_line(&self.ctx.progress.prefix(), &message);
             self.ctx.progress.set_message(message);
             self.tick(until_ns).await?;
         }
@@ -298,16 +305,6 @@ impl Phases<'_, '_> {
             self.tick(until_ns).await?;
         }
         Ok(())
-    }
-
-    /// Deliveries per second since the last call.
-    fn rate(&mut self) -> f64 {
-        let now = monotonic_ns();
-        let received = self.load.live().probes_received;
-        let dt = ((now - self.last.0) as f64 / 1e9).max(1e-3);
-        let per_s = received.saturating_sub(self.last.1) as f64 / dt;
-        self.last = (now, received);
-        per_s
     }
 
     /// Sleeps until `until_ns` or one tick, whichever is first; fails if a server died or
