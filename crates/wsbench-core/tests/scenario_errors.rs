@@ -443,3 +443,14 @@ fn a_target_may_name_its_pid() {
         }
     );
 }
+
+#[test]
+fn a_search_needs_a_limit_to_search_against() {
+    let search = "\n[search]\nfield = \"clients\"\nstart = 100\nmax = 400\n";
+    let err = parse(&format!("{VALID}{search}")).unwrap_err();
+    assert!(
+        err.contains("search: has no limit to search against: give p99"),
+        "{err}"
+    );
+    assert!(parse(&format!("{VALID}{search}loss = 0\n")).is_ok());
+}

@@ -262,6 +262,15 @@ pub(super) fn search(check: &Checker<'_>, v: &Value) -> Option<Search> {
         }
         Some(n)
     });
+    if t.get("p99").is_none() && t.get("loss").is_none() {
+        // Without a limit a search only stops at its max: say what it is searching for.
+        check.report(
+            v.span.clone(),
+            "search",
+            "has no limit to search against: give p99 (e.g. p99 = \"100ms\") and/or loss \
+             (e.g. loss = 0)",
+        );
+    }
     t.reject_unknown(
         check,
         &["field", "start", "factor", "step", "max", "p99", "loss"],
