@@ -1,5 +1,7 @@
 //! Charts as inline SVG (plotters), for the self-contained HTML page.
 
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use wsbench_core::histogram::LatencyHistogram;
@@ -11,16 +13,25 @@ use crate::summary::TransportSummary;
 const WIDTH: u32 = 760;
 const HEIGHT: u32 = 360;
 const BAR_WIDTH: u32 = 370;
-const BAR_HEIGHT: u32 = 260;
+const BAR_HEIGHT: u32 = 280;
+/// Tick labels, axis names and legends: readable at the page's size (14 px, as its body
+/// text nearly is), not plotters' default 9-10 px.
+const LABEL: (&str, u32) = ("sans-serif", 14);
+const CAPTION: (&str, u32) = ("sans-serif", 18);
 
-/// A colour per transport, the same in every chart.
+/// A colour per curve, in order (the first two for ws and socketio): eight, so that a sweep's
+/// curves per system and point are told apart.
 fn colour(i: usize) -> RGBColor {
     [
         RGBColor(31, 119, 180),
         RGBColor(255, 127, 14),
         RGBColor(44, 160, 44),
         RGBColor(214, 39, 40),
-    ][i % 4]
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(23, 190, 207),
+    ][i % 8]
 }
 
 fn chart_error(e: impl std::fmt::Display) -> ReportError {
@@ -79,7 +90,7 @@ fn percentile_chart<'a>(
             .max(0.001)
             * 1.1;
         let mut chart = ChartBuilder::on(&root)
-            .caption(caption, ("sans-serif", 18))
+            .caption(caption, CAPTION)
             .margin(12)
             .margin_right(36)
             .x_label_area_size(36)
@@ -99,6 +110,8 @@ fn percentile_chart<'a>(
             })
             .x_desc("percentile")
             .y_desc("ms")
+            .label_style(LABEL)
+            .axis_desc_style(LABEL)
             .draw()
             .map_err(chart_error)?;
         draw_curves(&mut chart, curves)?;
@@ -195,18 +208,18 @@ pub fn sweep(
     .map(Some)
 }
 
-/// Lines on linear axes from 0, one colour per curve, with a legend.
+/// Lines with a marker at each point, one colour and marker size per curve, with a
+/// legend; the x axis is logarithmic when its values span a decade or more (a sweep of
+/// 100 to 10,000 clients), else linear from 0.
 fn line_chart(
     caption: &str,
     x_desc: &str,
     y_desc: &str,
     curves: Vec<(String, Vec<(f64, f64)>)>,
 ) -> Result<String, ReportError> {
-    let x_max = curves
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|p| p.0))
-        .fold(0.0, f64::max)
-        .max(1.0);
+    let xs = || curves.iter().flat_map(|(_, p)| p.iter().map(|p| p.0));
+    let x_max = xs().fold(0.0, f64::max).max(1.0);
+    let x_min = xs().filter(|x| *x > 0.0).fold(f64::INFINITY, f64::min);
     let y_max = curves
         .iter()
         .flat_map(|(_, p)| p.iter().map(|p| p.1))
@@ -217,27 +230,54 @@ fn line_chart(
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(caption, ("sans-serif", 18))
+        let mut builder = ChartBuilder::on(&root);
+        builder
+            .caption(caption, CAPTION)
             .margin(12)
             .margin_right(36)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)
-            .map_err(chart_error)?;
+            .x_label_area_size(44)
+            .y_label_area_size(72);
         let decimals = if y_max > 100.0 { 0 } else { 1 };
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .x_label_formatter(&|v| trim(*v))
-            .y_label_formatter(&|v| format!("{v:.decimals$}"))
-            .draw()
-            .map_err(chart_error)?;
-        draw_curves(&mut chart, curves)?;
+        let y_fmt = |v: &f64| format!("{v:.decimals$}");
+        if x_min.is_finite() && x_max / x_min >= 10.0 {
+            let range = (x_min / 1.2..x_max * 1.2).log_scale();
+            let mut chart = builder
+                .build_cartesian_2d(range, 0.0..y_max)
+                .map_err(chart_error)?;
+            mesh(&mut chart, x_desc, y_desc, &y_fmt)?;
+            draw_curves(&mut chart, curves)?;
+        } else {
+            let mut chart = builder
+                .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+                .map_err(chart_error)?;
+            mesh(&mut chart, x_desc, y_desc, &y_fmt)?;
+            draw_curves(&mut chart, curves)?;
+        }
         root.present().map_err(chart_error)?;
     }
     Ok(svg)
+}
+
+/// The grid, tick labels and axis names of a line chart.
+fn mesh<'a, X>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, RangedCoordf64>>,
+    x_desc: &str,
+    y_desc: &str,
+    y_fmt: &dyn Fn(&f64) -> String,
+) -> Result<(), ReportError>
+where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| trim(*v))
+        .y_label_formatter(y_fmt)
+        .label_style(LABEL)
+        .axis_desc_style(LABEL)
+        .draw()
+        .map_err(chart_error)
 }
 
 /// Draws `curves` and their legend on `chart`.
@@ -251,20 +291,67 @@ where
 {
     for (i, (name, points)) in curves.into_iter().enumerate() {
         let c = colour(i);
+        // Lines that coincide stay apparent: each curve's markers are a size of their own,
+        // the earlier ones larger, so they show around the later ones.
+        let radius = 6u32.saturating_sub(i as u32).max(2);
+        let width = if i == 0 { 3 } else { 2 };
+        let markers: Vec<(f64, f64)> = if points.len() <= 30 {
+            points.clone()
+        } else {
+            Vec::new()
+        };
         chart
-            .draw_series(LineSeries::new(points, c.stroke_width(2)))
+            .draw_series(LineSeries::new(points, c.stroke_width(width)))
             .map_err(chart_error)?
             .label(name)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], c.stroke_width(2)));
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], c.stroke_width(width)));
+        chart
+            .draw_series(
+                markers
+                    .into_iter()
+                    .map(move |p| Circle::new(p, radius, c.filled())),
+            )
+            .map_err(chart_error)?;
     }
     chart
         .configure_series_labels()
+        .label_font(LABEL)
         .border_style(BLACK)
         .background_style(WHITE.mix(0.9))
         .position(SeriesLabelPosition::UpperLeft)
         .draw()
         .map_err(chart_error)?;
     Ok(())
+}
+
+/// A tick label: whole numbers once the axis reaches 100 (`1600`, not `1600.0`).
+fn tick(v: f64, axis_max: f64) -> String {
+    if axis_max >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        trim(v)
+    }
+}
+
+/// A bar's value: three significant digits, thousands grouped.
+fn value_label(v: f64) -> String {
+    if v >= 1000.0 {
+        let whole = format!("{v:.0}");
+        let mut out = String::new();
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    } else if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 fn trim(p: f64) -> String {
@@ -294,11 +381,11 @@ pub fn bars(
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 format!("{} ({})", metric.label, metric.unit),
-                ("sans-serif", 15),
+                ("sans-serif", 16),
             )
             .margin(10)
-            .x_label_area_size(28)
-            .y_label_area_size(56)
+            .x_label_area_size(32)
+            .y_label_area_size(64)
             .build_cartesian_2d(-0.5..n - 0.5, 0.0..y_max)
             .map_err(chart_error)?;
         chart
@@ -313,6 +400,8 @@ pub fn bars(
                     String::new()
                 }
             })
+            .y_label_formatter(&|v| tick(*v, y_max))
+            .label_style(LABEL)
             .draw()
             .map_err(chart_error)?;
         for (i, (_, v)) in values.iter().enumerate() {
@@ -323,8 +412,27 @@ pub fn bars(
                     colour(i).filled(),
                 )))
                 .map_err(chart_error)?;
+            // The value itself above its bar: the figure is read, not estimated.
+            let label = Text::new(value_label(*v), (x - 0.3, *v + y_max * 0.02), LABEL);
+            chart
+                .draw_series(std::iter::once(label))
+                .map_err(chart_error)?;
         }
         root.present().map_err(chart_error)?;
     }
     Ok(Some(svg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_and_values_read_as_numbers() {
+        assert_eq!(tick(1600.0, 2000.0), "1600");
+        assert_eq!(tick(2.5, 3.0), "2.5");
+        assert_eq!(value_label(99_900.0), "99,900");
+        assert_eq!(value_label(84.0), "84.0");
+        assert_eq!(value_label(3.456), "3.46");
+    }
 }

@@ -114,10 +114,55 @@ impl Exporter for HtmlExporter {
             deliveries_chart => deliveries_chart,
             bar_charts => bar_charts,
             problems => problems,
-            method => result.method,
+            method => result.method.iter().map(|m| inline_markdown(m)).collect::<Vec<_>>(),
+            swept => swept.map(|a| a.as_str()),
+            search_range => result.scenario.search.as_ref().map(|s| format!("from {} up to {}", number(s.start), number(s.max))),
             environment => result.environment,
             scenario => result.scenario,
         })?;
         Ok(page.into_bytes())
+    }
+}
+
+/// A method line as HTML: escaped, with Markdown's `code` spans as `<code>`.
+fn inline_markdown(text: &str) -> String {
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let mut out = String::new();
+    for (i, part) in escaped.split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push_str("<code>");
+            out.push_str(part);
+            out.push_str("</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+/// A number as a person writes it: `20`, not `20.0`.
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        v.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_lines_render_code_spans_and_escape_html() {
+        assert_eq!(
+            inline_markdown("runs `wsbench serve` <here>"),
+            "runs <code>wsbench serve</code> &lt;here&gt;"
+        );
+        assert_eq!(number(20.0), "20");
+        assert_eq!(number(0.5), "0.5");
     }
 }
