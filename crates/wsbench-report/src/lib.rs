@@ -9,6 +9,7 @@ pub mod charts;
 pub mod claims;
 pub mod compare;
 pub mod csv;
+pub mod findings;
 pub mod html;
 pub mod json;
 pub mod markdown;
@@ -58,6 +59,8 @@ pub enum Format {
     Csv,
     /// One self-contained page with charts.
     Html,
+    /// The claims the run measured, a line each, for a README (see [`findings`]).
+    Findings,
 }
 
 impl Format {
@@ -68,6 +71,7 @@ impl Format {
             Format::Markdown => Box::new(markdown::MarkdownExporter),
             Format::Csv => Box::new(csv::CsvExporter),
             Format::Html => Box::new(html::HtmlExporter),
+            Format::Findings => Box::new(findings::FindingsExporter),
         }
     }
 
@@ -78,6 +82,7 @@ impl Format {
             Format::Markdown => "md",
             Format::Csv => "csv",
             Format::Html => "html",
+            Format::Findings => "md",
         }
     }
 }
@@ -91,8 +96,9 @@ impl FromStr for Format {
             "md" | "markdown" => Ok(Format::Markdown),
             "csv" => Ok(Format::Csv),
             "html" => Ok(Format::Html),
+            "findings" => Ok(Format::Findings),
             other => Err(format!(
-                "unknown format '{other}' (expected md, csv, html or json)"
+                "unknown format '{other}' (expected md, csv, html, json or findings)"
             )),
         }
     }

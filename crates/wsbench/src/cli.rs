@@ -83,7 +83,7 @@ pub struct ReportArgs {
     /// A result.json written by `wsbench run`.
     pub result: PathBuf,
 
-    /// Output format: md, csv, html or json.
+    /// Output format: md, csv, html, json, or findings (the claims a line each, for a README).
     #[arg(long, short, value_name = "FORMAT", default_value = "md", value_parser = parse_format)]
     pub format: Format,
 
