@@ -55,10 +55,26 @@ impl CpuSource {
 
 /// CPU time of `pid` (0: this process), all its threads, in seconds.
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    if pid == 0 {
+        // This process: getrusage counts threads that have ended too, to the microsecond
+        // (the kernel's runtime sum), so the figure never goes back when one exits.
+        return self_seconds();
+    }
     match CpuSource::here() {
         CpuSource::Schedstat => schedstat_seconds(pid).or_else(|| stat_seconds(pid)),
         CpuSource::Stat => stat_seconds(pid),
     }
+}
+
+/// This process's user + system time, ended threads included.
+fn self_seconds() -> Option<f64> {
+    // SAFETY: `usage` is a valid, writable rusage; RUSAGE_SELF has no other precondition.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return None;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(secs(usage.ru_utime) + secs(usage.ru_stime))
 }
 
 /// The sum of every thread's time on the CPU (schedstat's first field, ns).
