@@ -138,3 +138,32 @@ fn refuted_when_a_feature_did_not_do_its_job_and_not_measured_when_not_tried() {
     sio.messages.delivered -= 1;
     assert_eq!(claim(&result, "acknowledgements").verdict, Verdict::Refuted);
 }
+
+#[test]
+fn a_fallback_whose_clients_never_connected_says_so() {
+    let mut result = fixture("pair-result.json");
+    let polling: wsbench_core::system::SystemName = "socketio-polling".parse().unwrap();
+    let mut run = result
+        .runs
+        .iter()
+        .find(|r| r.transport.as_str() == "socketio")
+        .unwrap()
+        .clone();
+    run.transport = polling.clone();
+    run.connections.requested = 100;
+    run.connections.connected = 14;
+    run.connections.failures = [("timeout".to_owned(), 86)].into_iter().collect();
+    run.messages.expected = 0;
+    run.messages.delivered = 0;
+    result.runs.push(run);
+    result.scenario.transports.push(polling);
+    let c = claim(&result, "falls back to long-polling");
+    assert_eq!(c.verdict, Verdict::Refuted, "{}", c.evidence);
+    assert!(
+        c.evidence.starts_with(
+            "only 14 of 100 long-polling clients connected (86 timeout), so no sender sent"
+        ),
+        "{}",
+        c.evidence
+    );
+}

@@ -122,6 +122,28 @@ pub(super) fn fallback_claim(
     let mut evidence = format!(
         "over long-polling only, {delivered} of {expected} deliveries arrived, p50 {p50:.2} ms"
     );
+    // Clients that never connected owe and are owed nothing: say so, or "0 of 0" reads as
+    // if nothing had been tried.
+    let requested: u64 = p.runs.iter().map(|r| r.connections.requested).sum();
+    let connected: u64 = p.runs.iter().map(|r| r.connections.connected).sum();
+    if connected < requested {
+        let mut failures = std::collections::BTreeMap::<&str, u64>::new();
+        for r in &p.runs {
+            for (kind, n) in &r.connections.failures {
+                *failures.entry(kind.as_str()).or_default() += n;
+            }
+        }
+        let kinds: Vec<String> = failures.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        evidence = format!(
+            "only {connected} of {requested} long-polling clients connected ({}){}; {evidence}",
+            kinds.join(", "),
+            if expected == 0 {
+                ", so no sender sent"
+            } else {
+                ""
+            }
+        );
+    }
     // What the fallback costs against Socket.IO's own websocket transport.
     if let Some(sio) = sio {
         let costs: Vec<String> = [
