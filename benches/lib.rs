@@ -67,7 +67,6 @@ fn connect<W: Wire>(endpoint: &Endpoint) -> Pin<Box<dyn Future<Output = Socket> 
             endpoint,
             role: Role::Broadcast,
             id: 0,
-            room: 0,
             source: None,
         };
         wsbench_loadgen::clients::connect(&wire::<W>(), dial, &live, Duration::from_secs(10))

@@ -37,11 +37,69 @@ pub fn format_value(m: &Metric, v: f64) -> String {
     }
 }
 
+/// One row of figures: a system's medians, or a ratio between two systems.
+pub struct FigureRow<'a> {
+    /// The system (for a ratio row, the one divided).
+    pub summary: &'a TransportSummary,
+    /// The row's label: the system, or `socketio/ws`.
+    pub label: String,
+    /// Whether this is a ratio row.
+    pub ratio: bool,
+    /// One cell per metric asked for.
+    pub cells: Vec<String>,
+}
+
+/// The figures `keys` of every system (medians over repeats), then the ratio rows: Socket.IO
+/// against raw WebSocket within each runtime, then each other runtime against wsbench's own
+/// for the same protocol, at the same sweep point. Every table of figures is cut from this.
+pub fn figure_rows<'a>(summaries: &'a [TransportSummary], keys: &[&str]) -> Vec<FigureRow<'a>> {
+    let columns: Vec<&Metric> = keys.iter().map(|k| metric(k)).collect();
+    let mut rows: Vec<FigureRow<'a>> = summaries
+        .iter()
+        .map(|s| FigureRow {
+            summary: s,
+            label: s.label(),
+            ratio: false,
+            cells: columns
+                .iter()
+                .map(|m| {
+                    s.stat(m)
+                        .map_or("-".to_owned(), |st| format_value(m, st.median))
+                })
+                .collect(),
+        })
+        .collect();
+    let within = summaries
+        .iter()
+        .filter_map(|s| Some((s, baseline_of(summaries, s)?)));
+    let across = summaries
+        .iter()
+        .filter_map(|s| Some((s, own_counterpart(summaries, s)?)));
+    for (s, base) in within.chain(across) {
+        let cells = columns
+            .iter()
+            .map(|m| {
+                if m.key == "loss_ratio" {
+                    return String::new();
+                }
+                ratio(s.stat(m), base.stat(m)).map_or("-".to_owned(), |r| format!("×{r:.2}"))
+            })
+            .collect();
+        rows.push(FigureRow {
+            summary: s,
+            label: s.ratio_label(base),
+            ratio: true,
+            cells,
+        });
+    }
+    rows
+}
+
 /// The side-by-side table of `summaries` (medians over repeats).
 pub fn side_by_side(summaries: &[TransportSummary]) -> Table {
-    let columns: Vec<&Metric> = COLUMNS.iter().map(|k| metric(k)).collect();
     let mut header = vec!["transport".to_owned(), "connected".to_owned()];
-    header.extend(columns.iter().map(|m| {
+    header.extend(COLUMNS.iter().map(|k| {
+        let m = metric(k);
         if m.unit == "share" || m.unit == "msg/s" {
             m.label.to_owned()
         } else {
@@ -50,42 +108,26 @@ pub fn side_by_side(summaries: &[TransportSummary]) -> Table {
     }));
     header.push("loadgen CPU".to_owned());
     header.push("status".to_owned());
-
-    let mut rows = Vec::new();
-    for s in summaries {
-        let mut row = vec![s.label(), format!("{:.0}/{}", s.connected, s.requested)];
-        row.extend(columns.iter().map(|m| {
-            s.stat(m)
-                .map_or("-".to_owned(), |st| format_value(m, st.median))
-        }));
-        row.push(format!(
-            "{:.0}%{}",
-            s.loadgen_cpu * 100.0,
-            if s.loadgen_bound { " BOUND" } else { "" }
-        ));
-        row.push(s.status.clone());
-        rows.push(row);
-    }
-    // Socket.IO against raw WebSocket within each runtime, then each other runtime against
-    // wsbench's own for the same protocol, at the same sweep point.
-    let within = summaries
-        .iter()
-        .filter_map(|s| Some((s, baseline_of(summaries, s)?)));
-    let across = summaries
-        .iter()
-        .filter_map(|s| Some((s, own_counterpart(summaries, s)?)));
-    for (s, base) in within.chain(across) {
-        let mut row = vec![s.ratio_label(base), String::new()];
-        row.extend(columns.iter().map(|m| {
-            if m.key == "loss_ratio" {
-                return String::new();
-            }
-            ratio(s.stat(m), base.stat(m)).map_or("-".to_owned(), |r| format!("×{r:.2}"))
-        }));
-        row.push(String::new());
-        row.push(String::new());
-        rows.push(row);
-    }
+    let rows = figure_rows(summaries, COLUMNS)
+        .into_iter()
+        .map(|r| {
+            let s = r.summary;
+            let (connected, loadgen, status) = if r.ratio {
+                (String::new(), String::new(), String::new())
+            } else {
+                let bound = if s.loadgen_bound { " BOUND" } else { "" };
+                (
+                    format!("{:.0}/{}", s.connected, s.requested),
+                    format!("{:.0}%{bound}", s.loadgen_cpu * 100.0),
+                    s.status.clone(),
+                )
+            };
+            let mut row = vec![r.label, connected];
+            row.extend(r.cells);
+            row.extend([loadgen, status]);
+            row
+        })
+        .collect();
     Table { header, rows }
 }
 

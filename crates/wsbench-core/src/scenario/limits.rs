@@ -2,8 +2,6 @@
 //! a `[search]`'s limits.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
-
 use std::ops::Range;
 
 use super::check::given;
@@ -120,13 +118,7 @@ fn check_target_url(protocol: Protocol, text: &str, allow_remote: bool) -> Resul
             schemes.join(" or ")
         ));
     }
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    };
-    if !loopback && !allow_remote {
+    if !crate::net::is_loopback_url(&url) && !allow_remote {
         return Err(format!(
             "'{text}' is not on this machine: wsbench sends load only to loopback (127.0.0.0/8, ::1, localhost) unless the run is started with --allow-remote"
         ));

@@ -31,7 +31,6 @@ impl<W: Wire> Connection for Lean<W> {
             endpoint: plan.endpoint_of(id),
             role,
             id,
-            room: plan.room_of(id),
             source: plan.source_ip(id),
         };
         let ws = wire::connect(&wire, dial, &ctx.live, plan.connect_timeout).await?;

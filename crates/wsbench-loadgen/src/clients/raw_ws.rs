@@ -39,12 +39,8 @@ impl Wire for RawWs {
     }
 
     async fn handshake(&self, ws: &mut Socket, role: Role, id: u64) -> Result<(), ConnectFailure> {
-        let room = match role {
-            Role::Room(n) => n,
-            _ => 0,
-        };
         for text in &self.adapter.on_connect {
-            ws.send(Message::text(fill(text, id, room)))
+            ws.send(Message::text(fill(text, id, role.room())))
                 .await
                 .map_err(|e| ConnectFailure::from_ws(&e))?;
         }

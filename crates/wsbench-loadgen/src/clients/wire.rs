@@ -44,6 +44,16 @@ pub enum Role {
     Room(u64),
 }
 
+impl Role {
+    /// The client's room: its number in rooms mode, 0 otherwise (an adapter's `{room}`).
+    pub fn room(self) -> u64 {
+        match self {
+            Role::Room(n) => n,
+            _ => 0,
+        }
+    }
+}
+
 /// What an incoming message means to a client.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Incoming {
@@ -99,10 +109,8 @@ pub struct Dial<'a> {
     pub endpoint: &'a Endpoint,
     /// What the client does there.
     pub role: Role,
-    /// Its id (for the adapter's `{client}`) and room (`{room}`).
+    /// Its id (for the adapter's `{client}`).
     pub id: u64,
-    /// Its room, `0` outside rooms mode.
-    pub room: u64,
     /// The local address to connect from, see [`crate::LoadPlan::source_ip`].
     pub source: Option<std::net::IpAddr>,
 }
@@ -139,7 +147,7 @@ fn request<W: Wire>(wire: &W, dial: &Dial<'_>) -> Result<Request, ConnectFailure
         .map_err(|e| ConnectFailure::from_ws(&e))?;
     let adapter = wire.adapter();
     let headers = request.headers_mut();
-    for (name, value) in adapter.header_pairs(dial.id, dial.room) {
+    for (name, value) in adapter.header_pairs(dial.id, dial.role.room()) {
         let name = HeaderName::try_from(name).map_err(|_| ConnectFailure::Handshake)?;
         let value = HeaderValue::try_from(value).map_err(|_| ConnectFailure::Handshake)?;
         headers.append(name, value);

@@ -6,55 +6,45 @@
 use wsbench_core::result::RunResult;
 use wsbench_report::claims::{self, Claim};
 use wsbench_report::summary::summarize;
-use wsbench_report::table::side_by_side;
+use wsbench_report::table::figure_rows;
 use wsbench_report::verdict::Verdict;
 
 /// The widest line the headline prints.
 pub const WIDTH: usize = 100;
 
-/// The headline columns: the side-by-side table's header, then the short name, the unit
-/// and whether higher is better.
-const COLUMNS: [(&str, &str, &str, bool); 8] = [
-    ("delivered/s", "deliv/s", "msg/s", true),
-    ("loss", "loss", "", false),
-    ("p50 ms", "p50", "ms", false),
-    ("p99 ms", "p99", "ms", false),
-    ("server memory/conn KiB", "mem/conn", "KiB", false),
-    ("server CPU/delivery µs", "CPU/deliv", "µs", false),
-    ("wire bytes/delivery B", "wire", "B", false),
-    ("status", "status", "", true),
+/// The headline's figures: the metric, its short name, its unit and whether higher is
+/// better.
+const COLUMNS: [(&str, &str, &str, bool); 7] = [
+    ("delivered_per_s", "deliv/s", "msg/s", true),
+    ("loss_ratio", "loss", "", false),
+    ("latency_p50_ms", "p50", "ms", false),
+    ("latency_p99_ms", "p99", "ms", false),
+    ("server_memory_per_connection_kib", "mem/conn", "KiB", false),
+    ("server_cpu_us_per_delivery", "CPU/deliv", "µs", false),
+    ("wire_bytes_per_delivery", "wire", "B", false),
 ];
 
 /// The headline of a finished run.
 pub fn headline(result: &RunResult) -> String {
     let summaries = summarize(result);
-    let table = side_by_side(&summaries);
-    let index = |name: &str| table.header.iter().position(|h| h == name);
-    let picked: Vec<(Option<usize>, &str, &str, bool)> = COLUMNS
-        .iter()
-        .map(|(full, short, unit, up)| (index(full), *short, *unit, *up))
-        .collect();
-    let mut lines: Vec<Vec<String>> = Vec::new();
+    let arrow = |up: bool| if up { " ↑" } else { " ↓" };
     let mut names = vec!["system".to_owned()];
+    names.extend(
+        COLUMNS
+            .iter()
+            .map(|(_, short, _, up)| format!("{short}{}", arrow(*up))),
+    );
+    names.push("status".to_owned());
     let mut units = vec![String::new()];
-    for (_, short, unit, up) in &picked {
-        let arrow = match (*short, up) {
-            ("status", _) => "",
-            (_, true) => " ↑",
-            (_, false) => " ↓",
-        };
-        names.push(format!("{short}{arrow}"));
-        units.push((*unit).to_owned());
-    }
-    lines.push(names);
-    lines.push(units);
-    for row in &table.rows {
-        let mut line = vec![row[0].clone()];
-        line.extend(
-            picked
-                .iter()
-                .map(|(i, ..)| i.and_then(|i| row.get(i).cloned()).unwrap_or_default()),
-        );
+    units.extend(COLUMNS.iter().map(|(_, _, unit, _)| (*unit).to_owned()));
+    let mut lines = vec![names, units];
+    let keys: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
+    for row in figure_rows(&summaries, &keys) {
+        let mut line = vec![row.label];
+        line.extend(row.cells);
+        if !row.ratio {
+            line.push(row.summary.status.clone());
+        }
         lines.push(line);
     }
     let mut out = align(&lines);

@@ -39,11 +39,7 @@ pub fn remote_hosts(scenario: &Scenario) -> Vec<(String, String)> {
         .filter_map(|(name, url)| {
             let url = url::Url::parse(url).ok()?;
             let host = url.host_str()?.trim_matches(['[', ']']).to_owned();
-            let local = host.eq_ignore_ascii_case("localhost")
-                || host
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-            (!local).then(|| (name.to_string(), host))
+            (!wsbench_core::net::is_loopback_url(&url)).then(|| (name.to_string(), host))
         })
         .collect()
 }
