@@ -171,7 +171,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "TRANSPORT", value_parser = parse_transport)]
     pub transport: Vec<SystemName>,
 
-    /// Load-generator threads (default: the scenario's `workers`, else one per core).
+    /// Load-generator threads (default: the scenario's `workers`, else one per 50,000
+    /// deliveries a second owed to the clients, up to one per core).
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub workers: Option<u64>,
 

@@ -227,7 +227,8 @@ pub struct Scenario {
     pub drain: HumanDuration,
     /// Runs per transport, interleaved.
     pub repeat: u64,
-    /// Load-generator threads; `None` means one per core.
+    /// Load-generator threads; `None` means sized to the offered load (one per 50,000
+    /// deliveries a second, up to one per core).
     pub workers: Option<u64>,
     /// Client library for the `socketio` transport.
     #[serde(default)]

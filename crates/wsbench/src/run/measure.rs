@@ -26,7 +26,7 @@ pub struct RunCtx<'a> {
     /// The scenario (one sweep point) as run.
     pub scenario: &'a Scenario,
     /// Load-generator threads.
-    pub workers: usize,
+    pub workers: super::plan::Workers,
     /// The part of the clients this process opens.
     pub shard: Shard,
     /// Wall-clock instant at which senders begin (sharded runs); `None`: once connected.
@@ -74,10 +74,7 @@ fn empty_run(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> TransportRun {
         latency: LatencyHistogram::default().figures(),
         send_lag: LatencyHistogram::default().figures(),
         server: None,
-        loadgen: LoadGenFigures {
-            workers: ctx.workers as u64,
-            ..Default::default()
-        },
+        loadgen: LoadGenFigures::default(),
         wire: WireFigures::default(),
         timeline: DeliveryTimeline::default(),
         blocks: Vec::new(),
@@ -98,8 +95,9 @@ async fn measure_into(
     let mut servers = Servers::start(s, system).await?;
     run.server_url = servers.url().to_owned();
     let rss_before = procfs::rss_bytes(0).unwrap_or(0);
-    let load = LoadGen::start(load_plan(ctx, system, servers.endpoints()))
-        .context("cannot start the load generator")?;
+    let plan = load_plan(ctx, system, servers.endpoints());
+    run.loadgen.workers = plan.workers as u64;
+    let load = LoadGen::start(plan).context("cannot start the load generator")?;
 
     let (seen, stop) = phases::run(ctx, &load, &mut servers).await;
     // Whatever happened, collect what the workers measured.

@@ -64,11 +64,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         shard.clients_of(scenario.max_clients()),
         shard.clients_of(scenario.max_senders()),
     ))?;
-    let workers = args
-        .workers
-        .or(scenario.workers)
-        .map(|w| w as usize)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let workers = match args.workers.or(scenario.workers) {
+        Some(w) => plan::Workers::Fixed(w as usize),
+        // The CPUs this thread may run on (the load generator's, once pinned).
+        None => plan::Workers::Sized {
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        },
+    };
 
     let started = SystemTime::now();
     let dir = args.out.clone().unwrap_or_else(|| {
@@ -212,7 +214,7 @@ fn check_shardable(scenario: &Scenario, shard: Shard) -> Result<(), String> {
 /// How this process takes part in the run.
 pub(crate) struct RunPlan {
     /// Load-generator threads.
-    pub workers: usize,
+    pub workers: plan::Workers,
     /// The part of the clients this process opens.
     pub shard: Shard,
     /// When senders begin (sharded runs).

@@ -19,7 +19,7 @@ use super::schedule::measure_and_save;
 pub async fn run(
     result: &mut RunResult,
     search: &Search,
-    workers: usize,
+    workers: super::plan::Workers,
     interrupt: &CancellationToken,
     progress: &ProgressBar,
     path: &Path,
