@@ -43,6 +43,48 @@ pub enum Calibrate {
     Yes,
 }
 
+/// Which blocks a sample is drawn from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Take {
+    /// Whether values are divided by the machine's speed.
+    pub calibrate: Calibrate,
+    /// Blocks whose interference (other guests' and other processes' share of the
+    /// machine, see [`wsbench_core::result::Block::interference`]) is above this are left
+    /// out: their timings say more of the other work than of the servers. 1.0 keeps every
+    /// block.
+    pub max_interference: f64,
+}
+
+impl Take {
+    /// As measured, every block: two systems of one run.
+    pub const ALL: Take = Take {
+        calibrate: Calibrate::No,
+        max_interference: 1.0,
+    };
+}
+
+/// How busy the machine was with other work over `s`'s complete runs: (full blocks whose
+/// interference is at most `max`, full blocks, their median interference where the result
+/// records it).
+pub fn calm_blocks(s: &TransportSummary, max: f64) -> (usize, usize, Option<f64>) {
+    let full = s
+        .runs
+        .iter()
+        .filter(|r| r.status == Status::Complete && !r.blocks.is_empty())
+        .flat_map(|r| {
+            let len = r.blocks[0].length_s;
+            r.blocks.iter().filter(move |b| b.is_full(len))
+        });
+    let (mut kept, mut total, mut shares) = (0, 0, Vec::new());
+    for b in full {
+        total += 1;
+        kept += usize::from(b.interference().is_none_or(|x| x <= max));
+        shares.extend(b.interference());
+    }
+    shares.sort_by(f64::total_cmp);
+    (kept, total, shares.get(shares.len() / 2).copied())
+}
+
 /// What samples were divided by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Divisor {
@@ -107,20 +149,20 @@ pub fn cpu_resolution_s(env: &Environment) -> f64 {
 /// `s`'s samples of `m`, from its complete runs, as measured; or why there are none that
 /// could carry a verdict.
 pub fn samples(s: &TransportSummary, m: &Metric, env: &Environment) -> Result<Samples, String> {
-    samples_with(s, m, env, Calibrate::No)
+    samples_with(s, m, env, Take::ALL)
 }
 
-/// `s`'s samples of `m`, divided as `calibrate` says: by each block's CPU-kernel time
-/// where blocks have one (a CPU time), else by the run's calibration; as measured when the
-/// result has none (an older one).
+/// `s`'s samples of `m` from the blocks `take` keeps, divided as it says: by each block's
+/// CPU-kernel time where blocks have one (a CPU time), else by the run's calibration; as
+/// measured when the result has none (an older one).
 pub fn samples_with(
     s: &TransportSummary,
     m: &Metric,
     env: &Environment,
-    calibrate: Calibrate,
+    take: Take,
 ) -> Result<Samples, String> {
-    let mut out = raw_samples(s, m, env, calibrate)?;
-    if calibrate == Calibrate::Yes && out.divided_by == Divisor::Nothing {
+    let mut out = raw_samples(s, m, env, take)?;
+    if take.calibrate == Calibrate::Yes && out.divided_by == Divisor::Nothing {
         let run = match m.scale {
             Scale::AsIs => None,
             Scale::Cpu => m.scale.divisor(env.calibration.as_ref()),
@@ -137,7 +179,7 @@ fn raw_samples(
     s: &TransportSummary,
     m: &Metric,
     env: &Environment,
-    calibrate: Calibrate,
+    take: Take,
 ) -> Result<Samples, String> {
     let runs: Vec<&TransportRun> = s
         .runs
@@ -150,7 +192,7 @@ fn raw_samples(
     let cpu_floor = CPU_RESOLUTIONS * cpu_resolution_s(env);
     match m.block {
         Some(block) if runs.iter().all(|r| !r.blocks.is_empty()) => {
-            block_samples(s, m, &runs, block, (calibrate, cpu_floor))
+            block_samples(s, m, &runs, block, (take, cpu_floor))
         }
         _ => repeat_samples(s, m, &runs, env, cpu_floor),
     }
@@ -158,16 +200,17 @@ fn raw_samples(
 
 /// One sample per full block of each run: calibrated by each block's own kernel timing
 /// where asked and every block has one; blocks whose CPU is below a tenth of the whole
-/// run's floor are left out.
+/// run's floor, and blocks the machine spent on other work beyond `take`'s bound, are left
+/// out.
 fn block_samples(
     s: &TransportSummary,
     m: &Metric,
     runs: &[&TransportRun],
     block: fn(&wsbench_core::result::Block) -> Option<f64>,
-    (calibrate, cpu_floor): (Calibrate, f64),
+    (take, cpu_floor): (Take, f64),
 ) -> Result<Samples, String> {
     let is_cpu = m.key == "server_cpu_us_per_delivery";
-    let per_block = calibrate == Calibrate::Yes
+    let per_block = take.calibrate == Calibrate::Yes
         && m.scale == Scale::Cpu
         && runs.iter().all(|r| {
             r.blocks
@@ -186,6 +229,7 @@ fn block_samples(
                 .iter()
                 .filter(|b| b.is_full(full))
                 .filter(|b| !is_cpu || b.server_cpu_s.unwrap_or(0.0) >= cpu_floor / 10.0)
+                .filter(|b| b.interference().is_none_or(|x| x <= take.max_interference))
                 .filter_map(value)
                 .collect()
         })

@@ -167,3 +167,63 @@ fn a_fallback_whose_clients_never_connected_says_so() {
         c.evidence
     );
 }
+
+/// The gate on the same two recordings: the handicapped raw-WebSocket server is a
+/// regression; the same result taken while other work had much of the machine (another
+/// guest of the host, another process) is not judged on timing at all (and says so), and
+/// is judged again from the blocks that stayed calm.
+#[test]
+fn the_gate_leaves_out_blocks_that_other_work_took() {
+    use wsbench_report::compare::{self, MACHINE_BUSY, Tolerances, Verdict as Gate};
+    let base = fixture("pair-result.json");
+    let mut worse = fixture("ws-handicapped-result.json");
+    worse.scenario.name = base.scenario.name.clone();
+    let t = Tolerances::default();
+    let c = compare::compare(&base, &worse, t, false);
+    let ws_cpu = |c: &compare::Comparison| {
+        c.rows
+            .iter()
+            .find(|r| r.label == "ws" && r.metric.key == "server_cpu_us_per_delivery")
+            .map(|r| r.verdict)
+    };
+    assert_eq!(ws_cpu(&c), Some(Gate::Regressed), "{c:#?}");
+
+    // Every block stolen from: no timing verdict, a line that says why, and only the
+    // figures a busy host cannot move (wire, loss, memory) still judged.
+    let mut busy = worse.clone();
+    for b in busy.runs.iter_mut().flat_map(|r| r.blocks.iter_mut()) {
+        b.stolen = Some(0.25);
+        b.foreign = Some(0.15);
+    }
+    let c = compare::compare(&base, &busy, t, false);
+    assert_eq!(ws_cpu(&c), Some(Gate::Contended));
+    assert_eq!(c.contended(), ["ws", "socketio"]);
+    let md = compare::markdown(&c, "base", "busy");
+    assert!(
+        md.contains(MACHINE_BUSY) && md.contains("median 40%"),
+        "{md}"
+    );
+    assert!(md.contains("median block): not recorded → 40%"), "{md}");
+    assert!(c.rows.iter().all(|r| r.verdict != Gate::Contended
+        || !matches!(r.metric.key, "wire_bytes_per_delivery" | "loss_ratio")));
+    // A bound of 1 judges every block again.
+    let all = Tolerances {
+        max_interference: 1.0,
+        ..t
+    };
+    assert_eq!(
+        ws_cpu(&compare::compare(&base, &busy, all, false)),
+        Some(Gate::Regressed)
+    );
+
+    // Two blocks in three calm: judged from those alone, still a regression.
+    let mut some = worse.clone();
+    for r in some.runs.iter_mut() {
+        for (k, b) in r.blocks.iter_mut().enumerate() {
+            b.foreign = Some(if k % 3 == 0 { 0.5 } else { 0.02 });
+        }
+    }
+    let c = compare::compare(&base, &some, t, false);
+    assert_eq!(ws_cpu(&c), Some(Gate::Regressed), "{c:#?}");
+    assert!(c.contended().is_empty());
+}

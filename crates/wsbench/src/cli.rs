@@ -10,6 +10,7 @@ use wsbench_core::cpus::CpuSet;
 use wsbench_core::shard::Shard;
 use wsbench_core::system::{BuiltinServer, SystemName};
 use wsbench_report::Format;
+use wsbench_report::compare::Tolerances;
 
 /// Raw WebSocket or Socket.IO? wsbench answers with measurements.
 #[derive(Debug, Parser)]
@@ -142,6 +143,14 @@ pub struct CompareArgs {
     /// How much the lost share of deliveries may grow, absolute (0.001 = 0.1 point).
     #[arg(long, value_name = "SHARE", default_value_t = 0.001, allow_negative_numbers = true, value_parser = parse_share)]
     pub loss_tolerance: f64,
+
+    /// Judge timings only from blocks in which other work took at most this share of the
+    /// CPU the machine ran or wanted: other guests of the host (steal time, /proc/stat) and
+    /// processes other than the run's own. Such work moves latency by a factor and CPU per
+    /// delivery by a fifth. With too few such blocks a timing is "not judged: machine
+    /// busy". 1 judges every block.
+    #[arg(long, value_name = "SHARE", default_value_t = Tolerances::default().max_interference, allow_negative_numbers = true, value_parser = parse_fraction)]
+    pub max_interference: f64,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -262,6 +271,15 @@ fn parse_p(s: &str) -> Result<f64, String> {
         Ok(x) if x > 0.0 && x < 1.0 => Ok(x),
         _ => Err(format!(
             "'{s}' is not a significance level between 0 and 1 (e.g. 0.01)"
+        )),
+    }
+}
+
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!(
+            "'{s}' is not a share between 0 and 1 (e.g. 0.1 = 10%)"
         )),
     }
 }

@@ -73,6 +73,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         memory: args.memory_tolerance,
         wire: args.wire_tolerance,
         loss: args.loss_tolerance,
+        max_interference: args.max_interference,
     };
     let comparison = compare::compare(&base, &new, tolerances, args.strict_env);
     print!(

@@ -50,6 +50,17 @@ pub struct Block {
     /// [`super::Calibration`]): the machine's speed while the block ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_kernel_ms: Option<f64>,
+    /// Of the CPU time the whole machine ran or wanted to run during it, the share the
+    /// hypervisor gave to other guests instead (steal time): 0 on a machine of its own, and
+    /// a block taken from a busy host where it is high, whose timings say more about the
+    /// neighbours than about the servers; `None` where the kernel does not report it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stolen: Option<f64>,
+    /// Of the same CPU time, the share that processes other than this run's (the load
+    /// generator and the servers it started) took: a compiler or another benchmark beside
+    /// the run; `None` where the servers' CPU could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreign: Option<f64>,
 }
 
 /// Latency of one block: (samples, p50 µs, p99 µs).
@@ -71,6 +82,15 @@ impl Block {
         (self.delivered > 0).then(|| per(cpu * 1e6, self.delivered))
     }
 
+    /// The share of the machine's CPU time that went to others while it ran: other guests
+    /// of the host and other processes of the machine; `None` where neither was read.
+    pub fn interference(&self) -> Option<f64> {
+        match (self.stolen, self.foreign) {
+            (None, None) => None,
+            (s, f) => Some(s.unwrap_or(0.0) + f.unwrap_or(0.0)),
+        }
+    }
+
     /// Whether it is long enough to stand beside the others (a last block under half the
     /// usual length is left out of statistics).
     pub fn is_full(&self, block_s: f64) -> bool {
@@ -78,17 +98,49 @@ impl Block {
     }
 }
 
+/// The median interference (see [`Block::interference`]) of the blocks of `runs` that
+/// record one: how busy the machine was with other work while they were measured.
+pub fn median_interference<'a>(
+    runs: impl IntoIterator<Item = &'a super::TransportRun>,
+) -> Option<f64> {
+    let mut v: Vec<f64> = runs
+        .into_iter()
+        .flat_map(|r| r.blocks.iter().filter_map(Block::interference))
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+/// What was read at the block boundaries of a window, besides deliveries and latency.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BoundaryReadings<'a> {
+    /// The servers' cumulative CPU seconds at each boundary (`cpu[k]` at the start of block
+    /// `k`; `None` where unreadable).
+    pub cpu: &'a [Option<f64>],
+    /// The calibration kernel's time at the end of each block, ms.
+    pub kernel: &'a [f64],
+    /// The machine's stolen share over each block (see [`Block::stolen`]).
+    pub stolen: &'a [Option<f64>],
+    /// Other processes' share over each block (see [`Block::foreign`]).
+    pub foreign: &'a [Option<f64>],
+}
+
 /// The blocks of a window of `window_s` seconds cut every `block_s`: deliveries from the
-/// `timeline`, latency per block, and server CPU from `cpu`, the servers' cumulative CPU
-/// seconds read at each block boundary (`cpu[k]` at the start of block `k`; `None` where
-/// unreadable), and `kernel`, the calibration kernel's time at the end of each block.
+/// `timeline`, latency per block, and server CPU, kernel timings and stolen shares from
+/// `at`.
 pub fn blocks(
     window_s: f64,
     block_s: f64,
     timeline: &DeliveryTimeline,
     latency: &[BlockLatency],
-    (cpu, kernel): (&[Option<f64>], &[f64]),
+    at: BoundaryReadings,
 ) -> Vec<Block> {
+    let BoundaryReadings {
+        cpu,
+        kernel,
+        stolen,
+        foreign,
+    } = at;
     if block_s <= 0.0 || window_s <= 0.0 {
         return Vec::new();
     }
@@ -121,6 +173,8 @@ pub fn blocks(
                 latency_p99_us,
                 server_cpu_s,
                 cpu_kernel_ms: kernel.get(k).copied(),
+                stolen: stolen.get(k).copied().flatten(),
+                foreign: foreign.get(k).copied().flatten(),
             }
         })
         .collect()
@@ -151,7 +205,13 @@ mod tests {
         };
         let latency = [(5, 100, 200), (6, 110, 210), (1, 1, 1)];
         let cpu = [Some(1.0), Some(1.5), None];
-        let b = blocks(1.2, 0.5, &timeline, &latency, (&cpu, &[2.0]));
+        let at = BoundaryReadings {
+            cpu: &cpu,
+            kernel: &[2.0],
+            stolen: &[None, Some(0.25)],
+            foreign: &[Some(0.5)],
+        };
+        let b = blocks(1.2, 0.5, &timeline, &latency, at);
         assert_eq!(b.len(), 3);
         assert_eq!((b[0].owed, b[0].delivered), (50, 45));
         assert_eq!((b[2].owed, b[2].length_s > 0.19), (20, true));
@@ -159,6 +219,11 @@ mod tests {
         assert_eq!(b[0].server_cpu_s, Some(0.5));
         assert_eq!(b[1].server_cpu_s, None);
         assert_eq!((b[0].cpu_kernel_ms, b[1].cpu_kernel_ms), (Some(2.0), None));
+        assert_eq!(
+            (b[0].stolen, b[1].stolen, b[2].stolen),
+            (None, Some(0.25), None)
+        );
+        assert_eq!((b[0].foreign, b[1].foreign), (Some(0.5), None));
         assert!(!b[2].is_full(0.5) && b[0].is_full(0.5));
         assert!((b[0].server_cpu_us_per_delivery().unwrap() - 0.5e6 / 45.0).abs() < 1e-6);
         assert!((b[0].delivered_per_s() - 90.0).abs() < 1e-9);

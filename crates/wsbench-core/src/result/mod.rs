@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use self::blocks::Block;
+pub use self::blocks::{Block, BoundaryReadings};
 pub use self::calibration::Calibration;
 use crate::CountersSnapshot;
 use crate::histogram::HistogramFigures;

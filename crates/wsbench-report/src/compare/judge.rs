@@ -4,7 +4,9 @@ use wsbench_core::result::Environment;
 
 use super::{Row, Tolerances, Verdict};
 use crate::metrics::{Better, Kind, Metric, Scale, metric};
-use crate::samples::{Calibrate, RSS_RESOLUTION_BYTES, Samples, samples_with};
+use crate::samples::{
+    Calibrate, MIN_BLOCKS, RSS_RESOLUTION_BYTES, Samples, Take, calm_blocks, samples_with,
+};
 use crate::stats::{Interval, mann_whitney, pooled, ratio_of_medians};
 use crate::summary::{Stat, TransportSummary};
 
@@ -28,6 +30,9 @@ impl Sides<'_> {
         let (verdict, change, note) = match (base, new) {
             (None, None) => (Verdict::Same, None, String::new()),
             (Some(_), None) | (None, Some(_)) => (Verdict::Missing, None, String::new()),
+            (Some(_), Some(_)) if let Some(why) = self.contended(m, b, n) => {
+                (Verdict::Contended, None, why)
+            }
             (Some(bs), Some(ns)) => match m.kind {
                 Kind::Timing => self.timing(m, b, n, self.tolerances.timing),
                 Kind::Latency => self.timing(m, b, n, self.tolerances.latency),
@@ -47,6 +52,38 @@ impl Sides<'_> {
             verdict,
             note,
         }
+    }
+
+    /// Why a timing of `b` and `n` cannot be judged on this host, if it cannot: a side
+    /// with fewer than [`MIN_BLOCKS`] blocks under the interference bound (block-sampled
+    /// timings), or whose median block was above it (figures of the whole run).
+    fn contended(&self, m: &Metric, b: &TransportSummary, n: &TransportSummary) -> Option<String> {
+        if matches!(m.kind, Kind::Memory | Kind::Wire | Kind::Loss) {
+            return None;
+        }
+        let max = self.tolerances.max_interference;
+        let block_sampled = m.kind != Kind::Volatile;
+        [("baseline", b), ("new result", n)]
+            .into_iter()
+            .find_map(|(side, s)| {
+                let (kept, total, median) = calm_blocks(s, max);
+                let median = median?;
+                let busy = if block_sampled {
+                    kept < MIN_BLOCKS.min(total)
+                } else {
+                    median > max
+                };
+                busy.then(|| {
+                    format!(
+                        "the {side}'s machine was busy: other work (other guests of the host, \
+                         other processes) took a median {:.0}% of its CPU; {} of {total} \
+                         blocks under the {:.0}% bound",
+                        median * 100.0,
+                        kept,
+                        max * 100.0
+                    )
+                })
+            })
     }
 
     /// What each side's figure is divided by, and how that reads; (1, 1) when either
@@ -81,9 +118,13 @@ impl Sides<'_> {
             );
         }
         let get = |calibrate| {
+            let take = Take {
+                calibrate,
+                max_interference: t.max_interference,
+            };
             Ok::<_, String>((
-                samples_with(b, m, self.base, calibrate)?,
-                samples_with(n, m, self.new, calibrate)?,
+                samples_with(b, m, self.base, take)?,
+                samples_with(n, m, self.new, take)?,
             ))
         };
         let (sb, sn) = match get(Calibrate::Yes) {

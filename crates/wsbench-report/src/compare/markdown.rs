@@ -8,6 +8,10 @@ use crate::stats::{CONFIDENCE, Interval};
 use crate::summary::Stat;
 use crate::table::format_value;
 
+/// How a comparison whose timings went unjudged on a busy machine says so, first on its
+/// line: `scripts/perf-check.sh` looks for it to try again.
+pub const MACHINE_BUSY: &str = "**Machine busy:**";
+
 /// The comparison as Markdown.
 pub fn markdown(c: &Comparison, base_name: &str, new_name: &str) -> String {
     let mut out = format!("# wsbench compare\n\n`{base_name}` → `{new_name}`\n\n");
@@ -34,7 +38,9 @@ pub fn markdown(c: &Comparison, base_name: &str, new_name: &str) -> String {
          {2:.0}%, p99 beyond {4:.0}%, as a shared machine moves them that much by itself) whose \
          {0:.0}% interval excludes no change and whose Mann-Whitney p is below {3}; p99.9 and \
          connect times only past {4:.0}% and from enough samples. Memory ±{5:.0}% (and beyond RSS's \
-         resolution), wire ±{6:.0}%, loss ±{7} points.\n",
+         resolution), wire ±{6:.0}%, loss ±{7} points. Timings rest only on blocks in which other \
+         work (other guests of the host, other processes) took at most {8:.0}% of the machine's \
+         CPU.\n",
         CONFIDENCE * 100.0,
         t.timing * 100.0,
         t.latency * 100.0,
@@ -42,7 +48,8 @@ pub fn markdown(c: &Comparison, base_name: &str, new_name: &str) -> String {
         t.volatile * 100.0,
         t.memory * 100.0,
         t.wire * 100.0,
-        t.loss * 100.0
+        t.loss * 100.0,
+        t.max_interference * 100.0
     );
     if let [Some(b), Some(n)] = &c.calibration {
         let ms = |c: &wsbench_core::result::Calibration| {
@@ -58,6 +65,17 @@ pub fn markdown(c: &Comparison, base_name: &str, new_name: &str) -> String {
             ms(n),
             us(b),
             us(n)
+        );
+    }
+    if c.interference.iter().any(Option::is_some) {
+        let share =
+            |s: Option<f64>| s.map_or("not recorded".to_owned(), |v| format!("{:.0}%", v * 100.0));
+        let _ = writeln!(
+            out,
+            "CPU that went to other work (other guests' steal and other processes, median \
+             block): {} → {}.\n",
+            share(c.interference[0]),
+            share(c.interference[1])
         );
     }
     out.push_str(
@@ -93,6 +111,16 @@ pub fn markdown(c: &Comparison, base_name: &str, new_name: &str) -> String {
         let _ = write!(out, " ({improved} figure(s) improved)");
     }
     out.push_str(".\n");
+    let busy = c.contended();
+    if !busy.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{MACHINE_BUSY} the timings of {} were not judged: other work (other guests of \
+             the host, other processes) took too much of the machine while they ran (rows marked \
+             \"machine busy\"). Run again alone, or when the host is calmer.",
+            busy.join(", ")
+        );
+    }
     out
 }
 

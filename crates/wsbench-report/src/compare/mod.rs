@@ -13,8 +13,9 @@
 mod judge;
 mod markdown;
 
-pub use markdown::markdown;
+pub use markdown::{MACHINE_BUSY, markdown};
 
+use wsbench_core::result::blocks::median_interference;
 use wsbench_core::result::{Environment, RunResult, Status};
 use wsbench_core::system::SystemName;
 
@@ -50,6 +51,11 @@ pub struct Tolerances {
     pub wire: f64,
     /// Absolute, for the share of deliveries lost (0.001 = 0.1 percentage point).
     pub loss: f64,
+    /// Timings are judged only from blocks in which other work took at most this share of
+    /// the CPU time the machine ran or wanted: other guests of the host (steal time) and
+    /// other processes. Where too few such blocks are left, the timing is not judged: the
+    /// machine was busy (docs/method.md, "The regression gate").
+    pub max_interference: f64,
 }
 
 impl Default for Tolerances {
@@ -62,6 +68,7 @@ impl Default for Tolerances {
             memory: 0.25,
             wire: 0.02,
             loss: 0.001,
+            max_interference: 0.10,
         }
     }
 }
@@ -79,6 +86,9 @@ pub enum Verdict {
     Missing,
     /// Too little data to judge (the note says why): shown, not judged.
     Unjudged,
+    /// A timing not judged because other work took too much of the machine while one side
+    /// ran (the note says how much): shown, not judged, and worth another try.
+    Contended,
     /// Shown for information only (ratios between systems of one result).
     Info,
 }
@@ -91,6 +101,7 @@ impl Verdict {
             Verdict::Regressed => "**REGRESSED**",
             Verdict::Missing => "n/a",
             Verdict::Unjudged => "not judged",
+            Verdict::Contended => "not judged: machine busy",
             Verdict::Info => "info",
         }
     }
@@ -125,6 +136,9 @@ pub struct Comparison {
     pub environment: Vec<String>,
     /// Each result's calibration (baseline, new), where it has one.
     pub calibration: [Option<wsbench_core::result::Calibration>; 2],
+    /// Each result's median interference over the blocks of its complete runs, where it
+    /// records one.
+    pub interference: [Option<f64>; 2],
     /// Per-system rows.
     pub rows: Vec<Row>,
     /// Ratios between systems within each result, for information.
@@ -136,6 +150,18 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// The systems whose timings went unjudged because the machine was busy.
+    pub fn contended(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .rows
+            .iter()
+            .filter(|r| r.verdict == Verdict::Contended)
+            .map(|r| r.label.as_str())
+            .collect();
+        v.dedup();
+        v
+    }
+
     /// 0 no regression, 1 regression, 2 not comparable.
     pub fn exit_code(&self) -> u8 {
         if self.not_comparable.is_some() {
@@ -173,6 +199,7 @@ pub fn compare(
             base.environment.calibration.clone(),
             new.environment.calibration.clone(),
         ],
+        interference: [None, None],
         rows: Vec::new(),
         ratios: Vec::new(),
         failed: Vec::new(),
@@ -182,6 +209,13 @@ pub fn compare(
         return out;
     }
     let (bs, ns) = (summarize(base), summarize(new));
+    out.interference = [&bs, &ns].map(|side| {
+        median_interference(
+            side.iter()
+                .flat_map(|s| &s.runs)
+                .filter(|r| r.status == Status::Complete),
+        )
+    });
     // The same system at the same sweep point in the other result.
     let counterpart = |b: &TransportSummary, system: &SystemName| {
         ns.iter()

@@ -1,7 +1,7 @@
 //! What one measurement counted, turned into the result's figures. Every formula is core's
 //! ([`wsbench_core::result::figures`]); this only gathers the counts.
 
-use wsbench_core::result::blocks::blocks;
+use wsbench_core::result::blocks::{BoundaryReadings, blocks};
 use wsbench_core::result::figures::{Tally, server_figures, utilisation};
 use wsbench_core::result::{
     DeliveryTimeline, OutageFigures, TransportRun, WIRE_COUNTED_AT_SERVER, WIRE_COUNTED_AT_SOCKETS,
@@ -36,12 +36,19 @@ pub fn fill(
             .iter()
             .map(|h| h.summary())
             .collect();
+        let stolen: Vec<_> = seen.block_interference.iter().map(|i| i.stolen).collect();
+        let foreign: Vec<_> = seen.block_interference.iter().map(|i| i.foreign).collect();
         run.blocks = blocks(
             run.window.measured_s,
             timeline.block_ns() as f64 / 1e9,
             &run.timeline,
             &latency,
-            (&seen.block_cpu, &seen.block_kernel),
+            BoundaryReadings {
+                cpu: &seen.block_cpu,
+                kernel: &seen.block_kernel,
+                stolen: &stolen,
+                foreign: &foreign,
+            },
         );
         if let Some(record) = &seen.outage {
             let mut figures = outage_figures(record, report, timeline, &run.timeline);

@@ -20,7 +20,7 @@ pub fn lines(scenario: &Scenario) -> Vec<String> {
         ),
         "Wire: bytes read and written at the client TCP sockets over the measured window; bytes per delivery = bytes read / probes received.".to_owned(),
         "Uncertainty: the measured window is cut into blocks (0.5 s or longer, at most 30); each block's deliveries, latency p50/p99 and server CPU are kept, and claims' confidence intervals are bootstrapped from them, repeats first.".to_owned(),
-        "Calibration: a fixed CPU kernel and a loopback round trip are timed at the start and the end of the run, and the kernel again at the end of every block; `wsbench compare` divides CPU times by it.".to_owned(),
+        "Calibration: a fixed CPU kernel and a loopback round trip are timed at the start and the end of the run, and the kernel again at the end of every block; `wsbench compare` divides CPU times by it. Each block also records the share of the machine's CPU that went to other work (steal time from /proc/stat, and processes other than the run's own); `wsbench compare` judges no timing from a block above 10%.".to_owned(),
         placement(scenario),
     ]);
     lines.extend(handicap());

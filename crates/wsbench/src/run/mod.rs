@@ -26,9 +26,11 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use anyhow::Context;
+use wsbench_core::result::blocks::median_interference;
 use wsbench_core::result::{RunResult, SCHEMA_VERSION, Status};
 use wsbench_core::scenario::{Overrides, Scenario};
 use wsbench_core::shard::Shard;
+use wsbench_report::compare::Tolerances;
 
 use crate::cli::RunArgs;
 
@@ -149,6 +151,15 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
         println!("{}", summary::table(result));
     } else {
         print!("{}", headline::headline(result));
+    }
+    let busy = median_interference(&result.runs);
+    if let Some(share) = busy.filter(|s| *s > Tolerances::default().max_interference) {
+        println!(
+            "note: {:.0}% of this machine's CPU went to other work while it measured (other\n      \
+             guests of the host, other processes; median block): timings are inflated, and\n      \
+             `wsbench compare` judges none from such blocks (docs/method.md, \"Calibration\")",
+            share * 100.0
+        );
     }
     for run in &result.runs {
         if let Some(e) = &run.error {

@@ -10,7 +10,7 @@ use wsbench_loadgen::{LiveSnapshot, LoadGen, Timeline};
 
 use super::measure::RunCtx;
 use super::plan::CONNECT_TIMEOUT;
-use super::procfs;
+use super::procfs::{self, MachineReading};
 use super::servers::Servers;
 
 /// Time between all clients being connected and the idle memory reading.
@@ -56,6 +56,9 @@ pub struct Observed {
     pub block_cpu: Vec<Option<f64>>,
     /// The calibration kernel's CPU time, ms, timed at the end of each block.
     pub block_kernel: Vec<f64>,
+    /// What went to other guests and other processes over each block (docs/method.md,
+    /// "Calibration").
+    pub block_interference: Vec<super::procfs::Interference>,
 }
 
 /// When a planned outage happened.
@@ -229,6 +232,7 @@ impl Phases<'_, '_> {
         let mut last = (monotonic_ns(), self.servers.cpu_now());
         let mut total = last.1.map(|_| 0.0);
         self.seen.block_cpu = vec![total];
+        let mut machine = MachineReading::now(last.1);
         let mut at = start;
         while at < end {
             let from = at;
@@ -244,6 +248,13 @@ impl Phases<'_, '_> {
                 _ => None,
             };
             self.seen.block_cpu.push(total);
+            let now_machine = MachineReading::now(now.1);
+            let interference = machine
+                .zip(now_machine)
+                .map(|(a, b)| a.interference(&b))
+                .unwrap_or_default();
+            self.seen.block_interference.push(interference);
+            machine = now_machine;
             self.seen
                 .block_kernel
                 .push(super::calibrate::kernel_once_ms());

@@ -163,6 +163,74 @@ pub fn tree_cpu(pid: u32) -> Option<f64> {
     )
 }
 
+/// What the machine's CPUs had done at one moment (docs/method.md, "Calibration").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MachineReading {
+    /// CPU time the whole machine ran so far (user, nice, system, irq, softirq), s.
+    run_s: f64,
+    /// Time its CPUs were ready but the hypervisor ran another guest (steal), s.
+    steal_s: f64,
+    /// CPU time of this run's own processes (the load generator and the servers), s,
+    /// where the servers' could be read.
+    ours_s: Option<f64>,
+}
+
+/// How much of a stretch of time went to others, as shares of the CPU time the machine ran
+/// or wanted to run: to other guests of the host, and to other processes of this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Interference {
+    /// Other guests' (steal).
+    pub stolen: Option<f64>,
+    /// Other processes' (the machine's CPU time less this run's own).
+    pub foreign: Option<f64>,
+}
+
+impl MachineReading {
+    /// Reads /proc/stat now; `servers_s` is the servers' CPU seconds read just before.
+    pub fn now(servers_s: Option<f64>) -> Option<MachineReading> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let (run, steal) = parse_machine_ticks(stat.lines().next()?)?;
+        // SAFETY: sysconf has no precondition.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        Some(MachineReading {
+            run_s: run as f64 / hz,
+            steal_s: steal as f64 / hz,
+            ours_s: servers_s.zip(self_seconds()).map(|(a, b)| a + b),
+        })
+    }
+
+    /// What went to others between `self` and a later reading `to`.
+    pub fn interference(&self, to: &MachineReading) -> Interference {
+        let (run, steal) = (to.run_s - self.run_s, to.steal_s - self.steal_s);
+        let wanted = run + steal;
+        if wanted <= 0.0 || run < 0.0 || steal < 0.0 {
+            return Interference::default();
+        }
+        let ours = to.ours_s.zip(self.ours_s).map(|(b, a)| b - a);
+        Interference {
+            stolen: Some(steal / wanted),
+            // Ticks are coarser than the processes' nanoseconds: never below zero.
+            foreign: ours.map(|ours| (run - ours).max(0.0) / wanted),
+        }
+    }
+}
+
+/// (run, steal) ticks of /proc/stat's first line: run is user, nice, system, irq and
+/// softirq.
+fn parse_machine_ticks(line: &str) -> Option<(u64, u64)> {
+    let mut fields = line.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    let v: Vec<u64> = fields.map_while(|f| f.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal ...
+    let run = [0, 1, 2, 5, 6]
+        .iter()
+        .map(|i| v.get(*i))
+        .sum::<Option<u64>>()?;
+    Some((run, v.get(7).copied().unwrap_or(0)))
+}
+
 fn proc_path(pid: u32, file: &str) -> String {
     if pid == 0 {
         format!("/proc/self/{file}")
@@ -187,6 +255,41 @@ mod tests {
     }
 
     #[test]
+    fn the_machine_line_gives_run_and_stolen_ticks() {
+        let line = "cpu  100 5 50 9000 7 3 2 40 0 0";
+        assert_eq!(parse_machine_ticks(line), Some((160, 40)));
+        assert_eq!(parse_machine_ticks("cpu0 1 2 3 4 5 6 7 8"), None);
+        assert_eq!(parse_machine_ticks("cpu 1 2"), None);
+    }
+
+    #[test]
+    fn interference_is_steal_and_other_processes_over_what_the_machine_wanted() {
+        let at = |run_s, steal_s, ours_s| MachineReading {
+            run_s,
+            steal_s,
+            ours_s,
+        };
+        let i = at(10.0, 1.0, Some(2.0)).interference(&at(10.6, 1.2, Some(2.3)));
+        assert!((i.stolen.unwrap() - 0.25).abs() < 1e-9, "{i:?}");
+        assert!((i.foreign.unwrap() - 0.375).abs() < 1e-9, "{i:?}");
+        // Our own time read a little above the machine's ticks: none foreign.
+        let i = at(10.0, 1.0, Some(2.0)).interference(&at(10.5, 1.0, Some(2.6)));
+        assert_eq!(i.foreign, Some(0.0));
+        // Servers unreadable: foreign unknown; nothing ran: nothing known.
+        let i = at(10.0, 1.0, None).interference(&at(10.5, 1.0, Some(2.6)));
+        assert_eq!((i.stolen, i.foreign), (Some(0.0), None));
+        assert_eq!(
+            at(1.0, 1.0, None).interference(&at(1.0, 1.0, None)),
+            Interference::default()
+        );
+        // This machine, now: readable, and this test's own process counted as ours.
+        let a = MachineReading::now(Some(0.0)).expect("Linux has /proc/stat");
+        burn(Duration::from_millis(200));
+        let i = a.interference(&MachineReading::now(Some(0.0)).unwrap());
+        assert!(i.stolen.is_some() && i.foreign.is_some(), "{i:?}");
+    }
+
+    #[test]
     fn this_process_has_memory_and_cpu() {
         assert!(rss_bytes(0).unwrap() > 1024 * 1024);
         let start = cpu_seconds(0).unwrap();
@@ -201,11 +304,13 @@ mod tests {
             eprintln!("skipped: this kernel has no schedstat");
             return;
         }
-        let start = schedstat_seconds(0).unwrap();
-        // Two threads, each on the CPU for at least 150 ms of its own clock.
+        // Two threads, each on the CPU for at least 150 ms of its own clock, then parked
+        // (alive) after saying who they are.
+        let (tx, rx) = std::sync::mpsc::channel();
         let threads: Vec<_> = (0..2)
             .map(|_| {
-                std::thread::spawn(|| {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
                     let clock = || {
                         let mut ts = libc::timespec {
                             tv_sec: 0,
@@ -219,22 +324,36 @@ mod tests {
                     while clock() - t0 < 0.15 {
                         std::hint::black_box(0);
                     }
-                    // Still alive when the total is read: schedstat counts live threads.
+                    // SAFETY: gettid has no precondition.
+                    tx.send(unsafe { libc::gettid() }).unwrap();
                     std::thread::park_timeout(Duration::from_secs(5));
                 })
             })
             .collect();
-        // Wait until both threads have burned (their CPU shows up), bounded.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut total = 0.0;
-        while Instant::now() < deadline {
-            total = schedstat_seconds(0).unwrap() - start;
-            if total >= 0.3 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(total >= 0.3, "two threads of 150 ms each, summed: {total}");
+        let tids: Vec<i32> = (0..2)
+            .map(|_| {
+                rx.recv_timeout(Duration::from_secs(20))
+                    .expect("a thread burned")
+            })
+            .collect();
+        let task = |tid: i32| -> f64 {
+            let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).unwrap();
+            text.split_whitespace()
+                .next()
+                .unwrap()
+                .parse::<f64>()
+                .unwrap()
+                / 1e9
+        };
+        let theirs: f64 = tids.iter().map(|t| task(*t)).sum();
+        // Other tests' threads come and go in this process, so the total is compared with
+        // the two threads' own figures, which it must include.
+        let total = schedstat_seconds(0).unwrap();
+        assert!(theirs >= 0.3, "two threads of 150 ms each: {theirs}");
+        assert!(
+            total >= theirs,
+            "the sum {total} includes both threads' {theirs}"
+        );
         for t in threads {
             t.thread().unpark();
             t.join().unwrap();
