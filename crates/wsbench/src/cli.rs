@@ -145,7 +145,7 @@ pub struct CompareArgs {
     pub loss_tolerance: f64,
 
     /// Judge timings only from blocks in which other work took at most this share of the
-    /// CPU the machine ran or wanted: other guests of the host (steal time, /proc/stat) and
+    /// machine's CPU capacity: other guests of the host (steal time, /proc/stat) and
     /// processes other than the run's own. Such work moves latency by a factor and CPU per
     /// delivery by a fifth. With too few such blocks a timing is "not judged: machine
     /// busy". 1 judges every block.

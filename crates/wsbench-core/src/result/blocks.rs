@@ -50,13 +50,13 @@ pub struct Block {
     /// [`super::Calibration`]): the machine's speed while the block ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_kernel_ms: Option<f64>,
-    /// Of the CPU time the whole machine ran or wanted to run during it, the share the
+    /// Of the machine's CPU capacity during it (all its CPUs over the block), the share the
     /// hypervisor gave to other guests instead (steal time): 0 on a machine of its own, and
     /// a block taken from a busy host where it is high, whose timings say more about the
     /// neighbours than about the servers; `None` where the kernel does not report it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stolen: Option<f64>,
-    /// Of the same CPU time, the share that processes other than this run's (the load
+    /// Of the same capacity, the share that processes other than this run's (the load
     /// generator and the servers it started) took: a compiler or another benchmark beside
     /// the run; `None` where the servers' CPU could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]

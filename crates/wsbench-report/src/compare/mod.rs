@@ -52,7 +52,7 @@ pub struct Tolerances {
     /// Absolute, for the share of deliveries lost (0.001 = 0.1 percentage point).
     pub loss: f64,
     /// Timings are judged only from blocks in which other work took at most this share of
-    /// the CPU time the machine ran or wanted: other guests of the host (steal time) and
+    /// the machine's CPU capacity: other guests of the host (steal time) and
     /// other processes. Where too few such blocks are left, the timing is not judged: the
     /// machine was busy (docs/method.md, "The regression gate").
     pub max_interference: f64,

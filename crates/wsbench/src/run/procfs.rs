@@ -168,6 +168,8 @@ pub fn tree_cpu(pid: u32) -> Option<f64> {
 pub struct MachineReading {
     /// CPU time the whole machine ran so far (user, nice, system, irq, softirq), s.
     run_s: f64,
+    /// All its CPUs' time so far, whatever they did (idle and steal included), s.
+    total_s: f64,
     /// Time its CPUs were ready but the hypervisor ran another guest (steal), s.
     steal_s: f64,
     /// CPU time of this run's own processes (the load generator and the servers), s,
@@ -175,8 +177,10 @@ pub struct MachineReading {
     ours_s: Option<f64>,
 }
 
-/// How much of a stretch of time went to others, as shares of the CPU time the machine ran
-/// or wanted to run: to other guests of the host, and to other processes of this machine.
+/// How much of a stretch of time went to others, as shares of the machine's capacity (all
+/// its CPUs over that time): to other guests of the host, and to other processes of this
+/// machine. Capacity, not what the machine ran: at light load a few clock ticks of kernel
+/// housekeeping would otherwise read as a large share.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Interference {
     /// Other guests' (steal).
@@ -189,11 +193,12 @@ impl MachineReading {
     /// Reads /proc/stat now; `servers_s` is the servers' CPU seconds read just before.
     pub fn now(servers_s: Option<f64>) -> Option<MachineReading> {
         let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        let (run, steal) = parse_machine_ticks(stat.lines().next()?)?;
+        let (run, steal, total) = parse_machine_ticks(stat.lines().next()?)?;
         // SAFETY: sysconf has no precondition.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
         Some(MachineReading {
             run_s: run as f64 / hz,
+            total_s: total as f64 / hz,
             steal_s: steal as f64 / hz,
             ours_s: servers_s.zip(self_seconds()).map(|(a, b)| a + b),
         })
@@ -202,22 +207,22 @@ impl MachineReading {
     /// What went to others between `self` and a later reading `to`.
     pub fn interference(&self, to: &MachineReading) -> Interference {
         let (run, steal) = (to.run_s - self.run_s, to.steal_s - self.steal_s);
-        let wanted = run + steal;
-        if wanted <= 0.0 || run < 0.0 || steal < 0.0 {
+        let capacity = to.total_s - self.total_s;
+        if capacity <= 0.0 || run < 0.0 || steal < 0.0 {
             return Interference::default();
         }
         let ours = to.ours_s.zip(self.ours_s).map(|(b, a)| b - a);
         Interference {
-            stolen: Some(steal / wanted),
+            stolen: Some(steal / capacity),
             // Ticks are coarser than the processes' nanoseconds: never below zero.
-            foreign: ours.map(|ours| (run - ours).max(0.0) / wanted),
+            foreign: ours.map(|ours| (run - ours).max(0.0) / capacity),
         }
     }
 }
 
-/// (run, steal) ticks of /proc/stat's first line: run is user, nice, system, irq and
-/// softirq.
-fn parse_machine_ticks(line: &str) -> Option<(u64, u64)> {
+/// (run, steal, total) ticks of /proc/stat's first line: run is user, nice, system, irq
+/// and softirq; total every field up to steal.
+fn parse_machine_ticks(line: &str) -> Option<(u64, u64, u64)> {
     let mut fields = line.split_whitespace();
     if fields.next()? != "cpu" {
         return None;
@@ -228,7 +233,9 @@ fn parse_machine_ticks(line: &str) -> Option<(u64, u64)> {
         .iter()
         .map(|i| v.get(*i))
         .sum::<Option<u64>>()?;
-    Some((run, v.get(7).copied().unwrap_or(0)))
+    let steal = v.get(7).copied().unwrap_or(0);
+    let total = run + v.get(3)? + v.get(4)? + steal;
+    Some((run, steal, total))
 }
 
 fn proc_path(pid: u32, file: &str) -> String {
@@ -257,31 +264,32 @@ mod tests {
     #[test]
     fn the_machine_line_gives_run_and_stolen_ticks() {
         let line = "cpu  100 5 50 9000 7 3 2 40 0 0";
-        assert_eq!(parse_machine_ticks(line), Some((160, 40)));
+        assert_eq!(parse_machine_ticks(line), Some((160, 40, 9207)));
         assert_eq!(parse_machine_ticks("cpu0 1 2 3 4 5 6 7 8"), None);
         assert_eq!(parse_machine_ticks("cpu 1 2"), None);
     }
 
     #[test]
     fn interference_is_steal_and_other_processes_over_what_the_machine_wanted() {
-        let at = |run_s, steal_s, ours_s| MachineReading {
+        // Readings of (run, steal, total) seconds and ours.
+        let at = |run_s, steal_s, total_s, ours_s| MachineReading {
             run_s,
+            total_s,
             steal_s,
             ours_s,
         };
-        let i = at(10.0, 1.0, Some(2.0)).interference(&at(10.6, 1.2, Some(2.3)));
-        assert!((i.stolen.unwrap() - 0.25).abs() < 1e-9, "{i:?}");
-        assert!((i.foreign.unwrap() - 0.375).abs() < 1e-9, "{i:?}");
+        // Over 0.5 s of 2 CPUs (1 s of capacity): 0.2 s stolen, 0.6 s run, 0.3 s ours.
+        let i = at(10.0, 1.0, 50.0, Some(2.0)).interference(&at(10.6, 1.2, 51.0, Some(2.3)));
+        assert!((i.stolen.unwrap() - 0.2).abs() < 1e-9, "{i:?}");
+        assert!((i.foreign.unwrap() - 0.3).abs() < 1e-9, "{i:?}");
         // Our own time read a little above the machine's ticks: none foreign.
-        let i = at(10.0, 1.0, Some(2.0)).interference(&at(10.5, 1.0, Some(2.6)));
+        let i = at(10.0, 1.0, 50.0, Some(2.0)).interference(&at(10.5, 1.0, 51.0, Some(2.6)));
         assert_eq!(i.foreign, Some(0.0));
-        // Servers unreadable: foreign unknown; nothing ran: nothing known.
-        let i = at(10.0, 1.0, None).interference(&at(10.5, 1.0, Some(2.6)));
+        // Servers unreadable: foreign unknown; no time passed: nothing known.
+        let i = at(10.0, 1.0, 50.0, None).interference(&at(10.5, 1.0, 51.0, Some(2.6)));
         assert_eq!((i.stolen, i.foreign), (Some(0.0), None));
-        assert_eq!(
-            at(1.0, 1.0, None).interference(&at(1.0, 1.0, None)),
-            Interference::default()
-        );
+        let none = at(1.0, 1.0, 5.0, None);
+        assert_eq!(none.interference(&none), Interference::default());
         // This machine, now: readable, and this test's own process counted as ours.
         let a = MachineReading::now(Some(0.0)).expect("Linux has /proc/stat");
         burn(Duration::from_millis(200));
