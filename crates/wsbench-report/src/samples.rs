@@ -2,7 +2,8 @@
 //! repeat where blocks do not give it (docs/method.md, "Uncertainty"). A figure below its
 //! resolution gives no samples, and says why.
 
-use wsbench_core::result::{Environment, Status, TransportRun};
+use wsbench_core::result::blocks::median_interference;
+use wsbench_core::result::{Block, Environment, Status, TransportRun};
 
 use crate::metrics::{Kind, Metric, Scale};
 use crate::stats::Interval;
@@ -49,7 +50,7 @@ pub struct Take {
     /// Whether values are divided by the machine's speed.
     pub calibrate: Calibrate,
     /// Blocks whose interference (other guests' and other processes' share of the
-    /// machine, see [`wsbench_core::result::Block::interference`]) is above this are left
+    /// machine, see [`Block::interference`]) is above this are left
     /// out: their timings say more of the other work than of the servers. 1.0 keeps every
     /// block.
     pub max_interference: f64,
@@ -75,14 +76,9 @@ pub fn calm_blocks(s: &TransportSummary, max: f64) -> (usize, usize, Option<f64>
             let len = r.blocks[0].length_s;
             r.blocks.iter().filter(move |b| b.is_full(len))
         });
-    let (mut kept, mut total, mut shares) = (0, 0, Vec::new());
-    for b in full {
-        total += 1;
-        kept += usize::from(b.interference().is_none_or(|x| x <= max));
-        shares.extend(b.interference());
-    }
-    shares.sort_by(f64::total_cmp);
-    (kept, total, shares.get(shares.len() / 2).copied())
+    let full: Vec<&Block> = full.collect();
+    let kept = full.iter().filter(|b| b.is_calm(max)).count();
+    (kept, full.len(), median_interference(full))
 }
 
 /// What samples were divided by.
@@ -206,7 +202,7 @@ fn block_samples(
     s: &TransportSummary,
     m: &Metric,
     runs: &[&TransportRun],
-    block: fn(&wsbench_core::result::Block) -> Option<f64>,
+    block: fn(&Block) -> Option<f64>,
     (take, cpu_floor): (Take, f64),
 ) -> Result<Samples, String> {
     let is_cpu = m.key == "server_cpu_us_per_delivery";
@@ -217,7 +213,7 @@ fn block_samples(
                 .iter()
                 .all(|b| b.cpu_kernel_ms.is_some_and(|k| k > 0.0))
         });
-    let value = |b: &wsbench_core::result::Block| {
+    let value = |b: &Block| {
         let v = block(b)?;
         Some(if per_block { v / b.cpu_kernel_ms? } else { v })
     };
@@ -229,7 +225,7 @@ fn block_samples(
                 .iter()
                 .filter(|b| b.is_full(full))
                 .filter(|b| !is_cpu || b.server_cpu_s.unwrap_or(0.0) >= cpu_floor / 10.0)
-                .filter(|b| b.interference().is_none_or(|x| x <= take.max_interference))
+                .filter(|b| b.is_calm(take.max_interference))
                 .filter_map(value)
                 .collect()
         })

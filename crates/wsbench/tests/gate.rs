@@ -5,24 +5,11 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
 use wsbench_core::result::Status;
-
-/// `wsbench compare BASE NEW ARGS…`: exit code and Markdown.
-fn compare(base: &Path, new: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let out = wsbench()
-        .arg("compare")
-        .arg(base.join("result.json"))
-        .arg(new.join("result.json"))
-        .args(args)
-        .output()
-        .unwrap();
-    (out.status.code(), String::from_utf8(out.stdout).unwrap())
-}
 
 /// The Markdown row of `metric` of `system`.
 fn row<'a>(md: &'a str, system: &str, metric: &str) -> &'a str {
@@ -66,7 +53,7 @@ fn a_server_made_slower_and_heavier_on_the_wire_fails_the_gate_and_only_that_dir
     // reference and its new build: every block is judged, whatever else the test machine
     // was doing (docs/method.md, "The regression gate").
     let every_block = ["--max-interference", "1"];
-    let (code, md) = compare(&base, &slow, &every_block);
+    let (code, md) = compare_dirs(&base, &slow, &every_block);
     assert_eq!(code, Some(1), "{md}");
     assert!(
         row(&md, "ws", "server CPU/delivery").contains("**REGRESSED**"),
@@ -87,7 +74,7 @@ fn a_server_made_slower_and_heavier_on_the_wire_fails_the_gate_and_only_that_dir
         "--max-interference",
         "1",
     ];
-    let (code, md) = compare(&slow, &base, &loose);
+    let (code, md) = compare_dirs(&slow, &base, &loose);
     let regressed: Vec<&str> = md.lines().filter(|l| l.contains("REGRESSED")).collect();
     assert_eq!(code, Some(0), "{regressed:?}");
     assert!(
@@ -95,7 +82,7 @@ fn a_server_made_slower_and_heavier_on_the_wire_fails_the_gate_and_only_that_dir
         "{md}"
     );
     // The same result against itself: nothing moved.
-    let (code, md) = compare(&base, &base, &[]);
+    let (code, md) = compare_dirs(&base, &base, &[]);
     assert_eq!(code, Some(0), "{md}");
     assert!(!md.contains("improved"), "{md}");
 

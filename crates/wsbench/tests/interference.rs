@@ -7,17 +7,6 @@ use std::time::Duration;
 
 use common::*;
 
-/// `wsbench compare BASE NEW`: the Markdown.
-fn compare(base: &std::path::Path, new: &std::path::Path) -> String {
-    let out = wsbench()
-        .arg("compare")
-        .arg(base.join("result.json"))
-        .arg(new.join("result.json"))
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// Other work on the machine while a run measures shows up in its blocks: a process that
 /// keeps all but one CPU busy beside a real run is counted as foreign, block by block, and
 /// `wsbench compare` with its default bound judges no timing of that run.
@@ -60,7 +49,7 @@ fn other_work_beside_a_run_is_recorded_and_keeps_timings_from_the_gate() {
     let median = foreign[foreign.len() / 2];
     // All but one CPU busy: about (n-1)/n of the capacity, well above a quarter.
     assert!(median > 0.25, "foreign shares {foreign:?}");
-    let md = compare(&calm, &busy);
+    let (_, md) = compare_dirs(&calm, &busy, &[]);
     assert!(
         md.lines()
             .any(|l| l.starts_with("| ws | server CPU/delivery") && l.contains("machine busy"))

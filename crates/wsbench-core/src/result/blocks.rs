@@ -91,6 +91,12 @@ impl Block {
         }
     }
 
+    /// Whether other work took at most `max` of the machine while it ran (a block that
+    /// records no interference counts as calm).
+    pub fn is_calm(&self, max: f64) -> bool {
+        self.interference().is_none_or(|x| x <= max)
+    }
+
     /// Whether it is long enough to stand beside the others (a last block under half the
     /// usual length is left out of statistics).
     pub fn is_full(&self, block_s: f64) -> bool {
@@ -98,15 +104,10 @@ impl Block {
     }
 }
 
-/// The median interference (see [`Block::interference`]) of the blocks of `runs` that
+/// The median interference (see [`Block::interference`]) of those of `blocks` that
 /// record one: how busy the machine was with other work while they were measured.
-pub fn median_interference<'a>(
-    runs: impl IntoIterator<Item = &'a super::TransportRun>,
-) -> Option<f64> {
-    let mut v: Vec<f64> = runs
-        .into_iter()
-        .flat_map(|r| r.blocks.iter().filter_map(Block::interference))
-        .collect();
+pub fn median_interference<'a>(blocks: impl IntoIterator<Item = &'a Block>) -> Option<f64> {
+    let mut v: Vec<f64> = blocks.into_iter().filter_map(Block::interference).collect();
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied()
 }

@@ -213,7 +213,8 @@ pub fn compare(
         median_interference(
             side.iter()
                 .flat_map(|s| &s.runs)
-                .filter(|r| r.status == Status::Complete),
+                .filter(|r| r.status == Status::Complete)
+                .flat_map(|r| &r.blocks),
         )
     });
     // The same system at the same sweep point in the other result.

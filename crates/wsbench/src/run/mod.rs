@@ -152,7 +152,7 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
     } else {
         print!("{}", headline::headline(result));
     }
-    let busy = median_interference(&result.runs);
+    let busy = median_interference(result.runs.iter().flat_map(|r| &r.blocks));
     if let Some(share) = busy.filter(|s| *s > Tolerances::default().max_interference) {
         println!(
             "note: {:.0}% of this machine's CPU went to other work while it measured (other\n      \

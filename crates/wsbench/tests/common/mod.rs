@@ -12,6 +12,18 @@ pub fn wsbench() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wsbench"))
 }
 
+/// `wsbench compare BASE/result.json NEW/result.json ARGS…`: exit code and Markdown.
+pub fn compare_dirs(base: &Path, new: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = wsbench()
+        .arg("compare")
+        .arg(base.join("result.json"))
+        .arg(new.join("result.json"))
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8(out.stdout).unwrap())
+}
+
 pub fn scenario_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../scenarios")
