@@ -52,8 +52,8 @@ fn split(t: &Tally) -> [Tally; 2] {
     }
     (a.loadgen_cpu_s, b.loadgen_cpu_s) = (t.loadgen_cpu_s / 2.0, t.loadgen_cpu_s / 2.0);
     let share = a.connected as f64 / t.connected.max(1) as f64;
-    a.loadgen_rss_growth = t.loadgen_rss_growth * share;
-    b.loadgen_rss_growth = t.loadgen_rss_growth - a.loadgen_rss_growth;
+    a.loadgen_memory_growth = t.loadgen_memory_growth * share;
+    b.loadgen_memory_growth = t.loadgen_memory_growth - a.loadgen_memory_growth;
     b.latency = LatencyHistogram::default();
     b.send_lag = LatencyHistogram::default();
     b.connect_time = LatencyHistogram::default();

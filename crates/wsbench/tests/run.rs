@@ -250,3 +250,46 @@ fn too_low_a_descriptor_limit_fails_before_connecting_and_says_how_many() {
     assert!(err.contains("hard limit (ulimit -Hn) is 600"), "{err}");
     assert!(out.stdout.is_empty(), "nothing ran");
 }
+
+/// The load generator's memory per client is what its clients hold on the heap, the same
+/// on every repeat (as RSS growth it was 20-25 KB on a process's first repeat and 0.5 KB
+/// on later ones, which reused what the first had freed).
+#[test]
+fn the_load_generators_memory_per_client_is_the_same_on_every_repeat() {
+    let dir = temp_dir("loadgen-memory");
+    let path = small_scenario(
+        &dir,
+        &[
+            ("clients = 20", "clients = 300"),
+            ("senders = 4", "senders = 1"),
+            ("rate = 20", "rate = 2"),
+            ("ramp = \"200ms\"", "ramp = \"600ms\""),
+            ("duration = \"2s\"", "duration = \"1s\""),
+        ],
+        "repeat = 2\n",
+    );
+    let result = run_ok(&path, &dir.join("out"), &[]);
+    for transport in ["ws", "socketio"] {
+        let per_client: Vec<f64> = result
+            .runs
+            .iter()
+            .filter(|r| r.transport == transport)
+            .map(|r| r.loadgen.memory_per_client_bytes)
+            .collect();
+        assert_eq!(per_client.len(), 2, "{transport}");
+        // A client holds at least its read buffer and its task; a bound with room for a
+        // debug build's larger tasks and the workers' fixed share over 300 clients.
+        for bytes in &per_client {
+            assert!(
+                (1024.0..32.0 * 1024.0).contains(bytes),
+                "{transport}: {per_client:?}"
+            );
+        }
+        let (a, b) = (per_client[0], per_client[1]);
+        assert!(
+            (a - b).abs() <= 0.1 * a.max(b),
+            "{transport}: {per_client:?}"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

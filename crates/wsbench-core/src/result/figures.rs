@@ -91,8 +91,9 @@ pub struct Tally {
     pub loadgen_cpu_s: f64,
     /// The busiest load-generator process's share of its usable cores.
     pub loadgen_utilisation: f64,
-    /// Load-generator RSS growth from before connecting to all clients settled, bytes.
-    pub loadgen_rss_growth: f64,
+    /// Load-generator memory growth (heap in use, or RSS without an allocator count) from
+    /// before connecting to all clients settled, bytes.
+    pub loadgen_memory_growth: f64,
 }
 
 impl Tally {
@@ -131,7 +132,7 @@ impl Tally {
             workers: l.workers,
             loadgen_cpu_s: l.cpu_s,
             loadgen_utilisation: l.cpu_utilisation,
-            loadgen_rss_growth: l.memory_per_client_bytes * c.connected as f64,
+            loadgen_memory_growth: l.memory_per_client_bytes * c.connected as f64,
         }
     }
 
@@ -166,7 +167,7 @@ impl Tally {
         self.workers += o.workers;
         self.loadgen_cpu_s += o.loadgen_cpu_s;
         self.loadgen_utilisation = self.loadgen_utilisation.max(o.loadgen_utilisation);
-        self.loadgen_rss_growth += o.loadgen_rss_growth;
+        self.loadgen_memory_growth += o.loadgen_memory_growth;
     }
 
     /// Connection figures.
@@ -228,7 +229,7 @@ impl Tally {
             cpu_us_per_received: per(self.loadgen_cpu_s * 1e6, self.received),
             received: self.received,
             bound: self.loadgen_utilisation > BOUND_THRESHOLD,
-            memory_per_client_bytes: per(self.loadgen_rss_growth, self.connected),
+            memory_per_client_bytes: per(self.loadgen_memory_growth, self.connected),
             cpus: None,
         }
     }

@@ -256,8 +256,9 @@ pub struct LoadGenFigures {
     pub received: u64,
     /// Over 90%: the figures describe the harness, not the server.
     pub bound: bool,
-    /// Load-generator RSS growth from before connecting to all clients settled, per client,
-    /// bytes: what one client costs the harness.
+    /// Load-generator memory growth from before connecting to all clients settled, per
+    /// client, bytes: what one client costs the harness. Heap bytes in use where the C
+    /// library counts them (glibc), RSS growth elsewhere (docs/method.md).
     pub memory_per_client_bytes: f64,
     /// The CPUs it could run on (`/proc`'s `Cpus_allowed_list`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

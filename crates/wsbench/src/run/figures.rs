@@ -13,7 +13,7 @@ use super::phases::{Observed, OutageRecord};
 use super::servers::Stopped;
 
 /// Fills `run`'s figures from the load generator's `report`, what the phases `seen`, and
-/// the `stopped` servers; `rss_before` is this process's RSS before the clients existed.
+/// the `stopped` servers; `memory_before` is this process's memory ([`super::heap::footprint`]) before the clients existed.
 pub fn fill(
     run: &mut TransportRun,
     system: &System,
@@ -21,9 +21,9 @@ pub fn fill(
     seen: &Observed,
     stopped: Stopped,
     payload: u64,
-    rss_before: u64,
+    memory_before: u64,
 ) {
-    tally(run, report, seen, payload, rss_before).apply(run);
+    tally(run, report, seen, payload, memory_before).apply(run);
     run.loadgen.cpus = super::procfs::cpus_allowed(0);
     if let Some(timeline) = &seen.timeline {
         run.timeline = DeliveryTimeline {
@@ -69,7 +69,7 @@ fn tally(
     report: &LoadReport,
     seen: &Observed,
     payload: u64,
-    rss_before: u64,
+    memory_before: u64,
 ) -> Tally {
     let (start, end) = (&seen.live_start, &seen.live_end);
     let mut bytes_read = end.bytes_read.saturating_sub(start.bytes_read);
@@ -119,7 +119,7 @@ fn tally(
         workers: run.loadgen.workers,
         loadgen_cpu_s: seen.loadgen_cpu_s,
         loadgen_utilisation: utilisation(seen.loadgen_cpu_s, seen.window_s, usable),
-        loadgen_rss_growth: seen.loadgen_idle_rss.saturating_sub(rss_before) as f64,
+        loadgen_memory_growth: seen.loadgen_idle_memory.saturating_sub(memory_before) as f64,
     }
 }
 

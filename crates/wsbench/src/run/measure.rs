@@ -19,7 +19,7 @@ use wsbench_loadgen::LoadGen;
 use super::phases::{self, Stop};
 use super::plan::load_plan;
 use super::servers::Servers;
-use super::{figures, procfs};
+use super::{figures, heap};
 
 /// What a measurement needs from the run around it.
 pub struct RunCtx<'a> {
@@ -94,7 +94,7 @@ async fn measure_into(
     ctx.progress.set_message("starting the server");
     let mut servers = Servers::start(s, system).await?;
     run.server_url = servers.url().to_owned();
-    let rss_before = procfs::rss_bytes(0).unwrap_or(0);
+    let memory_before = heap::footprint();
     let plan = load_plan(ctx, system, servers.endpoints());
     run.loadgen.workers = plan.workers as u64;
     let load = LoadGen::start(plan).context("cannot start the load generator")?;
@@ -112,7 +112,15 @@ async fn measure_into(
         // Cut short: the window measured is the part that ran.
         run.window.measured_s = seen.window_s.min(run.window.measured_s);
     }
-    figures::fill(run, system, &report, &seen, stopped, s.payload, rss_before);
+    figures::fill(
+        run,
+        system,
+        &report,
+        &seen,
+        stopped,
+        s.payload,
+        memory_before,
+    );
     (run.status, run.error) = judge(system, run, stop, seen.phase);
     Ok(())
 }

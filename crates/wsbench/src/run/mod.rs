@@ -8,6 +8,7 @@ mod environment;
 mod fdlimit;
 mod figures;
 mod headline;
+mod heap;
 mod live_view;
 mod measure;
 mod method;

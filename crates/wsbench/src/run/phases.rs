@@ -8,6 +8,7 @@ use wsbench_core::CountersSnapshot;
 use wsbench_core::clock::monotonic_ns;
 use wsbench_loadgen::{LiveSnapshot, LoadGen, Timeline};
 
+use super::heap;
 use super::measure::RunCtx;
 use super::plan::CONNECT_TIMEOUT;
 use super::procfs::{self, MachineReading};
@@ -33,8 +34,9 @@ pub enum Stop {
 pub struct Observed {
     /// The phase reached.
     pub phase: &'static str,
-    /// This process's RSS once every client was connected and settled.
-    pub loadgen_idle_rss: u64,
+    /// This process's memory ([`super::heap::footprint`]) once every client was connected
+    /// and settled.
+    pub loadgen_idle_memory: u64,
     /// Load-generator CPU over the window, seconds.
     pub loadgen_cpu_s: f64,
     /// How long the window actually ran, seconds.
@@ -150,7 +152,7 @@ impl Phases<'_, '_> {
         self.pause(monotonic_ns() + SETTLE.as_nanos() as u64)
             .await?;
         self.servers.settled();
-        self.seen.loadgen_idle_rss = procfs::rss_bytes(0).unwrap_or(0);
+        self.seen.loadgen_idle_memory = heap::footprint();
         Ok(())
     }
 
