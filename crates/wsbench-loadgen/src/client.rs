@@ -4,9 +4,11 @@
 //! The loop is written once, over [`Connection`]; each protocol's client only connects,
 //! frames and decodes.
 
+use std::pin::Pin;
 use std::rc::Rc;
 
-use tokio::time::{Instant, sleep_until};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, Sleep, sleep_until};
 use wsbench_core::clock::monotonic_ns;
 use wsbench_core::probe::Probe;
 
@@ -16,32 +18,41 @@ use crate::pacer::Pacer;
 use crate::plan::Timeline;
 use crate::worker::{WorkerCtx, count_unsent, wait_timeline};
 
-/// Runs client `id` from its scheduled connect to its close.
-pub(crate) async fn run<C: Connection>(id: u64, ctx: Rc<WorkerCtx>) {
+/// Runs client `id` from its scheduled connect until it is ready, then hands it to a task
+/// of its own, which it returns (`None`: it never connected). This task then ends, and
+/// what it held (the wait for the connect time, the attempt's state) is freed instead of
+/// being carried in the client's task for its whole life; so too, what runs once or
+/// rarely later (idling, reconnecting, a heartbeat answer, closing) is boxed while it runs
+/// (docs/method.md, "The load generator's own cost").
+pub(crate) async fn run<C: Connection + 'static>(
+    id: u64,
+    ctx: Rc<WorkerCtx>,
+) -> Option<JoinHandle<()>> {
     let plan = &ctx.plan;
     let connect_at = ctx.instant_of(ctx.connect_start_ns) + plan.ramp_interval * id as u32;
     tokio::select! {
-        _ = ctx.abort.cancelled() => return,
+        _ = ctx.abort.cancelled() => return None,
         _ = sleep_until(connect_at) => {}
     }
     let started = monotonic_ns();
-    let conn = match C::connect(&ctx, id).await {
-        Ok(conn) => conn,
-        Err(kind) => return ctx.connect_failed(id, kind).await,
+    let client = match Box::pin(C::connect(&ctx, id)).await {
+        Ok(conn) => Client {
+            id,
+            conn,
+            ledger: Ledger::new(plan.senders, plan.messages_per_sender),
+            ctx: ctx.clone(),
+        },
+        Err(kind) => {
+            Box::pin(ctx.connect_failed(id, kind)).await;
+            return None;
+        }
     };
     ctx.connected(started);
-    Client {
-        id,
-        conn,
-        ledger: Ledger::new(plan.senders, plan.messages_per_sender),
-        ctx: ctx.clone(),
-    }
-    .run()
-    .await;
+    Some(tokio::task::spawn_local(client.live()))
 }
 
 /// A connection attempt in progress.
-type Attempt<'a, C> = std::pin::Pin<Box<dyn Future<Output = Result<C, ConnectFailure>> + 'a>>;
+type Attempt<'a, C> = Pin<Box<dyn Future<Output = Result<C, ConnectFailure>> + 'a>>;
 
 /// A client whose connection is lost, on its way back.
 struct Reconnecting<'a, C> {
@@ -49,8 +60,9 @@ struct Reconnecting<'a, C> {
     record: usize,
     /// Failed attempts so far.
     attempts: u32,
-    /// When the next attempt starts.
-    retry_at: Instant,
+    /// When the next attempt starts (boxed, like the attempt: the timer is needed only
+    /// while reconnecting, and a client's task should not carry it all its life).
+    retry: Pin<Box<Sleep>>,
     /// The attempt under way, kept across loop iterations so that a probe falling due
     /// does not abandon it.
     connecting: Option<Attempt<'a, C>>,
@@ -58,19 +70,21 @@ struct Reconnecting<'a, C> {
     buffer: Vec<(u64, Vec<u8>)>,
 }
 
-/// Waits for the next attempt's time, then for the attempt (started with `start`).
+/// Waits for the next attempt's time, then for the attempt (started with `start`). The
+/// connection comes boxed: the active loop's state would otherwise hold room for a whole
+/// connection for the rare moment one comes back.
 async fn reconnect_step<'a, C>(
     down: Option<&mut Reconnecting<'a, C>>,
     start: impl FnOnce() -> Attempt<'a, C>,
-) -> Result<C, ConnectFailure> {
+) -> Result<Box<C>, ConnectFailure> {
     let Some(r) = down else {
         return std::future::pending().await;
     };
     if r.connecting.is_none() {
-        sleep_until(r.retry_at).await;
+        r.retry.as_mut().await;
         r.connecting = Some(start());
     }
-    r.connecting.as_mut().expect("just set").await
+    r.connecting.as_mut().expect("just set").await.map(Box::new)
 }
 
 struct Client<C> {
@@ -101,10 +115,28 @@ enum Step {
 }
 
 impl<C: Connection> Client<C> {
-    async fn run(mut self) {
+    /// The connected client's life, to its close. A plain function returning an async
+    /// block: the task then holds the client once (an `async fn` taking `self` by value
+    /// holds it twice, the argument and its moved copy).
+    #[allow(clippy::manual_async_fn)]
+    fn live(mut self) -> impl Future<Output = ()> {
+        async move {
+            match self.run().await {
+                End::Lost => {
+                    self.ctx.live.disconnected();
+                    self.ctx.report.borrow_mut().disconnected += 1;
+                }
+                End::StillDown => self.ctx.report.borrow_mut().disconnected += 1,
+                End::Done => Box::pin(self.conn.close()).await,
+            }
+        }
+    }
+
+    /// Idle until traffic starts, then active until the drain ends: how the client ended.
+    async fn run(&mut self) -> End {
         let ctx = self.ctx.clone();
         let is_sender = self.id < ctx.plan.senders;
-        let end = match self.idle().await {
+        match Box::pin(self.idle()).await {
             Ok(timeline) => {
                 let (end, next_k) = self.active(&timeline).await;
                 if is_sender {
@@ -118,14 +150,6 @@ impl<C: Connection> Client<C> {
                 }
                 end
             }
-        };
-        match end {
-            End::Lost => {
-                ctx.live.disconnected();
-                ctx.report.borrow_mut().disconnected += 1;
-            }
-            End::StillDown => ctx.report.borrow_mut().disconnected += 1,
-            End::Done => self.conn.close().await,
         }
     }
 
@@ -206,7 +230,7 @@ impl<C: Connection> Client<C> {
                 }
                 attempt = reconnect_step(down.as_mut(), || Box::pin(C::connect(&ctx, id))),
                     if down.is_some() => {
-                    self.on_attempt(attempt, timeline, &mut down, &mut rng).await;
+                    Box::pin(self.on_attempt(attempt, timeline, &mut down, &mut rng)).await;
                     Step::Go
                 }
             };
@@ -230,7 +254,7 @@ impl<C: Connection> Client<C> {
                     .receive(self.id, &mut self.ledger, &bytes, timeline);
                 false
             }
-            Incoming::Ping => self.conn.pong().await.is_err(),
+            Incoming::Ping => Box::pin(self.conn.pong()).await.is_err(),
             Incoming::Closed => true,
             Incoming::Other => false,
         };
@@ -269,7 +293,7 @@ impl<C: Connection> Client<C> {
     /// A reconnection attempt ended: back (and the send buffer flushed), or retry later.
     async fn on_attempt(
         &mut self,
-        attempt: Result<C, ConnectFailure>,
+        attempt: Result<Box<C>, ConnectFailure>,
         timeline: &Timeline,
         down: &mut Option<Reconnecting<'_, C>>,
         rng: &mut fastrand::Rng,
@@ -279,7 +303,7 @@ impl<C: Connection> Client<C> {
         r.connecting = None;
         match attempt {
             Ok(conn) => {
-                self.conn = conn;
+                self.conn = *conn;
                 let r = down.take().expect("reconnecting");
                 ctx.reconnected(r.record);
                 for (due_ns, probe) in r.buffer {
@@ -294,7 +318,8 @@ impl<C: Connection> Client<C> {
                 ctx.report.borrow_mut().failed_reconnects += 1;
                 r.attempts += 1;
                 let backoff = ctx.plan.reconnect.expect("reconnecting needs a schedule");
-                r.retry_at = Instant::now() + backoff.delay(r.attempts, rng);
+                let at = Instant::now() + backoff.delay(r.attempts, rng);
+                r.retry.as_mut().reset(at);
             }
         }
     }
@@ -308,7 +333,7 @@ impl<C: Connection> Client<C> {
         *down = Some(Reconnecting {
             record,
             attempts: 0,
-            retry_at: Instant::now() + backoff.delay(0, rng),
+            retry: Box::pin(sleep_until(Instant::now() + backoff.delay(0, rng))),
             connecting: None,
             buffer: Vec::new(),
         });

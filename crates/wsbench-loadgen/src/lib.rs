@@ -31,7 +31,7 @@ pub use backoff::Backoff;
 pub use clients::{ConnectFailure, Endpoint, Incoming, Role, Socket};
 pub use ledger::{Delivery, Ledger};
 pub use live::{LiveSnapshot, WorkerLive, quantile_us};
-pub use plan::{ClientLibrary, LoadPlan, Scope, Timeline};
+pub use plan::{ClientLibrary, LoadPlan, Scope, Timeline, read_buffer_for};
 pub use report::{LoadReport, Reconnection};
 
 /// A running load: clients connecting, then traffic once [`LoadGen::begin`] is called.

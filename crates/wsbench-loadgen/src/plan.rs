@@ -101,7 +101,33 @@ pub struct LoadPlan {
     pub reconnect: Option<Backoff>,
 }
 
+/// Messages a lean client's read buffer has room for: enough that a read takes every
+/// message that piled up while a busy worker was elsewhere, few enough that 10,000 idle
+/// clients do not hold megabytes (tungstenite's default is 128 KiB a connection).
+const READ_BATCH: usize = 8;
+/// What a message carries beyond the probe and the adapter's template: a WebSocket
+/// header (2 bytes up to 125 bytes of payload, at most 14) and a Socket.IO event's
+/// envelope (`42["broadcast","…"]`: 17 bytes with the default event name). A longer one
+/// only means fewer messages per read.
+const ENVELOPE: usize = 32;
+/// Bounds of a client's read buffer: a read of one small message is no cheaper with less,
+/// and larger messages grow the buffer as they arrive anyway.
+const READ_BUFFER: std::ops::RangeInclusive<usize> = 512..=64 * 1024;
+
+/// Bytes a lean client reads at once when its probes are `payload` bytes inside
+/// `template_overhead` more of an adapter's template (its buffer holds this much from
+/// connect to close, so it is most of a client's memory).
+pub fn read_buffer_for(payload: usize, template_overhead: usize) -> usize {
+    let message = payload + template_overhead + ENVELOPE;
+    (message * READ_BATCH).clamp(*READ_BUFFER.start(), *READ_BUFFER.end())
+}
+
 impl LoadPlan {
+    /// Bytes a lean client reads at once, see [`read_buffer_for`].
+    pub fn read_buffer(&self) -> usize {
+        read_buffer_for(self.payload, self.adapter.template_overhead())
+    }
+
     /// The room of `client` (0 outside rooms mode).
     pub fn room_of(&self, client: u64) -> u64 {
         match self.scope {

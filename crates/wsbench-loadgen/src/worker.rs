@@ -209,8 +209,12 @@ pub(crate) fn run_worker(
             .filter(|(k, _)| k % workers == index)
             .map(|(_, id)| tokio::task::spawn_local(crate::clients::run(id, ctx.clone())))
             .collect();
+        // Each client's task ends once it is connected, handing on to the task that runs
+        // the connected client (see `crate::client::run`).
         for task in tasks {
-            let _ = task.await;
+            if let Ok(Some(connected)) = task.await {
+                let _ = connected.await;
+            }
         }
         ctx.report.take()
     })

@@ -32,6 +32,7 @@ impl<W: Wire> Connection for Lean<W> {
             role,
             id,
             source: plan.source_ip(id),
+            read_buffer: plan.read_buffer(),
         };
         let ws = wire::connect(&wire, dial, &ctx.live, plan.connect_timeout).await?;
         Ok(Lean {

@@ -7,18 +7,20 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+use tokio_tungstenite::tungstenite::protocol::Role as WsRole;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 use wsbench_core::adapter::Adapter;
 use wsbench_core::counting::CountingStream;
 use wsbench_core::net;
 use wsbench_core::scenario::Encoding;
 
 use super::failure::ConnectFailure;
+use super::upgrade;
 use crate::live::WorkerLive;
 
 /// A client's WebSocket over a byte-counting TCP stream.
@@ -95,11 +97,11 @@ pub trait Wire: Sized {
     fn adapter(&self) -> &Adapter;
 }
 
-/// Client-side WebSocket buffers. tungstenite's default read buffer is 128 KiB, allocated
-/// per connection: at 10,000 clients that alone is 1.3 GB of load-generator memory.
-fn client_config() -> WebSocketConfig {
+/// Client-side WebSocket buffers: reads of `read_buffer` bytes (tungstenite's default is
+/// 128 KiB, allocated per connection: 1.3 GB at 10,000 clients), writes unbuffered.
+fn client_config(read_buffer: usize) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(read_buffer)
         .write_buffer_size(0)
 }
 
@@ -113,6 +115,8 @@ pub struct Dial<'a> {
     pub id: u64,
     /// The local address to connect from, see [`crate::LoadPlan::source_ip`].
     pub source: Option<std::net::IpAddr>,
+    /// Bytes read at once, see [`crate::LoadPlan::read_buffer`].
+    pub read_buffer: usize,
 }
 
 /// Opens TCP, upgrades to WebSocket (with the adapter's headers and subprotocols) and runs
@@ -126,11 +130,11 @@ pub async fn connect<W: Wire>(
     let attempt = async {
         let tcp = open_tcp(dial.endpoint.addr, dial.source).await?;
         net::tune_stream(&tcp).map_err(|e| ConnectFailure::from_io(&e))?;
-        let stream = CountingStream::new(tcp, live.clone());
-        let request = request(wire, &dial)?;
-        let (mut ws, _) = client_async_with_config(request, stream, Some(client_config()))
-            .await
-            .map_err(|e| ConnectFailure::from_ws(&e))?;
+        let mut stream = CountingStream::new(tcp, live.clone());
+        let tail = upgrade::upgrade(&mut stream, request(wire, &dial)?).await?;
+        let config = client_config(dial.read_buffer);
+        let mut ws =
+            WebSocketStream::from_partially_read(stream, tail, WsRole::Client, Some(config)).await;
         wire.handshake(&mut ws, dial.role, dial.id).await?;
         Ok(ws)
     };

@@ -1,0 +1,206 @@
+//! The client's half of the WebSocket opening handshake (RFC 6455 §4.1), done here rather
+//! than by tungstenite: tungstenite reads the server's answer into a 4 KiB buffer that then
+//! becomes the connection's read buffer for good, so every client would hold 4 KiB
+//! whatever its messages' size (docs/method.md, "The load generator's own cost"). Here
+//! the answer is read into a buffer that lives only as long as the handshake, and what
+//! followed it is handed on in a vector of its own size.
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::handshake::client::{Request, generate_request};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+use super::failure::ConnectFailure;
+
+/// Longest answer head accepted, as the servers' own limit for requests.
+const MAX_HEAD: usize = 8 * 1024;
+/// Headers an answer may have.
+const MAX_HEADERS: usize = 64;
+
+/// Writes the upgrade `request` on `stream` and reads the server's answer; returns the
+/// bytes that followed the answer's head (frames the server wrote at once, such as an
+/// engine.io open packet), to be read before anything else.
+pub async fn upgrade<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    request: Request,
+) -> Result<Vec<u8>, ConnectFailure> {
+    let offered = offered_subprotocols(&request);
+    let (head, key) = generate_request(request).map_err(|e| ConnectFailure::from_ws(&e))?;
+    stream
+        .write_all(&head)
+        .await
+        .map_err(|e| ConnectFailure::from_io(&e))?;
+    let accept = derive_accept_key(key.as_bytes());
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        if buf.len() >= MAX_HEAD {
+            return Err(ConnectFailure::Handshake);
+        }
+        let n = stream
+            .read_buf(&mut buf)
+            .await
+            .map_err(|e| ConnectFailure::from_io(&e))?;
+        if n == 0 {
+            return Err(ConnectFailure::Reset);
+        }
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut answer = httparse::Response::new(&mut headers);
+        match answer.parse(&buf) {
+            Ok(httparse::Status::Complete(len)) => {
+                check(&answer, &accept, &offered)?;
+                return Ok(buf[len..].to_vec());
+            }
+            Ok(httparse::Status::Partial) => {}
+            Err(_) => return Err(ConnectFailure::Handshake),
+        }
+    }
+}
+
+/// The subprotocols the request offers.
+fn offered_subprotocols(request: &Request) -> Vec<String> {
+    request
+        .headers()
+        .get_all("Sec-WebSocket-Protocol")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// Whether `answer` accepts the upgrade (RFC 6455 §4.1, the client's checks): 101, the
+/// `Upgrade` and `Connection` tokens, the key's accept value, and a subprotocol among those
+/// offered (one must be chosen when any was offered, as tungstenite requires too).
+fn check(
+    answer: &httparse::Response<'_, '_>,
+    accept: &str,
+    offered: &[String],
+) -> Result<(), ConnectFailure> {
+    let header = |name: &str| {
+        answer
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .and_then(|h| std::str::from_utf8(h.value).ok())
+            .map(str::trim)
+    };
+    let has_token = |name: &str, token: &str| {
+        header(name).is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    };
+    let chosen = header("Sec-WebSocket-Protocol");
+    let subprotocol_ok = match chosen {
+        Some(p) => offered.iter().any(|o| o == p),
+        None => offered.is_empty(),
+    };
+    if answer.code == Some(101)
+        && has_token("Upgrade", "websocket")
+        && has_token("Connection", "upgrade")
+        && header("Sec-WebSocket-Accept") == Some(accept)
+        && subprotocol_ok
+    {
+        Ok(())
+    } else {
+        Err(ConnectFailure::Handshake)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    use super::*;
+
+    /// Runs `upgrade` against a peer that reads the request head and writes `answer(key)`
+    /// (`key`: the request's Sec-WebSocket-Key); returns the outcome and the request head.
+    async fn against(
+        subprotocols: Option<&str>,
+        answer: impl FnOnce(&str) -> Vec<u8> + Send + 'static,
+    ) -> (Result<Vec<u8>, ConnectFailure>, String) {
+        let (mut client, server) = tokio::io::duplex(64 * 1024);
+        let peer = tokio::spawn(async move {
+            let mut server = BufReader::new(server);
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if server.read_line(&mut line).await.unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let key = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            server.get_mut().write_all(&answer(&key)).await.unwrap();
+            head
+        });
+        let mut request = "ws://127.0.0.1:9/chat?x=1".into_client_request().unwrap();
+        if let Some(p) = subprotocols {
+            request
+                .headers_mut()
+                .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
+        }
+        let outcome = upgrade(&mut client, request).await;
+        (outcome, peer.await.unwrap())
+    }
+
+    fn switching(key: &str, extra: &str) -> String {
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n{extra}\r\n",
+            derive_accept_key(key.as_bytes())
+        )
+    }
+
+    #[tokio::test]
+    async fn an_accepted_upgrade_hands_on_what_followed_its_head() {
+        let (outcome, head) = against(Some("chat.v1, chat.v2"), |key| {
+            let mut bytes = switching(key, "Sec-WebSocket-Protocol: chat.v2\r\n").into_bytes();
+            bytes.extend_from_slice(&[0x81, 0x02, b'4', b'0']);
+            bytes
+        })
+        .await;
+        assert_eq!(outcome, Ok(vec![0x81, 0x02, b'4', b'0']));
+        assert!(head.starts_with("GET /chat?x=1 HTTP/1.1\r\n"), "{head}");
+        assert!(head.contains("Host: 127.0.0.1:9\r\n"), "{head}");
+        assert!(head.contains("Sec-WebSocket-Version: 13\r\n"), "{head}");
+        assert!(head.contains("chat.v1, chat.v2"), "{head}");
+    }
+
+    #[tokio::test]
+    async fn refusals_and_bad_answers_are_handshake_failures() {
+        // What is wrong, the subprotocols offered, the answer to the request's key.
+        type Case = (&'static str, Option<&'static str>, fn(&str) -> String);
+        let cases: [Case; 6] = [
+            ("a refusal", None, |_| {
+                "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n".to_owned()
+            }),
+            ("a wrong accept value", None, |_| switching("other", "")),
+            ("no Upgrade", None, |key| {
+                switching(key, "").replace("Upgrade: websocket\r\n", "")
+            }),
+            ("a subprotocol not offered", None, |key| {
+                switching(key, "Sec-WebSocket-Protocol: x\r\n")
+            }),
+            (
+                "no subprotocol when one was offered",
+                Some("chat.v1"),
+                |key| switching(key, ""),
+            ),
+            ("not HTTP", None, |_| "SSH-2.0-OpenSSH\r\n\r\n".to_owned()),
+        ];
+        for (what, offered, answer) in cases {
+            let (outcome, _) = against(offered, move |key| answer(key).into_bytes()).await;
+            assert_eq!(outcome, Err(ConnectFailure::Handshake), "{what}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_closes_mid_answer_is_a_reset() {
+        let (outcome, _) = against(None, |_| b"HTTP/1.1 101 Switching".to_vec()).await;
+        assert_eq!(outcome, Err(ConnectFailure::Reset));
+    }
+}
