@@ -154,6 +154,9 @@ fn outputs_are_never_replaced_without_force() {
         .max()
         .unwrap_or(0);
     assert!(widest <= 100, "{widest} columns:\n{out}");
+    // So do the notes and the live view's plain lines on stderr.
+    let widest = err.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(widest <= 100, "{widest} columns:\n{err}");
     for expected in [
         "deliv/s ↑",
         "p99 ↓",

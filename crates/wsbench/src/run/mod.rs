@@ -178,7 +178,7 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
     if !apart {
         eprintln!(
             "note: servers and load generator shared cores, so latencies include the load \
-             generator's share (--server-cpus and --loadgen-cpus pin them apart)"
+             generator's\n      share (--server-cpus and --loadgen-cpus pin them apart)"
         );
     }
     println!(
