@@ -1,6 +1,6 @@
 //! `wsbench merge`: the results of a sharded run added up into one result.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -44,7 +44,7 @@ pub fn merge_results(shards: &[(String, RunResult)]) -> Result<RunResult, String
             .ok_or_else(|| format!("{name} is not a shard's result (run with --shard I/N)"))
     };
     let count = shard_of(first_name, first)?.count;
-    let scenario = serde_json::to_value(&first.scenario).map_err(|e| e.to_string())?;
+    let scenario = load_of(first)?;
     let mut seen = BTreeMap::new();
     for (name, r) in shards {
         let shard = shard_of(name, r)?;
@@ -56,7 +56,7 @@ pub fn merge_results(shards: &[(String, RunResult)]) -> Result<RunResult, String
         if let Some(other) = seen.insert(shard.index, name) {
             return Err(format!("{name} and {other} are both shard {shard}"));
         }
-        if serde_json::to_value(&r.scenario).map_err(|e| e.to_string())? != scenario {
+        if load_of(r)? != scenario {
             return Err(format!(
                 "{name} ran another scenario than {first_name} (scenario '{}' vs '{}', or a \
                  field differs)",
@@ -86,6 +86,19 @@ pub fn merge_results(shards: &[(String, RunResult)]) -> Result<RunResult, String
          latency is recorded only for probes received in the process that sent them (one \
          monotonic clock), so it samples the deliveries rather than covering all of them."
     ));
+    let targets: BTreeSet<String> = shards
+        .iter()
+        .flat_map(|(_, r)| r.scenario.target.iter())
+        .map(|(system, url)| format!("{system}={url}"))
+        .collect();
+    if targets.len() > first.scenario.target.len() {
+        let targets: Vec<String> = targets.into_iter().collect();
+        merged.method.push(format!(
+            "The shards loaded different targets (the nodes of one cluster): {}; the \
+             scenario shows the first shard's.",
+            targets.join(", ")
+        ));
+    }
     merged.runs = first
         .runs
         .iter()
@@ -107,6 +120,15 @@ pub fn merge_results(shards: &[(String, RunResult)]) -> Result<RunResult, String
     // Judged again on the merged figures, not any one shard's.
     merged.thresholds = wsbench_report::thresholds::check(&merged);
     Ok(merged)
+}
+
+/// What shards must agree on: the scenario, except where each sent its load (targets and
+/// their pids), since the shards of a cluster's test each load a node of their own.
+fn load_of(r: &RunResult) -> Result<serde_json::Value, String> {
+    let mut scenario = r.scenario.clone();
+    scenario.target.clear();
+    scenario.target_pids.clear();
+    serde_json::to_value(&scenario).map_err(|e| e.to_string())
 }
 
 fn worst(statuses: impl Iterator<Item = Status>) -> Status {

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Many connections on one machine, past one process's open-file limit: NODES `wsbench
+# serve --redis` nodes of one cluster (one Redis), and as many load-generator shards, the
+# clients of shard i on node i (broadcasts reach every node through Redis), started
+# together with --start-at and merged afterwards. Prints the cluster's memory per
+# connection and CPU per delivery, summed over its nodes (README, "Beyond one machine").
+#
+#   scripts/scale-out.sh [CLIENTS] [NODES] [OUT]
+#
+#   CLIENTS   default 100000
+#   NODES     default: one per 18,000 clients (each process stays under a 20,000-file limit)
+#   OUT       default results/scale-out-<UTC time>; must not exist
+#   TRANSPORT ws (default) or socketio
+#   RATE      messages per second of the one sender (default 0.5: 50,000 deliveries/s at
+#             100,000 clients; two shared cores must also accept every connection)
+#   RAMP      connections per second over all shards (default 2000)
+#   WINDOW    measured seconds (default 20)
+#   SETTLE    seconds between the last connection's planned start and traffic (default 15)
+#   WSBENCH   the binary (default target/release/wsbench; build it first)
+#
+# Needs redis-server. Exit 2 on bad arguments, 1 when a node or shard fails; every process
+# it started is stopped on exit, whatever the outcome.
+set -euo pipefail
+
+clients=${1:-100000}
+per_node=18000
+nodes=${2:-$(((clients + per_node - 1) / per_node))}
+out=${3:-results/scale-out-$(date -u +%Y%m%dT%H%M%SZ)}
+transport=${TRANSPORT:-ws}
+rate=${RATE:-0.5}
+ramp=${RAMP:-2000}
+window=${WINDOW:-20}
+wsbench=${WSBENCH:-target/release/wsbench}
+
+die() { echo "scale-out: $*" >&2; exit "${2:-1}"; }
+[[ $clients =~ ^[0-9]+$ && $nodes =~ ^[0-9]+$ && $nodes -ge 1 ]] || die "CLIENTS and NODES are counts" 2
+case $transport in ws | socketio) ;; *) die "TRANSPORT: ws or socketio" 2 ;; esac
+[ -x "$wsbench" ] || die "no wsbench at $wsbench: cargo build --release, or set WSBENCH" 2
+command -v redis-server >/dev/null || die "needs redis-server" 2
+[ -e "$out" ] && die "$out exists: results are never overwritten, choose another" 2
+limit=$(ulimit -Hn)
+share=$(((clients + nodes - 1) / nodes))
+[ "$limit" = unlimited ] || [ $((share + 200)) -le "$limit" ] ||
+  die "$share clients a node and a shard exceed the open-file limit $limit: use more NODES" 2
+mkdir -p "$out"
+
+pids=()
+cleanup() {
+  local code=$?
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  exit "$code"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Waits (10 s at most) until $1 holds a line matching $2, or process $3 ends.
+wait_for_line() {
+  for _ in $(seq 100); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || die "$(basename "$1" .log) ended: $(tail -3 "$1")"
+    sleep 0.1
+  done
+  die "no '$2' in $1 within 10 s"
+}
+
+redis_port=$((20000 + RANDOM % 20000))
+redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
+  >"$out/redis.log" 2>&1 &
+pids+=($!)
+wait_for_line "$out/redis.log" "Ready to accept connections" "$!"
+redis="redis://127.0.0.1:$redis_port/?protocol=resp3"
+
+urls=() node_pids=()
+for i in $(seq 0 $((nodes - 1))); do
+  "$wsbench" serve "$transport" --redis "$redis" >"$out/node-$i.log" 2>&1 &
+  pids+=($!) node_pids+=($!)
+  wait_for_line "$out/node-$i.log" '"ready"' "$!"
+  addr=$(sed -n 's/.*"addr":"\([^"]*\)".*/\1/p' "$out/node-$i.log" | head -1)
+  urls+=("ws://$addr/")
+done
+
+# The scenario every shard runs; clients connect at the ramp rate over all shards, so
+# traffic starts once the slowest could have connected, with room to settle.
+connect_s=$(((clients + ramp - 1) / ramp))
+lead=$((connect_s + ${SETTLE:-15}))
+cat >"$out/scenario.toml" <<EOF
+name = "scale-out"
+transports = ["$transport"]
+clients = $clients
+ramp = $ramp
+senders = 1
+rate = $rate
+payload = 64
+encoding = "text"
+warmup = "2s"
+duration = "${window}s"
+drain = "2s"
+EOF
+at=$(date -u -d "+$lead seconds" +%Y-%m-%dT%H:%M:%SZ)
+echo "scale-out: $clients $transport clients, $nodes nodes on Redis :$redis_port, traffic from $at"
+shard_pids=()
+for i in $(seq 0 $((nodes - 1))); do
+  timeout $((lead + window + 120)) "$wsbench" run "$out/scenario.toml" \
+    --target "$transport=${urls[$i]}" --target-pid "$transport=${node_pids[$i]}" \
+    --shard "$i/$nodes" --start-at "$at" --out "$out/shard-$i" >"$out/shard-$i.log" 2>&1 &
+  shard_pids+=($!)
+done
+failed=0
+for p in "${shard_pids[@]}"; do wait "$p" || failed=1; done
+[ "$failed" = 0 ] || die "a shard failed: see $out/shard-*.log"
+"$wsbench" merge "$out"/shard-*/result.json -o "$out/merged.json" >"$out/merge.log"
+
+# The cluster's figures: each shard measured its own node (--target-pid).
+python3 - "$out" "$nodes" <<'EOF'
+import json, sys
+out, nodes = sys.argv[1], int(sys.argv[2])
+merged = json.load(open(f"{out}/merged.json"))["runs"][0]
+m, c = merged["messages"], merged["connections"]
+memory = cpu = 0.0
+for i in range(nodes):
+    run = json.load(open(f"{out}/shard-{i}/result.json"))["runs"][0]
+    s = run["server"]
+    memory += s["rss_idle_bytes"] - s["rss_baseline_bytes"]
+    cpu += s["cpu_s"]
+lg = merged["loadgen"]
+print(f"connected {c['connected']} of {c['requested']}; delivered {m['delivered']} of "
+      f"{m['expected']} (lost {m['lost']}, duplicated {m['duplicated']})")
+print(f"cluster: {memory / max(c['connected'], 1) / 1024:.2f} KiB per connection, "
+      f"{cpu * 1e6 / max(m['delivered'], 1):.2f} µs CPU per delivery ({nodes} nodes)")
+print(f"load generator: {lg['memory_per_client_bytes'] / 1024:.2f} KiB per client, "
+      f"{lg['cpu_us_per_received']:.2f} µs CPU per received message")
+EOF
+echo "scale-out: done: $out"
