@@ -44,14 +44,11 @@ share=$(((clients + nodes - 1) / nodes))
   die "$share clients a node and a shard exceed the open-file limit $limit: use more NODES" 2
 mkdir -p "$out"
 
-pids=()
+# shellcheck source=scripts/lib/children.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/children.sh"
 cleanup() {
   local code=$?
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
+  stop_children
   exit "$code"
 }
 trap cleanup EXIT
@@ -114,23 +111,17 @@ for p in "${shard_pids[@]}"; do wait "$p" || failed=1; done
 [ "$failed" = 0 ] || die "a shard failed: see $out/shard-*.log"
 "$wsbench" merge "$out"/shard-*/result.json -o "$out/merged.json" >"$out/merge.log"
 
-# The cluster's figures: each shard measured its own node (--target-pid).
+# The cluster's figures: each shard measured its own node (--target-pid), and the merge
+# adds the nodes up.
 python3 - "$out" "$nodes" <<'EOF'
 import json, sys
 out, nodes = sys.argv[1], int(sys.argv[2])
 merged = json.load(open(f"{out}/merged.json"))["runs"][0]
-m, c = merged["messages"], merged["connections"]
-memory = cpu = 0.0
-for i in range(nodes):
-    run = json.load(open(f"{out}/shard-{i}/result.json"))["runs"][0]
-    s = run["server"]
-    memory += s["rss_idle_bytes"] - s["rss_baseline_bytes"]
-    cpu += s["cpu_s"]
-lg = merged["loadgen"]
+m, c, s, lg = merged["messages"], merged["connections"], merged["server"], merged["loadgen"]
 print(f"connected {c['connected']} of {c['requested']}; delivered {m['delivered']} of "
       f"{m['expected']} (lost {m['lost']}, duplicated {m['duplicated']})")
-print(f"cluster: {memory / max(c['connected'], 1) / 1024:.2f} KiB per connection, "
-      f"{cpu * 1e6 / max(m['delivered'], 1):.2f} µs CPU per delivery ({nodes} nodes)")
+print(f"cluster: {s['memory_per_connection_bytes'] / 1024:.2f} KiB per connection, "
+      f"{s['cpu_us_per_delivery']:.2f} µs CPU per delivery ({nodes} nodes)")
 print(f"load generator: {lg['memory_per_client_bytes'] / 1024:.2f} KiB per client, "
       f"{lg['cpu_us_per_received']:.2f} µs CPU per received message")
 EOF

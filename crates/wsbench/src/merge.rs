@@ -4,8 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use wsbench_core::result::figures::Tally;
-use wsbench_core::result::{DeliveryTimeline, RunResult, Status, TransportRun};
+use wsbench_core::result::figures::{NodeSample, Tally, server_figures};
+use wsbench_core::result::{
+    DeliveryTimeline, NodeFigures, RunResult, ServerFigures, Status, TransportRun,
+};
 use wsbench_core::shard::Shard;
 
 use crate::cli::MergeArgs;
@@ -131,6 +133,51 @@ fn load_of(r: &RunResult) -> Result<serde_json::Value, String> {
     serde_json::to_value(&scenario).map_err(|e| e.to_string())
 }
 
+/// The servers' figures of merged shards, each server counted once: shards that share a
+/// target measured the same process (its whole CPU over the same window, its growth from
+/// every shard's clients), while shards on a cluster's nodes each measured their own.
+/// Per-connection and per-delivery figures are then over the merged counts; a shard's own
+/// result divides the shared server's by its share alone. `None` unless every shard
+/// measured its server (a target without a pid has no server figures).
+fn merged_server(runs: &[&TransportRun], connected: u64, delivered: u64) -> Option<ServerFigures> {
+    let mut servers: BTreeMap<(&str, u32), (NodeSample, u32)> = BTreeMap::new();
+    for r in runs {
+        let s = r.server.as_ref()?;
+        let (node, readings) = servers
+            .entry((r.server_url.as_str(), s.pid))
+            .or_insert_with(|| (node_of(s), 0));
+        let f = &mut node.figures;
+        // Before any shard's clients, after all of them, the highest; CPU: the readings'
+        // mean (each shard read the same window).
+        f.rss_baseline_bytes = f.rss_baseline_bytes.min(s.rss_baseline_bytes);
+        f.rss_idle_bytes = f.rss_idle_bytes.max(s.rss_idle_bytes);
+        f.rss_peak_bytes = f.rss_peak_bytes.max(s.rss_peak_bytes);
+        f.cpu_s = (f.cpu_s * f64::from(*readings) + s.cpu_s) / f64::from(*readings + 1);
+        *readings += 1;
+    }
+    let nodes: Vec<NodeSample> = servers.into_values().map(|(node, _)| node).collect();
+    server_figures(&nodes, connected, delivered)
+}
+
+/// One shard's reading of its server, as a node of the merged system.
+fn node_of(s: &ServerFigures) -> NodeSample {
+    NodeSample {
+        figures: NodeFigures {
+            pid: s.pid,
+            clients: 0,
+            rss_baseline_bytes: s.rss_baseline_bytes,
+            rss_idle_bytes: s.rss_idle_bytes,
+            rss_peak_bytes: s.rss_peak_bytes,
+            cpu_s: s.cpu_s,
+            counters: s.counters,
+            killed_at_s: None,
+            cpus: s.cpus.clone(),
+        },
+        rss_samples: s.rss_samples.clone(),
+        counters_window_end: s.counters_window_end,
+    }
+}
+
 fn worst(statuses: impl Iterator<Item = Status>) -> Status {
     let rank = |s: Status| match s {
         Status::Complete => 0,
@@ -169,8 +216,7 @@ fn merge_runs(parts: &[(&str, Option<&TransportRun>)], payload: u64) -> Transpor
         tally.add(&Tally::of(r, payload));
     }
     tally.apply(&mut out);
-    // Shards share a target server: its figures are not any one shard's.
-    out.server = None;
+    out.server = merged_server(&runs, out.connections.connected, out.messages.delivered);
     let mut timeline = DeliveryTimeline {
         bucket_s: runs[0].timeline.bucket_s,
         ..Default::default()

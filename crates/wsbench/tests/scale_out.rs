@@ -58,6 +58,12 @@ fn shards_on_the_nodes_of_a_cluster_add_up_with_exact_accounting() {
     // Every broadcast crossed the cluster: owed to the 299 other clients, on every node.
     assert!(m.sent > 0 && m.expected == m.sent * 299, "{m:?}");
     assert_eq!((m.delivered, m.duplicated), (m.expected, 0), "{m:?}");
+    // The cluster's figures: every node's, each read by its shard, added up.
+    let server = run.server.as_ref().expect("each shard measured its node");
+    assert!(
+        server.memory_per_connection_bytes > 0.0 && server.cpu_s > 0.0,
+        "{server:?}"
+    );
     assert!(
         merged
             .method
@@ -73,15 +79,8 @@ fn shards_on_the_nodes_of_a_cluster_add_up_with_exact_accounting() {
         .nth(1)
         .and_then(|s| s.split(',').next())
         .expect("the script names its Redis port");
-    let left: Vec<String> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-        .filter(|c| {
-            c.contains(&format!("127.0.0.1:{port}")) || c.contains(&format!("--port {port}"))
-        })
-        .collect();
+    let (node, redis) = (format!("127.0.0.1:{port}"), format!("--port {port}"));
+    let left = command_lines(|c| c.contains(&node) || c.contains(&redis));
     assert!(left.is_empty(), "left running: {left:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }

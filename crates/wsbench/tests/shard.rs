@@ -104,6 +104,7 @@ fn merged_shards_count_what_one_process_counts() {
                 .arg("run")
                 .arg(&scenario)
                 .args(["--target", &server.1, "--shard", &format!("{i}/2")])
+                .args(["--target-pid", &format!("ws={}", server.0.id())])
                 .args(["--start-at", &start_at, "--out"])
                 .arg(dir.join(format!("shard-{i}")))
                 .stdout(Stdio::null())
@@ -147,6 +148,37 @@ fn merged_shards_count_what_one_process_counts() {
     // Latency only for probes received where they were sent: some, not all.
     assert!(all.latency.count > 0 && all.latency.count < all.messages.delivered);
     assert_eq!(one.latency.count, one.messages.delivered);
+
+    // The shared server counted once, over every shard's deliveries and connections: each
+    // shard's own result divides the whole server's CPU by its half of the deliveries.
+    let server = all
+        .server
+        .as_ref()
+        .expect("the shards measured the server's pid");
+    let shards = [read(&dir.join("shard-0/result.json")), part];
+    let readings: Vec<f64> = shards
+        .iter()
+        .map(|r| r.runs[0].server.as_ref().expect("shard figures").cpu_s)
+        .collect();
+    let mean = (readings[0] + readings[1]) / 2.0;
+    assert!(
+        (server.cpu_s - mean).abs() < 1e-9,
+        "{server:?} {readings:?}"
+    );
+    let per_delivery = server.cpu_s * 1e6 / all.messages.delivered as f64;
+    assert!(
+        (server.cpu_us_per_delivery - per_delivery).abs() < 1e-6,
+        "{server:?}"
+    );
+    let shard_own = shards[0].runs[0]
+        .server
+        .as_ref()
+        .unwrap()
+        .cpu_us_per_delivery;
+    assert!(
+        shard_own > 1.5 * server.cpu_us_per_delivery,
+        "{shard_own} vs {server:?}"
+    );
 
     // The merged result renders like any other.
     let md = wsbench()
