@@ -40,14 +40,11 @@ tag="wsb$$"
 hub="$tag-hub"
 subnet=10.231.77 # private, and only ever routed inside these namespaces
 server_ip="$subnet.1"
-pids=()
+# shellcheck source=scripts/lib/children.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/children.sh"
 cleanup() {
   local code=$?
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
+  stop_children
   for ns in srv lg0 lg1 hub; do ip netns del "$tag-$ns" 2>/dev/null || true; done
   exit "$code"
 }

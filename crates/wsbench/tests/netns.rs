@@ -85,13 +85,7 @@ fn shards_in_two_namespaces_load_a_server_in_a_third_with_exact_accounting() {
     let namespaces = Command::new("ip").args(["netns", "list"]).output().unwrap();
     let namespaces = String::from_utf8_lossy(&namespaces.stdout);
     assert!(!namespaces.contains(&tag), "left behind: {namespaces}");
-    let servers: Vec<String> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-        .filter(|c| c.contains("serve") && c.contains("10.231.77.1"))
-        .collect();
+    let servers = command_lines(|c| c.contains("serve") && c.contains("10.231.77.1"));
     assert!(servers.is_empty(), "servers left running: {servers:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }

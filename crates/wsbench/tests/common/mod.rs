@@ -116,6 +116,18 @@ drain = "1s"
     path
 }
 
+/// The command lines (arguments joined by spaces) of this machine's processes that
+/// `matching` accepts: what a test left running.
+pub fn command_lines(matching: impl Fn(&str) -> bool) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| matching(c))
+        .collect()
+}
+
 /// The pid of `parent`'s `wsbench serve` child, once it exists.
 pub fn server_child_of(parent: u32, limit: Duration) -> u32 {
     child_running(parent, "serve", limit)
