@@ -90,14 +90,23 @@ pub async fn measure_and_save(
     let mut run = measure::measure(ctx, system, repeat).await;
     run.point = point.clone();
     let at = point_label(point);
+    let m = &run.messages;
+    // A shard owes what its own senders sent, to every shard's clients, and receives what
+    // its clients got from every sender: the two add up only in `wsbench merge`.
+    let counts = if ctx.shard.is_whole() {
+        format!("{} of {} deliveries", m.delivered, m.expected)
+    } else {
+        format!(
+            "{} received, {} owed by this shard's senders",
+            m.delivered, m.expected
+        )
+    };
     ctx.progress.suspend(|| {
         eprintln!(
-            "{t}#{}{}{at}: {:?}, {} of {} deliveries, p50 {:.2} ms",
+            "{t}#{}{}{at}: {:?}, {counts}, p50 {:.2} ms",
             repeat + 1,
             if at.is_empty() { "" } else { " " },
             run.status,
-            run.messages.delivered,
-            run.messages.expected,
             run.latency.p50_us as f64 / 1e3
         )
     });
