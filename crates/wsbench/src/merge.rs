@@ -83,6 +83,9 @@ pub fn merge_results(shards: &[(String, RunResult)]) -> Result<RunResult, String
         .filter_map(|(_, r)| r.finished_at.clone())
         .max();
     merged.status = worst(shards.iter().map(|(_, r)| r.status));
+    merged
+        .method
+        .retain(|l| l != crate::run::SHARD_SERVER_FIGURES);
     merged.method.push(format!(
         "Merged from {count} shards: deliveries and counters are summed over every shard; \
          latency is recorded only for probes received in the process that sent them (one \

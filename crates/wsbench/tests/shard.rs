@@ -172,6 +172,13 @@ fn merged_shards_count_what_one_process_counts() {
         (server.cpu_us_per_delivery - per_delivery).abs() < 1e-6,
         "{server:?}"
     );
+    // Each shard's result says how to read its server figures; the merged one need not.
+    let says = |r: &RunResult| r.method.iter().any(|l| l.contains("This is one shard"));
+    assert!(
+        shards.iter().all(says) && !says(&merged),
+        "{:?}",
+        merged.method
+    );
     let shard_own = shards[0].runs[0]
         .server
         .as_ref()

@@ -6,6 +6,10 @@ use wsbench_core::system::ServerSpec;
 
 use super::procfs::CpuSource;
 
+/// A shard's method line about its server figures; `wsbench merge` leaves it out, since the
+/// merged result counts each server once.
+pub const SHARD_SERVER_FIGURES: &str = "This is one shard: a server it shares with other shards served them all, so its server figures here (memory per connection, CPU per delivery) divide the whole server's by this shard's counts alone; `wsbench merge` counts each server once (docs/method.md, \"Sharding\").";
+
 /// The method lines of a run of `scenario`.
 pub fn lines(scenario: &Scenario) -> Vec<String> {
     let mut lines = servers(scenario);

@@ -35,6 +35,7 @@ use wsbench_report::compare::Tolerances;
 
 use crate::cli::RunArgs;
 
+pub use method::SHARD_SERVER_FIGURES;
 use output::save;
 pub use output::write_atomic;
 
@@ -99,6 +100,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         merged_from: Vec::new(),
         thresholds: Vec::new(),
     };
+    if result.shard.is_some() {
+        result.method.push(method::SHARD_SERVER_FIGURES.to_owned());
+    }
     let mut calibration = Default::default();
     calibrate::measure(&mut calibration);
     result.environment.calibration = Some(calibration);
