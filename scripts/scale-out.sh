@@ -54,28 +54,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Waits (10 s at most) until $1 holds a line matching $2, or process $3 ends.
-wait_for_line() {
-  for _ in $(seq 100); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || die "$(basename "$1" .log) ended: $(tail -3 "$1")"
-    sleep 0.1
-  done
-  die "no '$2' in $1 within 10 s"
-}
-
 redis_port=$((20000 + RANDOM % 20000))
 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
   >"$out/redis.log" 2>&1 &
 pids+=($!)
-wait_for_line "$out/redis.log" "Ready to accept connections" "$!"
+wait_for_line "$out/redis.log" "Ready to accept connections" "$!" redis-server
 redis="redis://127.0.0.1:$redis_port/?protocol=resp3"
 
 urls=() node_pids=()
 for i in $(seq 0 $((nodes - 1))); do
   "$wsbench" serve "$transport" --redis "$redis" >"$out/node-$i.log" 2>&1 &
   pids+=($!) node_pids+=($!)
-  wait_for_line "$out/node-$i.log" '"ready"' "$!"
+  wait_for_line "$out/node-$i.log" '"ready"' "$!" "node $i"
   addr=$(sed -n 's/.*"addr":"\([^"]*\)".*/\1/p' "$out/node-$i.log" | head -1)
   urls+=("ws://$addr/")
 done

@@ -80,12 +80,7 @@ start_server() {
   fi
   server_pid=$!
   pids+=("$server_pid")
-  for _ in $(seq 100); do
-    grep -q '"ready"' "$log" 2>/dev/null && return 0
-    kill -0 "$server_pid" 2>/dev/null || die "the $transport server did not start: $(cat "$log")"
-    sleep 0.1
-  done
-  die "the $transport server was not ready in 10 s"
+  wait_for_line "$log" '"ready"' "$server_pid" "the $transport server"
 }
 
 # Stops the last server started (the others are stopped on exit).

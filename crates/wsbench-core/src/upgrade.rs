@@ -70,9 +70,7 @@ pub fn check<'h>(
     if !http11 {
         return Err(Refusal::new(400, "a WebSocket upgrade needs HTTP/1.1"));
     }
-    let has_token = |name: &str, token: &str| {
-        header(name).is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-    };
+    let has_token = |name: &str, token: &str| header(name).is_some_and(|v| lists(v, token));
     if header("Host").is_none() {
         return Err(Refusal::new(400, "no Host header"));
     }
@@ -96,6 +94,15 @@ pub fn check<'h>(
         ));
     }
     Ok(key)
+}
+
+/// Whether a comma-separated header value (`Connection: keep-alive, Upgrade`) lists
+/// `token`, case-insensitively: how both ends of an upgrade read `Upgrade` and
+/// `Connection`.
+pub fn lists(value: &str, token: &str) -> bool {
+    value
+        .split(',')
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
 /// Whether `key` is 16 bytes in base64: 22 characters of the alphabet and `==`.

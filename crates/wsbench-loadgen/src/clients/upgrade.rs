@@ -9,6 +9,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::handshake::client::{Request, generate_request};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
+use wsbench_core::upgrade::lists;
+
 use super::failure::ConnectFailure;
 
 /// Longest answer head accepted, as the servers' own limit for requests.
@@ -16,14 +18,15 @@ const MAX_HEAD: usize = 8 * 1024;
 /// Headers an answer may have.
 const MAX_HEADERS: usize = 64;
 
-/// Writes the upgrade `request` on `stream` and reads the server's answer; returns the
-/// bytes that followed the answer's head (frames the server wrote at once, such as an
-/// engine.io open packet), to be read before anything else.
+/// Writes the upgrade `request` (which offers the subprotocols `offered`) on `stream` and
+/// reads the server's answer; returns the bytes that followed the answer's head (frames the
+/// server wrote at once, such as an engine.io open packet), to be read before anything
+/// else.
 pub async fn upgrade<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     request: Request,
+    offered: &[String],
 ) -> Result<Vec<u8>, ConnectFailure> {
-    let offered = offered_subprotocols(&request);
     let (head, key) = generate_request(request).map_err(|e| ConnectFailure::from_ws(&e))?;
     stream
         .write_all(&head)
@@ -46,26 +49,13 @@ pub async fn upgrade<S: AsyncRead + AsyncWrite + Unpin>(
         let mut answer = httparse::Response::new(&mut headers);
         match answer.parse(&buf) {
             Ok(httparse::Status::Complete(len)) => {
-                check(&answer, &accept, &offered)?;
+                check(&answer, &accept, offered)?;
                 return Ok(buf[len..].to_vec());
             }
             Ok(httparse::Status::Partial) => {}
             Err(_) => return Err(ConnectFailure::Handshake),
         }
     }
-}
-
-/// The subprotocols the request offers.
-fn offered_subprotocols(request: &Request) -> Vec<String> {
-    request
-        .headers()
-        .get_all("Sec-WebSocket-Protocol")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|p| p.trim().to_owned())
-        .filter(|p| !p.is_empty())
-        .collect()
 }
 
 /// Whether `answer` accepts the upgrade (RFC 6455 §4.1, the client's checks): 101, the
@@ -84,9 +74,7 @@ fn check(
             .and_then(|h| std::str::from_utf8(h.value).ok())
             .map(str::trim)
     };
-    let has_token = |name: &str, token: &str| {
-        header(name).is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-    };
+    let has_token = |name: &str, token: &str| header(name).is_some_and(|v| lists(v, token));
     let chosen = header("Sec-WebSocket-Protocol");
     let subprotocol_ok = match chosen {
         Some(p) => offered.iter().any(|o| o == p),
@@ -143,7 +131,10 @@ mod tests {
                 .headers_mut()
                 .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
         }
-        let outcome = upgrade(&mut client, request).await;
+        let offered: Vec<String> = subprotocols
+            .map(|p| p.split(", ").map(str::to_owned).collect())
+            .unwrap_or_default();
+        let outcome = upgrade(&mut client, request, &offered).await;
         (outcome, peer.await.unwrap())
     }
 

@@ -131,7 +131,8 @@ pub async fn connect<W: Wire>(
         let tcp = open_tcp(dial.endpoint.addr, dial.source).await?;
         net::tune_stream(&tcp).map_err(|e| ConnectFailure::from_io(&e))?;
         let mut stream = CountingStream::new(tcp, live.clone());
-        let tail = upgrade::upgrade(&mut stream, request(wire, &dial)?).await?;
+        let offered = &wire.adapter().subprotocols;
+        let tail = upgrade::upgrade(&mut stream, request(wire, &dial)?, offered).await?;
         let config = client_config(dial.read_buffer);
         let mut ws =
             WebSocketStream::from_partially_read(stream, tail, WsRole::Client, Some(config)).await;

@@ -13,7 +13,8 @@ use super::phases::{Observed, OutageRecord};
 use super::servers::Stopped;
 
 /// Fills `run`'s figures from the load generator's `report`, what the phases `seen`, and
-/// the `stopped` servers; `memory_before` is this process's memory ([`super::heap::footprint`]) before the clients existed.
+/// the `stopped` servers; `memory_before` is this process's memory
+/// ([`super::heap::footprint`]) before the clients existed.
 pub fn fill(
     run: &mut TransportRun,
     system: &System,

@@ -10,8 +10,17 @@
 /// Bytes the allocator has handed out and not taken back (glibc's `mallinfo2`: in-use
 /// chunks of every arena plus mmapped ones), or `None` where the C library has no such
 /// count (the caller falls back to RSS).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn in_use_bytes() -> Option<u64> {
-    in_use_bytes_impl()
+    // SAFETY: mallinfo2 takes no arguments and only reads the allocator's statistics.
+    let info = unsafe { libc::mallinfo2() };
+    Some((info.uordblks + info.hblkhd) as u64)
+}
+
+/// See the glibc version: no count here.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn in_use_bytes() -> Option<u64> {
+    None
 }
 
 /// This process's memory as the load generator's per-client figure counts it: bytes in
@@ -20,18 +29,6 @@ pub fn footprint() -> u64 {
     in_use_bytes()
         .or_else(|| super::procfs::rss_bytes(0))
         .unwrap_or(0)
-}
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn in_use_bytes_impl() -> Option<u64> {
-    // SAFETY: mallinfo2 takes no arguments and only reads the allocator's statistics.
-    let info = unsafe { libc::mallinfo2() };
-    Some((info.uordblks + info.hblkhd) as u64)
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn in_use_bytes_impl() -> Option<u64> {
-    None
 }
 
 #[cfg(test)]
