@@ -35,6 +35,11 @@ impl<C: ByteCounter> CountingStream<C> {
     pub fn get_ref(&self) -> &TcpStream {
         &self.inner
     }
+
+    /// The socket, no longer counted (for a caller that counts its own way from here on).
+    pub fn into_inner(self) -> TcpStream {
+        self.inner
+    }
 }
 
 impl<C: ByteCounter> AsyncRead for CountingStream<C> {

@@ -1,6 +1,7 @@
 //! One client connection, in one task: the handshake, then reading the client's messages and
-//! writing what others queued for it from the same poll, so that an idle connection costs a
-//! task, its socket and tungstenite's buffers and nothing else.
+//! writing, from the same poll, whatever its socket did not take when others wrote to it,
+//! so that an idle connection costs a task, its socket and tungstenite's buffers and nothing
+//! else.
 
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -8,18 +9,21 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::{Sink, SinkExt, Stream as _};
+use futures_util::{SinkExt, Stream as _};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use wsbench_core::counting::CountingStream;
 use wsbench_core::{ServerCounters, net};
 
-use crate::group::{Group, KICKED, Outbox, SHUT_DOWN};
+use crate::frame;
+use crate::group::Group;
 use crate::handshake;
+use crate::outbox::{KICKED, Outbox, SHUT_DOWN};
 use crate::route::Route;
 use crate::server::Shared;
+use crate::socket::Socket;
 
 /// A client's socket, counted for the server's wire figures.
 pub(crate) type Stream = CountingStream<ServerCounters>;
@@ -29,20 +33,26 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// Serves one accepted TCP connection to its end.
 pub(crate) async fn serve(stream: Stream, shared: Arc<Shared>) {
-    let config = ws_config(shared.config.max_message_size);
     // Boxed: the handshake's state is freed once it is done, not kept in the task.
-    let accept = Box::pin(handshake::accept(
-        stream,
-        shared.config.handshake_timeout,
-        config,
-    ));
+    let accept = Box::pin(handshake::accept(stream, shared.config.handshake_timeout));
     let upgraded = tokio::select! {
         _ = shared.shutdown.cancelled() => return,
         upgraded = accept => upgraded,
     };
-    if let Some((ws, route)) = upgraded {
-        run(ws, route, shared).await;
-    }
+    let Some((stream, rest, route)) = upgraded else {
+        return;
+    };
+    let (read, write) = stream.into_inner().into_split();
+    let counters = shared.counters.clone();
+    let outbox = Arc::new(Outbox::new(
+        write,
+        shared.config.queue_capacity,
+        counters.clone(),
+    ));
+    let socket = Socket::new(read, outbox.clone(), counters);
+    let config = ws_config(shared.config.max_message_size);
+    let ws = WebSocketStream::from_partially_read(socket, rest, Role::Server, Some(config)).await;
+    run(ws, outbox, route, shared).await;
 }
 
 fn ws_config(max_message_size: usize) -> WebSocketConfig {
@@ -50,9 +60,6 @@ fn ws_config(max_message_size: usize) -> WebSocketConfig {
         .read_buffer_size(net::WS_READ_BUFFER)
         .max_message_size(Some(max_message_size))
         .max_frame_size(Some(max_message_size))
-        // Bounded so that a client that stops reading cannot grow the write buffer; the
-        // queue policy decides what happens to further messages.
-        .max_write_buffer_size(4 * 1024 * 1024 + max_message_size)
 }
 
 /// The broadcast scope or echo a connection belongs to, left when it ends.
@@ -80,28 +87,31 @@ impl Membership {
         }
     }
 
-    /// Relays `msg` from client `id` to its scope; returns how many queued it.
-    fn deliver(&self, shared: &Shared, id: u64, outbox: &Outbox, msg: Message) -> u64 {
+    /// Relays `msg` from client `id` to its scope, encoded once for all its recipients;
+    /// returns how many took it.
+    fn deliver(&self, shared: &Shared, id: u64, outbox: &Outbox, msg: &Message) -> u64 {
         let (policy, counters) = (shared.config.overflow, &shared.counters);
         let handicap = &shared.config.handicap;
+        let Some(frame) = frame::of(msg) else {
+            return 0;
+        };
         // The test aid's padding: an unsolicited pong before the message, not counted.
-        let pad =
-            (handicap.pad_bytes > 0).then(|| Message::Pong(vec![0; handicap.pad_bytes].into()));
+        let pad = (handicap.pad_bytes > 0).then(|| frame::padding(handicap.pad_bytes));
         let queued = match self {
             Membership::Group { group, room } => {
                 if let Some(relay) = &shared.relay {
-                    relay.publish(room.as_deref(), &msg);
+                    relay.publish(room.as_deref(), msg);
                 }
                 if let Some(pad) = &pad {
                     group.broadcast(id, pad, policy, &ServerCounters::default());
                 }
-                group.broadcast(id, &msg, policy, counters)
+                group.broadcast(id, &frame, policy, counters)
             }
             Membership::Echo => {
-                if let Some(pad) = pad {
+                if let Some(pad) = &pad {
                     outbox.offer(pad, policy, &ServerCounters::default());
                 }
-                u64::from(outbox.offer(msg, policy, counters))
+                u64::from(outbox.offer(&frame, policy, counters))
             }
         };
         handicap.burn(queued);
@@ -121,9 +131,8 @@ impl Membership {
     }
 }
 
-async fn run(ws: WebSocketStream<Stream>, route: Route, shared: Arc<Shared>) {
+async fn run(ws: WebSocketStream<Socket>, outbox: Arc<Outbox>, route: Route, shared: Arc<Shared>) {
     let id = shared.new_id();
-    let outbox = Arc::new(Outbox::new(shared.config.queue_capacity));
     let membership = Membership::join(&shared, &route, id, &outbox);
     shared.groups.all.join(id, outbox.clone());
     if shared.shutdown.is_cancelled() {
@@ -133,19 +142,14 @@ async fn run(ws: WebSocketStream<Stream>, route: Route, shared: Arc<Shared>) {
     shared.counters.connection_opened();
     let policy = shared.config.overflow;
     if let Some(welcome) = &shared.config.welcome {
-        outbox.offer(Message::text(welcome.clone()), policy, &shared.counters);
+        outbox.offer(&frame::text(welcome), policy, &shared.counters);
     }
-    let mut io = Io {
-        ws,
-        outbox,
-        batch: Default::default(),
-        unflushed: false,
-    };
+    let mut io = Io { ws, outbox };
     let end = loop {
         match poll_fn(|cx| io.poll_event(cx)).await {
             Event::Received(msg @ (Message::Text(_) | Message::Binary(_))) => {
                 shared.counters.message_received();
-                let queued = membership.deliver(&shared, id, &io.outbox, msg);
+                let queued = membership.deliver(&shared, id, &io.outbox, &msg);
                 shared.counters.deliveries_sent(queued);
             }
             // tungstenite answers pings and acknowledges a close on the next read; after a
@@ -179,18 +183,14 @@ enum Event {
     End(End),
 }
 
-/// A connection's socket and what it still has to write.
+/// A connection's socket and its outbox.
 struct Io {
-    ws: WebSocketStream<Stream>,
+    ws: WebSocketStream<Socket>,
     outbox: Arc<Outbox>,
-    /// Messages taken from the outbox, being written.
-    batch: std::collections::VecDeque<Message>,
-    /// Whether something was written since the last flush.
-    unflushed: bool,
 }
 
 impl Io {
-    /// Writes what is queued as far as the socket takes it, then looks for the next message
+    /// Writes what waits as far as the socket takes it, then looks for the next message
     /// from the client, a kick or the server's shutdown. (Both arrive through the outbox:
     /// polling a shared shutdown signal at every wake-up would take a lock every
     /// connection shares.)
@@ -207,7 +207,7 @@ impl Io {
             }
             _ => {}
         }
-        if self.poll_write(cx).is_err() {
+        if let Poll::Ready(Err(_)) = self.outbox.poll_flush(cx) {
             return Poll::Ready(Event::End(End::Quietly));
         }
         match Pin::new(&mut self.ws).poll_next(cx) {
@@ -218,56 +218,21 @@ impl Io {
         }
     }
 
-    /// Moves queued messages into tungstenite's write buffer while it has room, and
-    /// flushes, without waiting.
-    fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), WsError> {
-        loop {
-            if self.batch.is_empty() {
-                self.outbox.take_into(&mut self.batch);
-                if self.batch.is_empty() {
-                    break;
-                }
-            }
-            if Pin::new(&mut self.ws).poll_ready(cx)?.is_pending() {
-                break;
-            }
-            let msg = self.batch.pop_front().expect("not empty");
-            Pin::new(&mut self.ws).start_send(msg)?;
-            self.unflushed = true;
-        }
-        if self.unflushed && Pin::new(&mut self.ws).poll_flush(cx)?.is_ready() {
-            self.unflushed = false;
-        }
-        Ok(())
-    }
-
-    /// Says goodbye: what was queued before the end (unless the client is being dropped
-    /// for not reading it), then the close frame, if any.
+    /// Says goodbye: what waited before the end (unless the client is being dropped for
+    /// not reading it), then the close frame, if any.
     async fn finish(mut self, end: End) {
-        let (queued_first, frame) = match end {
-            End::Quietly => (true, None),
-            End::After(frame) => (true, Some(frame)),
-            End::Now(frame) => (false, Some(frame)),
+        let frame = match end {
+            End::Quietly => None,
+            End::After(frame) => Some(frame),
+            End::Now(frame) => {
+                self.outbox.discard_waiting();
+                Some(frame)
+            }
         };
-        if queued_first && self.write_queued().await.is_err() {
-            return;
-        }
         let _ = match frame {
             Some(frame) => self.ws.send(Message::Close(Some(frame))).await,
             None => self.ws.flush().await,
         };
-    }
-
-    async fn write_queued(&mut self) -> Result<(), WsError> {
-        loop {
-            if self.batch.is_empty() {
-                self.outbox.take_into(&mut self.batch);
-            }
-            let Some(msg) = self.batch.pop_front() else {
-                return Ok(());
-            };
-            self.ws.feed(msg).await?;
-        }
     }
 }
 

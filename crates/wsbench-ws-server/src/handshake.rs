@@ -7,9 +7,7 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use wsbench_core::upgrade::{self, Refusal};
 
@@ -21,13 +19,14 @@ const MAX_HEAD: usize = 8 * 1024;
 /// Most header lines accepted.
 const MAX_HEADERS: usize = 32;
 
-/// Reads and checks the request within `deadline`, then upgrades the connection; a refused
-/// or late request gets its HTTP answer and `None`.
+/// Reads and checks the request within `deadline`, then answers 101: returns the stream,
+/// what the client sent after its request (the start of its WebSocket stream: it should
+/// wait, but may not) and the route. A refused or late request gets its HTTP answer and
+/// `None`.
 pub(crate) async fn accept(
     mut stream: Stream,
     deadline: Duration,
-    config: WebSocketConfig,
-) -> Option<(WebSocketStream<Stream>, Route)> {
+) -> Option<(Stream, Vec<u8>, Route)> {
     let mut head = Vec::with_capacity(1024);
     let len = match tokio::time::timeout(deadline, read_head(&mut stream, &mut head)).await {
         Ok(Ok(len)) => len,
@@ -51,12 +50,8 @@ pub(crate) async fn accept(
     if !matches!(written, Ok(Ok(()))) {
         return None;
     }
-    // Frames the client sent right after its request (it should wait, but may not) are
-    // the start of the WebSocket stream.
     let rest = head.split_off(len);
-    drop(head);
-    let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(config)).await;
-    Some((ws, route))
+    Some((stream, rest, route))
 }
 
 /// Reads until the end of the request head; returns its length.

@@ -9,15 +9,20 @@
 //! - `/room/NAME` — the same, limited to the clients of room `NAME`;
 //! - `/echo` — every message comes back to its sender only.
 //!
-//! A broadcast shares one reference-counted buffer between all recipients; each client has a
-//! bounded outgoing queue whose overflow is handled by the configured [`OverflowPolicy`].
+//! A broadcast is encoded once into a frame that all recipients share, and written straight
+//! to each recipient's socket by the broadcaster; what a socket does not take at once waits
+//! in the client's bounded queue, whose overflow is handled by the configured
+//! [`OverflowPolicy`].
 
 mod connection;
+mod frame;
 mod group;
 mod handshake;
+mod outbox;
 mod relay;
 mod route;
 mod server;
+mod socket;
 
 pub use route::Route;
 pub use server::{WsServer, WsServerConfig, WsServerHandle};

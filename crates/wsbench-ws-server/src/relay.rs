@@ -166,13 +166,13 @@ fn deliver(shared: &Shared, node: u64, channel: &str, frame: &[u8]) {
     if frame.len() < 9 || u64::from_be_bytes(frame[..8].try_into().expect("8 bytes")) == node {
         return;
     }
-    let data = Bytes::copy_from_slice(&frame[9..]);
+    let data = &frame[9..];
     let msg = match frame[8] {
-        0 => match String::from_utf8(data.to_vec()) {
-            Ok(text) => Message::text(text),
+        0 => match std::str::from_utf8(data) {
+            Ok(text) => crate::frame::text(text),
             Err(_) => return,
         },
-        _ => Message::Binary(data),
+        _ => crate::frame::binary(data),
     };
     let group = if room == "/" {
         Some(shared.groups.everyone())

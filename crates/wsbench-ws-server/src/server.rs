@@ -167,7 +167,7 @@ impl WsServerHandle {
     /// connections to end. Returns whether all of them ended in time.
     pub async fn shutdown(self, grace: Duration) -> bool {
         self.shared.shutdown.cancel();
-        self.shared.groups.all.stop_all(crate::group::SHUT_DOWN);
+        self.shared.groups.all.stop_all(crate::outbox::SHUT_DOWN);
         self.tracker.close();
         tokio::time::timeout(grace, self.tracker.wait())
             .await

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async, connect_async};
 use wsbench_core::net::bind_listener;
 use wsbench_ws_server::{OverflowPolicy, WsServer, WsServerConfig, WsServerHandle};
@@ -52,7 +53,10 @@ async fn wait_until(mut cond: impl FnMut() -> bool) {
 }
 
 /// The next data message, skipping control frames.
-async fn recv(client: &mut Client) -> Message {
+async fn recv<S>(client: &mut WebSocketStream<S>) -> Message
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     tokio::time::timeout(WAIT, async {
         loop {
             match client.next().await {
@@ -254,8 +258,68 @@ async fn a_client_that_never_reads_is_disconnected_under_the_disconnect_policy()
     let (sender, reader) = c.split_at_mut(1);
     flood_and_check_reader(&mut sender[0], &mut reader[0], 400).await;
 
+    wait_until(|| server.counters().slow_clients_disconnected == 1).await;
+    // Reading at once, within the server's grace for the goodbye: what the kernel had
+    // taken arrives whole (a frame begun is finished), then the close frame, so the stream
+    // stays well-formed to the end. (A machine too slow to read within the grace sees the
+    // connection end without the close frame; never a broken frame.)
+    let mut stalled = _stalled;
+    let close = tokio::time::timeout(WAIT, async {
+        loop {
+            match stalled.next().await {
+                Some(Ok(Message::Binary(data))) => assert_eq!(data.len(), 60 * 1024),
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+                Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+                    return None;
+                }
+                other => panic!("expected whole messages then a close, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("no close in time");
+    assert!(matches!(close, Some(CloseCode::Policy) | None), "{close:?}");
     wait_until(|| server.counters().connections_open == 2).await;
     assert_eq!(server.counters().slow_clients_disconnected, 1);
+}
+
+/// Messages a client does not read at once wait for it (the kernel's buffers full, then
+/// the server's queue) and reach it whole and in order when it reads again; its ping is
+/// answered after them.
+#[tokio::test]
+async fn a_client_that_reads_late_gets_every_message_whole_and_in_order() {
+    let server = start(WsServerConfig::default());
+    let mut late = stalled_client(&server).await;
+    let mut c = connect_many(&server, "/", 2).await;
+    wait_until(|| server.counters().connections_open == 3).await;
+    let (sender, reader) = c.split_at_mut(1);
+    let n = 100u32;
+    for i in 0..n {
+        let mut payload = vec![(i % 251) as u8; 20 * 1024];
+        payload[..4].copy_from_slice(&i.to_be_bytes());
+        sender[0].send(Message::binary(payload)).await.unwrap();
+        assert_eq!(recv(&mut reader[0]).await.len(), 20 * 1024);
+    }
+    late.send(Message::Ping(b"after".to_vec().into()))
+        .await
+        .unwrap();
+    for i in 0..n {
+        let Message::Binary(data) = recv(&mut late).await else {
+            panic!("expected message {i}");
+        };
+        assert_eq!(data.len(), 20 * 1024, "message {i}");
+        assert_eq!(&data[..4], &i.to_be_bytes(), "message {i} out of order");
+        assert!(
+            data[4..].iter().all(|&b| b == (i % 251) as u8),
+            "message {i}"
+        );
+    }
+    let pong = tokio::time::timeout(WAIT, late.next()).await.unwrap();
+    assert!(
+        matches!(pong, Some(Ok(Message::Pong(ref p))) if &p[..] == b"after"),
+        "{pong:?}"
+    );
+    assert_eq!(server.counters().deliveries_dropped, 0);
 }
 
 #[tokio::test]

@@ -1,0 +1,202 @@
+//! Each connection's outbox: where the others put its messages, written to its socket by
+//! whoever offers them. A broadcaster writes an encoded frame straight to a recipient's
+//! socket when nothing is waiting before it (the usual case below saturation), so a
+//! delivery costs one `send` and no task wakeup; only what the kernel does not take at
+//! once waits in a bounded queue that the connection's own task writes when the socket is
+//! writable again. Why: per-delivery wakeups and per-recipient encoding were most of the
+//! server's user time (docs/cost-breakdown.md).
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes};
+use futures_util::task::AtomicWaker;
+use tokio::net::tcp::OwnedWriteHalf;
+use wsbench_core::counting::ByteCounter;
+use wsbench_core::{OverflowPolicy, ServerCounters};
+
+/// [`Outbox::stop_reason`]: the client does not keep up (disconnect policy).
+pub(crate) const KICKED: u8 = 1;
+/// [`Outbox::stop_reason`]: the server is shutting down.
+pub(crate) const SHUT_DOWN: u8 = 2;
+
+/// One connection as the others see it: its socket's sending side, the frames the kernel
+/// has not taken yet, how to wake its task, and how to end it. Its queue holds no memory
+/// until the socket first refuses a write.
+pub(crate) struct Outbox {
+    socket: OwnedWriteHalf,
+    waiting: Mutex<Waiting>,
+    capacity: usize,
+    /// Where written bytes are counted (the server's wire figures).
+    counters: Arc<ServerCounters>,
+    /// The connection's task, woken when frames start waiting or it is kicked.
+    waker: AtomicWaker,
+    /// Why the connection must end now, if it must: [`KICKED`] or [`SHUT_DOWN`].
+    stop: AtomicU8,
+    /// Set when the connection ends: it is no longer a recipient.
+    closed: AtomicBool,
+}
+
+/// Frames not yet written, in order.
+#[derive(Default)]
+struct Waiting {
+    frames: VecDeque<Bytes>,
+    /// Whether the front frame is partly written already.
+    begun: bool,
+}
+
+impl Waiting {
+    /// Writes the front frame as far as the socket takes it; `Ok(false)` when it takes
+    /// nothing more now.
+    fn write_front(
+        &mut self,
+        socket: &OwnedWriteHalf,
+        counted: &ServerCounters,
+    ) -> io::Result<bool> {
+        let Some(front) = self.frames.front_mut() else {
+            return Ok(false);
+        };
+        match socket.try_write(front) {
+            Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                counted.add_written(n as u64);
+                front.advance(n);
+                self.begun = !front.is_empty();
+                if !self.begun {
+                    self.frames.pop_front();
+                }
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Outbox {
+    /// An outbox writing to `socket`, in which at most `capacity` frames may wait.
+    pub(crate) fn new(
+        socket: OwnedWriteHalf,
+        capacity: usize,
+        counters: Arc<ServerCounters>,
+    ) -> Outbox {
+        Outbox {
+            socket,
+            waiting: Mutex::default(),
+            capacity,
+            counters,
+            waker: AtomicWaker::new(),
+            stop: AtomicU8::new(0),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Delivers `frame` without waiting: written now if nothing waits before it, queued
+    /// otherwise; a full queue is handled by `policy` and counted in `counters`. Returns
+    /// whether the frame was taken.
+    pub(crate) fn offer(
+        &self,
+        frame: &Bytes,
+        policy: OverflowPolicy,
+        counters: &ServerCounters,
+    ) -> bool {
+        if self.closed.load(Ordering::Relaxed) {
+            return false;
+        }
+        let mut waiting = self.lock();
+        if waiting.frames.len() >= self.capacity {
+            drop(waiting);
+            counters.deliveries_dropped(1);
+            if policy == OverflowPolicy::Disconnect && self.stop_with(KICKED) {
+                counters.slow_client_disconnected();
+            }
+            return false;
+        }
+        self.write_or_queue(&mut waiting, frame.clone());
+        true
+    }
+
+    /// Takes bytes tungstenite writes itself (pongs, close frames), in order with the rest.
+    /// Never refuses: they are control frames, one at a time.
+    pub(crate) fn write_own(&self, bytes: &[u8]) {
+        let mut waiting = self.lock();
+        self.write_or_queue(&mut waiting, Bytes::copy_from_slice(bytes));
+    }
+
+    /// Writes `frame` at once if nothing waits and the socket takes it; what it does not
+    /// take waits, and the connection's task is woken to write it when it can.
+    fn write_or_queue(&self, waiting: &mut Waiting, frame: Bytes) {
+        let first = waiting.frames.is_empty();
+        waiting.frames.push_back(frame);
+        if first {
+            // An error (would block, or broken) leaves the frame for the task, whose own
+            // write finds out which.
+            let _ = waiting.write_front(&self.socket, &self.counters);
+            if !waiting.frames.is_empty() {
+                self.waker.wake();
+            }
+        }
+        // Otherwise frames already waited: the task was woken for the first and writes
+        // them all.
+    }
+
+    /// Writes what waits until nothing does (ready) or the socket is full (pending, woken
+    /// when it is writable again). Only the connection's task calls this.
+    pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            {
+                let mut waiting = self.lock();
+                while waiting.write_front(&self.socket, &self.counters)? {}
+                if waiting.frames.is_empty() {
+                    return Poll::Ready(Ok(()));
+                }
+            }
+            if self.socket.as_ref().poll_write_ready(cx)?.is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Drops what waits, except the rest of a frame already begun (the stream must stay
+    /// well-formed for the close frame after it).
+    pub(crate) fn discard_waiting(&self) {
+        let mut waiting = self.lock();
+        let keep = usize::from(waiting.begun);
+        waiting.frames.truncate(keep);
+    }
+
+    /// Registers the connection's task to be woken when frames start waiting or it is kicked.
+    pub(crate) fn register(&self, waker: &std::task::Waker) {
+        self.waker.register(waker);
+    }
+
+    /// Why the connection must end now: [`KICKED`], [`SHUT_DOWN`], or 0 if it need not.
+    pub(crate) fn stop_reason(&self) -> u8 {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Asks the connection to end for `reason`; returns whether it was the first to.
+    pub(crate) fn stop_with(&self, reason: u8) -> bool {
+        let first = self
+            .stop
+            .compare_exchange(0, reason, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok();
+        if first {
+            self.waker.wake();
+        }
+        first
+    }
+
+    /// The connection is ending: nothing more is offered.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Waiting> {
+        self.waiting.lock().unwrap()
+    }
+}

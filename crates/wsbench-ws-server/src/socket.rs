@@ -1,0 +1,73 @@
+//! A connection's socket as tungstenite sees it: reads from the socket itself, writes
+//! through the connection's [`Outbox`], so that tungstenite's own frames (pongs, the close
+//! frame) keep their place among the frames others wrote straight to the socket.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::tcp::OwnedReadHalf;
+use wsbench_core::ServerCounters;
+use wsbench_core::counting::ByteCounter;
+
+use crate::outbox::Outbox;
+
+pub(crate) struct Socket {
+    read: OwnedReadHalf,
+    outbox: Arc<Outbox>,
+    counters: Arc<ServerCounters>,
+}
+
+impl Socket {
+    pub(crate) fn new(
+        read: OwnedReadHalf,
+        outbox: Arc<Outbox>,
+        counters: Arc<ServerCounters>,
+    ) -> Socket {
+        Socket {
+            read,
+            outbox,
+            counters,
+        }
+    }
+}
+
+impl AsyncRead for Socket {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.read).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        if read > 0 {
+            self.counters.add_read(read as u64);
+        }
+        result
+    }
+}
+
+impl AsyncWrite for Socket {
+    /// tungstenite writes whole frames from its buffer; taking all of it at once keeps them
+    /// whole in the outbox.
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.outbox.write_own(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.outbox.poll_flush(cx)
+    }
+
+    /// Flushes; the socket's sending side is shut when the outbox is dropped.
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.outbox.poll_flush(cx)
+    }
+}
