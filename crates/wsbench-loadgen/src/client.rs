@@ -160,7 +160,10 @@ impl<C: Connection> Client<C> {
         let abort = ctx.abort.cancelled();
         tokio::pin!(abort);
         loop {
+            // Biased: once traffic has started, a probe that arrived with the timeline is
+            // counted, not taken for a message from before it.
             tokio::select! {
+                biased;
                 _ = &mut abort => return Err(End::Done),
                 tl = rx.wait_for(Option::is_some) => {
                     return tl.ok().and_then(|tl| *tl).ok_or(End::Done);
