@@ -67,6 +67,27 @@ impl BuiltinServer {
             BuiltinServer::Socketio => "socketio",
         }
     }
+
+    /// How it makes one delivery, and so where its CPU per delivery goes, for the reports'
+    /// method notes (docs/cost-breakdown.md measures each step).
+    pub fn delivery_path(self) -> &'static str {
+        match self {
+            BuiltinServer::Ws => {
+                "a broadcast is encoded once into one frame for all its recipients and \
+                 written straight to each recipient's socket from the sender's task: one \
+                 `send` and no task wakeup per delivery (only what a socket does not take at \
+                 once waits in that client's bounded queue for its own task), so most of its \
+                 CPU per delivery is the kernel's `send`."
+            }
+            BuiltinServer::Socketio => {
+                "socketioxide encodes a broadcast's Socket.IO packet once, then for each \
+                 recipient reserves a place in that socket's channel, builds its engine.io \
+                 text (a copy) and wakes the socket's writer task, which frames it with \
+                 tungstenite (another copy) and flushes: one `send`, one task wakeup and two \
+                 copies per delivery, user-space work the ws server does not do."
+            }
+        }
+    }
 }
 
 impl fmt::Display for BuiltinServer {

@@ -60,6 +60,14 @@ fn smoke_run_measures_both_transports_completely() {
     assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&json));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("| socketio/ws |"), "{md}");
+    // The method says where each server's CPU per delivery goes.
+    for (system, path) in [("ws", "written straight"), ("socketio", "task wakeup")] {
+        let told = format!("{system}'s server");
+        assert!(
+            md.lines().any(|l| l.contains(&told) && l.contains(path)),
+            "{system}: {md}"
+        );
+    }
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(
         html.contains("<svg") && !html.contains("<script"),

@@ -126,7 +126,11 @@ fn servers(scenario: &Scenario) -> Vec<String> {
     }
     for s in &systems {
         match &s.server {
-            ServerSpec::Builtin(_) => {}
+            ServerSpec::Builtin(server) => lines.push(format!(
+                "{}'s server, per delivery (docs/cost-breakdown.md): {}",
+                s.name,
+                server.delivery_path()
+            )),
             ServerSpec::Command(spec) => lines.push(format!(
                 "{} ran `{}` in a process group of its own on a free loopback port; its memory and CPU are its whole process tree's.",
                 s.name,
