@@ -7,6 +7,7 @@
 # generator. Repeatable on a shared machine to about ±10%; see docs/cost-breakdown.md.
 #
 #   scripts/cost-breakdown.sh [SCENARIO] [TRANSPORT]     # default scenarios/fanout.toml ws
+#   WSBENCH=path/to/wsbench scripts/cost-breakdown.sh …   # another build (default target/release)
 #
 # Needs perf (linux-perf) and root (or kernel.perf_event_paranoid <= 0) for the syscall
 # tracepoints.
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 scenario=${1:-scenarios/fanout.toml}
 transport=${2:-ws}
-bin=./target/release/wsbench
+bin=${WSBENCH:-./target/release/wsbench}
 command -v perf >/dev/null || { echo "cost-breakdown: needs perf" >&2; exit 77; }
 [ -x "$bin" ] || { echo "cost-breakdown: build first: cargo build --release" >&2; exit 2; }
 
