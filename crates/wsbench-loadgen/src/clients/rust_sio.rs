@@ -4,6 +4,7 @@
 //! Its callbacks must be `Send + Sync`, so each client's callbacks forward what they
 //! receive over a channel that [`Connection::next`] reads.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -53,6 +54,7 @@ impl Connection for RustSio {
             url.query_pairs_mut().extend_pairs(&adapter.query);
         }
         let mut builder = ClientBuilder::new(url.to_string())
+            .tls_config(shared_tls()?)
             .transport_type(transport)
             .namespace(adapter.namespace())
             .reconnect(false)
@@ -127,6 +129,18 @@ impl Connection for RustSio {
     async fn close(self) {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.client.disconnect()).await;
     }
+}
+
+/// One TLS configuration for every client of the process. Without it rust_socketio builds
+/// one per connection and reqwest another per long-polling transport, each loading the
+/// system's CA certificates into OpenSSL: tens of milliseconds of CPU per client, in which
+/// the worker's other clients stood still, so that most of 100 long-polling clients timed
+/// out while connecting (the load generator spent 99% of its time in libcrypto).
+fn shared_tls() -> Result<native_tls::TlsConnector, ConnectFailure> {
+    static TLS: OnceLock<Option<native_tls::TlsConnector>> = OnceLock::new();
+    TLS.get_or_init(|| native_tls::TlsConnector::new().ok())
+        .clone()
+        .ok_or(ConnectFailure::Other)
 }
 
 /// The bytes of an event's arguments, where the probe is found (a string argument as
