@@ -104,6 +104,28 @@ impl Outbox {
         policy: OverflowPolicy,
         counters: &ServerCounters,
     ) -> bool {
+        self.take(frame, policy, counters, true)
+    }
+
+    /// Queues `frame` behind what waits, for [`Outbox::flush_now`] (or the connection's
+    /// task) to write: how a large broadcast hands recipients to other threads and still
+    /// keeps each recipient's order. The caller must see that `flush_now` runs.
+    pub(crate) fn enqueue(
+        &self,
+        frame: &Bytes,
+        policy: OverflowPolicy,
+        counters: &ServerCounters,
+    ) -> bool {
+        self.take(frame, policy, counters, false)
+    }
+
+    fn take(
+        &self,
+        frame: &Bytes,
+        policy: OverflowPolicy,
+        counters: &ServerCounters,
+        write: bool,
+    ) -> bool {
         if self.closed.load(Ordering::Relaxed) {
             return false;
         }
@@ -116,8 +138,22 @@ impl Outbox {
             }
             return false;
         }
-        self.write_or_queue(&mut waiting, frame.clone());
+        if write {
+            self.write_or_queue(&mut waiting, frame.clone());
+        } else {
+            waiting.frames.push_back(frame.clone());
+        }
         true
+    }
+
+    /// Writes what waits as far as the socket takes it now; what it does not take is left
+    /// to the connection's task, woken for it.
+    pub(crate) fn flush_now(&self) {
+        let mut waiting = self.lock();
+        while matches!(waiting.write_front(&self.socket, &self.counters), Ok(true)) {}
+        if !waiting.frames.is_empty() {
+            self.waker.wake();
+        }
     }
 
     /// Takes bytes tungstenite writes itself (pongs, close frames), in order with the rest.
@@ -140,8 +176,8 @@ impl Outbox {
                 self.waker.wake();
             }
         }
-        // Otherwise frames already waited: the task was woken for the first and writes
-        // them all.
+        // Otherwise frames already waited, and whoever queued the first sees them written:
+        // the task, woken for it, or the broadcast's flush.
     }
 
     /// Writes what waits until nothing does (ready) or the socket is full (pending, woken

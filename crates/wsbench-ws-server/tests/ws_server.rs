@@ -403,3 +403,32 @@ async fn clustered_broadcasts_reach_every_client_of_every_node_exactly_once() {
         node.shutdown(WAIT).await;
     }
 }
+
+/// A broadcast to more clients than the broadcaster writes to itself (the rest are written
+/// by other tasks): every client gets every message once, in the order it was sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_to_thousands_keeps_each_clients_order() {
+    let server = start(WsServerConfig::default());
+    let mut clients = connect_many(&server, "/", 1100).await;
+    let mut sender = clients.remove(0);
+    let n = 20u32;
+    let readers: Vec<_> = clients
+        .into_iter()
+        .map(|mut c| {
+            tokio::spawn(async move {
+                for i in 0..n {
+                    assert_eq!(recv(&mut c).await, Message::text(i.to_string()));
+                }
+            })
+        })
+        .collect();
+    for i in 0..n {
+        sender.send(Message::text(i.to_string())).await.unwrap();
+    }
+    for reader in readers {
+        reader
+            .await
+            .expect("every client got every message in order");
+    }
+    assert_eq!(server.counters().deliveries_sent, 1099 * u64::from(n));
+}
