@@ -16,33 +16,33 @@ pub trait ByteCounter: Send + Sync {
     fn add_written(&self, n: u64);
 }
 
-/// `TcpStream` plus byte counting.
+/// `TcpStream` (or one half of one) plus byte counting.
 ///
 /// Counted at the socket, so the figure is what crossed the wire in TCP payload: frames,
 /// headers, handshakes, pings, long-polling requests, everything a transport costs.
-pub struct CountingStream<C: ByteCounter> {
-    inner: TcpStream,
+pub struct CountingStream<C: ByteCounter, S = TcpStream> {
+    inner: S,
     counter: Arc<C>,
 }
 
-impl<C: ByteCounter> CountingStream<C> {
+impl<C: ByteCounter, S> CountingStream<C, S> {
     /// Wraps `inner`, counting into `counter`.
-    pub fn new(inner: TcpStream, counter: Arc<C>) -> Self {
+    pub fn new(inner: S, counter: Arc<C>) -> Self {
         Self { inner, counter }
     }
 
     /// The socket itself (for addresses and options).
-    pub fn get_ref(&self) -> &TcpStream {
+    pub fn get_ref(&self) -> &S {
         &self.inner
     }
 
     /// The socket, no longer counted (for a caller that counts its own way from here on).
-    pub fn into_inner(self) -> TcpStream {
+    pub fn into_inner(self) -> S {
         self.inner
     }
 }
 
-impl<C: ByteCounter> AsyncRead for CountingStream<C> {
+impl<C: ByteCounter, S: AsyncRead + Unpin> AsyncRead for CountingStream<C, S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -58,7 +58,7 @@ impl<C: ByteCounter> AsyncRead for CountingStream<C> {
     }
 }
 
-impl<C: ByteCounter> AsyncWrite for CountingStream<C> {
+impl<C: ByteCounter, S: AsyncWrite + Unpin> AsyncWrite for CountingStream<C, S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -10,14 +10,13 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::tcp::OwnedReadHalf;
 use wsbench_core::ServerCounters;
-use wsbench_core::counting::ByteCounter;
+use wsbench_core::counting::CountingStream;
 
 use crate::outbox::Outbox;
 
 pub(crate) struct Socket {
-    read: OwnedReadHalf,
+    read: CountingStream<ServerCounters, OwnedReadHalf>,
     outbox: Arc<Outbox>,
-    counters: Arc<ServerCounters>,
 }
 
 impl Socket {
@@ -27,9 +26,8 @@ impl Socket {
         counters: Arc<ServerCounters>,
     ) -> Socket {
         Socket {
-            read,
+            read: CountingStream::new(read, counters),
             outbox,
-            counters,
         }
     }
 }
@@ -40,13 +38,7 @@ impl AsyncRead for Socket {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let result = Pin::new(&mut self.read).poll_read(cx, buf);
-        let read = buf.filled().len() - before;
-        if read > 0 {
-            self.counters.add_read(read as u64);
-        }
-        result
+        Pin::new(&mut self.read).poll_read(cx, buf)
     }
 }
 
