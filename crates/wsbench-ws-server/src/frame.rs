@@ -30,13 +30,12 @@ pub(crate) fn encode(opcode: u8, payload: &[u8]) -> Bytes {
     frame.freeze()
 }
 
-/// The frame of a data message, or of a pong; `None` for what a server does not relay
-/// (pings and closes, which tungstenite answers itself).
+/// The frame of a data message; `None` for what a server does not relay (pings, pongs
+/// and closes, which tungstenite answers itself).
 pub(crate) fn of(msg: &Message) -> Option<Bytes> {
     match msg {
-        Message::Text(text) => Some(encode(TEXT, text.as_bytes())),
-        Message::Binary(data) => Some(encode(BINARY, data)),
-        Message::Pong(data) => Some(encode(PONG, data)),
+        Message::Text(t) => Some(text(t)),
+        Message::Binary(data) => Some(binary(data)),
         _ => None,
     }
 }

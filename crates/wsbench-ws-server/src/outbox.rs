@@ -150,7 +150,8 @@ impl Outbox {
     /// to the connection's task, woken for it.
     pub(crate) fn flush_now(&self) {
         let mut waiting = self.lock();
-        while matches!(waiting.write_front(&self.socket, &self.counters), Ok(true)) {}
+        // An error leaves the frames for the task, whose own write finds it again.
+        let _ = self.write_all(&mut waiting);
         if !waiting.frames.is_empty() {
             self.waker.wake();
         }
@@ -180,13 +181,19 @@ impl Outbox {
         // the task, woken for it, or the broadcast's flush.
     }
 
+    /// Writes what waits until nothing does or the socket takes no more now.
+    fn write_all(&self, waiting: &mut Waiting) -> io::Result<()> {
+        while waiting.write_front(&self.socket, &self.counters)? {}
+        Ok(())
+    }
+
     /// Writes what waits until nothing does (ready) or the socket is full (pending, woken
     /// when it is writable again). Only the connection's task calls this.
     pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
             {
                 let mut waiting = self.lock();
-                while waiting.write_front(&self.socket, &self.counters)? {}
+                self.write_all(&mut waiting)?;
                 if waiting.frames.is_empty() {
                     return Poll::Ready(Ok(()));
                 }
