@@ -76,7 +76,12 @@ impl ServerCounters {
 
     /// One application message arrived from a client.
     pub fn message_received(&self) {
-        self.messages_received.fetch_add(1, Ordering::Relaxed);
+        self.messages_received(1);
+    }
+
+    /// `n` application messages arrived from a client.
+    pub fn messages_received(&self, n: u64) {
+        self.messages_received.fetch_add(n, Ordering::Relaxed);
     }
 
     /// `n` messages were handed to clients' connections.

@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use wsbench_core::counting::CountingStream;
 use wsbench_core::{ServerCounters, net};
 
+use crate::broadcast;
 use crate::frame;
 use crate::group::Group;
 use crate::handshake;
@@ -87,35 +88,31 @@ impl Membership {
         }
     }
 
-    /// Relays `msg` from client `id` to its scope, encoded once for all its recipients;
-    /// returns how many took it.
-    fn deliver(&self, shared: &Shared, id: u64, outbox: &Outbox, msg: &Message) -> u64 {
-        let (policy, counters) = (shared.config.overflow, &shared.counters);
-        let handicap = &shared.config.handicap;
-        let Some(frame) = frame::of(msg) else {
-            return 0;
-        };
-        // The test aid's padding: an unsolicited pong before the message, not counted.
-        let pad = (handicap.pad_bytes > 0).then(|| frame::padding(handicap.pad_bytes));
-        let queued = match self {
+    /// Relays `batch` (data messages from client `id` that arrived together) to its scope,
+    /// encoded once for all its recipients and written to each in one piece; counts the
+    /// deliveries where they are made.
+    fn deliver(&self, shared: &Shared, id: u64, outbox: &Outbox, batch: &[Message]) {
+        let sending = &shared.sending;
+        let pad_bytes = shared.config.handicap.pad_bytes;
+        // The test aid's padding: an unsolicited pong before each message, not counted.
+        let pad = (pad_bytes > 0).then(|| frame::padding(pad_bytes));
+        let (frames, count) = frame::batch(batch, pad.as_deref());
+        if count == 0 {
+            return;
+        }
+        match self {
             Membership::Group { group, room } => {
                 if let Some(relay) = &shared.relay {
-                    relay.publish(room.as_deref(), msg);
+                    for msg in batch {
+                        relay.publish(room.as_deref(), msg);
+                    }
                 }
-                if let Some(pad) = &pad {
-                    group.broadcast(id, pad, policy, &ServerCounters::default());
-                }
-                group.broadcast(id, &frame, policy, counters)
+                broadcast::broadcast(group, id, frames, count, sending);
             }
             Membership::Echo => {
-                if let Some(pad) = &pad {
-                    outbox.offer(pad, policy, &ServerCounters::default());
-                }
-                u64::from(outbox.offer(&frame, policy, counters))
+                sending.made(outbox.offer(&frames, count, sending.policy, &sending.counters));
             }
-        };
-        handicap.burn(queued);
-        queued
+        }
     }
 
     fn leave(self, shared: &Shared, id: u64) {
@@ -142,19 +139,21 @@ async fn run(ws: WebSocketStream<Socket>, outbox: Arc<Outbox>, route: Route, sha
     shared.counters.connection_opened();
     let policy = shared.config.overflow;
     if let Some(welcome) = &shared.config.welcome {
-        outbox.offer(&frame::text(welcome), policy, &shared.counters);
+        outbox.offer(&frame::text(welcome), 1, policy, &shared.counters);
     }
-    let mut io = Io { ws, outbox };
+    let mut io = Io {
+        ws,
+        outbox,
+        batch: Vec::new(),
+        held: None,
+    };
     let end = loop {
         match poll_fn(|cx| io.poll_event(cx)).await {
-            Event::Received(msg @ (Message::Text(_) | Message::Binary(_))) => {
-                shared.counters.message_received();
-                let queued = membership.deliver(&shared, id, &io.outbox, &msg);
-                shared.counters.deliveries_sent(queued);
+            Event::Received => {
+                shared.counters.messages_received(io.batch.len() as u64);
+                membership.deliver(&shared, id, &io.outbox, &io.batch);
+                io.batch.clear();
             }
-            // tungstenite answers pings and acknowledges a close on the next read; after a
-            // close the stream ends by itself.
-            Event::Received(_) => {}
             Event::End(end) => break end,
         }
     };
@@ -179,14 +178,28 @@ enum End {
 
 /// What one poll of a connection found.
 enum Event {
-    Received(Message),
+    /// Data messages from the client are in [`Io::batch`].
+    Received,
     End(End),
 }
+
+/// Most messages relayed as one batch.
+const BATCH_MESSAGES: usize = 64;
+/// A batch ends once its payloads reach this many bytes.
+const BATCH_BYTES: usize = 16 * 1024;
 
 /// A connection's socket and its outbox.
 struct Io {
     ws: WebSocketStream<Socket>,
     outbox: Arc<Outbox>,
+    /// The client's data messages read in one poll, in order: every one that had arrived,
+    /// up to [`BATCH_MESSAGES`] and [`BATCH_BYTES`]. One at a time while the server keeps
+    /// up; several once it has fallen behind, and then relayed in one write per recipient,
+    /// so that a server short of CPU spends less per delivery and catches up rather than
+    /// falling further behind (docs/method.md, "The servers under test").
+    batch: Vec<Message>,
+    /// How the connection ended, found while a batch was being read: reported after it.
+    held: Option<End>,
 }
 
 impl Io {
@@ -210,11 +223,36 @@ impl Io {
         if let Poll::Ready(Err(_)) = self.outbox.poll_flush(cx) {
             return Poll::Ready(Event::End(End::Quietly));
         }
-        match Pin::new(&mut self.ws).poll_next(cx) {
-            Poll::Ready(Some(Ok(msg))) => Poll::Ready(Event::Received(msg)),
-            Poll::Ready(Some(Err(err))) => Poll::Ready(Event::End(close_for_error(&err))),
-            Poll::Ready(None) => Poll::Ready(Event::End(End::Quietly)),
-            Poll::Pending => Poll::Pending,
+        if let Some(end) = self.held.take() {
+            return Poll::Ready(Event::End(end));
+        }
+        let mut bytes = 0;
+        // Bounded by the batch's limits, and by tokio's budget, which makes a busy socket
+        // answer pending after a while.
+        while self.batch.len() < BATCH_MESSAGES && bytes < BATCH_BYTES {
+            let end = match Pin::new(&mut self.ws).poll_next(cx) {
+                Poll::Ready(Some(Ok(msg @ (Message::Text(_) | Message::Binary(_))))) => {
+                    bytes += msg.len();
+                    self.batch.push(msg);
+                    continue;
+                }
+                // tungstenite answers pings and acknowledges a close on the next read;
+                // after a close the stream ends by itself.
+                Poll::Ready(Some(Ok(_))) => continue,
+                Poll::Ready(Some(Err(err))) => close_for_error(&err),
+                Poll::Ready(None) => End::Quietly,
+                Poll::Pending => break,
+            };
+            if self.batch.is_empty() {
+                return Poll::Ready(Event::End(end));
+            }
+            self.held = Some(end);
+            break;
+        }
+        if self.batch.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(Event::Received)
         }
     }
 

@@ -14,8 +14,14 @@ const PONG: u8 = 0xA;
 
 /// The single, final, unmasked frame that carries `payload` with `opcode`.
 pub(crate) fn encode(opcode: u8, payload: &[u8]) -> Bytes {
+    let mut frame = BytesMut::with_capacity(payload.len() + 10);
+    put(&mut frame, opcode, payload);
+    frame.freeze()
+}
+
+/// Appends the frame of `payload` with `opcode` to `frame`.
+fn put(frame: &mut BytesMut, opcode: u8, payload: &[u8]) {
     let len = payload.len();
-    let mut frame = BytesMut::with_capacity(len + 10);
     frame.put_u8(0x80 | opcode);
     if len < 126 {
         frame.put_u8(len as u8);
@@ -27,17 +33,31 @@ pub(crate) fn encode(opcode: u8, payload: &[u8]) -> Bytes {
         frame.put_u64(len as u64);
     }
     frame.put_slice(payload);
-    frame.freeze()
 }
 
-/// The frame of a data message; `None` for what a server does not relay (pings, pongs
-/// and closes, which tungstenite answers itself).
-pub(crate) fn of(msg: &Message) -> Option<Bytes> {
-    match msg {
-        Message::Text(t) => Some(text(t)),
-        Message::Binary(data) => Some(binary(data)),
-        _ => None,
+/// The frames of a client's data messages that arrived together, back to back, each after
+/// `pad` (the handicap's padding) if given: one buffer, so that each recipient gets them
+/// in one `send`, and a server that fell behind catches up instead of paying a send per
+/// message (docs/method.md, "The servers under test"). Returns the buffer and how many
+/// data frames it holds (pings, pongs and closes are not relayed).
+pub(crate) fn batch(messages: &[Message], pad: Option<&[u8]>) -> (Bytes, u64) {
+    let payload: usize = messages.iter().map(|m| m.len() + 10).sum();
+    let padding = pad.map_or(0, |p| p.len() * messages.len());
+    let mut out = BytesMut::with_capacity(payload + padding);
+    let mut frames = 0;
+    for msg in messages {
+        let (opcode, data) = match msg {
+            Message::Text(t) => (TEXT, t.as_bytes()),
+            Message::Binary(b) => (BINARY, &b[..]),
+            _ => continue,
+        };
+        if let Some(pad) = pad {
+            out.put_slice(pad);
+        }
+        put(&mut out, opcode, data);
+        frames += 1;
     }
+    (out.freeze(), frames)
 }
 
 /// A text frame.
@@ -76,5 +96,25 @@ mod tests {
         }
         let pong = padding(3);
         assert_eq!(&pong[..], &[0x8A, 3, 0, 0, 0]);
+    }
+
+    /// A batch is its messages' frames back to back, each after the padding; control
+    /// messages are left out and not counted.
+    #[test]
+    fn a_batch_is_the_frames_of_its_data_messages_in_order() {
+        let messages = [
+            Message::text("a"),
+            Message::Ping(vec![1].into()),
+            Message::binary(vec![2u8; 200]),
+        ];
+        let (bytes, frames) = batch(&messages, None);
+        assert_eq!(frames, 2);
+        let mut expected = text("a").to_vec();
+        expected.extend_from_slice(&binary(&[2u8; 200]));
+        assert_eq!(&bytes[..], &expected[..]);
+        let pad = padding(2);
+        let (padded, frames) = batch(&messages[..1], Some(&pad));
+        assert_eq!(frames, 1);
+        assert_eq!(&padded[..], &[&pad[..], &text("a")[..]].concat()[..]);
     }
 }

@@ -3,15 +3,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use bytes::Bytes;
-use wsbench_core::{OverflowPolicy, ServerCounters};
-
+use crate::broadcast::{self, Frames, Rounds, Sending};
 use crate::outbox::Outbox;
 
 /// The members of one broadcast scope (`/` or a room).
 #[derive(Default)]
 pub(crate) struct Group {
     members: RwLock<HashMap<u64, Arc<Outbox>>>,
+    /// Its broadcasts, one round at a time.
+    pub(crate) rounds: Rounds,
 }
 
 impl Group {
@@ -26,30 +26,34 @@ impl Group {
         members.is_empty()
     }
 
-    /// Offers `frame` to every member but `from`. The frame is reference-counted, so each
-    /// recipient gets the same bytes without a copy. The broadcaster writes to the first
-    /// [`INLINE`] recipients itself; the others get the frame queued at once (so each
-    /// recipient's order holds) and written by tasks of [`CHUNK`] recipients, which the
-    /// runtime's other threads take: a broadcast to 10,000 clients would otherwise be
-    /// 10,000 sends on one thread. Returns how many took it.
-    pub(crate) fn broadcast(
+    /// Writes to every member what `frames_for` gives for its id (nothing where that holds
+    /// no frame). The frames are reference-counted, so recipients share the same bytes
+    /// without a copy. The caller writes to a share of the recipients itself; the others
+    /// get their frames queued at once (so each recipient's order holds) and written by
+    /// tasks that the runtime's other threads take, one share each (see [`shares`]): a
+    /// round is spread over the server's threads rather than made on one, which a busy
+    /// machine would give no more than one thread's turn. Returns the deliveries taken
+    /// (frames times recipients).
+    pub(crate) fn write_to_members<'f>(
         &self,
-        from: u64,
-        frame: &Bytes,
-        policy: OverflowPolicy,
-        counters: &ServerCounters,
+        frames_for: impl Fn(u64) -> &'f Frames,
+        s: &Sending,
     ) -> u64 {
         let members = self.members.read().unwrap();
+        let share = shares(members.len());
         let mut queued = 0;
         let mut chunk = Vec::new();
-        let recipients = members.iter().filter(|(id, _)| **id != from);
-        for (i, (_, outbox)) in recipients.enumerate() {
-            if i < INLINE {
-                queued += u64::from(outbox.offer(frame, policy, counters));
-            } else if outbox.enqueue(frame, policy, counters) {
-                queued += 1;
+        for (i, (id, outbox)) in members.iter().enumerate() {
+            let frames = frames_for(*id);
+            if i < share {
+                queued += broadcast::offer(outbox, frames, true, s);
+                continue;
+            }
+            let taken = broadcast::offer(outbox, frames, false, s);
+            if taken > 0 {
+                queued += taken;
                 chunk.push(outbox.clone());
-                if chunk.len() == CHUNK {
+                if chunk.len() == share {
                     flush_later(std::mem::take(&mut chunk));
                 }
             }
@@ -62,10 +66,19 @@ impl Group {
     }
 }
 
-/// Recipients of a broadcast its broadcaster writes to itself.
-const INLINE: usize = 1024;
-/// Recipients per task beyond those.
-const CHUNK: usize = 1024;
+/// Fewest recipients worth a task of their own.
+const MIN_SHARE: usize = 128;
+/// Most recipients one thread writes to in one go.
+const MAX_SHARE: usize = 1024;
+
+/// How many of `recipients` each thread writes to: an equal share per runtime thread,
+/// within [`MIN_SHARE`] and [`MAX_SHARE`].
+fn shares(recipients: usize) -> usize {
+    let threads = tokio::runtime::Handle::try_current()
+        .map_or(1, |h| h.metrics().num_workers())
+        .max(1);
+    recipients.div_ceil(threads).clamp(MIN_SHARE, MAX_SHARE)
+}
 
 /// Writes what was queued for `outboxes`, in a task of its own.
 fn flush_later(outboxes: Vec<Arc<Outbox>>) {

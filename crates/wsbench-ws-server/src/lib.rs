@@ -14,6 +14,7 @@
 //! in the client's bounded queue, whose overflow is handled by the configured
 //! [`OverflowPolicy`].
 
+mod broadcast;
 mod connection;
 mod frame;
 mod group;

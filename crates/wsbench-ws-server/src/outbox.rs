@@ -41,11 +41,14 @@ pub(crate) struct Outbox {
     closed: AtomicBool,
 }
 
-/// Frames not yet written, in order.
+/// Frames not yet written, in order: each entry one or more whole frames (a batch that
+/// arrived together, see [`crate::frame::batch`]) with how many data frames it holds.
 #[derive(Default)]
 struct Waiting {
-    frames: VecDeque<Bytes>,
-    /// Whether the front frame is partly written already.
+    frames: VecDeque<(Bytes, u64)>,
+    /// Data frames waiting, over all entries: what the capacity bounds.
+    queued: u64,
+    /// Whether the front entry is partly written already.
     begun: bool,
 }
 
@@ -57,7 +60,7 @@ impl Waiting {
         socket: &OwnedWriteHalf,
         counted: &ServerCounters,
     ) -> io::Result<bool> {
-        let Some(front) = self.frames.front_mut() else {
+        let Some((front, _)) = self.frames.front_mut() else {
             return Ok(false);
         };
         match socket.try_write(front) {
@@ -67,12 +70,23 @@ impl Waiting {
                 front.advance(n);
                 self.begun = !front.is_empty();
                 if !self.begun {
-                    self.frames.pop_front();
+                    self.pop_front();
                 }
                 Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
             Err(e) => Err(e),
+        }
+    }
+
+    fn push_back(&mut self, entry: Bytes, frames: u64) {
+        self.queued += frames;
+        self.frames.push_back((entry, frames));
+    }
+
+    fn pop_front(&mut self) {
+        if let Some((_, frames)) = self.frames.pop_front() {
+            self.queued -= frames;
         }
     }
 }
@@ -95,16 +109,17 @@ impl Outbox {
         }
     }
 
-    /// Delivers `frame` without waiting: written now if nothing waits before it, queued
-    /// otherwise; a full queue is handled by `policy` and counted in `counters`. Returns
-    /// whether the frame was taken.
+    /// Delivers `frames` (that many data frames back to back) without waiting: written now
+    /// if nothing waits before them, queued otherwise; a queue that cannot take them all is
+    /// handled by `policy` and counted in `counters`. Returns how many frames were taken.
     pub(crate) fn offer(
         &self,
-        frame: &Bytes,
+        frames: &Bytes,
+        count: u64,
         policy: OverflowPolicy,
         counters: &ServerCounters,
-    ) -> bool {
-        self.take(frame, policy, counters, true)
+    ) -> u64 {
+        self.take(frames, count, policy, counters, true)
     }
 
     /// Queues `frame` behind what waits, for [`Outbox::flush_now`] (or the connection's
@@ -112,38 +127,40 @@ impl Outbox {
     /// keeps each recipient's order. The caller must see that `flush_now` runs.
     pub(crate) fn enqueue(
         &self,
-        frame: &Bytes,
+        frames: &Bytes,
+        count: u64,
         policy: OverflowPolicy,
         counters: &ServerCounters,
-    ) -> bool {
-        self.take(frame, policy, counters, false)
+    ) -> u64 {
+        self.take(frames, count, policy, counters, false)
     }
 
     fn take(
         &self,
-        frame: &Bytes,
+        frames: &Bytes,
+        count: u64,
         policy: OverflowPolicy,
         counters: &ServerCounters,
         write: bool,
-    ) -> bool {
+    ) -> u64 {
         if self.closed.load(Ordering::Relaxed) {
-            return false;
+            return 0;
         }
         let mut waiting = self.lock();
-        if waiting.frames.len() >= self.capacity {
+        if waiting.queued + count > self.capacity as u64 {
             drop(waiting);
-            counters.deliveries_dropped(1);
+            counters.deliveries_dropped(count);
             if policy == OverflowPolicy::Disconnect && self.stop_with(KICKED) {
                 counters.slow_client_disconnected();
             }
-            return false;
+            return 0;
         }
         if write {
-            self.write_or_queue(&mut waiting, frame.clone());
+            self.write_or_queue(&mut waiting, frames.clone(), count);
         } else {
-            waiting.frames.push_back(frame.clone());
+            waiting.push_back(frames.clone(), count);
         }
-        true
+        count
     }
 
     /// Writes what waits as far as the socket takes it now; what it does not take is left
@@ -161,14 +178,14 @@ impl Outbox {
     /// Never refuses: they are control frames, one at a time.
     pub(crate) fn write_own(&self, bytes: &[u8]) {
         let mut waiting = self.lock();
-        self.write_or_queue(&mut waiting, Bytes::copy_from_slice(bytes));
+        self.write_or_queue(&mut waiting, Bytes::copy_from_slice(bytes), 0);
     }
 
     /// Writes `frame` at once if nothing waits and the socket takes it; what it does not
     /// take waits, and the connection's task is woken to write it when it can.
-    fn write_or_queue(&self, waiting: &mut Waiting, frame: Bytes) {
+    fn write_or_queue(&self, waiting: &mut Waiting, frame: Bytes, count: u64) {
         let first = waiting.frames.is_empty();
-        waiting.frames.push_back(frame);
+        waiting.push_back(frame, count);
         if first {
             // An error (would block, or broken) leaves the frame for the task, whose own
             // write finds out which.
@@ -209,7 +226,11 @@ impl Outbox {
     pub(crate) fn discard_waiting(&self) {
         let mut waiting = self.lock();
         let keep = usize::from(waiting.begun);
-        waiting.frames.truncate(keep);
+        while waiting.frames.len() > keep {
+            if let Some((_, frames)) = waiting.frames.pop_back() {
+                waiting.queued -= frames;
+            }
+        }
     }
 
     /// Registers the connection's task to be woken when frames start waiting or it is kicked.

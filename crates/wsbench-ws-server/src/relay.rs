@@ -180,7 +180,6 @@ fn deliver(shared: &Shared, node: u64, channel: &str, frame: &[u8]) {
         shared.groups.room(room)
     };
     if let Some(group) = group {
-        let queued = group.broadcast(u64::MAX, &msg, shared.config.overflow, &shared.counters);
-        shared.counters.deliveries_sent(queued);
+        crate::broadcast::broadcast(&group, u64::MAX, msg, 1, &shared.sending);
     }
 }

@@ -12,6 +12,7 @@ use wsbench_core::counting::CountingStream;
 use wsbench_core::handicap::Handicap;
 use wsbench_core::{CountersSnapshot, OverflowPolicy, ServerCounters, net};
 
+use crate::broadcast::Sending;
 use crate::connection;
 use crate::group::Groups;
 use crate::relay::{Connected, Relay};
@@ -53,6 +54,8 @@ impl Default for WsServerConfig {
 pub(crate) struct Shared {
     pub(crate) config: WsServerConfig,
     pub(crate) counters: Arc<ServerCounters>,
+    /// How deliveries are made and counted (policy, counters, handicap).
+    pub(crate) sending: Sending,
     pub(crate) groups: Groups,
     pub(crate) next_id: AtomicU64,
     pub(crate) shutdown: CancellationToken,
@@ -100,9 +103,16 @@ impl WsServer {
             Some((relay, pumps)) => (Some(relay), Some(pumps)),
             None => (None, None),
         };
+        let counters = Arc::<ServerCounters>::default();
+        let sending = Sending {
+            policy: config.overflow,
+            counters: counters.clone(),
+            handicap: config.handicap,
+        };
         let shared = Arc::new(Shared {
             config,
-            counters: Arc::default(),
+            counters,
+            sending,
             groups: Groups::default(),
             next_id: AtomicU64::new(1),
             shutdown: CancellationToken::new(),
