@@ -74,11 +74,13 @@ impl BuiltinServer {
         match self {
             BuiltinServer::Ws => {
                 "a broadcast is encoded once into one frame for all its recipients and \
-                 written straight to each recipient's socket from the sender's task (past \
-                 1,024 recipients, from tasks on the runtime's other threads): one `send` \
-                 and no task wakeup per delivery (only what a socket does not take at once \
-                 waits in that client's bounded queue for its own task), so most of its CPU \
-                 per delivery is the kernel's `send`."
+                 written straight to each recipient's socket, the recipients shared among \
+                 the runtime's threads: one `send` and no task wakeup per delivery while it \
+                 keeps up (only what a socket does not take at once waits in that client's \
+                 bounded queue for its own task), so most of its CPU per delivery is the \
+                 kernel's `send`; once it falls behind, what has arrived from each client \
+                 and from every sender meanwhile goes to each recipient in one `send` \
+                 (docs/method.md, \"The servers under test\")."
             }
             BuiltinServer::Socketio => {
                 "socketioxide encodes a broadcast's Socket.IO packet once, then for each \

@@ -96,6 +96,8 @@ impl Exporter for HtmlExporter {
         let page = env.get_template("report.html")?.render(context! {
             name => result.scenario.name,
             method_line => method_line(result),
+            validity_headline => crate::validity::HEADLINE,
+            validity => crate::validity::banner(result),
             header => table.header,
             rows => table.rows,
             claim_groups => claim_groups,

@@ -19,6 +19,7 @@ pub mod stats;
 pub mod summary;
 pub mod table;
 pub mod thresholds;
+pub mod validity;
 pub mod verdict;
 
 use std::str::FromStr;

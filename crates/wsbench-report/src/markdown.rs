@@ -19,6 +19,14 @@ impl Exporter for MarkdownExporter {
         let s = &result.scenario;
         let _ = writeln!(out, "# wsbench: {}\n", s.name);
         let _ = writeln!(out, "{}\n", method_line(result));
+        let banner = crate::validity::banner(result);
+        if !banner.is_empty() {
+            let _ = writeln!(out, "> **{}:**\n>", crate::validity::HEADLINE);
+            for line in banner {
+                let _ = writeln!(out, "> - {}", escape(&line));
+            }
+            out.push('\n');
+        }
         if let (Some(table), Some(search)) = (table::search(result), &s.search) {
             let _ = writeln!(
                 out,

@@ -3,7 +3,7 @@
 //! resolution gives no samples, and says why.
 
 use wsbench_core::result::blocks::median_interference;
-use wsbench_core::result::{Block, Environment, Status, TransportRun};
+use wsbench_core::result::{Block, Environment, TransportRun};
 
 use crate::metrics::{Kind, Metric, Scale};
 use crate::stats::Interval;
@@ -71,7 +71,7 @@ pub fn calm_blocks(s: &TransportSummary, max: f64) -> (usize, usize, Option<f64>
     let full = s
         .runs
         .iter()
-        .filter(|r| r.status == Status::Complete && !r.blocks.is_empty())
+        .filter(|r| r.status.measured() && !r.blocks.is_empty())
         .flat_map(|r| {
             let len = r.blocks[0].length_s;
             r.blocks.iter().filter(move |b| b.is_full(len))
@@ -177,11 +177,7 @@ fn raw_samples(
     env: &Environment,
     take: Take,
 ) -> Result<Samples, String> {
-    let runs: Vec<&TransportRun> = s
-        .runs
-        .iter()
-        .filter(|r| r.status == Status::Complete)
-        .collect();
+    let runs: Vec<&TransportRun> = s.runs.iter().filter(|r| r.status.measured()).collect();
     if runs.is_empty() {
         return Err(format!("{}: no complete run ({})", s.label(), s.status));
     }

@@ -99,7 +99,7 @@ impl TransportSummary {
 
     /// Whether at least one of its runs completed.
     pub fn any_complete(&self) -> bool {
-        self.runs.iter().any(|r| r.status == Status::Complete)
+        self.runs.iter().any(|r| r.status.measured())
     }
 
     /// Whether its clients speak `protocol`.
@@ -199,10 +199,7 @@ fn summarize_one(
         if runs.is_empty() {
             return None;
         }
-        let complete: Vec<&TransportRun> = runs
-            .iter()
-            .filter(|r| r.status == Status::Complete)
-            .collect();
+        let complete: Vec<&TransportRun> = runs.iter().filter(|r| r.status.measured()).collect();
         let basis: Vec<&TransportRun> = if complete.is_empty() {
             runs.iter().collect()
         } else {
@@ -265,6 +262,7 @@ pub fn with_point(name: String, point: &BTreeMap<String, f64>) -> String {
 pub fn status_word(status: Status) -> &'static str {
     match status {
         Status::Complete => "ok",
+        Status::Degraded => "degraded",
         Status::Failed => "FAILED",
         Status::Interrupted => "interrupted",
         Status::Running => "running",

@@ -25,6 +25,10 @@ pub enum Verdict {
     Refuted,
     /// A figure below its resolution, or no complete run: no verdict either way.
     NotEnoughData,
+    /// Measured, but from runs whose figures cannot carry a verdict (a busy machine, a
+    /// starved load generator, a system that lost deliveries): the evidence says why and
+    /// what to do.
+    NotJudged,
     /// This run did not measure it.
     NotMeasured,
 }
@@ -39,6 +43,7 @@ impl Verdict {
             Verdict::Inconclusive => "inconclusive",
             Verdict::Refuted => "refuted",
             Verdict::NotEnoughData => "not enough data",
+            Verdict::NotJudged => "not judged",
             Verdict::NotMeasured => "not measured in this run",
         }
     }

@@ -227,3 +227,50 @@ fn the_gate_leaves_out_blocks_that_other_work_took() {
     assert_eq!(ws_cpu(&c), Some(Gate::Regressed), "{c:#?}");
     assert!(c.contended().is_empty());
 }
+
+#[test]
+fn not_judged_from_runs_that_cannot_carry_a_verdict_with_why_and_what_to_do() {
+    // degraded.json: pair-result.json with its first ws run degraded (a busy machine, a
+    // loss), as `wsbench run` records one.
+    let result = fixture("degraded.json");
+    for text in ["lower latency", "less CPU per message", "higher throughput"] {
+        let c = claim(&result, text);
+        if c.verdict == Verdict::NotMeasured {
+            continue;
+        }
+        assert_eq!(c.verdict, Verdict::NotJudged, "{text}: {}", c.evidence);
+        assert!(
+            c.evidence
+                .starts_with("not judged: ws (1 of 2 runs): 44% of the machine's CPU")
+                && c.evidence.contains("quieter machine"),
+            "{text}: {}",
+            c.evidence
+        );
+    }
+    // Memory and wire bytes do not depend on the machine's speed: still judged.
+    assert_eq!(claim(&result, "less memory").verdict, Verdict::Supported);
+    assert_eq!(
+        claim(&result, "less overhead on the wire").verdict,
+        Verdict::Supported
+    );
+}
+
+#[test]
+fn a_system_that_lost_deliveries_saturated_and_its_latency_is_not_compared() {
+    let mut result = fixture("degraded.json");
+    let ws = result
+        .runs
+        .iter_mut()
+        .find(|r| r.status == Status::Degraded)
+        .unwrap();
+    ws.validity.reasons.retain(|r| !r.kind.is_conditions());
+    let c = claim(&result, "lower latency");
+    assert_eq!(c.verdict, Verdict::NotJudged, "{}", c.evidence);
+    assert!(
+        c.evidence
+            .starts_with("not judged: ws saturated at this load")
+            && c.evidence.contains("605556 of 1998000 deliveries lost"),
+        "{}",
+        c.evidence
+    );
+}

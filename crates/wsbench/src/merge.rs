@@ -33,7 +33,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     println!("{}", summary::table(&merged));
     println!("merged {} shards: {}", shards.len(), args.output.display());
     Ok(match merged.status {
-        Status::Complete => ExitCode::SUCCESS,
+        Status::Complete | Status::Degraded => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
     })
 }
@@ -82,7 +82,6 @@ pub fn merge_results(shards: &[(String, RunResult)]) -> Result<RunResult, String
         .iter()
         .filter_map(|(_, r)| r.finished_at.clone())
         .max();
-    merged.status = worst(shards.iter().map(|(_, r)| r.status));
     merged
         .method
         .retain(|l| l != crate::run::SHARD_SERVER_FIGURES);
@@ -123,6 +122,12 @@ pub fn merge_results(shards: &[(String, RunResult)]) -> Result<RunResult, String
         })
         .collect();
     // Judged again on the merged figures, not any one shard's.
+    // A shard that failed or was interrupted says so; otherwise the merged runs' validity.
+    let unmeasured = shards
+        .iter()
+        .map(|(_, r)| r.status)
+        .filter(|s| !s.measured());
+    merged.status = worst(merged.runs.iter().map(|r| r.status).chain(unmeasured));
     merged.thresholds = wsbench_report::thresholds::check(&merged);
     Ok(merged)
 }
@@ -184,9 +189,10 @@ fn node_of(s: &ServerFigures) -> NodeSample {
 fn worst(statuses: impl Iterator<Item = Status>) -> Status {
     let rank = |s: Status| match s {
         Status::Complete => 0,
-        Status::Running => 1,
-        Status::Failed => 2,
-        Status::Interrupted => 3,
+        Status::Degraded => 1,
+        Status::Running => 2,
+        Status::Failed => 3,
+        Status::Interrupted => 4,
     };
     statuses
         .max_by_key(|s| rank(*s))
@@ -231,5 +237,22 @@ fn merge_runs(parts: &[(&str, Option<&TransportRun>)], payload: u64) -> Transpor
     // A block's latency quantiles do not add up across shards: a merged result's
     // statistics rest on its repeats alone (docs/method.md, "Uncertainty").
     out.blocks = Vec::new();
+    // The whole judged now: the shards' conditions, and the summed counts' loss.
+    let conditions: Vec<_> = runs
+        .iter()
+        .flat_map(|r| &r.validity.reasons)
+        .filter(|r| r.kind.is_conditions())
+        .cloned()
+        .collect();
+    out.backlog = None;
+    out.validity = wsbench_core::result::validity::judge(&out);
+    out.validity.reasons.retain(|r| !r.kind.is_conditions());
+    out.validity.reasons.splice(0..0, conditions);
+    out.validity.valid = out.validity.reasons.is_empty();
+    out.status = match out.status {
+        Status::Complete | Status::Degraded if !out.validity.valid => Status::Degraded,
+        Status::Degraded => Status::Complete,
+        s => s,
+    };
     out
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use wsbench_core::result::{RunResult, SCHEMA_VERSION};
+use wsbench_core::result::{OLDEST_READABLE_SCHEMA, RunResult, SCHEMA_VERSION};
 use wsbench_report::compare::{self, Tolerances};
 
 use crate::cli::{CompareArgs, ReportArgs};
@@ -23,10 +23,11 @@ fn read(path: &Path) -> anyhow::Result<RunResult> {
     let value: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     match value.get("schema_version").map(|v| v.as_u64()) {
-        Some(Some(v)) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(Some(v))
+            if (u64::from(OLDEST_READABLE_SCHEMA)..=u64::from(SCHEMA_VERSION)).contains(&v) => {}
         Some(Some(v)) => bail!(
-            "{} has schema version {v}; this wsbench reads version {SCHEMA_VERSION} (re-run \
-             the scenario, or use the wsbench that wrote it)",
+            "{} has schema version {v}; this wsbench reads versions {OLDEST_READABLE_SCHEMA} \
+             to {SCHEMA_VERSION} (re-run the scenario, or use the wsbench that wrote it)",
             path.display()
         ),
         _ => bail!(

@@ -136,7 +136,7 @@ fn ctrl_c_during_the_second_system_leaves_its_claims_without_a_verdict() {
     let status = wait_with_timeout(&mut run, Duration::from_secs(30));
     assert_eq!(status.code(), Some(130));
     let result = read_result(&dir);
-    assert_eq!(result.runs[0].status, Status::Complete);
+    assert!(result.runs[0].status.measured());
     assert_eq!(result.runs[1].status, Status::Interrupted);
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     for claim in [

@@ -57,3 +57,89 @@ fn other_work_beside_a_run_is_recorded_and_keeps_timings_from_the_gate() {
         "{md}"
     );
 }
+
+/// A real fanout of both systems beside more CPU-burning threads than the machine has
+/// CPUs: every delivery is accounted for (delivered, or lost with its causes counted), and
+/// a run with loss, a busy machine or a starved load generator is `degraded` with its
+/// reasons and carries no latency verdict.
+#[test]
+fn a_fanout_beside_cpu_burners_accounts_every_delivery_and_judges_nothing_it_cannot() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use wsbench_core::result::Status;
+    use wsbench_core::result::validity::ReasonKind;
+    let dir = temp_dir("burners");
+    let scenario = scenario_copy(
+        &dir,
+        "fanout.toml",
+        &[
+            ("clients = 1000", "clients = 200"),
+            ("repeat = 2", "repeat = 1"),
+            ("warmup = \"5s\"", "warmup = \"1s\""),
+            ("duration = \"20s\"", "duration = \"4s\""),
+        ],
+        "",
+    );
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let stop = Arc::new(AtomicBool::new(false));
+    let hogs: Vec<_> = (0..2 * cpus)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                // Bounded: stopped after the run, and never longer than three minutes.
+                let t = std::time::Instant::now();
+                while !stop.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(180) {
+                    std::hint::black_box(0u64);
+                }
+            })
+        })
+        .collect();
+    let out = dir.join("out");
+    let (code, result) = run_with(&scenario, &out, &[]);
+    stop.store(true, Ordering::Relaxed);
+    for h in hogs {
+        h.join().unwrap();
+    }
+    assert_eq!(
+        code,
+        Some(0),
+        "{:?}",
+        result.runs.iter().map(|r| &r.error).collect::<Vec<_>>()
+    );
+    assert_eq!(result.runs.len(), 2);
+    for run in &result.runs {
+        let (t, m) = (&run.transport, &run.messages);
+        assert!(run.status.measured(), "{t}: {:?}", run.error);
+        assert_eq!(m.delivered + m.lost, m.expected, "{t}");
+        assert!(m.expected > 0 && m.duplicated == 0, "{t}");
+        // Where the rest was is counted at the drain's end.
+        let backlog = run.backlog.as_ref().expect("built-in servers: a backlog");
+        assert!(backlog.server_dropped.is_some() && backlog.clients_unread_bytes.is_some());
+        let kinds: Vec<ReasonKind> = run.validity.reasons.iter().map(|r| r.kind).collect();
+        assert_eq!(run.validity.valid, kinds.is_empty(), "{t}");
+        assert_eq!(run.status == Status::Degraded, !kinds.is_empty(), "{t}");
+        if m.lost > 0 {
+            assert!(kinds.contains(&ReasonKind::Lossy), "{t}: {kinds:?}");
+        }
+        // Twice as many burners as CPUs: the machine is busy, whatever else happened.
+        assert!(
+            kinds.contains(&ReasonKind::MachineBusy),
+            "{t}: {:?}",
+            run.validity
+        );
+        assert!(run.blocks.iter().all(|b| b.loadgen_wait.is_some()), "{t}");
+    }
+    assert_eq!(result.status, Status::Degraded);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let latency = md
+        .lines()
+        .find(|l| l.contains("WebSocket has lower latency"))
+        .expect("a latency claim");
+    assert!(latency.contains("not judged"), "{latency}");
+    assert!(
+        md.contains("degraded: these runs' figures cannot carry a verdict"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("class=\"degraded\"") && html.contains("machine busy"));
+}

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use wsbench_core::result::{RunResult, Status};
+use wsbench_core::result::RunResult;
 
 fn can_create_namespaces() -> Result<(), String> {
     let root = std::fs::read_to_string("/proc/self/status")
@@ -65,7 +65,7 @@ fn shards_in_two_namespaces_load_a_server_in_a_third_with_exact_accounting() {
         let result: RunResult =
             serde_json::from_str(&std::fs::read_to_string(&merged).unwrap()).unwrap();
         let run = &result.runs[0];
-        assert_eq!(run.status, Status::Complete, "{transport}: {:?}", run.error);
+        assert!(run.status.measured(), "{transport}: {:?}", run.error);
         let m = &run.messages;
         assert!(
             m.expected > 0 && m.delivered == m.expected,

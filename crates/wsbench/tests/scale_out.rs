@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use wsbench_core::result::{RunResult, Status};
+use wsbench_core::result::RunResult;
 
 #[test]
 fn shards_on_the_nodes_of_a_cluster_add_up_with_exact_accounting() {
@@ -53,7 +53,7 @@ fn shards_on_the_nodes_of_a_cluster_add_up_with_exact_accounting() {
     let merged: RunResult =
         serde_json::from_str(&std::fs::read_to_string(out.join("merged.json")).unwrap()).unwrap();
     let run = &merged.runs[0];
-    assert_eq!(run.status, Status::Complete, "{:?}", run.error);
+    assert!(run.status.measured(), "{:?}", run.error);
     let m = &run.messages;
     // Every broadcast crossed the cluster: owed to the 299 other clients, on every node.
     assert!(m.sent > 0 && m.expected == m.sent * 299, "{m:?}");

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use wsbench_core::control::ServeEvent;
-use wsbench_core::result::{RunResult, Status};
+use wsbench_core::result::RunResult;
 
 const SCENARIO: &str = r#"name = "sharded"
 transports = ["ws"]
@@ -138,7 +138,7 @@ fn merged_shards_count_what_one_process_counts() {
         .unwrap();
     assert!(merged.status.success(), "{merged:?}");
     let merged = read(&merged_path);
-    assert_eq!(merged.status, Status::Complete);
+    assert!(merged.status.measured(), "{:?}", merged.status);
     assert_eq!(merged.merged_from.len(), 2);
     let (one, all) = (&single.runs[0], &merged.runs[0]);
     assert_eq!(all.connections.connected, 12);

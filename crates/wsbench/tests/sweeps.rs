@@ -3,7 +3,6 @@
 mod common;
 
 use common::*;
-use wsbench_core::result::Status;
 
 #[test]
 fn a_sweep_runs_every_point_and_reports_each() {
@@ -118,7 +117,7 @@ fn a_cluster_delivers_across_nodes_and_survives_a_killed_node() {
     let result = run_ok(&path, &out, &[]);
     for run in &result.runs {
         let t = &run.transport;
-        assert_eq!(run.status, Status::Complete, "{t}: {:?}", run.error);
+        assert!(run.status.measured(), "{t}: {:?}", run.error);
         // Half the clients are on the other node: every delivery still arrives, once.
         assert_eq!(run.messages.expected, run.messages.sent * 11, "{t}");
         assert_eq!(run.messages.delivered, run.messages.expected, "{t}");

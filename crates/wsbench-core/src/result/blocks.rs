@@ -61,6 +61,14 @@ pub struct Block {
     /// the run; `None` where the servers' CPU could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub foreign: Option<f64>,
+    /// Of the time the load generator's threads wanted a CPU during it (running or ready
+    /// to run), the share they spent waiting for one (schedstat's run delay): near 0 when
+    /// it had the CPUs it needed; high when it was starved, and read probes late.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loadgen_wait: Option<f64>,
+    /// The same for the servers' threads (every node's process tree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_wait: Option<f64>,
 }
 
 /// Latency of one block: (samples, p50 µs, p99 µs).
@@ -107,7 +115,15 @@ impl Block {
 /// The median interference (see [`Block::interference`]) of those of `blocks` that
 /// record one: how busy the machine was with other work while they were measured.
 pub fn median_interference<'a>(blocks: impl IntoIterator<Item = &'a Block>) -> Option<f64> {
-    let mut v: Vec<f64> = blocks.into_iter().filter_map(Block::interference).collect();
+    median_of(blocks, Block::interference)
+}
+
+/// The median of `figure` over those of `blocks` that record it.
+pub fn median_of<'a>(
+    blocks: impl IntoIterator<Item = &'a Block>,
+    figure: impl Fn(&Block) -> Option<f64>,
+) -> Option<f64> {
+    let mut v: Vec<f64> = blocks.into_iter().filter_map(figure).collect();
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied()
 }
@@ -124,6 +140,10 @@ pub struct BoundaryReadings<'a> {
     pub stolen: &'a [Option<f64>],
     /// Other processes' share over each block (see [`Block::foreign`]).
     pub foreign: &'a [Option<f64>],
+    /// The load generator's wait share over each block (see [`Block::loadgen_wait`]).
+    pub loadgen_wait: &'a [Option<f64>],
+    /// The servers' wait share over each block (see [`Block::server_wait`]).
+    pub server_wait: &'a [Option<f64>],
 }
 
 /// The blocks of a window of `window_s` seconds cut every `block_s`: deliveries from the
@@ -141,6 +161,8 @@ pub fn blocks(
         kernel,
         stolen,
         foreign,
+        loadgen_wait,
+        server_wait,
     } = at;
     if block_s <= 0.0 || window_s <= 0.0 {
         return Vec::new();
@@ -176,6 +198,8 @@ pub fn blocks(
                 cpu_kernel_ms: kernel.get(k).copied(),
                 stolen: stolen.get(k).copied().flatten(),
                 foreign: foreign.get(k).copied().flatten(),
+                loadgen_wait: loadgen_wait.get(k).copied().flatten(),
+                server_wait: server_wait.get(k).copied().flatten(),
             }
         })
         .collect()
@@ -211,6 +235,7 @@ mod tests {
             kernel: &[2.0],
             stolen: &[None, Some(0.25)],
             foreign: &[Some(0.5)],
+            ..BoundaryReadings::default()
         };
         let b = blocks(1.2, 0.5, &timeline, &latency, at);
         assert_eq!(b.len(), 3);

@@ -7,6 +7,7 @@
 pub mod blocks;
 pub mod calibration;
 pub mod figures;
+pub mod validity;
 
 use std::collections::BTreeMap;
 
@@ -14,14 +15,20 @@ use serde::{Deserialize, Serialize};
 
 pub use self::blocks::{Block, BoundaryReadings};
 pub use self::calibration::Calibration;
+pub use self::validity::{Backlog, Validity};
 use crate::CountersSnapshot;
 use crate::histogram::HistogramFigures;
 use crate::scenario::Scenario;
 use crate::shard::Shard;
 use crate::system::SystemName;
 
-/// Version of this format; bumped on any change a reader must know about.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of this format; bumped on any change a reader must know about. Version 2 added
+/// each run's `validity` and `backlog`, blocks' wait shares, and the `degraded` status
+/// (version 1 results still read: their runs are taken as valid).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest version this wsbench reads (and compares with the current one).
+pub const OLDEST_READABLE_SCHEMA: u32 = 1;
 
 /// The JSON Schema of [`RunResult`], committed as `results/schema.json`.
 pub fn json_schema() -> serde_json::Value {
@@ -99,6 +106,21 @@ pub struct SearchOutcome {
     pub stopped: String,
 }
 
+/// A run read from a result written before validity was recorded: taken as valid.
+fn valid() -> Validity {
+    Validity {
+        valid: true,
+        reasons: Vec::new(),
+    }
+}
+
+impl Status {
+    /// Whether everything was measured as planned (valid or not): its figures are whole.
+    pub fn measured(self) -> bool {
+        matches!(self, Status::Complete | Status::Degraded)
+    }
+}
+
 /// How a run or one transport's part of it ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -107,6 +129,9 @@ pub enum Status {
     Running,
     /// Everything measured as planned.
     Complete,
+    /// Measured as planned, but its figures cannot carry a verdict (a busy machine, a
+    /// starved load generator, a loss): the run's `validity` says why.
+    Degraded,
     /// Something broke (the reason is recorded); figures are partial.
     Failed,
     /// Stopped by the user; figures are partial.
@@ -343,6 +368,12 @@ pub struct TransportRun {
     /// are drawn from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocks: Vec<Block>,
+    /// Whether its figures can carry a verdict, and why not.
+    #[serde(default = "valid")]
+    pub validity: Validity,
+    /// Where deliveries not made by the drain's end were: what a loss is attributed to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backlog: Option<Backlog>,
     /// The planned server failure and the recovery from it (reconnect scenarios).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outage: Option<OutageFigures>,

@@ -176,11 +176,12 @@ pub(super) fn fallback_claim(
 /// was cut short by the user (its missing deliveries are not the feature's fault).
 fn feature_verdict(s: &TransportSummary, delivered_all: bool) -> Verdict {
     let statuses = || s.runs.iter().map(|r| r.status);
-    if statuses().all(|st| st == Status::Complete) && delivered_all {
+    if statuses().all(Status::measured) && delivered_all {
         Verdict::Supported
-    } else if statuses().any(|st| st == Status::Failed)
-        || statuses().all(|st| st == Status::Complete)
-    {
+    } else if super::conditions(s).is_some() {
+        // What was not delivered says more of the run than of the feature.
+        Verdict::NotJudged
+    } else if statuses().any(|st| st == Status::Failed) || statuses().all(Status::measured) {
         Verdict::Refuted
     } else {
         Verdict::NotEnoughData

@@ -99,6 +99,11 @@ pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim
             );
         }
     }
+    // Timings and throughput only from runs that can carry a verdict: latency also not
+    // where a system fell short of the load (a capacity finding, not a latency one).
+    gate(&mut claims[0], (ws, sio), true);
+    gate(&mut claims[1], (ws, sio), false);
+    gate(&mut claims[3], (ws, sio), true);
     claims.push(features::reconnect_claim(ws, sio));
     claims.push(features::fallback_claim(
         find(Protocol::SocketioPolling),
@@ -116,7 +121,84 @@ pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim
         "needs an echo scenario (mode = \"echo\"); this run did not use acks",
         sio,
     ));
+    for claim in &mut claims[5..] {
+        if claim.verdict == Verdict::NotJudged {
+            let why = [ws, sio, find(Protocol::SocketioPolling)]
+                .into_iter()
+                .flatten()
+                .find_map(conditions)
+                .unwrap_or_default();
+            claim.evidence = format!("not judged: {why}; {}", claim.evidence);
+        }
+    }
     claims
+}
+
+/// Why `s`'s runs say more of the run's conditions than of the system (a busy machine, a
+/// starved load generator), with what to do; `None` when none of its runs says so.
+pub(crate) fn conditions(s: &TransportSummary) -> Option<String> {
+    shortfall(s, |kind| kind.is_conditions())
+}
+
+/// The first reason of `s`'s runs of a kind `which` picks, as "ws: the reason (what to
+/// do)".
+fn shortfall(
+    s: &TransportSummary,
+    which: impl Fn(wsbench_core::result::validity::ReasonKind) -> bool,
+) -> Option<String> {
+    let bad: Vec<_> = s
+        .runs
+        .iter()
+        .filter(|r| r.status.measured())
+        .flat_map(|r| &r.validity.reasons)
+        .filter(|r| which(r.kind))
+        .collect();
+    let first = bad.first()?;
+    let runs = s
+        .runs
+        .iter()
+        .filter(|r| r.validity.reasons.iter().any(|x| which(x.kind)))
+        .count();
+    Some(format!(
+        "{} ({} of {} runs): {} ({})",
+        s.label(),
+        runs,
+        s.runs.len(),
+        first.detail,
+        first.kind.advice()
+    ))
+}
+
+/// Turns a comparative claim into "not judged" where its systems' runs cannot carry a
+/// verdict: their conditions (any claim), or, with `capacity`, a system that lost
+/// deliveries at this load (then it saturated: a finding about its capacity, not about
+/// the claim's figure).
+fn gate(
+    claim: &mut Claim,
+    pair: (Option<&TransportSummary>, Option<&TransportSummary>),
+    capacity: bool,
+) {
+    if matches!(claim.verdict, Verdict::NotMeasured | Verdict::NotEnoughData) {
+        return;
+    }
+    let systems = || [pair.0, pair.1].into_iter().flatten();
+    let why = systems().find_map(conditions).or_else(|| {
+        capacity.then(|| {
+            systems().find_map(|s| {
+                shortfall(s, |k| !k.is_conditions()).map(|why| {
+                    format!(
+                        "{} saturated at this load, a finding about its capacity: {why}; \
+                         latency and CPU compare only where every system carries the load",
+                        s.label()
+                    )
+                })
+            })
+        })?
+    });
+    if let Some(why) = why {
+        claim.verdict = Verdict::NotJudged;
+        claim.evidence = format!("not judged: {why}; {}", claim.evidence);
+    }
 }
 
 /// The sweep point claims are judged at, as text (empty without a sweep).

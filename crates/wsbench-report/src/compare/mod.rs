@@ -16,7 +16,7 @@ mod markdown;
 pub use markdown::{MACHINE_BUSY, markdown};
 
 use wsbench_core::result::blocks::median_interference;
-use wsbench_core::result::{Environment, RunResult, Status};
+use wsbench_core::result::{Environment, RunResult, SCHEMA_VERSION};
 use wsbench_core::system::SystemName;
 
 use crate::metrics::{Kind, METRICS, Metric};
@@ -213,7 +213,7 @@ pub fn compare(
         median_interference(
             side.iter()
                 .flat_map(|s| &s.runs)
-                .filter(|r| r.status == Status::Complete)
+                .filter(|r| r.status.measured())
                 .flat_map(|r| &r.blocks),
         )
     });
@@ -279,7 +279,7 @@ fn ratio_stat(a: Option<Stat>, b: Option<Stat>) -> Option<Stat> {
 }
 
 fn complete(s: &TransportSummary) -> bool {
-    s.runs.iter().all(|r| r.status == Status::Complete)
+    s.runs.iter().all(|r| r.status.measured())
 }
 
 /// What differs between the machines of two results, each as "CPU model: A → B".
@@ -298,7 +298,8 @@ pub fn env_differences(base: &Environment, new: &Environment) -> Vec<String> {
 
 /// Same schema, same scenario (as far as figures depend on it), same transports.
 fn comparable(base: &RunResult, new: &RunResult) -> Result<(), String> {
-    if base.schema_version != new.schema_version {
+    let readable = wsbench_core::result::OLDEST_READABLE_SCHEMA..=SCHEMA_VERSION;
+    if !readable.contains(&base.schema_version) || !readable.contains(&new.schema_version) {
         return Err(format!(
             "schema versions differ: {} and {}",
             base.schema_version, new.schema_version

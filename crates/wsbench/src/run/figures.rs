@@ -4,7 +4,8 @@
 use wsbench_core::result::blocks::{BoundaryReadings, blocks};
 use wsbench_core::result::figures::{Tally, server_figures, utilisation};
 use wsbench_core::result::{
-    DeliveryTimeline, OutageFigures, TransportRun, WIRE_COUNTED_AT_SERVER, WIRE_COUNTED_AT_SOCKETS,
+    Backlog, DeliveryTimeline, OutageFigures, TransportRun, WIRE_COUNTED_AT_SERVER,
+    WIRE_COUNTED_AT_SOCKETS,
 };
 use wsbench_core::system::System;
 use wsbench_loadgen::{LoadReport, Timeline};
@@ -39,6 +40,8 @@ pub fn fill(
             .collect();
         let stolen: Vec<_> = seen.block_interference.iter().map(|i| i.stolen).collect();
         let foreign: Vec<_> = seen.block_interference.iter().map(|i| i.foreign).collect();
+        let loadgen_wait: Vec<_> = seen.block_wait.iter().map(|w| w.0).collect();
+        let server_wait: Vec<_> = seen.block_wait.iter().map(|w| w.1).collect();
         run.blocks = blocks(
             run.window.measured_s,
             timeline.block_ns() as f64 / 1e9,
@@ -49,6 +52,8 @@ pub fn fill(
                 kernel: &seen.block_kernel,
                 stolen: &stolen,
                 foreign: &foreign,
+                loadgen_wait: &loadgen_wait,
+                server_wait: &server_wait,
             },
         );
         if let Some(record) = &seen.outage {
@@ -57,11 +62,39 @@ pub fn fill(
             run.outage = Some(figures);
         }
     }
+    run.backlog = backlog(seen);
     run.server = server_figures(&stopped.nodes, report.connected, report.delivered);
     run.cluster = stopped.cluster.map(|mut c| {
         c.cross_node_latency = report.cross_node_latency.figures();
         c
     });
+}
+
+/// Where what was not delivered by the drain's end was: the servers' drops by policy since
+/// the window began, and the bytes each side had written that the other had not read.
+fn backlog(seen: &Observed) -> Option<Backlog> {
+    if seen.outage.is_some() {
+        // The restarted server counts from zero: the two sides' counts no longer meet.
+        return None;
+    }
+    let (start, server) = (seen.server_start?, seen.server_drained?);
+    let clients = seen
+        .live_drained
+        .filter(|l| l.bytes_read + l.bytes_written > 0);
+    Some(Backlog {
+        server_dropped: Some(
+            server
+                .deliveries_dropped
+                .saturating_sub(start.deliveries_dropped),
+        ),
+        server_kicked: Some(
+            server
+                .slow_clients_disconnected
+                .saturating_sub(start.slow_clients_disconnected),
+        ),
+        server_unread_bytes: clients.map(|c| c.bytes_written.saturating_sub(server.bytes_read)),
+        clients_unread_bytes: clients.map(|c| server.bytes_written.saturating_sub(c.bytes_read)),
+    })
 }
 
 /// What this process counted over the measured window.

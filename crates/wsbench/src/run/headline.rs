@@ -104,15 +104,21 @@ fn claim_line(c: &Claim) -> String {
         Verdict::Reversed | Verdict::Refuted => "✗",
         Verdict::NoDifference => "=",
         Verdict::Inconclusive | Verdict::NotEnoughData => "?",
+        Verdict::NotJudged => "!",
         Verdict::NotMeasured => "-",
     };
     // The evidence's part that says why: the ratio and its interval, or what is missing.
-    let why = c
-        .evidence
-        .split("; ")
-        .find(|p| p.contains('×'))
-        .or_else(|| c.evidence.split("; ").nth(1))
-        .unwrap_or(&c.evidence);
+    let mut parts = c.evidence.split("; ");
+    let why = if c.verdict == Verdict::NotJudged {
+        // Its first part says why it was not judged.
+        parts.next()
+    } else {
+        parts
+            .clone()
+            .find(|p| p.contains('×'))
+            .or_else(|| parts.nth(1))
+    }
+    .unwrap_or(&c.evidence);
     let why = why.replace("bounds of the repeats and the figure's resolution: ", "");
     let verdict = match c.verdict {
         Verdict::NotMeasured => "not measured",

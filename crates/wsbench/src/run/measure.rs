@@ -20,6 +20,7 @@ use super::phases::{self, Stop};
 use super::plan::load_plan;
 use super::servers::Servers;
 use super::{figures, heap};
+use wsbench_core::result::validity;
 
 /// What a measurement needs from the run around it.
 pub struct RunCtx<'a> {
@@ -78,6 +79,8 @@ fn empty_run(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> TransportRun {
         wire: WireFigures::default(),
         timeline: DeliveryTimeline::default(),
         blocks: Vec::new(),
+        validity: Default::default(),
+        backlog: None,
         outage: None,
         cluster: None,
     }
@@ -122,7 +125,44 @@ async fn measure_into(
         memory_before,
     );
     (run.status, run.error) = judge(system, run, stop, seen.phase);
+    if run.status == Status::Complete
+        && let Some(why) = measured_nothing(s, run)
+    {
+        (run.status, run.error) = (Status::Failed, Some(format!("{}: {why}", system.name)));
+    }
+    run.validity = validity::judge(run);
+    if !ctx.shard.is_whole() {
+        // A shard's own counts do not add up on their own (merge judges the whole).
+        run.validity.reasons.retain(|r| r.kind.is_conditions());
+        run.validity.valid = run.validity.reasons.is_empty();
+    }
+    if run.status == Status::Complete && !run.validity.valid {
+        run.status = Status::Degraded;
+    }
     Ok(())
+}
+
+/// Why a run that went as planned still measured nothing a verdict could rest on: nothing
+/// owed, or senders gone before the window ended (not by a planned outage).
+fn measured_nothing(s: &Scenario, run: &TransportRun) -> Option<String> {
+    let m = &run.messages;
+    let planned_loss = s.outage.is_some() || s.kill_node_at.is_some();
+    let lost = run.connections.disconnected;
+    if s.senders > 0 && m.expected == 0 {
+        return Some(format!(
+            "nothing was owed: no probe due in the window was written ({} unsent, {lost} \
+             client(s) lost after connecting): the server closed or refused the senders",
+            m.unsent
+        ));
+    }
+    if m.unsent > 0 && !planned_loss {
+        return Some(format!(
+            "{} probe(s) due in the window could not be written: senders' connections were \
+             lost before the window ended ({lost} client(s) lost after connecting)",
+            m.unsent
+        ));
+    }
+    None
 }
 
 /// How the measurement ended, and why if not as planned.

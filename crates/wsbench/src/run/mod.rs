@@ -157,14 +157,26 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
     } else {
         print!("{}", headline::headline(result));
     }
+    let banner = wsbench_report::validity::banner(result);
     let busy = median_interference(result.runs.iter().flat_map(|r| &r.blocks));
-    if let Some(share) = busy.filter(|s| *s > Tolerances::default().max_interference) {
+    if let Some(share) = busy.filter(|s| *s > Tolerances::default().max_interference)
+        && banner.is_empty()
+    {
         println!(
             "note: {:.0}% of this machine's CPU went to other work while it measured (other\n      \
              guests of the host, other processes; median block): timings are inflated, and\n      \
              `wsbench compare` judges none from such blocks (docs/method.md, \"Calibration\")",
             share * 100.0
         );
+    }
+    if !banner.is_empty() {
+        println!(
+            "{}",
+            wrap(&format!("{}:", wsbench_report::validity::HEADLINE), "")
+        );
+        for line in banner {
+            println!("{}", wrap(&format!("  - {line}"), "    "));
+        }
     }
     for run in &result.runs {
         if let Some(e) = &run.error {
@@ -197,11 +209,36 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
         }
     );
     match result.status {
-        Status::Complete if checks.iter().any(|c| !c.pass) => ExitCode::from(EXIT_THRESHOLDS),
-        Status::Complete => ExitCode::SUCCESS,
+        Status::Complete | Status::Degraded if checks.iter().any(|c| !c.pass) => {
+            ExitCode::from(EXIT_THRESHOLDS)
+        }
+        // Degraded: measured in full; the terminal and the reports say why its figures
+        // carry no verdict.
+        Status::Complete | Status::Degraded => ExitCode::SUCCESS,
         Status::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
         Status::Failed | Status::Running => ExitCode::FAILURE,
     }
+}
+
+/// `text` broken at spaces into lines of at most 100 columns, the later ones after `indent`.
+fn wrap(text: &str, indent: &str) -> String {
+    let body = text.trim_start();
+    let mut out = String::new();
+    let mut line = text[..text.len() - body.len()].to_owned();
+    let mut empty = true;
+    for word in body.split(' ') {
+        if !empty && line.chars().count() + 1 + word.chars().count() > 100 {
+            out.push_str(&line);
+            out.push('\n');
+            line = indent.to_owned();
+        } else if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(&line);
+    out
 }
 
 /// A sharded run measures one transport once against a shared target, so that every shard

@@ -61,6 +61,14 @@ pub struct Observed {
     /// What went to other guests and other processes over each block (docs/method.md,
     /// "Calibration").
     pub block_interference: Vec<super::procfs::Interference>,
+    /// The load generator's and the servers' wait shares over each block (docs/method.md,
+    /// "Validity").
+    pub block_wait: Vec<(Option<f64>, Option<f64>)>,
+    /// The load generator's live totals when the drain ended: what the clients had read
+    /// and written, against the server's counters then (a loss's causes).
+    pub live_drained: Option<LiveSnapshot>,
+    /// The servers' counters when the drain ended.
+    pub server_drained: Option<CountersSnapshot>,
 }
 
 /// When a planned outage happened.
@@ -115,7 +123,10 @@ impl Phases<'_, '_> {
             .await?;
         self.window(&timeline).await?;
         self.seen.phase = "drain";
-        self.wait_until(timeline.drain_end_ns, "draining").await
+        self.wait_until(timeline.drain_end_ns, "draining").await?;
+        self.seen.live_drained = Some(self.load.live());
+        self.seen.server_drained = self.servers.counters_now().await;
+        Ok(())
     }
 
     /// Until every client of this process connected or failed, or the ramp plus one
@@ -235,6 +246,7 @@ impl Phases<'_, '_> {
         let mut total = last.1.map(|_| 0.0);
         self.seen.block_cpu = vec![total];
         let mut machine = MachineReading::now(last.1);
+        let mut demand = (procfs::demand(0), self.servers.demand_now());
         let mut at = start;
         while at < end {
             let from = at;
@@ -257,6 +269,14 @@ impl Phases<'_, '_> {
                 .unwrap_or_default();
             self.seen.block_interference.push(interference);
             machine = now_machine;
+            let now_demand = (procfs::demand(0), self.servers.demand_now());
+            let share = |a: Option<procfs::Demand>, b: Option<procfs::Demand>| {
+                a.zip(b).and_then(|(a, b)| a.wait_share(&b))
+            };
+            self.seen
+                .block_wait
+                .push((share(demand.0, now_demand.0), share(demand.1, now_demand.1)));
+            demand = now_demand;
             self.seen
                 .block_kernel
                 .push(super::calibrate::kernel_once_ms());

@@ -95,6 +95,65 @@ fn schedstat_seconds(pid: u32) -> Option<f64> {
     Some(ns as f64 / 1e9)
 }
 
+/// What a process's threads asked of the CPUs so far: time on one, and time ready to run
+/// but waiting for one (schedstat's first two fields, every live thread summed).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Demand {
+    /// On a CPU, seconds.
+    pub run_s: f64,
+    /// Runnable but waiting for a CPU (the run queue's delay), seconds.
+    pub wait_s: f64,
+}
+
+impl Demand {
+    /// Adds another process's demand.
+    pub fn plus(self, o: Demand) -> Demand {
+        Demand {
+            run_s: self.run_s + o.run_s,
+            wait_s: self.wait_s + o.wait_s,
+        }
+    }
+
+    /// Of what the threads wanted from `self` to a later reading `to` (running or ready to
+    /// run), the share they spent waiting; `None` where they wanted nothing (or a thread
+    /// ended between, which makes the sums go back).
+    pub fn wait_share(&self, to: &Demand) -> Option<f64> {
+        let (run, wait) = (to.run_s - self.run_s, to.wait_s - self.wait_s);
+        (run >= 0.0 && wait >= 0.0 && run + wait > 0.0).then(|| wait / (run + wait))
+    }
+}
+
+/// The [`Demand`] of `pid` (0: this process); `None` where schedstat cannot be read.
+pub fn demand(pid: u32) -> Option<Demand> {
+    let tasks = std::fs::read_dir(proc_path(pid, "task")).ok()?;
+    let mut ns = [0u64; 2];
+    let mut any = false;
+    for task in tasks.flatten() {
+        let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        for (sum, field) in ns.iter_mut().zip(text.split_whitespace()) {
+            *sum += field.parse::<u64>().unwrap_or(0);
+        }
+        any = true;
+    }
+    any.then(|| Demand {
+        run_s: ns[0] as f64 / 1e9,
+        wait_s: ns[1] as f64 / 1e9,
+    })
+}
+
+/// The [`Demand`] of `pid`'s whole tree; `None` if `pid` itself cannot be read.
+pub fn tree_demand(pid: u32) -> Option<Demand> {
+    let own = demand(pid)?;
+    Some(
+        tree(pid)[1..]
+            .iter()
+            .filter_map(|p| demand(*p))
+            .fold(own, Demand::plus),
+    )
+}
+
 /// utime + stime, in clock ticks turned into seconds.
 fn stat_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(proc_path(pid, "stat")).ok()?;
@@ -304,6 +363,22 @@ mod tests {
         burn(Duration::from_millis(50));
         assert!(cpu_seconds(0).unwrap() >= start);
         assert!(cpus_allowed(0).is_some_and(|c| !c.is_empty()));
+    }
+
+    #[test]
+    fn demand_counts_this_process_running_and_a_wait_share_follows() {
+        let a = demand(0).expect("Linux has schedstat");
+        burn(Duration::from_millis(30));
+        let b = demand(0).unwrap();
+        assert!(b.run_s - a.run_s >= 0.02, "{a:?} {b:?}");
+        let share = a.wait_share(&b).expect("it ran");
+        assert!((0.0..=1.0).contains(&share), "{share}");
+        assert_eq!(b.wait_share(&b), None);
+        let d = Demand {
+            run_s: 1.0,
+            wait_s: 3.0,
+        };
+        assert_eq!(Demand::default().wait_share(&d), Some(0.75));
     }
 
     #[test]

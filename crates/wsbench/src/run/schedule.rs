@@ -68,6 +68,7 @@ async fn run_points(
                 match run {
                     Status::Interrupted => return Ok(Status::Interrupted),
                     Status::Failed => status = Status::Failed,
+                    Status::Degraded if status == Status::Complete => status = Status::Degraded,
                     _ => {}
                 }
             }

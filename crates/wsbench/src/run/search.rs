@@ -83,7 +83,7 @@ pub async fn run(
 
 /// The first limit these repeats of one step break (medians over repeats), if any.
 pub fn broken_limit(runs: &[TransportRun], search: &Search, clients: u64) -> Option<String> {
-    if let Some(failed) = runs.iter().find(|r| r.status != Status::Complete) {
+    if let Some(failed) = runs.iter().find(|r| !r.status.measured()) {
         return Some(format!(
             "the run did not complete ({})",
             failed.error.as_deref().unwrap_or("no reason recorded")

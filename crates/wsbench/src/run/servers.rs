@@ -277,6 +277,28 @@ impl Servers {
             .sum()
     }
 
+    /// The servers' [`procfs::Demand`] now, every node's process tree summed; `None` where
+    /// one cannot be read.
+    pub fn demand_now(&self) -> Option<procfs::Demand> {
+        if self.nodes.is_empty() {
+            return None;
+        }
+        self.nodes
+            .iter()
+            .map(|n| n.process.as_ref().and_then(|_| procfs::tree_demand(n.pid)))
+            .try_fold(procfs::Demand::default(), |sum, d| Some(sum.plus(d?)))
+    }
+
+    /// The counters now, summed over nodes (built-in servers only).
+    pub async fn counters_now(&mut self) -> Option<CountersSnapshot> {
+        let mut sum: Option<CountersSnapshot> = None;
+        for n in &mut self.nodes {
+            let c = n.counters_now().await?;
+            sum = Some(sum.map_or(c, |s| s.plus(c)));
+        }
+        sum
+    }
+
     /// The measured window begins: CPU from now, and the counters (summed over nodes).
     pub async fn window_started(&mut self) -> Option<CountersSnapshot> {
         for n in &mut self.nodes {
@@ -285,12 +307,7 @@ impl Servers {
         if let Some(r) = self.redis.as_mut() {
             r.cpu_start = procfs::cpu_seconds(r.server.pid()).unwrap_or(0.0);
         }
-        let mut sum: Option<CountersSnapshot> = None;
-        for n in &mut self.nodes {
-            let c = n.counters_now().await?;
-            sum = Some(sum.map_or(c, |s| s.plus(c)));
-        }
-        sum
+        self.counters_now().await
     }
 
     /// The measured window ended: each node's CPU over it, and the counters then.
