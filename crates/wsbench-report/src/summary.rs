@@ -65,7 +65,7 @@ pub struct TransportSummary {
     pub point: BTreeMap<String, f64>,
     /// Its runs, in order.
     pub runs: Vec<TransportRun>,
-    /// Statuses, e.g. "ok ×2" or "ok,FAILED".
+    /// Statuses, e.g. "ok ×2", "degraded ×2" or "ok,FAILED".
     pub status: String,
     /// Median connected clients.
     pub connected: f64,
@@ -215,8 +215,8 @@ fn summarize_one(
             LatencyHistogram::merge_figures(&mut connect_time, &r.connections.connect_time);
         }
         let statuses: Vec<&str> = runs.iter().map(|r| status_word(r.status)).collect();
-        let status = if runs.len() > 1 && statuses.iter().all(|s| *s == "ok") {
-            format!("ok ×{}", runs.len())
+        let status = if runs.len() > 1 && statuses.iter().all(|s| *s == statuses[0]) {
+            format!("{} ×{}", statuses[0], runs.len())
         } else {
             statuses.join(",")
         };
