@@ -17,7 +17,6 @@ use wsbench_core::handicap::Handicap;
 use wsbench_core::{OverflowPolicy, ServerCounters};
 
 use crate::group::Group;
-use crate::outbox::Outbox;
 
 /// How a server's deliveries are made and counted.
 #[derive(Clone)]
@@ -53,6 +52,9 @@ struct State {
     waiting: Vec<Batch>,
     under_way: bool,
 }
+
+/// The sender of a broadcast relayed from another node of a cluster: no member of this one.
+pub(crate) const FROM_ANOTHER_NODE: u64 = u64::MAX;
 
 /// Rounds one broadcaster makes before handing the rest to a task of its own (its client
 /// waits meanwhile).
@@ -100,26 +102,28 @@ fn make_rounds(group: &Group, s: &Sending, rounds: usize) -> bool {
 /// Writes `batches` to every member but each batch's own sender; returns the deliveries
 /// taken (frames times recipients).
 fn round(group: &Group, batches: &[Batch], s: &Sending) -> u64 {
-    let everyone = joined(batches, u64::MAX);
+    let everyone = joined(batches, None);
     // Each sender of the round gets everyone else's frames (few senders a round: the rest
-    // get the one buffer).
-    let mut senders: Vec<(u64, (Bytes, u64))> = Vec::new();
-    for b in batches {
+    // get the one buffer). Another node's broadcast has no sender here.
+    let mut senders: Vec<(u64, Frames)> = Vec::new();
+    for b in batches.iter().filter(|b| b.from != FROM_ANOTHER_NODE) {
         if !senders.iter().any(|(id, _)| *id == b.from) {
-            senders.push((b.from, joined(batches, b.from)));
+            senders.push((b.from, joined(batches, Some(b.from))));
         }
     }
-    let frames_for = |id: u64| match senders.iter().find(|(s, _)| *s == id) {
-        Some((_, own)) => own,
-        None => &everyone,
-    };
-    group.write_to_members(|id| frames_for(id), s)
+    group.write_to_members(
+        |id| match senders.iter().find(|(s, _)| *s == id) {
+            Some((_, own)) => own,
+            None => &everyone,
+        },
+        s,
+    )
 }
 
-/// The frames of `batches` not from `except`, back to back, and how many (the batch itself,
-/// uncopied, where only one is kept).
-fn joined(batches: &[Batch], except: u64) -> Frames {
-    let mut kept = batches.iter().filter(|b| b.from != except);
+/// The frames of `batches` not from `except` (all of them without one), back to back, and
+/// how many (the batch itself, uncopied, where only one is kept).
+fn joined(batches: &[Batch], except: Option<u64>) -> Frames {
+    let mut kept = batches.iter().filter(|b| Some(b.from) != except);
     let (first, second) = match (kept.next(), kept.next()) {
         (None, _) => return (Bytes::new(), 0),
         (Some(only), None) => return (only.frames.clone(), only.count),
@@ -133,19 +137,37 @@ fn joined(batches: &[Batch], except: u64) -> Frames {
     (out.freeze(), all().map(|b| b.count).sum())
 }
 
-/// What a round writes to one recipient.
+/// What a round writes to one recipient: frames back to back, and how many.
 pub(crate) type Frames = (Bytes, u64);
 
-/// Offers a round's frames to one recipient: written now (`inline`), or queued for a flush
-/// on another thread; returns the frames it took.
-pub(crate) fn offer(outbox: &Outbox, frames: &Frames, inline: bool, s: &Sending) -> u64 {
-    let (bytes, count) = frames;
-    if *count == 0 {
-        return 0;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(from: u64, text: &'static str) -> Batch {
+        Batch {
+            from,
+            frames: Bytes::from_static(text.as_bytes()),
+            count: 1,
+        }
     }
-    if inline {
-        outbox.offer(bytes, *count, s.policy, &s.counters)
-    } else {
-        outbox.enqueue(bytes, *count, s.policy, &s.counters)
+
+    /// Everyone gets every batch, another node's included; a sender gets all but its own;
+    /// a lone batch is passed on uncopied.
+    #[test]
+    fn each_recipient_gets_every_batch_but_its_own_in_order() {
+        let batches = [
+            batch(1, "a"),
+            batch(FROM_ANOTHER_NODE, "b"),
+            batch(2, "c"),
+            batch(1, "d"),
+        ];
+        assert_eq!(joined(&batches, None), (Bytes::from_static(b"abcd"), 4));
+        assert_eq!(joined(&batches, Some(1)), (Bytes::from_static(b"bc"), 2));
+        assert_eq!(joined(&batches, Some(2)), (Bytes::from_static(b"abd"), 3));
+        let lone = [batch(FROM_ANOTHER_NODE, "x")];
+        let (bytes, count) = joined(&lone, None);
+        assert_eq!((bytes.as_ptr(), count), (lone[0].frames.as_ptr(), 1));
+        assert_eq!(joined(&lone[..0], None).1, 0);
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::broadcast::{self, Frames, Rounds, Sending};
+use crate::broadcast::{Frames, Rounds, Sending};
 use crate::outbox::Outbox;
 
 /// The members of one broadcast scope (`/` or a room).
@@ -44,12 +44,15 @@ impl Group {
         let mut queued = 0;
         let mut chunk = Vec::new();
         for (i, (id, outbox)) in members.iter().enumerate() {
-            let frames = frames_for(*id);
-            if i < share {
-                queued += broadcast::offer(outbox, frames, true, s);
+            let (frames, count) = frames_for(*id);
+            if *count == 0 {
                 continue;
             }
-            let taken = broadcast::offer(outbox, frames, false, s);
+            if i < share {
+                queued += outbox.offer(frames, *count, s.policy, &s.counters);
+                continue;
+            }
+            let taken = outbox.enqueue(frames, *count, s.policy, &s.counters);
             if taken > 0 {
                 queued += taken;
                 chunk.push(outbox.clone());

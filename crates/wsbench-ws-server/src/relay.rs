@@ -180,6 +180,7 @@ fn deliver(shared: &Shared, node: u64, channel: &str, frame: &[u8]) {
         shared.groups.room(room)
     };
     if let Some(group) = group {
-        crate::broadcast::broadcast(&group, u64::MAX, msg, 1, &shared.sending);
+        let from = crate::broadcast::FROM_ANOTHER_NODE;
+        crate::broadcast::broadcast(&group, from, msg, 1, &shared.sending);
     }
 }
