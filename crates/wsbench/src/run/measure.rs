@@ -125,7 +125,9 @@ async fn measure_into(
         memory_before,
     );
     (run.status, run.error) = judge(system, run, stop, seen.phase);
+    // A shard may own no sender: only a whole run must have been owed something.
     if run.status == Status::Complete
+        && ctx.shard.is_whole()
         && let Some(why) = measured_nothing(s, run)
     {
         (run.status, run.error) = (Status::Failed, Some(format!("{}: {why}", system.name)));
@@ -133,12 +135,9 @@ async fn measure_into(
     run.validity = validity::judge(run);
     if !ctx.shard.is_whole() {
         // A shard's own counts do not add up on their own (merge judges the whole).
-        run.validity.reasons.retain(|r| r.kind.is_conditions());
-        run.validity.valid = run.validity.reasons.is_empty();
+        run.validity = std::mem::take(&mut run.validity).only(|k| k.is_conditions());
     }
-    if run.status == Status::Complete && !run.validity.valid {
-        run.status = Status::Degraded;
-    }
+    run.status = run.status.judged(&run.validity);
     Ok(())
 }
 
