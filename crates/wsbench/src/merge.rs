@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use wsbench_core::result::figures::{NodeSample, Tally, server_figures};
+use wsbench_core::result::validity::{Validity, judge};
 use wsbench_core::result::{
     DeliveryTimeline, NodeFigures, RunResult, ServerFigures, Status, TransportRun,
 };
@@ -121,13 +122,13 @@ pub fn merge_results(shards: &[(String, RunResult)]) -> Result<RunResult, String
             merge_runs(&parts, first.scenario.payload)
         })
         .collect();
-    // Judged again on the merged figures, not any one shard's.
     // A shard that failed or was interrupted says so; otherwise the merged runs' validity.
     let unmeasured = shards
         .iter()
         .map(|(_, r)| r.status)
         .filter(|s| !s.measured());
     merged.status = worst(merged.runs.iter().map(|r| r.status).chain(unmeasured));
+    // Judged again on the merged figures, not any one shard's.
     merged.thresholds = wsbench_report::thresholds::check(&merged);
     Ok(merged)
 }
@@ -238,21 +239,15 @@ fn merge_runs(parts: &[(&str, Option<&TransportRun>)], payload: u64) -> Transpor
     // statistics rest on its repeats alone (docs/method.md, "Uncertainty").
     out.blocks = Vec::new();
     // The whole judged now: the shards' conditions, and the summed counts' loss.
-    let conditions: Vec<_> = runs
+    out.backlog = None;
+    let mut reasons: Vec<_> = runs
         .iter()
         .flat_map(|r| &r.validity.reasons)
         .filter(|r| r.kind.is_conditions())
         .cloned()
         .collect();
-    out.backlog = None;
-    out.validity = wsbench_core::result::validity::judge(&out);
-    out.validity.reasons.retain(|r| !r.kind.is_conditions());
-    out.validity.reasons.splice(0..0, conditions);
-    out.validity.valid = out.validity.reasons.is_empty();
-    out.status = match out.status {
-        Status::Complete | Status::Degraded if !out.validity.valid => Status::Degraded,
-        Status::Degraded => Status::Complete,
-        s => s,
-    };
+    reasons.extend(judge(&out).only(|k| !k.is_conditions()).reasons);
+    out.validity = Validity::of(reasons);
+    out.status = out.status.judged(&out.validity);
     out
 }

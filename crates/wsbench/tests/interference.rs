@@ -3,42 +3,50 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::*;
+
+/// Runs `f` beside `n` threads that burn CPU until it returns (and never longer than three
+/// minutes).
+fn beside_burners<T>(n: usize, f: impl FnOnce() -> T) -> T {
+    let stop = Arc::new(AtomicBool::new(false));
+    let burners: Vec<_> = (0..n)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let t = std::time::Instant::now();
+                while !stop.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(180) {
+                    std::hint::black_box(0u64);
+                }
+            })
+        })
+        .collect();
+    let out = f();
+    stop.store(true, Ordering::Relaxed);
+    for b in burners {
+        b.join().unwrap();
+    }
+    out
+}
 
 /// Other work on the machine while a run measures shows up in its blocks: a process that
 /// keeps all but one CPU busy beside a real run is counted as foreign, block by block, and
 /// `wsbench compare` with its default bound judges no timing of that run.
 #[test]
 fn other_work_beside_a_run_is_recorded_and_keeps_timings_from_the_gate() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
     let dir = temp_dir("busy");
     let scenario = small_scenario(&dir, &[], "");
     let calm = dir.join("calm");
     run_ok(&scenario, &calm, &["--transport", "ws"]);
 
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let stop = Arc::new(AtomicBool::new(false));
-    let hogs: Vec<_> = (0..cpus.saturating_sub(1).max(1))
-        .map(|_| {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                // Bounded: stopped after the run, and never longer than two minutes.
-                let t = std::time::Instant::now();
-                while !stop.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(120) {
-                    std::hint::black_box(0u64);
-                }
-            })
-        })
-        .collect();
     let busy = dir.join("busy");
-    let result = run_ok(&scenario, &busy, &["--transport", "ws"]);
-    stop.store(true, Ordering::Relaxed);
-    for h in hogs {
-        h.join().unwrap();
-    }
+    let result = beside_burners(cpus.saturating_sub(1).max(1), || {
+        run_ok(&scenario, &busy, &["--transport", "ws"])
+    });
 
     let mut foreign: Vec<f64> = result.runs[0]
         .blocks
@@ -64,8 +72,6 @@ fn other_work_beside_a_run_is_recorded_and_keeps_timings_from_the_gate() {
 /// reasons and carries no latency verdict.
 #[test]
 fn a_fanout_beside_cpu_burners_accounts_every_delivery_and_judges_nothing_it_cannot() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
     use wsbench_core::result::Status;
     use wsbench_core::result::validity::ReasonKind;
     let dir = temp_dir("burners");
@@ -81,25 +87,8 @@ fn a_fanout_beside_cpu_burners_accounts_every_delivery_and_judges_nothing_it_can
         "",
     );
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let stop = Arc::new(AtomicBool::new(false));
-    let hogs: Vec<_> = (0..2 * cpus)
-        .map(|_| {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                // Bounded: stopped after the run, and never longer than three minutes.
-                let t = std::time::Instant::now();
-                while !stop.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(180) {
-                    std::hint::black_box(0u64);
-                }
-            })
-        })
-        .collect();
     let out = dir.join("out");
-    let (code, result) = run_with(&scenario, &out, &[]);
-    stop.store(true, Ordering::Relaxed);
-    for h in hogs {
-        h.join().unwrap();
-    }
+    let (code, result) = beside_burners(2 * cpus, || run_with(&scenario, &out, &[]));
     assert_eq!(
         code,
         Some(0),

@@ -6,7 +6,9 @@
 
 pub mod blocks;
 pub mod calibration;
+mod cluster;
 pub mod figures;
+mod outage;
 pub mod validity;
 
 use std::collections::BTreeMap;
@@ -15,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use self::blocks::{Block, BoundaryReadings};
 pub use self::calibration::Calibration;
+pub use self::cluster::{ClusterFigures, NodeFigures};
+pub use self::outage::OutageFigures;
 pub use self::validity::{Backlog, Validity};
 use crate::CountersSnapshot;
 use crate::histogram::HistogramFigures;
@@ -108,16 +112,23 @@ pub struct SearchOutcome {
 
 /// A run read from a result written before validity was recorded: taken as valid.
 fn valid() -> Validity {
-    Validity {
-        valid: true,
-        reasons: Vec::new(),
-    }
+    Validity::of(Vec::new())
 }
 
 impl Status {
     /// Whether everything was measured as planned (valid or not): its figures are whole.
     pub fn measured(self) -> bool {
         matches!(self, Status::Complete | Status::Degraded)
+    }
+
+    /// A measured run's status given its `validity` (complete or degraded); any other
+    /// status as it is.
+    pub fn judged(self, validity: &Validity) -> Status {
+        match self {
+            Status::Complete | Status::Degraded if validity.valid => Status::Complete,
+            Status::Complete | Status::Degraded => Status::Degraded,
+            other => other,
+        }
     }
 }
 
@@ -382,47 +393,6 @@ pub struct TransportRun {
     pub cluster: Option<ClusterFigures>,
 }
 
-/// A clustered run: every node's figures and Redis's. Deliveries and latency (in the
-/// run's messages and latency) cross nodes: a client's broadcast reaches the clients of
-/// the other nodes through Redis.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct ClusterFigures {
-    /// One entry per node, in node order (client `i` is on node `i % nodes`).
-    pub nodes: Vec<NodeFigures>,
-    /// Latency of the deliveries that crossed nodes through Redis (sender and receiver on
-    /// different nodes), a subset of the run's latency.
-    pub cross_node_latency: HistogramFigures,
-    /// Redis's CPU over the measured window, seconds.
-    pub redis_cpu_s: f64,
-    /// Redis's peak RSS during the load, bytes.
-    pub redis_rss_peak_bytes: u64,
-}
-
-/// One server node of a cluster.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct NodeFigures {
-    /// Its process id.
-    pub pid: u32,
-    /// Clients asked to connect to it.
-    pub clients: u64,
-    /// RSS before any client connected, bytes.
-    #[serde(default)]
-    pub rss_baseline_bytes: u64,
-    /// RSS once its clients were connected and settled, bytes.
-    pub rss_idle_bytes: u64,
-    /// Peak RSS during the load, bytes.
-    pub rss_peak_bytes: u64,
-    /// CPU over the measured window (up to its death if killed), seconds.
-    pub cpu_s: f64,
-    /// Its counters at the end (absent if it was killed).
-    pub counters: Option<CountersSnapshot>,
-    /// When it was killed on purpose (`kill_node_at`), seconds into the measured window.
-    pub killed_at_s: Option<f64>,
-    /// The CPUs it could run on (`/proc`'s `Cpus_allowed_list`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpus: Option<String>,
-}
-
 /// Deliveries owed and made, bucketed by the intended send time of their probes from the
 /// start of the measured window: where in time messages were lost (an outage's dip, a late
 /// flush of buffered messages).
@@ -467,38 +437,4 @@ impl DeliveryTimeline {
         let sum = |v: &[u64]| v.iter().skip(first).take(last.saturating_sub(first)).sum();
         (sum(&self.owed), sum(&self.delivered))
     }
-}
-
-/// What a killed and restarted server cost its clients.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct OutageFigures {
-    /// When the server was killed, seconds after the measured window began.
-    pub killed_at_s: f64,
-    /// From the kill until the new server was ready, seconds.
-    pub down_s: f64,
-    /// Clients connected just before the kill.
-    pub clients_at_kill: u64,
-    /// Of those, clients connected again by the end of the run.
-    pub reconnected: u64,
-    /// Seconds from the kill until half of the clients were back.
-    pub back_p50_s: Option<f64>,
-    /// Seconds from the kill until 99% of the clients were back.
-    pub back_p99_s: Option<f64>,
-    /// Seconds from the kill until every client was back; `None` if some never came back.
-    pub back_all_s: Option<f64>,
-    /// Reconnection attempts that failed (server down, refused, timed out).
-    pub failed_attempts: u64,
-    /// Deliveries owed for probes due from the kill until every client was back (or the
-    /// window's end).
-    pub owed_during: u64,
-    /// Of those, deliveries that arrived (late or not).
-    pub delivered_during: u64,
-    /// Probes the application sent while its client was disconnected and the client
-    /// discarded (raw WebSocket has no send buffer).
-    pub discarded: u64,
-    /// Probes sent while disconnected that the client buffered and wrote once reconnected
-    /// (socket.io-client's send buffer).
-    pub buffered: u64,
-    /// How the clients reconnect, for readers of the report.
-    pub reconnection: String,
 }

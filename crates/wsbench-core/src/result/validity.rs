@@ -28,6 +28,21 @@ pub struct Validity {
     pub reasons: Vec<Reason>,
 }
 
+impl Validity {
+    /// The validity of a run with these reasons.
+    pub fn of(reasons: Vec<Reason>) -> Validity {
+        Validity {
+            valid: reasons.is_empty(),
+            reasons,
+        }
+    }
+
+    /// Only the reasons whose kind `keep` picks.
+    pub fn only(self, keep: impl Fn(ReasonKind) -> bool) -> Validity {
+        Validity::of(self.reasons.into_iter().filter(|r| keep(r.kind)).collect())
+    }
+}
+
 /// One reason a run is not valid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Reason {
@@ -197,10 +212,7 @@ pub fn judge(run: &TransportRun) -> Validity {
             ),
         );
     }
-    Validity {
-        valid: reasons.is_empty(),
-        reasons,
-    }
+    Validity::of(reasons)
 }
 
 #[cfg(test)]

@@ -146,14 +146,12 @@ fn shortfall(
     s: &TransportSummary,
     which: impl Fn(wsbench_core::result::validity::ReasonKind) -> bool,
 ) -> Option<String> {
-    let bad: Vec<_> = s
+    let first = s
         .runs
         .iter()
         .filter(|r| r.status.measured())
         .flat_map(|r| &r.validity.reasons)
-        .filter(|r| which(r.kind))
-        .collect();
-    let first = bad.first()?;
+        .find(|r| which(r.kind))?;
     let runs = s
         .runs
         .iter()

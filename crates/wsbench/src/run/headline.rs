@@ -128,6 +128,27 @@ fn claim_line(c: &Claim) -> String {
     truncate(&line, WIDTH)
 }
 
+/// `text` broken at spaces into lines of at most [`WIDTH`] columns, the later ones after `indent`.
+pub fn wrap(text: &str, indent: &str) -> String {
+    let body = text.trim_start();
+    let mut out = String::new();
+    let mut line = text[..text.len() - body.len()].to_owned();
+    let mut empty = true;
+    for word in body.split(' ') {
+        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
+            out.push_str(&line);
+            out.push('\n');
+            line = indent.to_owned();
+        } else if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(&line);
+    out
+}
+
 fn truncate(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         return text.to_owned();
@@ -140,6 +161,20 @@ fn truncate(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_wrap_at_spaces_keeping_their_indent() {
+        let text = format!("  - {}", "word ".repeat(40).trim_end());
+        let wrapped = wrap(&text, "    ");
+        let lines: Vec<&str> = wrapped.lines().collect();
+        assert!(lines.len() > 1 && lines.iter().all(|l| l.chars().count() <= WIDTH));
+        assert!(lines[0].starts_with("  - word") && lines[1].starts_with("    word"));
+        assert_eq!(
+            wrapped.split_whitespace().filter(|w| *w == "word").count(),
+            40
+        );
+        assert_eq!(wrap("short", ""), "short");
+    }
 
     #[test]
     fn columns_align_and_long_lines_are_cut() {

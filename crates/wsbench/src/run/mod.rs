@@ -170,12 +170,10 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
         );
     }
     if !banner.is_empty() {
-        println!(
-            "{}",
-            wrap(&format!("{}:", wsbench_report::validity::HEADLINE), "")
-        );
+        let headline = format!("{}:", wsbench_report::validity::HEADLINE);
+        println!("{}", headline::wrap(&headline, ""));
         for line in banner {
-            println!("{}", wrap(&format!("  - {line}"), "    "));
+            println!("{}", headline::wrap(&format!("  - {line}"), "    "));
         }
     }
     for run in &result.runs {
@@ -218,27 +216,6 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
         Status::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
         Status::Failed | Status::Running => ExitCode::FAILURE,
     }
-}
-
-/// `text` broken at spaces into lines of at most 100 columns, the later ones after `indent`.
-fn wrap(text: &str, indent: &str) -> String {
-    let body = text.trim_start();
-    let mut out = String::new();
-    let mut line = text[..text.len() - body.len()].to_owned();
-    let mut empty = true;
-    for word in body.split(' ') {
-        if !empty && line.chars().count() + 1 + word.chars().count() > 100 {
-            out.push_str(&line);
-            out.push('\n');
-            line = indent.to_owned();
-        } else if !empty {
-            line.push(' ');
-        }
-        line.push_str(word);
-        empty = false;
-    }
-    out.push_str(&line);
-    out
 }
 
 /// A sharded run measures one transport once against a shared target, so that every shard
