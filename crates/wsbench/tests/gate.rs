@@ -65,11 +65,15 @@ fn a_server_made_slower_and_heavier_on_the_wire_fails_the_gate_and_only_that_dir
     );
     // The way back is an improvement, which never fails. (Latencies are left out: on a
     // loaded test machine the unhandicapped run's tail can be the worse one by chance,
-    // which says nothing about direction; docs/method.md, "The regression gate".)
+    // which says nothing about direction; docs/method.md, "The regression gate". So is
+    // memory per connection, which at 20 clients rests on a few pages of RSS: once, in a
+    // full-suite run, the unhandicapped server read 69.4 KiB against 39.6.)
     let loose = [
         "--latency-tolerance",
         "1000",
         "--volatile-tolerance",
+        "1000",
+        "--memory-tolerance",
         "1000",
         "--max-interference",
         "1",
