@@ -215,11 +215,21 @@ fn summarize_one(
             LatencyHistogram::merge_figures(&mut connect_time, &r.connections.connect_time);
         }
         let statuses: Vec<&str> = runs.iter().map(|r| status_word(r.status)).collect();
-        let status = if runs.len() > 1 && statuses.iter().all(|s| *s == statuses[0]) {
+        let mut status = if runs.len() > 1 && statuses.iter().all(|s| *s == statuses[0]) {
             format!("{} ×{}", statuses[0], runs.len())
         } else {
             statuses.join(",")
         };
+        // A broken limit of the scenario's [thresholds] (exit 99) shows where the status
+        // does, not only in the thresholds' own lines.
+        let label = with_point(transport.to_string(), point);
+        if result
+            .thresholds
+            .iter()
+            .any(|c| !c.pass && c.transport == *transport && c.label == label)
+        {
+            status.push_str(", OVER LIMIT");
+        }
         let system = result.scenario.system(transport);
         Some(TransportSummary {
             transport: transport.clone(),

@@ -157,3 +157,22 @@ fn ctrl_c_during_the_second_system_leaves_its_claims_without_a_verdict() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A limit that breaks ends the run with exit 99, and the status column says so where it
+/// says `ok` otherwise (in the terminal's table and the reports', which are one table).
+#[test]
+fn a_broken_threshold_exits_99_and_shows_in_the_status_column() {
+    let dir = temp_dir("over-limit");
+    let scenario = small_scenario(&dir, &[], "\n[thresholds]\np99 = \"1us\"\n");
+    let out = dir.join("out");
+    let (code, result) = run_with(&scenario, &out, &["--transport", "ws"]);
+    assert_eq!(code, Some(99), "{:?}", result.runs[0].error);
+    assert!(result.thresholds.iter().any(|c| !c.pass));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| ws |"))
+        .expect("a ws row");
+    assert!(row.contains("OVER LIMIT"), "{row}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
