@@ -10,8 +10,10 @@ use super::TransportRun;
 use super::blocks::median_of;
 
 /// Above this share of the machine's CPU going to other work (median block), timings are
-/// the other work's as much as the systems'.
-pub const MAX_INTERFERENCE: f64 = 0.20;
+/// the other work's as much as the systems'. Measured on the project's 2-core VM: quiet,
+/// median blocks of 13-29% (kernel threads and the host's other guests count too); beside
+/// one busy loop 41%, beside two 46-51%.
+pub const MAX_INTERFERENCE: f64 = 0.35;
 /// Above this share of the time the load generator's threads wanted a CPU spent waiting for
 /// one (median block), it measured its own queueing: probes were read late. Where the load
 /// generator shares two cores with the server at fanout.toml's load it waits about half the
@@ -189,6 +191,10 @@ pub fn judge(run: &TransportRun) -> Validity {
             ),
         );
     }
+    if planned_failure(run) {
+        // The loss is the scenario's own: a server or node killed on purpose.
+        return Validity::of(reasons);
+    }
     let m = &run.messages;
     let dropped = run.backlog.as_ref().and_then(|b| b.server_dropped);
     if let Some(d) = dropped.filter(|d| *d > 0 && m.lost > 0) {
@@ -213,6 +219,16 @@ pub fn judge(run: &TransportRun) -> Validity {
         );
     }
     Validity::of(reasons)
+}
+
+/// Whether the run killed its server, or a node of its cluster, on purpose: then what was
+/// lost is what the scenario measures (recovery), not a shortfall.
+fn planned_failure(run: &TransportRun) -> bool {
+    run.outage.is_some()
+        || run
+            .cluster
+            .as_ref()
+            .is_some_and(|c| c.nodes.iter().any(|n| n.killed_at_s.is_some()))
 }
 
 #[cfg(test)]
@@ -292,5 +308,9 @@ mod tests {
         assert!(!v.reasons[1].kind.is_conditions());
         // Drops without loss (the stalled clients of a slow-consumer run): valid.
         assert!(judge(&run(vec![block(0.0, 0.1)], 0, 30)).valid);
+        // A loss from killing the server on purpose is what the scenario measures.
+        let mut outage = run(vec![block(0.0, 0.1)], 30, 0);
+        outage.outage = Some(Default::default());
+        assert!(judge(&outage).valid);
     }
 }
