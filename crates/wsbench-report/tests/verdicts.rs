@@ -274,3 +274,64 @@ fn a_system_that_lost_deliveries_saturated_and_its_latency_is_not_compared() {
         c.evidence
     );
 }
+
+/// `compare` keeps the same rule as the claims: a side whose load generator was starved
+/// gives no timing verdict for that system, and a side whose system lost deliveries gives
+/// no latency verdict (a capacity finding: its loss row judges it), each with why.
+#[test]
+fn the_gate_judges_no_timing_from_a_degraded_run() {
+    use wsbench_core::result::validity::{Reason, ReasonKind};
+    use wsbench_report::compare::{self, DEGRADED, Tolerances, Verdict as Gate};
+    let base = fixture("pair-result.json");
+    let mut new = fixture("degraded.json");
+    new.scenario.name = base.scenario.name.clone();
+    let ws = new
+        .runs
+        .iter_mut()
+        .find(|r| r.status == Status::Degraded)
+        .unwrap();
+    ws.validity.reasons.retain(|r| !r.kind.is_conditions());
+    let verdict = |c: &compare::Comparison, label: &str, key: &str| {
+        c.rows
+            .iter()
+            .find(|r| r.label == label && r.metric.key == key)
+            .map(|r| (r.verdict, r.note.clone()))
+            .unwrap()
+    };
+    let c = compare::compare(&base, &new, Tolerances::default(), false);
+    let (p50, why) = verdict(&c, "ws", "latency_p50_ms");
+    assert_eq!(p50, Gate::Degraded, "{why}");
+    assert!(
+        why.starts_with("saturated at this load") && why.contains("605556"),
+        "{why}"
+    );
+    // CPU per delivery is still judged (the fixture's figures themselves show no loss).
+    assert_ne!(
+        verdict(&c, "ws", "server_cpu_us_per_delivery").0,
+        Gate::Degraded
+    );
+    assert_ne!(verdict(&c, "socketio", "latency_p50_ms").0, Gate::Degraded);
+    assert!(compare::markdown(&c, "a", "b").contains(DEGRADED));
+
+    // A starved load generator: no timing of that system at all.
+    let ws = new
+        .runs
+        .iter_mut()
+        .find(|r| r.status == Status::Degraded)
+        .unwrap();
+    ws.validity.reasons = vec![Reason {
+        kind: ReasonKind::LoadGeneratorStarved,
+        detail: "the load generator waited for a CPU 70% of the time".into(),
+    }];
+    let c = compare::compare(&base, &new, Tolerances::default(), false);
+    for key in [
+        "server_cpu_us_per_delivery",
+        "latency_p99_ms",
+        "delivered_per_s",
+    ] {
+        let (v, why) = verdict(&c, "ws", key);
+        assert_eq!(v, Gate::Degraded, "{key}: {why}");
+        assert!(why.contains("load generator was starved") && why.contains("own cores"));
+    }
+    assert_eq!(verdict(&c, "ws", "wire_bytes_per_delivery").0, Gate::Same);
+}

@@ -142,7 +142,7 @@ pub(crate) fn conditions(s: &TransportSummary) -> Option<String> {
 
 /// The first reason of `s`'s runs of a kind `which` picks, as "ws: the reason (what to
 /// do)".
-fn shortfall(
+pub(crate) fn shortfall(
     s: &TransportSummary,
     which: impl Fn(wsbench_core::result::validity::ReasonKind) -> bool,
 ) -> Option<String> {

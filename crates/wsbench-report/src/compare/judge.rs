@@ -3,6 +3,7 @@
 use wsbench_core::result::Environment;
 
 use super::{Row, Tolerances, Verdict};
+use crate::claims::shortfall;
 use crate::metrics::{Better, Kind, Metric, Scale, metric};
 use crate::samples::{
     Calibrate, MIN_BLOCKS, RSS_RESOLUTION_BYTES, Samples, Take, calm_blocks, samples_with,
@@ -32,6 +33,9 @@ impl Sides<'_> {
             (Some(_), None) | (None, Some(_)) => (Verdict::Missing, None, String::new()),
             (Some(_), Some(_)) if let Some(why) = self.contended(m, b, n) => {
                 (Verdict::Contended, None, why)
+            }
+            (Some(_), Some(_)) if let Some(why) = degraded(m, b, n) => {
+                (Verdict::Degraded, None, why)
             }
             (Some(bs), Some(ns)) => match m.kind {
                 Kind::Timing => self.timing(m, b, n, self.tolerances.timing),
@@ -287,4 +291,32 @@ fn p_text(p: f64) -> String {
     } else {
         format!("{p:.4}")
     }
+}
+
+/// Why a timing of `b` and `n` says more of the run than of the system, if it does
+/// (docs/method.md, "Validity"): a load generator that was starved on either side measured
+/// itself, so no timing of that system is judged; a system that lost deliveries saturated
+/// at this load, so its latency is a capacity finding, not one to compare (its loss row
+/// judges it). A busy machine is [`Sides::contended`]'s, block by block.
+fn degraded(m: &Metric, b: &TransportSummary, n: &TransportSummary) -> Option<String> {
+    use wsbench_core::result::validity::ReasonKind;
+    let timing = matches!(
+        m.kind,
+        Kind::Timing | Kind::Latency | Kind::LatencyTail | Kind::Volatile
+    );
+    let latency = m.key.starts_with("latency_");
+    [("baseline", b), ("new result", n)]
+        .into_iter()
+        .find_map(|(side, s)| {
+            let starved = timing
+                .then(|| shortfall(s, |k| k == ReasonKind::LoadGeneratorStarved))
+                .flatten();
+            let saturated = latency
+                .then(|| shortfall(s, |k| !k.is_conditions()))
+                .flatten()
+                .map(|why| format!("saturated at this load, a capacity finding: {why}"));
+            starved
+                .map(|why| format!("the {side}'s load generator was starved: {why}"))
+                .or(saturated.map(|why| format!("{why} (in the {side})")))
+        })
 }

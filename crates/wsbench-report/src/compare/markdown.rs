@@ -11,6 +11,8 @@ use crate::table::format_value;
 /// How a comparison whose timings went unjudged on a busy machine says so, first on its
 /// line: `scripts/perf-check.sh` looks for it to try again.
 pub const MACHINE_BUSY: &str = "**Machine busy:**";
+/// How the paragraph on timings left out for a degraded run begins.
+pub const DEGRADED: &str = "**Degraded:**";
 
 /// The comparison as Markdown.
 pub fn markdown(c: &Comparison, base_name: &str, new_name: &str) -> String {
@@ -119,6 +121,16 @@ pub fn markdown(c: &Comparison, base_name: &str, new_name: &str) -> String {
              the host, other processes) took too much of the machine while they ran (rows marked \
              \"machine busy\"). Run again alone, or when the host is calmer.",
             busy.join(", ")
+        );
+    }
+    let degraded = c.degraded();
+    if !degraded.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{DEGRADED} some timings of {} were not judged: a run on one side cannot carry a \
+             verdict (a starved load generator, or a system that lost deliveries: saturated at \
+             this load; rows marked \"degraded\" say which and what to do).",
+            degraded.join(", ")
         );
     }
     out

@@ -13,7 +13,7 @@
 mod judge;
 mod markdown;
 
-pub use markdown::{MACHINE_BUSY, markdown};
+pub use markdown::{DEGRADED, MACHINE_BUSY, markdown};
 
 use wsbench_core::result::blocks::median_interference;
 use wsbench_core::result::{Environment, RunResult, SCHEMA_VERSION};
@@ -89,6 +89,10 @@ pub enum Verdict {
     /// A timing not judged because other work took too much of the machine while one side
     /// ran (the note says how much): shown, not judged, and worth another try.
     Contended,
+    /// A timing not judged because a side's run cannot carry a verdict: its load
+    /// generator was starved, or (latency) its system lost deliveries, saturated at this
+    /// load (the note says which and what to do).
+    Degraded,
     /// Shown for information only (ratios between systems of one result).
     Info,
 }
@@ -102,6 +106,7 @@ impl Verdict {
             Verdict::Missing => "n/a",
             Verdict::Unjudged => "not judged",
             Verdict::Contended => "not judged: machine busy",
+            Verdict::Degraded => "not judged: degraded",
             Verdict::Info => "info",
         }
     }
@@ -152,10 +157,19 @@ pub struct Comparison {
 impl Comparison {
     /// The systems whose timings went unjudged because the machine was busy.
     pub fn contended(&self) -> Vec<&str> {
+        self.labels(Verdict::Contended)
+    }
+
+    /// The systems whose timings went unjudged because a run of theirs was degraded.
+    pub fn degraded(&self) -> Vec<&str> {
+        self.labels(Verdict::Degraded)
+    }
+
+    fn labels(&self, verdict: Verdict) -> Vec<&str> {
         let mut v: Vec<&str> = self
             .rows
             .iter()
-            .filter(|r| r.verdict == Verdict::Contended)
+            .filter(|r| r.verdict == verdict)
             .map(|r| r.label.as_str())
             .collect();
         v.dedup();

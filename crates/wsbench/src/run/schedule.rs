@@ -102,12 +102,22 @@ pub async fn measure_and_save(
             m.delivered, m.expected
         )
     };
+    // The table's word for the status, and for a degraded run what made it so.
+    let mut status = wsbench_report::summary::status_word(run.status).to_owned();
+    if run.status == Status::Degraded {
+        let kinds: Vec<&str> = run
+            .validity
+            .reasons
+            .iter()
+            .map(|r| r.kind.as_str())
+            .collect();
+        status = format!("{status} ({})", kinds.join(", "));
+    }
     ctx.progress.suspend(|| {
         eprintln!(
-            "{t}#{}{}{at}: {:?}, {counts}, p50 {:.2} ms",
+            "{t}#{}{}{at}: {status}, {counts}, p50 {:.2} ms",
             repeat + 1,
             if at.is_empty() { "" } else { " " },
-            run.status,
             run.latency.p50_us as f64 / 1e3
         )
     });
