@@ -55,11 +55,17 @@ impl Refusal {
 }
 
 /// Checks an upgrade request: its method, whether it is HTTP/1.1 or later, and its headers
-/// (looked up by `header`, case-insensitively). Returns the `Sec-WebSocket-Key`.
+/// (`values` gives every value of a header, looked up case-insensitively, in order).
+/// Returns the `Sec-WebSocket-Key`.
+///
+/// Strict where the RFCs are: `Host`, `Sec-WebSocket-Key` and `Sec-WebSocket-Version` appear
+/// once (RFC 9112 §3.2, RFC 6455 §11.3.1 and §11.3.5), and an upgrade request carries no
+/// body (what follows it is the client's WebSocket stream, so a body would be read as
+/// frames).
 pub fn check<'h>(
     method: &str,
     http11: bool,
-    header: impl Fn(&str) -> Option<&'h str>,
+    values: impl Fn(&str) -> Vec<&'h str>,
 ) -> Result<&'h str, Refusal> {
     if method != "GET" {
         return Err(Refusal {
@@ -70,9 +76,20 @@ pub fn check<'h>(
     if !http11 {
         return Err(Refusal::new(400, "a WebSocket upgrade needs HTTP/1.1"));
     }
-    let has_token = |name: &str, token: &str| header(name).is_some_and(|v| lists(v, token));
+    let header = |name: &str| values(name).first().copied();
+    let has_token = |name: &str, token: &str| values(name).iter().any(|v| lists(v, token));
+    for name in ["Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version"] {
+        if values(name).len() > 1 {
+            return Err(Refusal::new(400, format!("more than one {name} header")));
+        }
+    }
     if header("Host").is_none() {
         return Err(Refusal::new(400, "no Host header"));
+    }
+    let body = header("Content-Length").is_some_and(|v| v.trim() != "0")
+        || header("Transfer-Encoding").is_some();
+    if body {
+        return Err(Refusal::new(400, "a WebSocket upgrade request has no body"));
     }
     if !has_token("Upgrade", "websocket") {
         return Err(Refusal::new(400, "expected Upgrade: websocket"));
@@ -119,11 +136,12 @@ fn is_key(key: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn headers<'a>(list: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<&'a str> {
+    fn headers<'a>(list: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Vec<&'a str> {
         move |name| {
             list.iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
                 .map(|(_, v)| *v)
+                .collect()
         }
     }
 
@@ -168,5 +186,33 @@ mod tests {
                 .contains("\r\nSec-WebSocket-Version: 13\r\n")
         );
         assert!(!is_key("c2hvcnQ="));
+    }
+
+    #[test]
+    fn repeated_headers_and_a_body_are_refused() {
+        let with = |extra: (&'static str, &'static str)| {
+            let mut list = GOOD.to_vec();
+            list.push(extra);
+            check("GET", true, headers(&list))
+                .map(drop)
+                .map_err(|r| r.status)
+        };
+        assert_eq!(with(("host", "y")), Err(400));
+        assert_eq!(
+            with(("sec-websocket-key", "AAAAAAAAAAAAAAAAAAAAAA==")),
+            Err(400)
+        );
+        assert_eq!(with(("sec-websocket-version", "8")), Err(400));
+        assert_eq!(with(("content-length", "5")), Err(400));
+        assert_eq!(with(("transfer-encoding", "chunked")), Err(400));
+        assert!(with(("content-length", "0")).is_ok());
+        // Two Upgrade lines are one list (RFC 9110 §5.3).
+        let mut split: Vec<_> = GOOD
+            .iter()
+            .copied()
+            .filter(|(n, _)| *n != "upgrade")
+            .collect();
+        split.extend([("upgrade", "h2c"), ("upgrade", "websocket")]);
+        assert!(check("GET", true, headers(&split)).is_ok());
     }
 }

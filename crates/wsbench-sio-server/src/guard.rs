@@ -69,17 +69,34 @@ fn admit<T>(req: &Request<T>, max_body: u64) -> Result<(), Refusal> {
             format!("a request body may be at most {max_body} bytes, not {len}"),
         ));
     }
-    let websocket = req
-        .uri()
-        .query()
-        .is_some_and(|q| q.split('&').any(|p| p == "transport=websocket"))
-        || req.headers().contains_key(hyper::header::UPGRADE);
-    if websocket {
-        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if asks_for_websocket(req) {
+        let values = |name: &str| {
+            let all = req.headers().get_all(name).iter();
+            all.filter_map(|v| v.to_str().ok()).collect()
+        };
         let http11 = req.version() >= hyper::Version::HTTP_11;
-        upgrade::check(req.method().as_str(), http11, header)?;
+        upgrade::check(req.method().as_str(), http11, values)?;
     }
     Ok(())
+}
+
+/// Whether engine.io would take the request as a WebSocket one: its transport as engine.io
+/// reads it (the first `transport=` parameter, up to any further `=`, so that
+/// `transport=websocket=1` is one), or an `Upgrade` header that lists `websocket`. Another
+/// upgrade (`Upgrade: h2c`, as `curl --http2` sends) is not one: the request is served over
+/// HTTP/1.1 (RFC 9110 §7.8).
+fn asks_for_websocket<T>(req: &Request<T>) -> bool {
+    let transport = req.uri().query().and_then(|q| {
+        let param = q.split('&').find(|p| p.starts_with("transport="))?;
+        param.split('=').nth(1)
+    });
+    transport.is_some_and(|t| t.eq_ignore_ascii_case("websocket"))
+        || req
+            .headers()
+            .get_all(hyper::header::UPGRADE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| upgrade::lists(v, "websocket"))
 }
 
 /// Whether the request starts an engine.io session (it has no `sid` yet): socketioxide keeps

@@ -265,3 +265,47 @@ async fn a_polling_body_declared_over_the_limit_is_refused_at_once() {
     .await;
     assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
 }
+
+/// `upgrade("", "")` with `extra` header lines added before its blank line.
+fn upgrade_with(extra: &str) -> String {
+    format!(
+        "{}{extra}\r\n\r\n",
+        upgrade("", "").trim_end_matches("\r\n")
+    )
+}
+
+#[tokio::test]
+async fn upgrades_are_checked_as_engine_io_reads_them_and_as_the_rfcs_ask() {
+    let server = start(SioServerConfig::default());
+    let bypass = upgrade("Upgrade", "")
+        .replace("Connection: Upgrade\r\n", "")
+        .replace("transport=websocket ", "transport=websocket=1 ");
+    let refused = [
+        ("transport=websocket=1 without Upgrade", bypass),
+        ("two Host headers", upgrade_with("\r\nHost: other")),
+        (
+            "two keys",
+            upgrade_with("\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA=="),
+        ),
+        (
+            "versions 13 and 8",
+            upgrade_with("\r\nSec-WebSocket-Version: 8"),
+        ),
+    ];
+    for (what, request) in refused {
+        let answer = exchange(&server, &request).await;
+        let status = answer.lines().next().unwrap_or("");
+        assert!(status.starts_with("HTTP/1.1 400 "), "{what}: «{status}»");
+    }
+    // A polling request with an unrelated upgrade (what `curl --http2` sends) is served
+    // over HTTP/1.1.
+    let h2c = "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+               Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\
+               HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n";
+    let answer = exchange(&server, h2c).await;
+    assert!(answer.starts_with("HTTP/1.1 200 "), "«{answer}»");
+    assert!(
+        answer.contains("0{\"sid\":"),
+        "an engine.io open packet: «{answer}»"
+    );
+}

@@ -14,10 +14,10 @@ use wsbench_core::upgrade::{self, Refusal};
 use crate::connection::Stream;
 use crate::route::Route;
 
-/// Largest request head accepted; a longer one gets 431.
-const MAX_HEAD: usize = 8 * 1024;
-/// Most header lines accepted.
-const MAX_HEADERS: usize = 32;
+/// Largest request head accepted; a longer one gets 431 (Node's default limit).
+const MAX_HEAD: usize = 16 * 1024;
+/// Most header lines accepted (hyper's default: proxies add lines).
+const MAX_HEADERS: usize = 100;
 
 /// Reads and checks the request within `deadline`, then answers 101: returns the stream,
 /// what the client sent after its request (the start of its WebSocket stream: it should
@@ -72,13 +72,37 @@ async fn read_head(stream: &mut Stream, head: &mut Vec<u8>) -> Result<usize, Ref
         if n == 0 {
             return Err(Refusal::new(400, "the request ended before its head did"));
         }
-        // Look for the blank line only in what is new (and the 3 bytes before it).
-        let from = scanned.saturating_sub(3);
-        if let Some(i) = head[from..].windows(4).position(|w| w == b"\r\n\r\n") {
-            return Ok(from + i + 4);
+        // Look for the blank line only in what is new (and the 2 bytes before it).
+        let from = scanned.saturating_sub(2);
+        if let Some(end) = head_end(&head[from..]) {
+            return Ok(from + end);
         }
         scanned = head.len();
+        // Bytes that cannot begin a request (random bytes, a TLS ClientHello on the plain
+        // port) are answered now, not at the deadline.
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        if let Err(e @ (httparse::Error::Token | httparse::Error::Version)) =
+            httparse::Request::new(&mut headers).parse(head)
+        {
+            return Err(Refusal::new(400, format!("not an HTTP request ({e})")));
+        }
     }
+}
+
+/// Where a request head ends in `bytes`: after its blank line, lines ended by CRLF or by a
+/// bare LF, which a recipient may accept (RFC 9112 §2.2).
+fn head_end(bytes: &[u8]) -> Option<usize> {
+    let lf = bytes.iter().enumerate().filter(|(_, b)| **b == b'\n');
+    for (i, _) in lf {
+        let rest = &bytes[i + 1..];
+        if rest.starts_with(b"\n") {
+            return Some(i + 2);
+        }
+        if rest.starts_with(b"\r\n") {
+            return Some(i + 3);
+        }
+    }
+    None
 }
 
 /// The request's key and route, or why it cannot be upgraded.
@@ -101,13 +125,14 @@ fn check(head: &[u8]) -> Result<(String, Route), Refusal> {
     if method == "GET" && route.is_none() {
         return Err(Refusal::new(404, "wsbench serves /, /room/NAME and /echo"));
     }
-    let header = |name: &str| {
+    let values = |name: &str| {
         req.headers
             .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .and_then(|h| std::str::from_utf8(h.value).ok())
+            .filter(|h| h.name.eq_ignore_ascii_case(name))
+            .filter_map(|h| std::str::from_utf8(h.value).ok())
+            .collect()
     };
-    let key = upgrade::check(method, req.version == Some(1), header)?;
+    let key = upgrade::check(method, req.version == Some(1), values)?;
     Ok((key.to_owned(), route.expect("checked above")))
 }
 
@@ -145,5 +170,20 @@ mod tests {
         assert_eq!(route, Route::Room("a".into()));
         let head = request(&[&["GET /elsewhere HTTP/1.1"], &good[..]].concat());
         assert_eq!(check(&head).unwrap_err().status, 404);
+        let head = request(&[&["GET http://x/echo HTTP/1.1"], &good[..]].concat());
+        assert_eq!(check(&head).unwrap().1, Route::Echo);
+        let bare = String::from_utf8(request(&[&["GET / HTTP/1.1"], &good[..]].concat()))
+            .unwrap()
+            .replace("\r\n", "\n");
+        let end = head_end(bare.as_bytes()).unwrap();
+        assert_eq!(end, bare.len());
+        assert_eq!(check(bare.as_bytes()).unwrap().1, Route::Broadcast);
+    }
+
+    #[test]
+    fn a_head_ends_at_its_blank_line_however_lines_end() {
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n\r\nxyz"), Some(24));
+        assert_eq!(head_end(b"GET / HTTP/1.1\nA: b\n\nxyz"), Some(21));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n"), None);
     }
 }

@@ -12,9 +12,11 @@ pub enum Route {
 }
 
 impl Route {
-    /// Maps a request path (query string ignored) to its route, or `None` for a path the
-    /// server does not serve.
-    pub fn from_path(path: &str) -> Option<Route> {
+    /// Maps a request target (query string ignored) to its route, or `None` for a path the
+    /// server does not serve. The target may be in absolute form (`http://host/echo`),
+    /// which a server must accept (RFC 9112 §3.2.2).
+    pub fn from_path(target: &str) -> Option<Route> {
+        let path = absolute_form_path(target).unwrap_or(target);
         let path = path.split('?').next().unwrap_or_default();
         match path {
             "" | "/" => Some(Route::Broadcast),
@@ -25,6 +27,17 @@ impl Route {
             }
         }
     }
+}
+
+/// The path of an absolute-form target (`ws://`, `http://` and their secure forms), or
+/// `None` for a target in origin form.
+fn absolute_form_path(target: &str) -> Option<&str> {
+    let (scheme, rest) = target.split_once("://")?;
+    let known = ["http", "https", "ws", "wss"];
+    if !known.iter().any(|k| scheme.eq_ignore_ascii_case(k)) {
+        return None;
+    }
+    Some(rest.find(['/', '?']).map_or("/", |i| &rest[i..]))
 }
 
 #[cfg(test)]
@@ -41,5 +54,12 @@ mod tests {
         assert_eq!(Route::from_path("/room/"), None);
         assert_eq!(Route::from_path("/room/a/b"), None);
         assert_eq!(Route::from_path("/other"), None);
+        assert_eq!(Route::from_path("http://h:1/echo"), Some(Route::Echo));
+        assert_eq!(Route::from_path("http://h:1"), Some(Route::Broadcast));
+        assert_eq!(
+            Route::from_path("HTTP://h/room/a?x"),
+            Some(Route::Room("a".into()))
+        );
+        assert_eq!(Route::from_path("ftp://h/echo"), None);
     }
 }

@@ -229,3 +229,85 @@ async fn connections_that_never_finish_the_handshake_are_closed_at_the_deadline(
         .unwrap();
     assert_eq!(echo, Message::text("still here"));
 }
+
+/// `upgrade(path, "", "")` with `extra` header lines added before its blank line.
+fn upgrade_with(path: &str, extra: &str) -> String {
+    let good = upgrade(path, "", "");
+    format!("{}{extra}\r\n\r\n", good.trim_end_matches("\r\n"))
+}
+
+#[tokio::test]
+async fn strict_where_the_rfcs_are_strict_and_lenient_where_they_allow() {
+    let server = start(WsServerConfig::default());
+    let refused = [
+        ("two Host headers", upgrade_with("/", "\r\nHost: other")),
+        (
+            "two keys",
+            upgrade_with("/", "\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA=="),
+        ),
+        (
+            "versions 13 and 8",
+            upgrade_with("/", "\r\nSec-WebSocket-Version: 8"),
+        ),
+        (
+            "a body with the upgrade",
+            upgrade_with("/echo", "\r\nContent-Length: 5") + "hello",
+        ),
+    ];
+    for (what, request) in refused {
+        let answer = exchange(&server, &request).await;
+        assert!(
+            status_of(&answer).starts_with("HTTP/1.1 400 "),
+            "{what}: «{answer}»"
+        );
+    }
+    let many = (0..40)
+        .map(|i| format!("\r\nX-Proxy-{i}: hop"))
+        .collect::<String>();
+    let accepted = [
+        (
+            "an absolute-form target",
+            upgrade("http://127.0.0.1/echo", "", ""),
+        ),
+        (
+            "bare LF line endings",
+            upgrade("/echo", "", "").replace("\r\n", "\n"),
+        ),
+        ("40 header lines", upgrade_with("/echo", &many)),
+    ];
+    for (what, request) in accepted {
+        let mut tcp = TcpStream::connect(server.local_addr()).await.unwrap();
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut buf = vec![0; 1024];
+        let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("{what}: no answer within 5 s"))
+            .unwrap();
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with("HTTP/1.1 101 "), "{what}: «{answer}»");
+    }
+}
+
+/// Bytes that can never become a request (a TLS ClientHello on the plain port, noise) are
+/// answered 400 at once, not 408 at the handshake deadline.
+#[tokio::test]
+async fn bytes_that_are_not_http_get_400_at_once() {
+    let server = start(WsServerConfig::default());
+    let hello = [
+        0x16u8, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+    ];
+    for bytes in [&hello[..], b"\x00\xff random \x01 bytes"] {
+        let mut tcp = TcpStream::connect(server.local_addr()).await.unwrap();
+        tcp.write_all(bytes).await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut answer))
+            .await
+            .expect("answered before the 10 s deadline")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            status_of(&answer).starts_with("HTTP/1.1 400 "),
+            "«{answer}»"
+        );
+    }
+}
