@@ -6,6 +6,7 @@
 //! `wsbench serve` child speaks with its parent.
 
 pub mod adapter;
+pub mod bounds;
 pub mod clock;
 pub mod control;
 pub mod counters;

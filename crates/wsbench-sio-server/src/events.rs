@@ -14,13 +14,14 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::handler::{FromMessageParts, Value};
 use socketioxide::socket::Socket;
-use socketioxide::{BroadcastError, SendError, SocketError};
+use socketioxide::{BroadcastError, SendError, SocketError, TransportType};
 use socketioxide_core::parser::ParserError;
 use tokio::sync::mpsc;
 use wsbench_core::OverflowPolicy;
 
 use crate::LOBBY;
 use crate::args::EventArgs;
+use crate::link::{self, Link};
 use crate::rooms::Room;
 use crate::server::Shared;
 
@@ -30,6 +31,8 @@ use crate::server::Shared;
 /// client vanished during CONNECT without calling its disconnect handler.
 pub(crate) struct Member {
     shared: Arc<Shared>,
+    /// The link to the connection the session came on, for a WebSocket session.
+    link: Option<Arc<Link>>,
     room: Mutex<Arc<Room>>,
     /// Relays not finished when their event was taken (a cluster's, waiting for Redis),
     /// run in order on a task of the socket's.
@@ -40,10 +43,14 @@ impl Member {
     /// Counts the connection and puts the socket in the lobby.
     pub(crate) fn enter<A: Adapter>(s: &Socket<A>, shared: &Arc<Shared>) -> Arc<Member> {
         shared.counters.connection_opened();
-        let room = shared.rooms.enter(LOBBY);
+        let link = (s.transport_type() == TransportType::Websocket)
+            .then(|| s.req_parts().extensions.get::<Arc<Link>>().cloned())
+            .flatten();
+        let room = shared.rooms.enter(LOBBY, link.as_ref());
         s.join(room.name.clone());
         Arc::new(Member {
             shared: shared.clone(),
+            link,
             room: Mutex::new(room),
             pending: Mutex::default(),
         })
@@ -60,8 +67,8 @@ impl Member {
             return;
         }
         s.leave(room.name.clone());
-        self.shared.rooms.exit(&room);
-        *room = self.shared.rooms.enter(name);
+        self.shared.rooms.exit(&room, self.link.as_ref());
+        *room = self.shared.rooms.enter(name, self.link.as_ref());
         s.join(room.name.clone());
     }
 
@@ -92,7 +99,10 @@ impl Member {
 
 impl Drop for Member {
     fn drop(&mut self) {
-        self.shared.rooms.exit(&self.room.lock().unwrap());
+        let link = self.link.as_ref();
+        self.shared.rooms.exit(&self.room.lock().unwrap(), link);
+        // No sender waits for a session that ended.
+        link.inspect(|l| l.refused());
         self.shared.counters.connection_closed();
     }
 }
@@ -141,19 +151,33 @@ impl<A: Adapter, E: EventName> FromMessageParts<A> for Relayed<E> {
         v: &mut Value,
         ack: &Option<i64>,
     ) -> Result<Self, ParserError> {
+        let size = v.len() as u64;
         let Data(args) = Data::<EventArgs>::from_message_parts(s, v, ack)?;
         if let Some(member) = member(s) {
-            relay(s, &member, E::NAME, args);
+            relay(s, &member, E::NAME, args, size);
         }
         Ok(Relayed(PhantomData))
     }
 }
 
-/// Relays an event to the other members of the sender's room.
-fn relay<A: Adapter>(s: &Arc<Socket<A>>, member: &Member, event: &'static str, args: EventArgs) {
+/// Relays an event (`size` bytes as it came) to the other members of the sender's room.
+fn relay<A: Adapter>(
+    s: &Arc<Socket<A>>,
+    member: &Member,
+    event: &'static str,
+    args: EventArgs,
+    size: u64,
+) {
+    crate::flow::relayed();
     let shared = member.shared.clone();
     shared.counters.message_received();
     let room = member.room();
+    // A recipient whose writer is half a queue behind, for a client that reads, makes the
+    // sender wait before it reads more (see `link.rs`): a burst is not dropped for it.
+    let limit = shared.queue_capacity as u64 / 2 * size.max(1);
+    if let Some(behind) = room.owe(size, member.link.as_ref(), limit) {
+        link::hold(behind, limit / 2);
+    }
     match shared.overflow {
         OverflowPolicy::Drop => {
             // One encoding, shared by every recipient (socketioxide's broadcast).
@@ -187,7 +211,9 @@ fn relay<A: Adapter>(s: &Arc<Socket<A>>, member: &Member, event: &'static str, a
             for peer in s.to(room.name.clone()).sockets() {
                 shared.handicap.burn(1);
                 if kicks(&shared, peer.emit(event, &args)) {
-                    let _ = peer.disconnect();
+                    kick(&shared, self::member(&peer), || {
+                        peer.clone().disconnect().is_ok()
+                    });
                 }
             }
         }
@@ -232,6 +258,7 @@ impl<A: Adapter> FromMessageParts<A> for Echoed {
         if let Some(member) = member(s) {
             member.shared.counters.message_received();
             member.shared.handicap.burn(1);
+            crate::flow::relayed();
             let sent = match ack {
                 Some(_) => AckSender::from_message_parts(s, v, ack)
                     .expect("infallible")
@@ -239,7 +266,9 @@ impl<A: Adapter> FromMessageParts<A> for Echoed {
                 None => s.emit("echo", &args),
             };
             if kicks(&member.shared, sent) {
-                let _ = s.clone().disconnect();
+                kick(&member.shared, Some(member.clone()), || {
+                    s.clone().disconnect().is_ok()
+                });
             }
         }
         Ok(Echoed)
@@ -253,12 +282,23 @@ fn kicks(shared: &Shared, sent: Result<(), SendError>) -> bool {
         Ok(()) => shared.counters.deliveries_sent(1),
         Err(SendError::Socket(SocketError::InternalChannelFull)) => {
             shared.counters.deliveries_dropped(1);
-            if shared.overflow == OverflowPolicy::Disconnect {
-                shared.counters.slow_client_disconnected();
-                return true;
-            }
+            return shared.overflow == OverflowPolicy::Disconnect;
         }
         Err(err) => tracing::debug!(%err, "send failed"),
     }
     false
+}
+
+/// Disconnects a slow consumer, counted once per connection. Through its link where it has
+/// one: socketioxide's own `disconnect` sends a packet first, which a full queue refuses,
+/// and then does nothing. A session without a link (it began by long-polling) gets that
+/// attempt, and the heartbeat otherwise.
+fn kick(shared: &Shared, peer: Option<Arc<Member>>, disconnect: impl FnOnce() -> bool) {
+    let first = match peer.and_then(|m| m.link.clone()) {
+        Some(link) => link.kick(),
+        None => disconnect(),
+    };
+    if first {
+        shared.counters.slow_client_disconnected();
+    }
 }

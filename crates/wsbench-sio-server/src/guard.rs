@@ -6,6 +6,7 @@
 use std::error::Error;
 use std::fmt;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ use hyper::{Request, Response};
 use tokio::time::{Instant, Sleep};
 use wsbench_core::upgrade::{self, Refusal};
 
+use crate::link::Link;
+
 /// socketioxide's service behind the checks.
 #[derive(Clone)]
 pub(crate) struct Guard<S> {
@@ -25,6 +28,9 @@ pub(crate) struct Guard<S> {
     pub(crate) max_body: u64,
     /// How long a request's body may take to arrive.
     pub(crate) deadline: Duration,
+    /// The connection's link, put in each request's extensions: a WebSocket session keeps
+    /// its handshake's, and with it the way to its socket (see `link.rs`).
+    pub(crate) link: Option<Arc<Link>>,
 }
 
 type Boxed<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -46,11 +52,14 @@ where
             return Box::pin(std::future::ready(Ok(response)));
         }
         let deadline = Instant::now() + self.deadline;
-        let req = if opens_a_session(&req) {
+        let mut req = if opens_a_session(&req) {
             owned(req)
         } else {
             req
         };
+        if let Some(link) = &self.link {
+            req.extensions_mut().insert(link.clone());
+        }
         let served = self.inner.call(req.map(|body| Timed::new(body, deadline)));
         Box::pin(async move { served.await.map(|r| r.map(Either::Left)) })
     }

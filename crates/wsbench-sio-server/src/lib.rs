@@ -17,13 +17,16 @@
 
 mod args;
 mod events;
+mod flow;
 mod guard;
+mod link;
 mod rooms;
 mod server;
 
 pub use args::EventArgs;
 pub use server::{SioServer, SioServerConfig, SioServerHandle};
 pub use wsbench_core::OverflowPolicy;
+pub use wsbench_core::bounds::QueueBytes;
 
 /// The room every client starts in, standing for the raw-WebSocket server's `/`.
 pub const LOBBY: &str = "wsbench:lobby";

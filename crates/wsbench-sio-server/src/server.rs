@@ -16,12 +16,15 @@ use socketioxide_redis::{RedisAdapter, RedisAdapterCtr};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use wsbench_core::bounds::{QueueBytes, Waiting};
 use wsbench_core::counting::CountingStream;
 use wsbench_core::handicap::Handicap;
 use wsbench_core::{CountersSnapshot, OverflowPolicy, ServerCounters, net};
 
 use crate::events::{self, Member};
+use crate::flow::Flow;
 use crate::guard::{Guard, Timed};
+use crate::link::Link;
 use crate::rooms::Rooms;
 
 /// How the Socket.IO server behaves; the defaults are the ones `wsbench serve socketio` uses.
@@ -36,6 +39,9 @@ pub struct SioServerConfig {
     pub max_message_size: usize,
     /// Packets that may wait in one client's outgoing buffer (engine.io `max_buffer_size`).
     pub queue_capacity: usize,
+    /// Bytes a client that does not read may have the server read from it, per connection
+    /// and over the server (see `flow.rs`).
+    pub queue_bytes: QueueBytes,
     /// What happens when a client's buffer is full.
     pub overflow: OverflowPolicy,
     /// How long a connection has to send its request head, an HTTP request its body, and an
@@ -53,6 +59,7 @@ impl Default for SioServerConfig {
             ping_timeout: Duration::from_secs(20),
             max_message_size: 64 * 1024,
             queue_capacity: 1024,
+            queue_bytes: QueueBytes::default(),
             overflow: OverflowPolicy::Drop,
             handshake_timeout: Duration::from_secs(10),
             handicap: Handicap::default(),
@@ -63,6 +70,8 @@ impl Default for SioServerConfig {
 /// State every socket of one server shares.
 pub(crate) struct Shared {
     pub(crate) overflow: OverflowPolicy,
+    /// Packets that may wait for one client (what a relay's hold is half of).
+    pub(crate) queue_capacity: usize,
     pub(crate) counters: Arc<ServerCounters>,
     pub(crate) rooms: Rooms,
     /// Whether broadcasts stay on this node (the local adapter, which never waits).
@@ -124,6 +133,7 @@ impl SioServer {
     fn shared(config: &SioServerConfig, local: bool) -> Arc<Shared> {
         Arc::new(Shared {
             overflow: config.overflow,
+            queue_capacity: config.queue_capacity,
             counters: Arc::default(),
             rooms: Rooms::default(),
             local,
@@ -156,6 +166,7 @@ impl SioServer {
             inner: svc,
             max_body: config.max_message_size as u64,
             deadline: config.handshake_timeout,
+            link: None,
         };
         let http = http_builder(config.handshake_timeout);
         let local_addr = listener.local_addr()?;
@@ -165,13 +176,19 @@ impl SioServer {
         // Written in place because socketioxide does not name its inner service type.
         let conns = tracker.clone();
         let counters = shared.counters.clone();
+        let (bounds, waiting) = (config.queue_bytes, Arc::new(Waiting::default()));
+        let stall = config.ping_interval + config.ping_timeout;
         tracker.spawn(async move {
             while let Some((stream, peer)) = next_connection(&listener, &stop).await {
+                let counted = CountingStream::new(stream, counters.clone());
+                let link = Arc::new(Link::default());
+                let flow = Flow::new(counted, link.clone(), bounds, waiting.clone(), stall);
+                let svc = Guard {
+                    link: Some(link),
+                    ..svc.clone()
+                };
                 let conn = http
-                    .serve_connection(
-                        TokioIo::new(CountingStream::new(stream, counters.clone())),
-                        svc.clone(),
-                    )
+                    .serve_connection(TokioIo::new(flow), svc)
                     .with_upgrades();
                 let stop = stop.clone();
                 conns.spawn(async move {

@@ -48,6 +48,8 @@ pub(crate) async fn serve(stream: Stream, shared: Arc<Shared>) {
     let outbox = Arc::new(Outbox::new(
         write,
         shared.config.queue_capacity,
+        shared.config.queue_bytes,
+        shared.waiting.clone(),
         counters.clone(),
     ));
     let socket = Socket::new(read, outbox.clone(), counters);
@@ -146,6 +148,7 @@ async fn run(ws: WebSocketStream<Socket>, outbox: Arc<Outbox>, route: Route, sha
         outbox,
         batch: Vec::new(),
         held: None,
+        keep_alive: shared.config.ping_interval.map(KeepAlive::new),
     };
     let end = loop {
         match poll_fn(|cx| io.poll_event(cx)).await {
@@ -200,6 +203,44 @@ struct Io {
     batch: Vec<Message>,
     /// How the connection ended, found while a batch was being read: reported after it.
     held: Option<End>,
+    /// The pings that find a dead peer, if the server sends them.
+    keep_alive: Option<KeepAlive>,
+}
+
+/// A connection's keep-alive: a ping every interval, and the end of a connection that sent
+/// nothing (not even the pong) for a whole interval after one.
+struct KeepAlive {
+    interval: Duration,
+    next: Pin<Box<tokio::time::Sleep>>,
+    /// Whether anything came from the client since the last ping.
+    heard: bool,
+    pinged: bool,
+}
+
+impl KeepAlive {
+    fn new(interval: Duration) -> KeepAlive {
+        KeepAlive {
+            interval,
+            next: Box::pin(tokio::time::sleep(interval)),
+            heard: false,
+            pinged: false,
+        }
+    }
+
+    /// At each interval: `Err` if the client was pinged and said nothing since, else a
+    /// ping written to `outbox`.
+    fn poll(&mut self, cx: &mut Context<'_>, outbox: &Outbox) -> Result<(), ()> {
+        while self.next.as_mut().poll(cx).is_ready() {
+            if self.pinged && !self.heard {
+                return Err(());
+            }
+            (self.pinged, self.heard) = (true, false);
+            outbox.write_own(&frame::ping());
+            let at = tokio::time::Instant::now() + self.interval;
+            self.next.as_mut().reset(at);
+        }
+        Ok(())
+    }
 }
 
 impl Io {
@@ -226,18 +267,36 @@ impl Io {
         if let Some(end) = self.held.take() {
             return Poll::Ready(Event::End(end));
         }
+        if let Some(keep_alive) = &mut self.keep_alive
+            && keep_alive.poll(cx, &self.outbox).is_err()
+        {
+            let frame = close_frame(CloseCode::Policy, "no answer to the keep-alive ping");
+            return Poll::Ready(Event::End(End::Now(frame)));
+        }
+        // A client that does not read what waits for it is not read either: its pings and
+        // echo requests would only add to it (docs/method.md, "Bounds and policies"). The
+        // flush above is registered for the socket's room to write.
+        if self.outbox.backed_up() {
+            return Poll::Pending;
+        }
         let mut bytes = 0;
         // Bounded by the batch's limits, and by tokio's budget, which makes a busy socket
         // answer pending after a while.
         while self.batch.len() < BATCH_MESSAGES && bytes < BATCH_BYTES {
-            let end = match Pin::new(&mut self.ws).poll_next(cx) {
+            let polled = Pin::new(&mut self.ws).poll_next(cx);
+            if let (Poll::Ready(Some(Ok(_))), Some(keep_alive)) = (&polled, &mut self.keep_alive) {
+                keep_alive.heard = true;
+            }
+            let end = match polled {
                 Poll::Ready(Some(Ok(msg @ (Message::Text(_) | Message::Binary(_))))) => {
                     bytes += msg.len();
                     self.batch.push(msg);
                     continue;
                 }
                 // tungstenite answers pings and acknowledges a close on the next read;
-                // after a close the stream ends by itself.
+                // after a close the stream ends by itself. Pongs that back up stop the
+                // reading, as above.
+                Poll::Ready(Some(Ok(_))) if self.outbox.backed_up() => break,
                 Poll::Ready(Some(Ok(_))) => continue,
                 Poll::Ready(Some(Err(err))) => close_for_error(&err),
                 Poll::Ready(None) => End::Quietly,

@@ -9,8 +9,15 @@ use tokio_tungstenite::tungstenite::Message;
 const TEXT: u8 = 0x1;
 /// Binary frame opcode.
 const BINARY: u8 = 0x2;
+/// Ping frame opcode.
+const PING: u8 = 0x9;
 /// Pong frame opcode.
 const PONG: u8 = 0xA;
+
+/// An empty ping: the keep-alive's question.
+pub(crate) fn ping() -> Bytes {
+    encode(PING, b"")
+}
 
 /// The single, final, unmasked frame that carries `payload` with `opcode`.
 pub(crate) fn encode(opcode: u8, payload: &[u8]) -> Bytes {

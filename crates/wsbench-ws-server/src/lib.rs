@@ -28,3 +28,4 @@ mod socket;
 pub use route::Route;
 pub use server::{WsServer, WsServerConfig, WsServerHandle};
 pub use wsbench_core::OverflowPolicy;
+pub use wsbench_core::bounds::QueueBytes;

@@ -16,6 +16,7 @@ use std::task::{Context, Poll};
 use bytes::{Buf, Bytes};
 use futures_util::task::AtomicWaker;
 use tokio::net::tcp::OwnedWriteHalf;
+use wsbench_core::bounds::{self, QueueBytes};
 use wsbench_core::counting::ByteCounter;
 use wsbench_core::{OverflowPolicy, ServerCounters};
 
@@ -31,6 +32,8 @@ pub(crate) struct Outbox {
     socket: OwnedWriteHalf,
     waiting: Mutex<Waiting>,
     capacity: usize,
+    /// Bytes that may wait here, and over the whole server.
+    bytes: QueueBytes,
     /// Where written bytes are counted (the server's wire figures).
     counters: Arc<ServerCounters>,
     /// The connection's task, woken when frames start waiting or it is kicked.
@@ -43,13 +46,22 @@ pub(crate) struct Outbox {
 
 /// Frames not yet written, in order: each entry one or more whole frames (a batch that
 /// arrived together, see [`crate::frame::batch`]) with how many data frames it holds.
-#[derive(Default)]
 struct Waiting {
     frames: VecDeque<(Bytes, u64)>,
     /// Data frames waiting, over all entries: what the capacity bounds.
     queued: u64,
+    /// Bytes waiting, control frames included: what [`QueueBytes::per_connection`] bounds.
+    bytes: u64,
+    /// The server's tally of waiting bytes, which these are part of.
+    server: Arc<bounds::Waiting>,
     /// Whether the front entry is partly written already.
     begun: bool,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.server.sub(self.bytes);
+    }
 }
 
 impl Waiting {
@@ -68,6 +80,8 @@ impl Waiting {
             Ok(n) => {
                 counted.add_written(n as u64);
                 front.advance(n);
+                self.bytes -= n as u64;
+                self.server.sub(n as u64);
                 self.begun = !front.is_empty();
                 if !self.begun {
                     self.pop_front();
@@ -81,27 +95,60 @@ impl Waiting {
 
     fn push_back(&mut self, entry: Bytes, frames: u64) {
         self.queued += frames;
+        self.bytes += entry.len() as u64;
+        self.server.add(entry.len() as u64);
         self.frames.push_back((entry, frames));
     }
 
+    /// Takes the front entry off once written (nothing of it left to count).
     fn pop_front(&mut self) {
         if let Some((_, frames)) = self.frames.pop_front() {
             self.queued -= frames;
         }
     }
+
+    /// Drops the last entry, written or not.
+    fn pop_back(&mut self) {
+        if let Some((rest, frames)) = self.frames.pop_back() {
+            self.queued -= frames;
+            self.bytes -= rest.len() as u64;
+            self.server.sub(rest.len() as u64);
+        }
+    }
+
+    /// Whether `count` more data frames of `len` bytes would pass a bound. Nothing waiting,
+    /// they pass: a message larger than the byte bound still reaches a client that keeps
+    /// up.
+    fn would_overflow(&self, count: u64, len: u64, capacity: usize, bytes: QueueBytes) -> bool {
+        self.queued + count > capacity as u64
+            || (!self.frames.is_empty()
+                && (self.bytes + len > bytes.per_connection
+                    || self.server.bytes() + len > bytes.server))
+    }
 }
 
 impl Outbox {
-    /// An outbox writing to `socket`, in which at most `capacity` frames may wait.
+    /// An outbox writing to `socket`, in which at most `capacity` data frames and `bytes`
+    /// may wait (`server` tallies the bytes waiting over the whole server).
     pub(crate) fn new(
         socket: OwnedWriteHalf,
         capacity: usize,
+        bytes: QueueBytes,
+        server: Arc<bounds::Waiting>,
         counters: Arc<ServerCounters>,
     ) -> Outbox {
+        let waiting = Waiting {
+            frames: VecDeque::new(),
+            queued: 0,
+            bytes: 0,
+            server,
+            begun: false,
+        };
         Outbox {
             socket,
-            waiting: Mutex::default(),
+            waiting: Mutex::new(waiting),
             capacity,
+            bytes,
             counters,
             waker: AtomicWaker::new(),
             stop: AtomicU8::new(0),
@@ -147,7 +194,7 @@ impl Outbox {
             return 0;
         }
         let mut waiting = self.lock();
-        if waiting.queued + count > self.capacity as u64 {
+        if waiting.would_overflow(count, frames.len() as u64, self.capacity, self.bytes) {
             drop(waiting);
             counters.deliveries_dropped(count);
             if policy == OverflowPolicy::Disconnect && self.stop_with(KICKED) {
@@ -175,7 +222,8 @@ impl Outbox {
     }
 
     /// Takes bytes tungstenite writes itself (pongs, close frames), in order with the rest.
-    /// Never refuses: they are control frames, one at a time.
+    /// Never refuses (they are control frames, one at a time); a client whose pongs back
+    /// up is not read until it reads them ([`Outbox::backed_up`]).
     pub(crate) fn write_own(&self, bytes: &[u8]) {
         let mut waiting = self.lock();
         self.write_or_queue(&mut waiting, Bytes::copy_from_slice(bytes), 0);
@@ -227,10 +275,14 @@ impl Outbox {
         let mut waiting = self.lock();
         let keep = usize::from(waiting.begun);
         while waiting.frames.len() > keep {
-            if let Some((_, frames)) = waiting.frames.pop_back() {
-                waiting.queued -= frames;
-            }
+            waiting.pop_back();
         }
+    }
+
+    /// Whether as many bytes wait as the connection may have: then its client is not read
+    /// (its pings and echo requests would only add to them) until it reads.
+    pub(crate) fn backed_up(&self) -> bool {
+        self.lock().bytes >= self.bytes.per_connection
     }
 
     /// Registers the connection's task to be woken when frames start waiting or it is kicked.

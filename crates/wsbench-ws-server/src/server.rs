@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use wsbench_core::bounds::{self, QueueBytes};
 use wsbench_core::counting::CountingStream;
 use wsbench_core::handicap::Handicap;
 use wsbench_core::{CountersSnapshot, OverflowPolicy, ServerCounters, net};
@@ -27,6 +28,11 @@ pub struct WsServerConfig {
     pub max_message_size: usize,
     /// Messages that may wait in one client's outgoing queue.
     pub queue_capacity: usize,
+    /// Bytes that may wait for one client and over the whole server.
+    pub queue_bytes: QueueBytes,
+    /// How often a connection is pinged, if at all: one that sent nothing (no pong either)
+    /// for a whole interval after a ping is closed, so a dead peer is found.
+    pub ping_interval: Option<Duration>,
     /// What happens when a client's queue is full.
     pub overflow: OverflowPolicy,
     /// How long a new connection has to complete its WebSocket handshake before it is
@@ -43,6 +49,8 @@ impl Default for WsServerConfig {
             welcome: None,
             max_message_size: 64 * 1024,
             queue_capacity: 1024,
+            queue_bytes: QueueBytes::default(),
+            ping_interval: None,
             overflow: OverflowPolicy::Drop,
             handshake_timeout: Duration::from_secs(10),
             handicap: Handicap::default(),
@@ -57,6 +65,8 @@ pub(crate) struct Shared {
     /// How deliveries are made and counted (policy, counters, handicap).
     pub(crate) sending: Sending,
     pub(crate) groups: Groups,
+    /// Bytes waiting to be written, over every connection.
+    pub(crate) waiting: Arc<bounds::Waiting>,
     pub(crate) next_id: AtomicU64,
     pub(crate) shutdown: CancellationToken,
     /// Broadcasts to and from other nodes, when clustered.
@@ -114,6 +124,7 @@ impl WsServer {
             counters,
             sending,
             groups: Groups::default(),
+            waiting: Arc::default(),
             next_id: AtomicU64::new(1),
             shutdown: CancellationToken::new(),
             relay,

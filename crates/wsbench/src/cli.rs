@@ -327,6 +327,17 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub queue_capacity: u32,
 
+    /// Bytes that may wait for one client, its own replies (pongs, echoes) included: past
+    /// it, the overflow policy applies, and a client whose replies back up is not read
+    /// until it reads them. A message larger than this still reaches a client that keeps
+    /// up. The default lets 10,000 clients that stop reading hold 1.25 GiB at most.
+    #[arg(long, value_name = "BYTES", default_value_t = wsbench_core::bounds::DEFAULT_QUEUE_BYTES, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub queue_bytes: u64,
+
+    /// Bytes that may wait over all clients of the server, with the same policy.
+    #[arg(long, value_name = "BYTES", default_value_t = wsbench_core::bounds::DEFAULT_SERVER_QUEUE_BYTES, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub server_queue_bytes: u64,
+
     /// Largest message a client may send, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u32).range(16..))]
     pub max_message_size: u32,
@@ -335,9 +346,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "TEXT", num_args = 0..=1, default_missing_value = "Welcome to the WebSocket server!")]
     pub welcome: Option<String>,
 
-    /// Socket.IO only: engine.io ping interval (e.g. "25s").
-    #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = parse_duration)]
-    pub ping_interval: Duration,
+    /// How often clients are pinged (e.g. "25s"). Socket.IO: engine.io's heartbeat, 25 s
+    /// unless given. Raw WebSocket: off unless given; then a client that sends nothing,
+    /// not even the pong, for a whole interval after a ping is disconnected (1008).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub ping_interval: Option<Duration>,
 
     /// Run as one node of a cluster sharing this Redis server (e.g.
     /// redis://127.0.0.1:6379/?protocol=resp3): Socket.IO through socketioxide's Redis
@@ -367,6 +380,14 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The byte bounds these options ask for.
+    pub fn queue_bytes(&self) -> wsbench_core::bounds::QueueBytes {
+        wsbench_core::bounds::QueueBytes {
+            per_connection: self.queue_bytes,
+            server: self.server_queue_bytes,
+        }
+    }
+
     /// The test aid's handicap these options ask for.
     pub fn handicap(&self) -> wsbench_core::handicap::Handicap {
         wsbench_core::handicap::Handicap::new(self.handicap_us, self.handicap_wire_bytes)

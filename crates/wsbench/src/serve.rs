@@ -62,6 +62,8 @@ async fn start(args: &ServeArgs, listener: TcpListener) -> anyhow::Result<Box<dy
                 welcome: args.welcome.clone(),
                 max_message_size: args.max_message_size as usize,
                 queue_capacity: args.queue_capacity as usize,
+                queue_bytes: args.queue_bytes(),
+                ping_interval: args.ping_interval,
                 overflow: args.overflow,
                 handshake_timeout: args.handshake_timeout,
                 handicap: args.handicap(),
@@ -73,10 +75,11 @@ async fn start(args: &ServeArgs, listener: TcpListener) -> anyhow::Result<Box<dy
         }
         BuiltinServer::Socketio => {
             let config = SioServerConfig {
-                ping_interval: args.ping_interval,
+                ping_interval: args.ping_interval.unwrap_or(Duration::from_secs(25)),
                 ping_timeout: args.ping_timeout,
                 max_message_size: args.max_message_size as usize,
                 queue_capacity: args.queue_capacity as usize,
+                queue_bytes: args.queue_bytes(),
                 overflow: args.overflow,
                 handshake_timeout: args.handshake_timeout,
                 handicap: args.handicap(),
