@@ -294,21 +294,24 @@ fn p_text(p: f64) -> String {
 }
 
 /// Why a timing of `b` and `n` says more of the run than of the system, if it does
-/// (docs/method.md, "Validity"): a load generator that was starved on either side measured
-/// itself, so no timing of that system is judged; a system that lost deliveries saturated
-/// at this load, so its latency is a capacity finding, not one to compare (its loss row
-/// judges it). A busy machine is [`Sides::contended`]'s, block by block.
+/// (docs/method.md, "Validity"): where a side's load generator was starved, the figures it
+/// measures itself (latencies, connect times, delivered/s) are of the load generator, not
+/// judged; the server's own CPU per delivery still is, so that a server that takes the
+/// load generator's CPU cannot hide its own regression that way. Where a side's system
+/// lost deliveries, it saturated at this load: its latency is a capacity finding, not one
+/// to compare (its loss row judges it). A busy machine is [`Sides::contended`]'s, block by
+/// block.
 fn degraded(m: &Metric, b: &TransportSummary, n: &TransportSummary) -> Option<String> {
     use wsbench_core::result::validity::ReasonKind;
-    let timing = matches!(
+    let measured_by_the_load_generator = matches!(
         m.kind,
         Kind::Timing | Kind::Latency | Kind::LatencyTail | Kind::Volatile
-    );
+    ) && m.key != "server_cpu_us_per_delivery";
     let latency = m.key.starts_with("latency_");
     [("baseline", b), ("new result", n)]
         .into_iter()
         .find_map(|(side, s)| {
-            let starved = timing
+            let starved = measured_by_the_load_generator
                 .then(|| shortfall(s, |k| k == ReasonKind::LoadGeneratorStarved))
                 .flatten();
             let saturated = latency
