@@ -66,6 +66,40 @@ fn list_valued_fields_make_a_sweep_of_every_combination() {
     assert!(plain.points()[0].values.is_empty());
 }
 
+/// A share of stalled clients is a share at every point: `clients = [100, 1000]` with
+/// `stalled = 0.1` runs 10 then 100 stalled clients (it ran 10 at both: the first point's
+/// count was carried to the others); a count stays a count.
+#[test]
+fn a_stalled_share_is_worked_out_at_each_point_of_a_sweep() {
+    let text = format!(
+        "{}\nstalled = 0.1\n",
+        with_line("clients", "clients = [100, 1000]")
+    );
+    let s = parse(&text).unwrap();
+    let stalled: Vec<(u64, u64)> = s
+        .points()
+        .iter()
+        .map(|p| (p.scenario.clients, p.scenario.stalled))
+        .collect();
+    assert_eq!(stalled, [(100, 10), (1000, 100)]);
+    // Read back from a result, the share goes with it.
+    let json = serde_json::to_string(&s).unwrap();
+    let back: Scenario = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.points()[1].scenario.stalled, 100);
+    // A count is the same at every point.
+    let text = format!(
+        "{}\nstalled = 5\n",
+        with_line("clients", "clients = [100, 1000]")
+    );
+    let counts: Vec<u64> = parse(&text)
+        .unwrap()
+        .points()
+        .iter()
+        .map(|p| p.scenario.stalled)
+        .collect();
+    assert_eq!(counts, [5, 5]);
+}
+
 #[test]
 fn overrides_replace_fields_for_one_run() {
     let overrides = Overrides {

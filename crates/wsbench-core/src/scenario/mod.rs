@@ -244,6 +244,11 @@ pub struct Scenario {
     /// consumers, whose deliveries are not owed; the others' figures are reported apart.
     #[serde(default)]
     pub stalled: u64,
+    /// `stalled` as the user wrote it when it is a share of the clients (0.1): each sweep
+    /// point and search step has that share of its own clients stalled, not the first
+    /// point's count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stalled_share: Option<f64>,
     /// What the built-in servers do with a client whose outgoing queue is full.
     #[serde(default)]
     pub overflow: OverflowPolicy,

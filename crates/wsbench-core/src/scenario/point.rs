@@ -54,6 +54,7 @@ pub(super) fn point(
         );
     }
     let stalled = stalled(check, c, clients?, senders?)?;
+    let stalled_share = c.stalled.as_ref().map(|s| s.v).filter(|n| is_share(*n));
     Some(Scenario {
         name: c.name.clone(),
         transports: c.transports.clone(),
@@ -74,6 +75,7 @@ pub(super) fn point(
         sweep: Vec::new(),
         search: None,
         stalled,
+        stalled_share,
         overflow: c.overflow,
         queue_capacity: c.queue_capacity,
         nodes: nodes?,
@@ -135,13 +137,24 @@ fn senders(
     }
 }
 
+/// Whether `stalled = n` is a share of the clients (0.1) rather than a count (100).
+fn is_share(n: f64) -> bool {
+    n > 0.0 && n < 1.0
+}
+
+/// The stalled clients among `clients` for a share of them: the one formula, used where a
+/// point is checked and where a sweep or search sets its clients.
+pub(crate) fn stalled_of(share: f64, clients: u64) -> u64 {
+    (share * clients as f64).ceil() as u64
+}
+
 /// Slow consumers: a share (0.1) or a count (100) of clients that stop reading.
 fn stalled(check: &Checker<'_>, c: &Common, clients: u64, senders: u64) -> Option<u64> {
     let Some(At { v: n, span }) = c.stalled.clone() else {
         return Some(0);
     };
-    let count = if n > 0.0 && n < 1.0 {
-        (n * clients as f64).ceil() as u64
+    let count = if is_share(n) {
+        stalled_of(n, clients)
     } else if n >= 0.0 && n.fract() == 0.0 && n <= 1e9 {
         n as u64
     } else {

@@ -180,7 +180,12 @@ impl Scenario {
     /// Sets a sweepable field.
     pub fn set(&mut self, field: SweepField, value: f64) {
         match field {
-            SweepField::Clients => self.clients = value as u64,
+            SweepField::Clients => {
+                self.clients = value as u64;
+                if let Some(share) = self.stalled_share {
+                    self.stalled = super::point::stalled_of(share, self.clients);
+                }
+            }
             SweepField::Senders => self.senders = value as u64,
             SweepField::Rate => self.rate = value,
             SweepField::Payload => self.payload = value as u64,
