@@ -114,7 +114,7 @@ impl SioServer {
                  broadcast does not allow: use the drop policy with --redis",
             ));
         }
-        let client = redis::Client::open(redis_url).map_err(|e| failed(&e))?;
+        let client = redis::Client::open(with_resp3(redis_url)).map_err(|e| failed(&e))?;
         let adapter = RedisAdapterCtr::new_with_redis(&client)
             .await
             .map_err(|e| failed(&e))?;
@@ -213,6 +213,19 @@ impl SioServer {
             shutdown,
             tracker,
         })
+    }
+}
+
+/// `url` asking for RESP3, which socketioxide-redis needs (without it the client refuses
+/// with "Can only pass push sender to a connection using RESP3"): added where the URL
+/// does not say which protocol.
+fn with_resp3(url: &str) -> String {
+    if url.contains("protocol=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&protocol=resp3")
+    } else {
+        format!("{url}?protocol=resp3")
     }
 }
 
@@ -318,5 +331,22 @@ impl SioServerHandle {
         })
         .await
         .is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_resp3;
+
+    #[test]
+    fn a_redis_url_asks_for_resp3_unless_it_says_otherwise() {
+        let plain = "redis://127.0.0.1:6379/";
+        assert_eq!(with_resp3(plain), "redis://127.0.0.1:6379/?protocol=resp3");
+        assert_eq!(
+            with_resp3("redis://h/?db=1"),
+            "redis://h/?db=1&protocol=resp3"
+        );
+        let given = "redis://h/?protocol=resp3";
+        assert_eq!(with_resp3(given), given);
     }
 }

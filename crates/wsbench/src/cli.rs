@@ -1,5 +1,6 @@
 //! The command line.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -316,8 +317,8 @@ pub struct ServeArgs {
     pub transport: BuiltinServer,
 
     /// Address to listen on; port 0 lets the OS choose (see the ready line).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
-    pub listen: String,
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0", value_parser = parse_listen)]
+    pub listen: SocketAddr,
 
     /// What to do when a client's outgoing queue is full.
     #[arg(long, value_name = "POLICY", default_value = "drop", value_parser = parse_policy)]
@@ -392,6 +393,12 @@ impl ServeArgs {
     pub fn handicap(&self) -> wsbench_core::handicap::Handicap {
         wsbench_core::handicap::Handicap::new(self.handicap_us, self.handicap_wire_bytes)
     }
+}
+
+/// `--listen`: an address and port, such as 127.0.0.1:8080 (a usage error otherwise).
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    s.parse()
+        .map_err(|e| format!("not an address like 127.0.0.1:8080 ({e})"))
 }
 
 fn parse_policy(s: &str) -> Result<OverflowPolicy, String> {

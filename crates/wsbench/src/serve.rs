@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
@@ -94,12 +94,7 @@ async fn start(args: &ServeArgs, listener: TcpListener) -> anyhow::Result<Box<dy
 
 /// Runs `wsbench serve` to completion.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let addr: SocketAddr = args.listen.parse().map_err(|e| {
-        anyhow!(
-            "--listen '{}' is not an address like 127.0.0.1:8080 ({e})",
-            args.listen
-        )
-    })?;
+    let addr = args.listen;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -166,16 +166,20 @@ async fn serve_socketio_speaks_engine_io_and_exits_on_sigterm() {
 }
 
 #[tokio::test]
-async fn bad_address_and_port_in_use_are_one_line_errors() {
+async fn a_bad_address_is_a_usage_error_and_a_port_in_use_a_one_line_error() {
     let out = Command::new(env!("CARGO_BIN_EXE_wsbench"))
         .args(["serve", "ws", "--listen", "not-an-address"])
         .output()
         .await
         .unwrap();
-    assert!(!out.status.success());
+    // A mistake in the command line: a usage error (2), said in its first line.
+    assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("not-an-address"), "{err}");
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("not-an-address") && first.contains("127.0.0.1:8080"),
+        "{err}"
+    );
 
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
@@ -189,4 +193,18 @@ async fn bad_address_and_port_in_use_are_one_line_errors() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains(&addr) && err.contains("in use"), "{err}");
+}
+
+/// `serve --help`'s cluster example gives a plain Redis URL: the Socket.IO node asks for
+/// RESP3 itself (it stopped with "Can only pass push sender to a connection using RESP3").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socketio_node_takes_a_plain_redis_url() {
+    let Some(redis) = wsbench_core::redis_server::RedisServer::start_or_skip(
+        "a_socketio_node_takes_a_plain_redis_url",
+    ) else {
+        return;
+    };
+    let plain = redis.url().replace("?protocol=resp3", "");
+    let served = spawn_serve(&["socketio", "--redis", &plain]).await;
+    terminate(served).await;
 }
