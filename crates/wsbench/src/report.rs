@@ -48,12 +48,20 @@ pub fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let bytes = args.format.exporter().render(&result)?;
     match &args.output {
         Some(path) => write_atomic(path, &bytes)?,
-        None => {
-            use std::io::Write;
-            std::io::stdout().write_all(&bytes)?;
-        }
+        None => to_stdout(&bytes)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` on stdout. A reader that stopped early (`| head`) is not an error: the
+/// rest is not wanted.
+fn to_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 /// Runs `wsbench compare`; the exit code is the verdict.
@@ -77,13 +85,11 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         max_interference: args.max_interference,
     };
     let comparison = compare::compare(&base, &new, tolerances, args.strict_env);
-    print!(
-        "{}",
-        compare::markdown(
-            &comparison,
-            &args.base.display().to_string(),
-            &args.new.display().to_string()
-        )
+    let md = compare::markdown(
+        &comparison,
+        &args.base.display().to_string(),
+        &args.new.display().to_string(),
     );
+    to_stdout(md.as_bytes())?;
     Ok(ExitCode::from(comparison.exit_code()))
 }

@@ -189,3 +189,29 @@ fn outputs_are_never_replaced_without_force() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `wsbench report RESULT --format json | head -1`: a reader that stops early ends the
+/// output quietly (it printed "Broken pipe" and exited 1). Likewise for compare.
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    use std::process::Command;
+    let fixture = fixture();
+    let fixture = fixture.to_str().unwrap();
+    for args in [
+        vec!["report", fixture, "--format", "json"],
+        vec!["compare", fixture, fixture],
+    ] {
+        // A pipe whose reader has gone already, as `head` has once it read its lines.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_wsbench"))
+            .args(&args)
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+    }
+}
