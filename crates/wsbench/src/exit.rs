@@ -65,6 +65,23 @@ pub fn refuse_overwrite(path: &std::path::Path, force: bool) -> anyhow::Result<(
     Ok(())
 }
 
+/// Checks, before anything is measured, that results can be written in `dir` (creating
+/// it): a directory that cannot take them is the request's mistake (exit 2), found now
+/// rather than after the measurement, when nothing could be kept.
+pub fn check_writable(dir: &std::path::Path) -> anyhow::Result<()> {
+    let probe = dir.join(".wsbench-write-check");
+    let tried = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&probe, b""))
+        .and_then(|()| std::fs::remove_file(&probe));
+    tried.map_err(|e| {
+        Usage(format!(
+            "cannot write results in {}: {e}; choose another --out",
+            dir.display()
+        ))
+        .into()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -215,3 +215,19 @@ fn a_reader_that_stops_early_is_not_an_error() {
         assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
     }
 }
+
+/// `--out` somewhere results cannot be written is refused before anything is measured
+/// (it measured, then exited 1 with nothing kept).
+#[test]
+fn an_output_that_cannot_be_written_is_refused_up_front() {
+    let smoke = scenario_path("smoke.toml");
+    let started = std::time::Instant::now();
+    let (code, _, err) = wsbench_with(&["run", smoke.to_str().unwrap(), "--out", "/proc/nope"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("/proc/nope") && err.contains("--out"), "{err}");
+    assert!(!err.contains("measuring"), "nothing measured: {err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "refused at once"
+    );
+}

@@ -85,6 +85,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     });
     let result_path = dir.join("result.json");
     crate::exit::refuse_overwrite(&result_path, args.force)?;
+    crate::exit::check_writable(&dir)?;
     let mut result = RunResult {
         schema_version: SCHEMA_VERSION,
         wsbench_version: env!("CARGO_PKG_VERSION").to_owned(),
