@@ -16,6 +16,7 @@ pub mod handicap;
 pub mod histogram;
 pub mod net;
 pub mod policy;
+pub mod prerequisite;
 pub mod probe;
 pub mod redis_server;
 pub mod result;

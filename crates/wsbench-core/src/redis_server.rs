@@ -53,10 +53,10 @@ impl RedisServer {
     /// installed on a developer's machine. Under CI (`CI` set) a missing `redis-server` is a
     /// failure, never a skip: `.ci/run` installs it.
     pub fn start_or_skip(test: &str) -> Option<RedisServer> {
-        if !Self::installed() && std::env::var_os("CI").is_none() {
-            eprintln!(
-                "skipping {test}: redis-server is not installed (apt-get install redis-server; \
-                 .ci/run installs it)"
+        if !Self::installed() {
+            crate::prerequisite::missing(
+                test,
+                "redis-server (apt-get install redis-server; .ci/run installs it)",
             );
             return None;
         }

@@ -14,16 +14,8 @@ use wsbench_core::result::Status;
 
 /// Node.js with the `ws` and `socket.io` packages of servers/node, or `None` (the test is
 /// skipped, except under CI, which must have them).
-fn node_modules() -> Option<PathBuf> {
-    let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../servers/node/node_modules");
-    let node = std::process::Command::new("node").arg("--version").output();
-    if !modules.exists() || node.is_err() {
-        let why = "Node.js and servers/node/node_modules (run `npm ci` in servers/node)";
-        assert!(std::env::var_os("CI").is_none(), "CI must have {why}");
-        eprintln!("skipped: this test needs {why}");
-        return None;
-    }
-    Some(modules.canonicalize().unwrap())
+fn node_modules(test: &str) -> Option<PathBuf> {
+    common::node_modules(test)
 }
 
 /// The smoke scenario measuring system `chat`: the test server `script` under Node.js,
@@ -75,7 +67,9 @@ auth = '{"token":"test-token"}'"#;
 
 #[test]
 fn a_json_envelope_server_that_wraps_what_it_relays_is_counted_exactly() {
-    let Some(modules) = node_modules() else {
+    let Some(modules) =
+        node_modules("a_json_envelope_server_that_wraps_what_it_relays_is_counted_exactly")
+    else {
         return;
     };
     let dir = temp_dir("envelope");
@@ -108,7 +102,9 @@ fn a_json_envelope_server_that_wraps_what_it_relays_is_counted_exactly() {
 
 #[test]
 fn a_socketio_server_with_its_own_namespace_event_path_and_auth_is_counted_exactly() {
-    let Some(modules) = node_modules() else {
+    let Some(modules) = node_modules(
+        "a_socketio_server_with_its_own_namespace_event_path_and_auth_is_counted_exactly",
+    ) else {
         return;
     };
     let dir = temp_dir("chat-sio");
@@ -131,7 +127,9 @@ fn a_socketio_server_with_its_own_namespace_event_path_and_auth_is_counted_exact
 
 #[test]
 fn rooms_and_round_trips_keep_working_with_the_servers_own_names() {
-    let Some(modules) = node_modules() else {
+    let Some(modules) =
+        node_modules("rooms_and_round_trips_keep_working_with_the_servers_own_names")
+    else {
         return;
     };
     let dir = temp_dir("adapter-modes");
@@ -169,7 +167,9 @@ on_connect = ['{"type":"subscribe","room":"{room}"}']"#;
 
 #[test]
 fn a_server_that_relays_nothing_with_the_probe_is_named_not_shown_as_loss() {
-    let Some(modules) = node_modules() else {
+    let Some(modules) =
+        node_modules("a_server_that_relays_nothing_with_the_probe_is_named_not_shown_as_loss")
+    else {
         return;
     };
     let dir = temp_dir("no-relay");

@@ -274,13 +274,7 @@ fn servers_and_the_load_generator_run_on_the_cpus_they_are_given() {
 
 #[test]
 fn the_seeds_node_servers_are_measured_in_full() {
-    let node_modules =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../servers/node/node_modules");
-    let node = std::process::Command::new("node").arg("--version").output();
-    if !node_modules.exists() || node.is_err() {
-        let why = "Node.js and servers/node/node_modules (run `npm ci` in servers/node)";
-        assert!(std::env::var_os("CI").is_none(), "CI must have {why}");
-        eprintln!("skipped: this test needs {why}");
+    if common::node_modules("the_seeds_node_servers_are_measured_in_full").is_none() {
         return;
     }
     let dir = temp_dir("node");

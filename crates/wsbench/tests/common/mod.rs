@@ -8,6 +8,19 @@ use std::time::{Duration, Instant};
 
 use wsbench_core::result::RunResult;
 
+/// servers/node's packages with Node.js, or `None` after saying the test is skipped (a
+/// failure under CI; see `wsbench_core::prerequisite`).
+pub fn node_modules(test: &str) -> Option<PathBuf> {
+    let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../servers/node/node_modules");
+    let node = Command::new("node").arg("--version").output();
+    if !modules.exists() || node.is_err() {
+        let why = "Node.js and servers/node/node_modules (run `npm ci` in servers/node)";
+        wsbench_core::prerequisite::missing(test, why);
+        return None;
+    }
+    Some(modules.canonicalize().unwrap())
+}
+
 pub fn wsbench() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wsbench"))
 }
