@@ -336,3 +336,30 @@ fn the_gate_judges_no_timing_from_a_degraded_run() {
     }
     assert_eq!(verdict(&c, "ws", "wire_bytes_per_delivery").0, Gate::Same);
 }
+
+/// The same figures measured on a machine twice as slow (its CPU kernel took twice as
+/// long): judged per machine speed, the change is a halving, while the figures shown are
+/// the same. The change column says both, so a judged change is never read against the
+/// raw figures beside it (a falling figure was shown as a rise).
+#[test]
+fn a_change_judged_per_machine_speed_shows_the_change_as_measured_too() {
+    use wsbench_report::compare::{self, Tolerances};
+    let base = fixture("pair-result.json");
+    let mut slower = base.clone();
+    if let Some(c) = slower.environment.calibration.as_mut() {
+        c.cpu_kernel_ms.iter_mut().for_each(|v| *v *= 2.0);
+    }
+    for b in slower.runs.iter_mut().flat_map(|r| r.blocks.iter_mut()) {
+        b.cpu_kernel_ms = b.cpu_kernel_ms.map(|v| v * 2.0);
+    }
+    let c = compare::compare(&base, &slower, Tolerances::default(), false);
+    let md = compare::markdown(&c, "here", "slower");
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| ws | server CPU/delivery"))
+        .expect("a CPU row");
+    assert!(
+        row.contains("-50.0%") && row.contains("per machine speed (as measured +0.0%)"),
+        "{row}"
+    );
+}

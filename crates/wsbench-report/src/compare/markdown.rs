@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::{Comparison, EXIT_OK, Row, Verdict};
 use crate::metrics::Kind;
+use crate::samples::Divisor;
 use crate::stats::{CONFIDENCE, Interval};
 use crate::summary::Stat;
 use crate::table::format_value;
@@ -154,6 +155,19 @@ fn row(out: &mut String, r: &Row, ratio_row: bool) {
         (_, _, Some(ci)) => percent(ci.estimate),
         (Some(b), Some(n), None) if b.median != 0.0 => percent(n.median / b.median),
         _ => "-".to_owned(),
+    };
+    // A change judged per machine speed (figures divided by the CPU kernel's time) can
+    // point the other way from the figures shown beside it, measured on machines of
+    // different speeds: both are shown.
+    let calibrated = [Divisor::BlockKernel, Divisor::RunKernel]
+        .iter()
+        .any(|d| r.note.starts_with(d.describe()));
+    let change = match (r.base, r.new) {
+        (Some(b), Some(n)) if calibrated && b.median != 0.0 => format!(
+            "{change} per machine speed (as measured {})",
+            percent(n.median / b.median)
+        ),
+        _ => change,
     };
     if ratio_row {
         let _ = writeln!(
