@@ -131,15 +131,9 @@ fn servers_that_cannot_start_fail_their_system_and_the_run_goes_on() {
             "ready_timeout = \"500ms\"\n",
         ),
         sh_system("crashes", "echo boom >&2; exit 3", &mark, ""),
-        "\n[systems.missing]\nprotocol = \"ws\"\ncommand = [\"no-such-server-here\", \"{port}\"]\n"
-            .to_owned(),
     ]
     .concat();
-    let path = with_systems(
-        &dir,
-        "[\"never\", \"crashes\", \"missing\", \"ws\"]",
-        &systems,
-    );
+    let path = with_systems(&dir, "[\"never\", \"crashes\", \"ws\"]", &systems);
     let start = Instant::now();
     let (code, result) = run_with(&path, &dir.join("out"), &[]);
     assert_eq!(code, Some(1));
@@ -165,14 +159,55 @@ fn servers_that_cannot_start_fail_their_system_and_the_run_goes_on() {
         error("crashes")
     );
     assert!(error("crashes").contains("boom"), "{}", error("crashes"));
-    assert!(
-        error("missing").contains("cannot start `no-such-server-here"),
-        "{}",
-        error("missing")
-    );
     let ws = result.runs.iter().find(|r| r.transport == "ws").unwrap();
     assert!(ws.status.measured(), "{:?}", ws.status);
     assert_nothing_left(&mark);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A program that is not there and a process that does not exist are found before
+/// anything is measured, both at once, as the request's mistakes (exit 2); they were found
+/// when their system's turn came, after the others had been measured (exit 1).
+#[test]
+fn a_missing_program_and_a_missing_process_are_refused_up_front() {
+    let dir = temp_dir("preflight");
+    let missing =
+        "\n[systems.missing]\nprotocol = \"ws\"\ncommand = [\"no-such-server-here\", \"{port}\"]\n";
+    let path = with_systems(&dir, "[\"ws\", \"missing\"]", missing);
+    let started = Instant::now();
+    let out = wsbench()
+        .args(["run", path.to_str().unwrap(), "--out"])
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("[systems.missing]: cannot find `no-such-server-here`"),
+        "{err}"
+    );
+    assert!(!err.contains("measuring") && !dir.join("out/result.json").exists());
+    assert!(started.elapsed() < Duration::from_secs(20));
+
+    let smoke = scenario_path("smoke.toml");
+    let out = wsbench()
+        .args(["run", smoke.to_str().unwrap(), "--transport", "ws"])
+        .args([
+            "--target",
+            "ws=ws://127.0.0.1:9/",
+            "--target-pid",
+            "ws=4294967294",
+        ])
+        .arg("--out")
+        .arg(dir.join("out2"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--target-pid ws=4294967294: no process"),
+        "{err}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -15,6 +15,7 @@ mod method;
 mod output;
 mod phases;
 mod plan;
+mod preflight;
 mod procfs;
 mod sampler;
 mod schedule;
@@ -147,6 +148,10 @@ fn checked(args: &RunArgs) -> Result<(Scenario, Shard), Vec<String>> {
         .map_err(|errors| errors.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     let shard = args.shard.unwrap_or_default();
     check_shardable(&scenario, shard).map_err(|why| vec![format!("--shard {shard}: {why}")])?;
+    let mistakes = preflight::mistakes(&scenario);
+    if !mistakes.is_empty() {
+        return Err(mistakes);
+    }
     Ok((scenario, shard))
 }
 

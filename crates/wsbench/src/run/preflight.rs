@@ -1,0 +1,63 @@
+//! What can be checked on this machine before anything is measured, beyond the scenario's
+//! own rules: that each `[systems.X]` program exists and that each `--target-pid` names a
+//! process. Found here, such a mistake is the request's (exit 2) and costs nothing; found
+//! when its system's turn comes, it cost the other systems' measurements first (exit 1).
+
+use std::path::Path;
+
+use wsbench_core::scenario::Scenario;
+
+/// Every such mistake, each a line.
+pub fn mistakes(scenario: &Scenario) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, def) in &scenario.systems {
+        let Some(program) = def.start.command.first() else {
+            continue;
+        };
+        if !scenario.transports.contains(name) || program.contains('{') {
+            continue;
+        }
+        if !runnable(program) {
+            out.push(format!(
+                "[systems.{name}]: cannot find `{program}` (is it installed, and on PATH?)"
+            ));
+        }
+    }
+    for (name, pid) in &scenario.target_pids {
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            out.push(format!(
+                "--target-pid {name}={pid}: no process {pid} on this machine"
+            ));
+        }
+    }
+    out
+}
+
+/// Whether `program` names an executable file: a path (with a `/`) as it is, a bare name
+/// on PATH, as the shell would find it.
+fn runnable(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        return executable(Path::new(program));
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| executable(&dir.join(program))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runnable;
+
+    #[test]
+    fn programs_are_found_as_the_shell_finds_them() {
+        assert!(runnable("sh"));
+        assert!(runnable("/bin/sh"));
+        assert!(!runnable("no-such-program-wsbench"));
+        assert!(!runnable("/no/such/program"));
+        assert!(!runnable("/etc/hostname"), "a file that is not executable");
+    }
+}
