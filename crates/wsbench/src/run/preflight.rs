@@ -58,6 +58,12 @@ mod tests {
         assert!(runnable("/bin/sh"));
         assert!(!runnable("no-such-program-wsbench"));
         assert!(!runnable("/no/such/program"));
-        assert!(!runnable("/etc/hostname"), "a file that is not executable");
+        let plain = std::env::temp_dir().join(format!("wsbench-plain-{}", std::process::id()));
+        std::fs::write(&plain, "not a program").unwrap();
+        assert!(
+            !runnable(plain.to_str().unwrap()),
+            "a file that is not executable"
+        );
+        std::fs::remove_file(plain).unwrap();
     }
 }
