@@ -205,9 +205,17 @@ fn summarize_one(
         } else {
             complete
         };
+        // A shard owes what its own senders sent to every shard's clients and receives
+        // what its clients got from every sender: the two make a loss only once merged.
+        let shard = result.shard.is_some();
         let stats = METRICS
             .iter()
-            .map(|m| Stat::of(basis.iter().filter_map(|r| (m.get)(r)).collect()))
+            .map(|m| {
+                if shard && m.kind == crate::metrics::Kind::Loss {
+                    return None;
+                }
+                Stat::of(basis.iter().filter_map(|r| (m.get)(r)).collect())
+            })
             .collect();
         let (mut latency, mut connect_time) = Default::default();
         for r in &basis {

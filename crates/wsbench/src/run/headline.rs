@@ -49,6 +49,12 @@ pub fn headline(result: &RunResult) -> String {
     }
     let mut out = align(&lines);
     out.push_str("  ↓ lower is better, ↑ higher is better; medians over repeats\n");
+    if result.shard.is_some() {
+        out.push_str(
+            "  loss: a shard's is known once merged (`wsbench merge`): its senders owe every \
+             shard's clients\n",
+        );
+    }
     let groups = claims::by_runtime(result, &summaries);
     let many = groups.len() > 1;
     for (runtime, claims) in groups {
