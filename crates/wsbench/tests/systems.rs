@@ -211,6 +211,31 @@ fn a_missing_program_and_a_missing_process_are_refused_up_front() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// The port wsbench picked for a server can be taken by another process before the server
+/// binds it: a server that dies saying so is started again on another port (one of three
+/// runs of a `[systems.X]` server failed so).
+#[test]
+fn a_server_whose_port_was_taken_is_started_again_on_another() {
+    let dir = temp_dir("port-taken");
+    let mark = format!("port-taken-{}", std::process::id());
+    let once = dir.join("failed-once");
+    let script = format!(
+        "if [ ! -e {once} ]; then touch {once}; \
+         echo 'Error: listen EADDRINUSE: address already in use 127.0.0.1:'$PORT >&2; exit 1; fi; \
+         exec {bin} serve ws --listen 127.0.0.1:$PORT",
+        once = once.display(),
+        bin = bin()
+    );
+    let systems = sh_system("unlucky", &script, &mark, "");
+    let path = with_systems(&dir, "[\"unlucky\"]", &systems);
+    let (code, result) = run_with(&path, &dir.join("out"), &[]);
+    assert_eq!(code, Some(0), "{:?}", result.runs[0].error);
+    assert!(once.exists(), "the first start failed as planned");
+    assert!(result.runs[0].status.measured());
+    assert_nothing_left(&mark);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn a_target_with_a_pid_gets_server_figures() {
     let dir = temp_dir("target-pid");

@@ -27,10 +27,41 @@ pub struct CommandChild {
     tail: Tail,
 }
 
+/// Whether a server's failure to start says its address was in use (Node's `EADDRINUSE`,
+/// Rust's and most others' "address already in use").
+fn port_taken(e: &anyhow::Error) -> bool {
+    let text = format!("{e:#}").to_lowercase();
+    text.contains("eaddrinuse") || text.contains("address already in use")
+}
+
+/// Tries at starting a server whose port another process took first.
+const PORT_TRIES: usize = 3;
+
 impl CommandChild {
-    /// Starts `spec` on a free loopback port (or `port`, restarting) and waits, at most
-    /// `ready_timeout`, until it serves.
+    /// Starts `spec` on a free loopback port and waits, at most `ready_timeout`, until it
+    /// serves. The port is free when picked, but another process may take it before the
+    /// server binds it: a server that dies saying its address is in use is started again
+    /// on another port, up to [`PORT_TRIES`] times.
     pub async fn spawn(
+        spec: &CommandSpec,
+        cpus: Option<&CpuSet>,
+        ready_timeout: Duration,
+    ) -> anyhow::Result<CommandChild> {
+        let mut tries = 1;
+        loop {
+            match Self::spawn_once(spec, cpus, ready_timeout).await {
+                Err(e) if tries < PORT_TRIES && port_taken(&e) => {
+                    tracing::warn!(
+                        "the server's port was taken before it bound it: trying another ({e:#})"
+                    );
+                    tries += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn spawn_once(
         spec: &CommandSpec,
         cpus: Option<&CpuSet>,
         ready_timeout: Duration,
