@@ -3,13 +3,16 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::clients::ConnectFailure;
+
 /// One worker's live counters. Each worker writes only its own (no contention); relaxed
 /// atomics, because a reader only needs each value, not an order between them.
 #[derive(Debug)]
 #[repr(align(128))]
 pub struct WorkerLive {
     connected: AtomicU64,
-    failed: AtomicU64,
+    /// Failed connection attempts, by kind ([`ConnectFailure::index`]).
+    failed: [AtomicU64; ConnectFailure::ALL.len()],
     disconnected: AtomicU64,
     probes_received: AtomicU64,
     bytes_read: AtomicU64,
@@ -59,7 +62,7 @@ impl Default for WorkerLive {
     fn default() -> Self {
         WorkerLive {
             connected: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
+            failed: std::array::from_fn(|_| AtomicU64::new(0)),
             disconnected: AtomicU64::new(0),
             probes_received: AtomicU64::new(0),
             bytes_read: AtomicU64::new(0),
@@ -85,6 +88,8 @@ pub struct LiveSnapshot {
     pub connected: u64,
     /// Connection attempts that failed.
     pub failed: u64,
+    /// The same by kind, in [`ConnectFailure::ALL`] order.
+    pub failures: [u64; ConnectFailure::ALL.len()],
     /// Clients lost after they were ready.
     pub disconnected: u64,
     /// Probes received so far (warm-up included).
@@ -99,8 +104,8 @@ impl WorkerLive {
     pub(crate) fn connected(&self) {
         self.connected.fetch_add(1, Ordering::Relaxed);
     }
-    pub(crate) fn failed(&self) {
-        self.failed.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn failed(&self, kind: ConnectFailure) {
+        self.failed[kind.index()].fetch_add(1, Ordering::Relaxed);
     }
     pub(crate) fn disconnected(&self) {
         self.disconnected.fetch_add(1, Ordering::Relaxed);
@@ -114,7 +119,11 @@ impl WorkerLive {
 
     fn add_to(&self, s: &mut LiveSnapshot) {
         s.connected += self.connected.load(Ordering::Relaxed);
-        s.failed += self.failed.load(Ordering::Relaxed);
+        for (n, by_kind) in s.failures.iter_mut().zip(&self.failed) {
+            let failed = by_kind.load(Ordering::Relaxed);
+            *n += failed;
+            s.failed += failed;
+        }
         s.disconnected += self.disconnected.load(Ordering::Relaxed);
         s.probes_received += self.probes_received.load(Ordering::Relaxed);
         s.bytes_read += self.bytes_read.load(Ordering::Relaxed);

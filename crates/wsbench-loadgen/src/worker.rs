@@ -36,7 +36,7 @@ pub(crate) struct WorkerCtx {
 impl WorkerCtx {
     /// Records a failed connection; a sender's whole measured schedule is then unsent.
     pub(crate) async fn connect_failed(&self, id: u64, kind: ConnectFailure) {
-        self.live.failed();
+        self.live.failed(kind);
         *self.report.borrow_mut().failures.entry(kind).or_default() += 1;
         if id < self.plan.senders
             && let Some(timeline) = wait_timeline(self).await

@@ -231,3 +231,48 @@ fn an_output_that_cannot_be_written_is_refused_up_front() {
         "refused at once"
     );
 }
+
+/// When no client connects, the terminal says why, by kind: a Socket.IO server that refuses
+/// the namespace CONNECT (it said only "no client could connect"), nothing listening (said
+/// only in report.md).
+#[test]
+fn a_run_where_no_client_connects_says_why_on_the_terminal() {
+    let dir = temp_dir("cli-why");
+    let smoke = std::fs::read_to_string(scenario_path("smoke.toml")).unwrap();
+    let path = dir.join("nsp.toml");
+    std::fs::write(
+        &path,
+        format!("{smoke}\n[adapter.socketio]\nnamespace = \"/nope\"\n"),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let (code, _, err) = wsbench_with(&[
+        "run",
+        path.to_str().unwrap(),
+        "--transport",
+        "socketio",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("20 rejected") && err.contains("CONNECT_ERROR"),
+        "{err}"
+    );
+
+    let smoke = scenario_path("smoke.toml");
+    let out = dir.join("out2");
+    let (code, _, err) = wsbench_with(&[
+        "run",
+        smoke.to_str().unwrap(),
+        "--transport",
+        "ws",
+        "--target",
+        "ws=ws://127.0.0.1:9/",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("refused: nothing listens"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -17,11 +17,47 @@ pub enum ConnectFailure {
     Handshake,
     /// The engine.io/socket.io handshake went wrong.
     Protocol,
+    /// The Socket.IO server refused the namespace CONNECT (CONNECT_ERROR).
+    Rejected,
     /// Anything else.
     Other,
 }
 
 impl ConnectFailure {
+    /// Every kind, in [`ConnectFailure::index`] order.
+    pub const ALL: [ConnectFailure; 8] = [
+        ConnectFailure::Refused,
+        ConnectFailure::Timeout,
+        ConnectFailure::Reset,
+        ConnectFailure::Resources,
+        ConnectFailure::Handshake,
+        ConnectFailure::Protocol,
+        ConnectFailure::Rejected,
+        ConnectFailure::Other,
+    ];
+
+    /// Its place in [`ConnectFailure::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// What it means and what to look at, for a run where no client could connect.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ConnectFailure::Refused => "nothing listens at that address",
+            ConnectFailure::Timeout => "no answer in time",
+            ConnectFailure::Reset => "the server closed or reset the connection in the handshake",
+            ConnectFailure::Resources => "out of file descriptors or local ports here",
+            ConnectFailure::Handshake => "the HTTP upgrade was refused (path, headers)",
+            ConnectFailure::Protocol => "the engine.io or Socket.IO handshake went wrong",
+            ConnectFailure::Rejected => {
+                "the Socket.IO server refused the namespace CONNECT (CONNECT_ERROR: the \
+                 adapter's auth, or a namespace it does not serve)"
+            }
+            ConnectFailure::Other => "another error",
+        }
+    }
+
     /// The name used in results.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -31,6 +67,7 @@ impl ConnectFailure {
             ConnectFailure::Resources => "resources",
             ConnectFailure::Handshake => "handshake",
             ConnectFailure::Protocol => "protocol",
+            ConnectFailure::Rejected => "rejected",
             ConnectFailure::Other => "other",
         }
     }

@@ -54,7 +54,7 @@ impl Wire for SocketIoWs {
             if text.starts_with(&ok) {
                 break;
             } else if text.starts_with(&refused) {
-                return Err(ConnectFailure::Protocol);
+                return Err(ConnectFailure::Rejected);
             }
         }
         if let Role::Room(n) = role {

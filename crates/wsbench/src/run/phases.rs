@@ -149,8 +149,13 @@ impl Phases<'_, '_> {
             }
             self.tick(monotonic_ns() + TICK.as_nanos() as u64).await?;
         }
-        if self.load.live().connected == 0 {
-            let why = format!("no client could connect to {}", self.servers.url());
+        let live = self.load.live();
+        if live.connected == 0 {
+            let why = format!(
+                "no client could connect to {}{}",
+                self.servers.url(),
+                failure_kinds(&live)
+            );
             return Err(Stop::ServerDied(why));
         }
         Ok(())
@@ -352,5 +357,22 @@ impl Phases<'_, '_> {
             Some(why) => Err(Stop::ServerDied(why)),
             None => Ok(()),
         }
+    }
+}
+
+/// What the failed connection attempts were, each kind with its count and meaning:
+/// "; 20 rejected: the Socket.IO server refused the namespace CONNECT (…)".
+fn failure_kinds(live: &wsbench_loadgen::LiveSnapshot) -> String {
+    use wsbench_loadgen::ConnectFailure;
+    let kinds: Vec<String> = ConnectFailure::ALL
+        .iter()
+        .zip(live.failures)
+        .filter(|(_, n)| *n > 0)
+        .map(|(kind, n)| format!("{n} {}: {}", kind.as_str(), kind.meaning()))
+        .collect();
+    if kinds.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", kinds.join("; "))
     }
 }
