@@ -116,3 +116,37 @@ fn a_remote_target_needs_allow_remote_from_the_command_line() {
     let err = parse(&format!("allow_remote = true\n{text}")).unwrap_err();
     assert!(err.contains("unknown field `allow_remote`"), "{err}");
 }
+
+/// One mistake does not hide another, nor is it said twice: an adapter naming no system
+/// does not hide the payload too small for another's template (it did: one wrong adapter
+/// dropped them all); a system refused for its own mistake is not also "without a
+/// server", its adapter is not "naming no system", and the adapter's own mistakes show.
+#[test]
+fn every_mistake_is_said_once_and_none_hides_another() {
+    let template = "\n[adapter.ws]\ntemplate = '{\"type\":\"chat\",\"text\":\"{probe}\"}'\n";
+    let ghost = "\n[adapter.ghost]\ntemplate = \"x\"\n";
+    let err = parse(&format!("{VALID}{template}{ghost}")).unwrap_err();
+    assert!(err.contains("'ghost' names no system"), "{err}");
+    assert!(
+        err.contains("payload: 64 bytes leave 39 for the probe"),
+        "{err}"
+    );
+
+    let text = format!(
+        "{}\n[systems.chat]\nprotocol = \"ws\"\ncommand = [\"node\", \"chat.js\"]\n\
+         \n[adapter.chat]\nbogus = 1\n",
+        VALID.replace(
+            "transports = [\"ws\", \"socketio\"]",
+            "transports = [\"ws\", \"chat\"]"
+        )
+    );
+    let err = parse(&text).unwrap_err();
+    assert!(
+        err.contains("systems.chat: the server must be told its port"),
+        "{err}"
+    );
+    assert!(err.contains("adapter.chat.bogus: unknown field"), "{err}");
+    assert!(!err.contains("has no built-in server"), "{err}");
+    assert!(!err.contains("'chat' names no system"), "{err}");
+    assert_eq!(err.lines().count(), 2, "{err}");
+}

@@ -39,23 +39,30 @@ pub(super) fn adapters(
         return Some(BTreeMap::new());
     };
     let table = Fields::new(check.table("adapter", v)?, "adapter", v.span.clone());
-    let before = check.count();
     let mut adapters = BTreeMap::new();
     for entry in table.all() {
         let field = format!("adapter.{}", entry.key);
         let named = entry.key.parse::<SystemName>().ok();
-        let Some((name, family)) =
-            named.and_then(|n| protocol_of(&n, systems).map(|p| (n, p.spec().family)))
-        else {
-            let message = format!("'{}' names no system of this scenario", entry.key);
-            check.report(entry.key_span.clone(), "adapter", message);
+        // A system refused for a mistake of its own is still named: its adapter is checked
+        // against the protocol its table says, if it says one it can.
+        let protocol = named.as_ref().and_then(|n| {
+            protocol_of(n, systems).or_else(|| super::systems::declared_protocol(f, &entry.key))
+        });
+        let Some((name, family)) = named.zip(protocol).map(|(n, p)| (n, p.spec().family)) else {
+            if !super::systems::declared(f).contains(&entry.key) {
+                let message = format!("'{}' names no system of this scenario", entry.key);
+                check.report(entry.key_span.clone(), "adapter", message);
+            }
             continue;
         };
         if let Some(a) = adapter(check, &field, &entry.value, family) {
             adapters.insert(name, a);
         }
     }
-    (check.count() == before).then_some(adapters)
+    // The right ones, even where others were wrong: the checks that use them (payload
+    // against a template, a transport against its system) still run, and report their own
+    // mistakes rather than echo these. A mistake here fails the scenario all the same.
+    Some(adapters)
 }
 
 /// One system's adapter, for a server of `family`.

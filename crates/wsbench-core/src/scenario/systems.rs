@@ -45,6 +45,24 @@ pub(super) fn declared(f: &Fields<'_>) -> Vec<String> {
     }
 }
 
+/// The protocol `[systems.NAME]` says, read as written, whatever else is wrong in its
+/// table: what its adapter is checked against when the system itself was refused, so that
+/// one mistake does not hide the adapter's own.
+pub(super) fn declared_protocol(f: &Fields<'_>, name: &str) -> Option<Protocol> {
+    let Some(Kind::Table(systems)) = f.get("systems").map(|v| &v.kind) else {
+        return None;
+    };
+    let entry = systems.entries.iter().find(|e| e.key == name)?;
+    let Kind::Table(table) = &entry.value.kind else {
+        return None;
+    };
+    let protocol = table.entries.iter().find(|e| e.key == "protocol")?;
+    match &protocol.value.kind {
+        Kind::Str(p) => p.parse().ok(),
+        _ => None,
+    }
+}
+
 /// Every `[systems.NAME]` table, checked.
 pub(super) fn systems(
     check: &Checker<'_>,
@@ -54,7 +72,6 @@ pub(super) fn systems(
         return Some(BTreeMap::new());
     };
     let table = Fields::new(check.table("systems", v)?, "systems", v.span.clone());
-    let before = check.count();
     let mut systems = BTreeMap::new();
     for entry in table.all() {
         let field = format!("systems.{}", entry.key);
@@ -77,7 +94,10 @@ pub(super) fn systems(
             systems.insert(name, def);
         }
     }
-    (check.count() == before).then_some(systems)
+    // The right ones, even where others were wrong: the checks that use them (payload
+    // against a template, a transport against its system) still run, and report their own
+    // mistakes rather than echo these. A mistake here fails the scenario all the same.
+    Some(systems)
 }
 
 /// One system's table.
@@ -301,8 +321,11 @@ pub(super) fn servers_exist(check: &Checker<'_>, f: &Fields<'_>, c: &Common) {
             format!("kills and restarts wsbench's own servers; {name} is a [systems] server"),
         );
     }
+    // A system whose own table was wrong is not also "without a server": said once.
+    let declared = declared(f);
     for name in &c.transports {
         let started = c.systems.contains_key(name)
+            || declared.iter().any(|d| d == name.as_str())
             || name.builtin().is_some_and(|p| p.spec().server.is_some());
         if !started && !c.target.contains_key(name) {
             let at = f.get("transports").map_or(0..0, |v| v.span.clone());
