@@ -167,6 +167,12 @@ fn a_cluster_delivers_across_nodes_and_survives_a_killed_node() {
             "{t}: {delivered} of {owed}"
         );
         assert_eq!(run.connections.disconnected, 6, "{t}");
+        // Its blocks are read throughout, the kill included: servers' CPU (the killed node
+        // counting what it had), and the machine's readings that validity rests on (they
+        // were not read at all in a run with a kill, and its CPU claim had "0 block(s)").
+        let cpu: Vec<Option<f64>> = run.blocks.iter().map(|b| b.server_cpu_s).collect();
+        assert!(cpu.iter().all(Option::is_some), "{t}: {cpu:?}");
+        assert!(run.blocks.iter().all(|b| b.cpu_kernel_ms.is_some()), "{t}");
     }
     let md = std::fs::read_to_string(out2.join("report.md")).unwrap();
     assert!(

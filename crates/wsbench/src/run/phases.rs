@@ -225,23 +225,34 @@ impl Phases<'_, '_> {
         if let Some(outage) = s.outage {
             self.wait_until(into(outage.at.0), "measuring").await?;
             self.outage(outage.down.0).await?;
-        } else if let Some(at) = s.kill_node_at.filter(|_| self.servers.is_cluster()) {
-            self.wait_until(into(at.0), "measuring").await?;
-            if let Some(node) = self.servers.kill_last(at.0.as_secs_f64()).await {
-                self.ctx
-                    .progress
-                    .suspend(|| eprintln!("node {node} killed"));
-            }
         } else {
-            // Nothing killed: CPU per block is one process tree's throughout.
-            return self.blocks(timeline).await;
+            // A node killed goes on counting the CPU it had (see `Servers::cpu_now`), so
+            // blocks are read throughout, the kill included.
+            let kill = s.kill_node_at.filter(|_| self.servers.is_cluster());
+            return self
+                .blocks(timeline, kill.map(|at| (into(at.0), at.0)))
+                .await;
         }
         self.wait_until(timeline.measure_end_ns, "measuring").await
     }
 
+    /// Kills the cluster's last node (`at` into the window) and says so.
+    async fn kill_node(&mut self, at: Duration) {
+        if let Some(node) = self.servers.kill_last(at.as_secs_f64()).await {
+            self.ctx
+                .progress
+                .suspend(|| eprintln!("node {node} killed"));
+        }
+    }
+
     /// Waits out the window block by block, reading the servers' CPU at each boundary
-    /// (docs/method.md, "Uncertainty").
-    async fn blocks(&mut self, timeline: &Timeline) -> Result<(), Stop> {
+    /// (docs/method.md, "Uncertainty"), and kills a cluster's node when `kill` says (the
+    /// instant, and how far into the window).
+    async fn blocks(
+        &mut self,
+        timeline: &Timeline,
+        mut kill: Option<(u64, Duration)>,
+    ) -> Result<(), Stop> {
         let (start, end, block) = (
             timeline.measure_start_ns,
             timeline.measure_end_ns,
@@ -256,6 +267,11 @@ impl Phases<'_, '_> {
         while at < end {
             let from = at;
             at = (at + block).min(end);
+            if let Some((when, into)) = kill.filter(|(when, _)| *when <= at) {
+                self.wait_until(when, "measuring").await?;
+                self.kill_node(into).await;
+                kill = None;
+            }
             self.wait_until(at, "measuring").await?;
             let now = (monotonic_ns(), self.servers.cpu_now());
             // The tick wakes a little late: a block's CPU is the rate read over the

@@ -46,6 +46,9 @@ struct Node {
     cpu_start: f64,
     /// CPU over the window of processes already gone (killed ones).
     cpu_s: f64,
+    /// Its process tree's CPU when it was killed on purpose: what it adds to the servers'
+    /// CPU from then on, so that the other nodes' per-block CPU is still read.
+    cpu_at_kill: Option<f64>,
     killed_at_s: Option<f64>,
     counters: Option<CountersSnapshot>,
     counters_window_end: Option<CountersSnapshot>,
@@ -64,6 +67,7 @@ impl Node {
             idle_rss: 0,
             cpu_start: 0.0,
             cpu_s: 0.0,
+            cpu_at_kill: None,
             killed_at_s: None,
             counters: None,
             counters_window_end: None,
@@ -273,7 +277,10 @@ impl Servers {
         }
         self.nodes
             .iter()
-            .map(|n| n.process.as_ref().and_then(|_| procfs::tree_cpu(n.pid)))
+            .map(|n| match n.process {
+                Some(_) => procfs::tree_cpu(n.pid),
+                None => n.cpu_at_kill,
+            })
             .sum()
     }
 
@@ -331,6 +338,7 @@ impl Servers {
         let index = self.nodes.len().checked_sub(1)?;
         let node = &mut self.nodes[index];
         node.cpu_s += node.window_cpu();
+        node.cpu_at_kill = procfs::tree_cpu(node.pid);
         node.killed_at_s = Some(at_s);
         node.end(true).await;
         Some(index)
