@@ -236,6 +236,37 @@ fn a_server_whose_port_was_taken_is_started_again_on_another() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A Node.js server whose packages were never installed (the seed's, before `npm ci`) is
+/// refused before anything is measured, saying what to run; it failed at its turn with
+/// Node's "Cannot find module" stack trace, after the other systems were measured.
+#[test]
+fn a_node_server_without_its_packages_is_refused_up_front() {
+    let dir = temp_dir("no-npm-ci");
+    let app = dir.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("package.json"), r#"{"dependencies":{"ws":"8"}}"#).unwrap();
+    std::fs::write(app.join("server.js"), "require('ws');\n").unwrap();
+    let script = app.join("server.js");
+    let systems = format!(
+        "\n[systems.chat]\nprotocol = \"ws\"\ncommand = [\"sh\", {:?}, \"{{port}}\"]\n",
+        script.display().to_string()
+    );
+    let path = with_systems(&dir, "[\"ws\", \"chat\"]", &systems);
+    let out = wsbench()
+        .args(["run", path.to_str().unwrap(), "--out"])
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("has no node_modules") && err.contains("npm ci"),
+        "{err}"
+    );
+    assert!(!err.contains("measuring"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn a_target_with_a_pid_gets_server_figures() {
     let dir = temp_dir("target-pid");

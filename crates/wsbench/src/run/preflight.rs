@@ -22,6 +22,14 @@ pub fn mistakes(scenario: &Scenario) -> Vec<String> {
                 "[systems.{name}]: cannot find `{program}` (is it installed, and on PATH?)"
             ));
         }
+        if let Some(dir) = def.start.command[1..].iter().find_map(|a| uninstalled(a)) {
+            out.push(format!(
+                "[systems.{name}]: {} has no node_modules: run `npm ci` there first \
+                 (e.g. `(cd {} && npm ci)`)",
+                dir.join("package.json").display(),
+                dir.display()
+            ));
+        }
     }
     for (name, pid) in &scenario.target_pids {
         if !Path::new(&format!("/proc/{pid}")).exists() {
@@ -31,6 +39,31 @@ pub fn mistakes(scenario: &Scenario) -> Vec<String> {
         }
     }
     out
+}
+
+/// For a script argument (`server.js`, `.mjs`, `.cjs`) that exists: the directory of the
+/// nearest `package.json` above it when that package's `node_modules` is not there — the
+/// seed's Node.js servers before `npm ci`, which Node reports only when started, with a
+/// stack trace.
+fn uninstalled(arg: &str) -> Option<std::path::PathBuf> {
+    let script = Path::new(arg);
+    let is_script = ["js", "mjs", "cjs"]
+        .iter()
+        .any(|ext| script.extension().is_some_and(|e| e == *ext));
+    if !is_script || !script.is_file() {
+        return None;
+    }
+    let package = script
+        .ancestors()
+        .skip(1)
+        .take(8)
+        .find(|dir| dir.join("package.json").is_file())?;
+    let dir = if package.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        package
+    };
+    (!dir.join("node_modules").is_dir()).then(|| dir.to_path_buf())
 }
 
 /// Whether `program` names an executable file: a path (with a `/`) as it is, a bare name
