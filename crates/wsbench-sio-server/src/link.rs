@@ -32,6 +32,9 @@ pub(crate) struct Link {
     blocked: AtomicBool,
     /// Senders waiting for this connection's writer to catch up.
     waiters: Mutex<Vec<Waker>>,
+    /// Whether `waiters` may hold any: every write asks, and almost always none does, so
+    /// the lock is taken only when one might.
+    awaited: AtomicBool,
     /// Set once the overflow policy disconnected it.
     kicked: AtomicBool,
     /// The socket's reading side, woken when it is kicked.
@@ -94,9 +97,16 @@ impl Link {
         if !waiters.iter().any(|w| w.will_wake(waker)) {
             waiters.push(waker.clone());
         }
+        self.awaited.store(true, Ordering::SeqCst);
+        // The caller looks again after registering: that look must see a write made
+        // while the flag was not yet set (whose wake found no one to wake).
+        std::sync::atomic::fence(Ordering::SeqCst);
     }
 
     fn wake_waiters(&self) {
+        if !self.awaited.swap(false, Ordering::SeqCst) {
+            return;
+        }
         let waiters = std::mem::take(&mut *self.waiters.lock().unwrap());
         for w in waiters {
             w.wake();
