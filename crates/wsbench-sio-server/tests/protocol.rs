@@ -7,15 +7,14 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::client_async;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{WebSocketStream, client_async};
 use wsbench_core::net::bind_listener;
 use wsbench_sio_server::{SioServer, SioServerConfig, SioServerHandle};
 
-/// Every wait in these tests is bounded by this.
-const WAIT: Duration = Duration::from_secs(15);
+mod common;
 
-type Ws = WebSocketStream<TcpStream>;
+use common::{WAIT, Ws, next_text, wait_until};
 
 fn start(config: SioServerConfig) -> SioServerHandle {
     let listener = bind_listener("127.0.0.1:0".parse().unwrap()).unwrap();
@@ -45,31 +44,6 @@ async fn connected(server: &SioServerHandle) -> Ws {
     let answer = next_text(&mut ws).await;
     assert!(answer.starts_with("40"), "{answer}");
     ws
-}
-
-async fn next_text(ws: &mut Ws) -> String {
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("nothing in time")
-            .expect("closed")
-            .expect("error");
-        match msg {
-            Message::Text(t) if t.as_str() == "2" => ws.send(Message::text("3")).await.unwrap(),
-            Message::Text(t) => return t.as_str().to_owned(),
-            _ => {}
-        }
-    }
-}
-
-async fn wait_until(mut cond: impl FnMut() -> bool) {
-    tokio::time::timeout(WAIT, async {
-        while !cond() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("condition not reached in time");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

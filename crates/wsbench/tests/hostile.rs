@@ -3,106 +3,19 @@
 //! that send large echo requests and never read, and slow consumers under the disconnect
 //! policy. Each must leave the server within its byte bounds and handled by its policy.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::process::{Child, ChildStdout, Command};
 use tokio_tungstenite::tungstenite::Message;
-use wsbench_core::CountersSnapshot;
-use wsbench_core::control::ServeEvent;
 
-const WAIT: Duration = Duration::from_secs(30);
 /// What a flood may add to the server's resident memory.
 const HELD_MAX: u64 = 16 * 1024 * 1024;
 
-struct Served {
-    child: Child,
-    stdout: Lines<BufReader<ChildStdout>>,
-    addr: std::net::SocketAddr,
-}
+mod served;
 
-impl Served {
-    async fn spawn(args: &[&str]) -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wsbench"))
-            .arg("serve")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = tokio::time::timeout(WAIT, stdout.next_line())
-            .await
-            .expect("no ready line in time")
-            .unwrap()
-            .unwrap();
-        let ServeEvent::Ready { addr, .. } = ServeEvent::from_line(&line).unwrap() else {
-            panic!("not a ready line: {line}");
-        };
-        Served {
-            child,
-            stdout,
-            addr,
-        }
-    }
-
-    async fn counters(&mut self) -> CountersSnapshot {
-        let stdin = self.child.stdin.as_mut().unwrap();
-        stdin.write_all(b"counters\n").await.unwrap();
-        let line = tokio::time::timeout(WAIT, self.stdout.next_line())
-            .await
-            .expect("no counters in time")
-            .unwrap()
-            .unwrap();
-        match ServeEvent::from_line(&line).unwrap() {
-            ServeEvent::Counters(c) => c,
-            other => panic!("expected counters, got {other:?}"),
-        }
-    }
-
-    /// Asks for the counters until `cond` holds (bounded by [`WAIT`]).
-    async fn until(&mut self, what: &str, cond: impl Fn(&CountersSnapshot) -> bool) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let c = self.counters().await;
-            if cond(&c) {
-                return;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{what}: {c:?}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Waits until the server has stopped reading (its bytes read unchanged for a second;
-    /// at most [`WAIT`]): what it holds then is what it took in.
-    async fn settled(&mut self) {
-        let mut last = self.counters().await.bytes_read;
-        for _ in 0..WAIT.as_secs() {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let now = self.counters().await.bytes_read;
-            if now == last {
-                return;
-            }
-            last = now;
-        }
-    }
-
-    /// Resident memory, bytes.
-    fn rss(&self) -> u64 {
-        let pid = self.child.id().unwrap();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        let kib: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap();
-        kib * 1024
-    }
-}
+use served::{Served, WAIT};
 
 /// A masked client frame with `opcode` (FIN set) and `payload`.
 fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {

@@ -1,78 +1,33 @@
 //! `wsbench serve` end to end: the real binary in a child process.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::Command;
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
 use wsbench_core::control::ServeEvent;
 
+mod served;
+
+use served::Served;
+
 const WAIT: Duration = Duration::from_secs(15);
 
-struct Served {
-    child: Child,
-    stdout: Lines<BufReader<ChildStdout>>,
-    addr: std::net::SocketAddr,
-}
-
 async fn spawn_serve(args: &[&str]) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wsbench"))
-        .arg("serve")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(WAIT, stdout.next_line())
-        .await
-        .expect("no ready line in time")
-        .unwrap()
-        .expect("stdout closed before the ready line");
-    let ServeEvent::Ready { addr, pid, .. } = ServeEvent::from_line(&line).unwrap() else {
-        panic!("first line is not a ready line: {line}");
-    };
-    assert_eq!(pid, child.id().unwrap());
-    assert!(addr.ip().is_loopback());
-    Served {
-        child,
-        stdout,
-        addr,
-    }
+    Served::spawn(args).await
 }
 
-/// Writes one request line on the child's stdin.
 async fn request(served: &mut Served, line: &str) {
-    let stdin = served.child.stdin.as_mut().unwrap();
-    stdin
-        .write_all(format!("{line}\n").as_bytes())
-        .await
-        .unwrap();
+    served.request(line).await;
 }
 
 async fn next_event(served: &mut Served) -> ServeEvent {
-    let line = tokio::time::timeout(WAIT, served.stdout.next_line())
-        .await
-        .expect("no line in time")
-        .unwrap()
-        .expect("stdout closed");
-    ServeEvent::from_line(&line).unwrap()
+    served.next_event().await
 }
 
-/// Sends SIGTERM and checks the child exits 0 within two seconds.
-async fn terminate(mut served: Served) {
-    let pid = served.child.id().unwrap() as i32;
-    // SAFETY: kill(2) with a pid we own and a valid signal number has no memory effects.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let status = tokio::time::timeout(Duration::from_secs(2), served.child.wait())
-        .await
-        .expect("did not exit within 2 s of SIGTERM")
-        .unwrap();
-    assert!(status.success(), "exit status {status}");
+async fn terminate(served: Served) {
+    served.terminate().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
