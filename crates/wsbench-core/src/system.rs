@@ -315,19 +315,39 @@ pub struct CommandSpec {
     pub path: String,
     /// How long it may take to be ready.
     pub ready_timeout: crate::scenario::HumanDuration,
+    /// Where it runs, and what relative paths in its command mean: the scenario file's
+    /// directory, so that a scenario runs the same from any directory. Not part of a
+    /// result (a path on the machine that ran it).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub dir: std::path::PathBuf,
 }
 
 /// The placeholder for the port in a command or its environment.
 pub const PORT_PLACEHOLDER: &str = "{port}";
 
 impl CommandSpec {
-    /// The command line with `{port}` replaced.
+    /// The command line with `{port}` replaced, its program resolved against [`Self::dir`]
+    /// when it is a relative path (`./server`, `bin/server`): a bare name is looked up on
+    /// PATH as the shell would.
     pub fn argv(&self, port: u16) -> Vec<String> {
         let port = port.to_string();
-        self.command
+        let mut argv: Vec<String> = self
+            .command
             .iter()
             .map(|a| a.replace(PORT_PLACEHOLDER, &port))
-            .collect()
+            .collect();
+        if let Some(program) = argv.first_mut()
+            && program.contains('/')
+        {
+            *program = self.resolve(program).to_string_lossy().into_owned();
+        }
+        argv
+    }
+
+    /// `path` as the command sees it: relative paths against [`Self::dir`].
+    pub fn resolve(&self, path: &str) -> std::path::PathBuf {
+        self.dir.join(path)
     }
 
     /// The environment with `{port}` replaced.

@@ -267,6 +267,36 @@ fn a_node_server_without_its_packages_is_refused_up_front() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A command's relative paths (its program and its arguments) are from the scenario file's
+/// directory, and it runs there, wherever wsbench is started: they were from wsbench's
+/// current directory, so a scenario with a server beside it worked from one directory only.
+#[test]
+fn a_commands_paths_are_from_the_scenario_files_directory() {
+    let dir = temp_dir("scenario-dir");
+    let script = format!("exec '{}' serve ws --listen 127.0.0.1:$1\n", bin());
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    for (file, text) in [
+        ("bin/serve", "exec sh ./serve.sh \"$1\"\n"),
+        ("serve.sh", &script),
+    ] {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    let mut perms = std::fs::metadata(dir.join("bin/serve"))
+        .unwrap()
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(dir.join("bin/serve"), perms).unwrap();
+    // `bin/serve` is found from the scenario's directory, and runs `./serve.sh` there.
+    let systems = "\n[systems.beside]\nprotocol = \"ws\"\ncommand = [\"bin/serve\", \"{port}\"]\n";
+    let path = with_systems(&dir, "[\"beside\"]", systems);
+    assert_ne!(std::env::current_dir().unwrap(), dir);
+    let (code, result) = run_with(&path, &dir.join("out"), &[]);
+    assert_eq!(code, Some(0), "{:?}", result.runs[0].error);
+    let run = &result.runs[0];
+    assert_eq!(run.messages.delivered, run.messages.expected);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn a_target_with_a_pid_gets_server_figures() {
     let dir = temp_dir("target-pid");
@@ -379,11 +409,11 @@ fn the_seeds_node_servers_are_measured_in_full() {
             ("duration = \"20s\"", "duration = \"2s\""),
             ("ramp = \"2s\"", "ramp = \"200ms\""),
             (
-                "servers/node/ws-server.js",
+                "../servers/node/ws-server.js",
                 &root.join("servers/node/ws-server.js").display().to_string(),
             ),
             (
-                "servers/node/socketio-server.js",
+                "../servers/node/socketio-server.js",
                 &root
                     .join("servers/node/socketio-server.js")
                     .display()

@@ -165,8 +165,17 @@ fn system(check: &Checker<'_>, field: &str, v: &Value) -> Option<SystemDef> {
             ready: ready?,
             path,
             ready_timeout: ready_timeout?.unwrap_or(super::HumanDuration(READY_TIMEOUT)),
+            dir: scenario_dir(check.file),
         },
     })
+}
+
+/// The directory a scenario file is in (`.` for a bare file name): where its commands run.
+fn scenario_dir(file: &std::path::Path) -> std::path::PathBuf {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
 }
 
 /// A command line: a non-empty list of strings.

@@ -72,6 +72,7 @@ impl CommandChild {
         command
             .args(&argv[1..])
             .envs(spec.env(port))
+            .current_dir(&spec.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,6 +1,6 @@
 //! What can be checked on this machine before anything is measured, beyond the scenario's
 //! own rules: that each `[systems.X]` program exists and that each `--target-pid` names a
-//! process. Found here, such a mistake is the request's (exit 2) and costs nothing; found
+//! process. Paths are the command's: relative ones from the scenario file's directory. Found here, such a mistake is the request's (exit 2) and costs nothing; found
 //! when its system's turn comes, it cost the other systems' measurements first (exit 1).
 
 use std::path::Path;
@@ -17,12 +17,21 @@ pub fn mistakes(scenario: &Scenario) -> Vec<String> {
         if !scenario.transports.contains(name) || program.contains('{') {
             continue;
         }
-        if !runnable(program) {
+        let resolved = def.start.argv(0).swap_remove(0);
+        if !runnable(&resolved) {
+            let hint = if program.contains('/') {
+                format!(
+                    "no executable {resolved}: a command's paths are from the scenario's directory"
+                )
+            } else {
+                "is it installed, and on PATH?".to_owned()
+            };
             out.push(format!(
-                "[systems.{name}]: cannot find `{program}` (is it installed, and on PATH?)"
+                "[systems.{name}]: cannot find `{program}` ({hint})"
             ));
         }
-        if let Some(dir) = def.start.command[1..].iter().find_map(|a| uninstalled(a)) {
+        let mut args = def.start.command[1..].iter();
+        if let Some(dir) = args.find_map(|a| uninstalled(&def.start.resolve(a))) {
             out.push(format!(
                 "[systems.{name}]: {} has no node_modules: run `npm ci` there first \
                  (e.g. `(cd {} && npm ci)`)",
@@ -45,8 +54,7 @@ pub fn mistakes(scenario: &Scenario) -> Vec<String> {
 /// nearest `package.json` above it when that package's `node_modules` is not there — the
 /// seed's Node.js servers before `npm ci`, which Node reports only when started, with a
 /// stack trace.
-fn uninstalled(arg: &str) -> Option<std::path::PathBuf> {
-    let script = Path::new(arg);
+fn uninstalled(script: &Path) -> Option<std::path::PathBuf> {
     let is_script = ["js", "mjs", "cjs"]
         .iter()
         .any(|ext| script.extension().is_some_and(|e| e == *ext));
