@@ -39,7 +39,7 @@ set of systems; --strict-env: another machine) or unreadable input.";
 /// `wsbench merge`.
 pub const MERGE: &str = "Examples:
   wsbench merge results/shard-*/result.json -o results/merged.json
-  wsbench merge a/result.json b/result.json -o merged.json --force
+  wsbench merge results/shard-{0,1,2,3}/result.json -o merged.json --force
 
 Exit codes: 0 merged, 1 merged but a shard's run failed, 2 the shards do not belong
 together, an input is unreadable, or the output exists (add --force).";
