@@ -83,41 +83,66 @@ fn percentile_chart<'a>(
                 (s.label(), points)
             })
             .collect();
-        let y_max = curves
-            .iter()
-            .flat_map(|(_, pts)| pts.iter().map(|p| p.1))
-            .fold(0.0, f64::max)
-            .max(0.001)
-            * 1.1;
-        let mut chart = ChartBuilder::on(&root)
+        let ys = || curves.iter().flat_map(|(_, pts)| pts.iter().map(|p| p.1));
+        let y_max = ys().fold(0.0, f64::max).max(0.001);
+        // Below a microsecond a histogram has no resolution: that is the axis' floor.
+        let y_min = ys().fold(f64::INFINITY, f64::min).max(0.001);
+        let mut builder = ChartBuilder::on(&root);
+        builder
             .caption(caption, CAPTION)
             .margin(12)
             .margin_right(36)
             .x_label_area_size(36)
-            .y_label_area_size(56)
-            .build_cartesian_2d((1.0..10_000.0f64).log_scale(), 0.0..y_max)
-            .map_err(chart_error)?;
-        chart
-            .configure_mesh()
-            .x_labels(5)
-            .x_label_formatter(&|x| {
-                let p = 100.0 * (1.0 - 1.0 / x);
-                if p < 1.0 {
-                    "0%".to_owned()
-                } else {
-                    format!("{}%", trim(p))
-                }
-            })
-            .x_desc("percentile")
-            .y_desc("ms")
-            .label_style(LABEL)
-            .axis_desc_style(LABEL)
-            .draw()
-            .map_err(chart_error)?;
-        draw_curves(&mut chart, curves)?;
+            .y_label_area_size(56);
+        let x_range = (1.0..10_000.0f64).log_scale();
+        // Systems a decade or more apart share a log axis: on a linear one set by the
+        // slowest, a faster system's curve lies flat on zero.
+        if y_max / y_min >= 10.0 {
+            let y_range = (y_min / 1.2..y_max * 1.2).log_scale();
+            let mut chart = builder
+                .build_cartesian_2d(x_range, y_range)
+                .map_err(chart_error)?;
+            percentile_mesh(&mut chart, &|v| trim(*v))?;
+            draw_curves(&mut chart, curves)?;
+        } else {
+            let y_max = y_max * 1.1;
+            let mut chart = builder
+                .build_cartesian_2d(x_range, 0.0..y_max)
+                .map_err(chart_error)?;
+            percentile_mesh(&mut chart, &|v| tick(*v, y_max))?;
+            draw_curves(&mut chart, curves)?;
+        }
         root.present().map_err(chart_error)?;
     }
     Ok(svg)
+}
+
+/// The grid and labels of a percentile chart: percentiles along x, milliseconds up y.
+fn percentile_mesh<'a, Y>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<LogCoord<f64>, Y>>,
+    y_fmt: &dyn Fn(&f64) -> String,
+) -> Result<(), ReportError>
+where
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_labels(5)
+        .x_label_formatter(&|x| {
+            let p = 100.0 * (1.0 - 1.0 / x);
+            if p < 1.0 {
+                "0%".to_owned()
+            } else {
+                format!("{}%", trim(p))
+            }
+        })
+        .y_label_formatter(y_fmt)
+        .x_desc("percentile")
+        .y_desc("ms")
+        .label_style(LABEL)
+        .axis_desc_style(LABEL)
+        .draw()
+        .map_err(chart_error)
 }
 
 /// Server RSS (MiB) against time since the server started, first run of each transport:
@@ -239,18 +264,25 @@ fn line_chart(
             .y_label_area_size(72);
         let decimals = if y_max > 100.0 { 0 } else { 1 };
         let y_fmt = |v: &f64| format!("{v:.decimals$}");
+        let whole = xs().all(|x| x.fract() == 0.0);
         if x_min.is_finite() && x_max / x_min >= 10.0 {
             let range = (x_min / 1.2..x_max * 1.2).log_scale();
             let mut chart = builder
                 .build_cartesian_2d(range, 0.0..y_max)
                 .map_err(chart_error)?;
-            mesh(&mut chart, x_desc, y_desc, &y_fmt)?;
+            mesh(&mut chart, (x_desc, 10, whole), y_desc, &y_fmt)?;
             draw_curves(&mut chart, curves)?;
         } else {
+            // A few whole values (1 to 3 nodes): a tick at each.
+            let ticks = if whole && x_max <= 12.0 {
+                x_max as usize + 1
+            } else {
+                10
+            };
             let mut chart = builder
                 .build_cartesian_2d(0.0..x_max, 0.0..y_max)
                 .map_err(chart_error)?;
-            mesh(&mut chart, x_desc, y_desc, &y_fmt)?;
+            mesh(&mut chart, (x_desc, ticks, whole), y_desc, &y_fmt)?;
             draw_curves(&mut chart, curves)?;
         }
         root.present().map_err(chart_error)?;
@@ -258,21 +290,31 @@ fn line_chart(
     Ok(svg)
 }
 
-/// The grid, tick labels and axis names of a line chart.
+/// The grid, tick labels and axis names of a line chart. Where every x is a whole number
+/// (clients, nodes, senders) only whole ticks are labelled, `x_ticks` of them: no 0.5
+/// nodes.
 fn mesh<'a, X>(
     chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, RangedCoordf64>>,
-    x_desc: &str,
+    (x_desc, x_ticks, whole): (&str, usize, bool),
     y_desc: &str,
     y_fmt: &dyn Fn(&f64) -> String,
 ) -> Result<(), ReportError>
 where
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
+    let x_fmt = |v: &f64| {
+        if whole && (v - v.round()).abs() > 1e-9 {
+            String::new()
+        } else {
+            trim(*v)
+        }
+    };
     chart
         .configure_mesh()
         .x_desc(x_desc)
         .y_desc(y_desc)
-        .x_label_formatter(&|v| trim(*v))
+        .x_labels(x_ticks)
+        .x_label_formatter(&x_fmt)
         .y_label_formatter(y_fmt)
         .label_style(LABEL)
         .axis_desc_style(LABEL)
@@ -434,5 +476,31 @@ mod tests {
         assert_eq!(value_label(99_900.0), "99,900");
         assert_eq!(value_label(84.0), "84.0");
         assert_eq!(value_label(3.456), "3.46");
+    }
+
+    /// The text of every label in an SVG.
+    fn labels(svg: &str) -> Vec<String> {
+        svg.split("</text>")
+            .filter_map(|part| part.rsplit_once('>').map(|(_, t)| t.trim().to_owned()))
+            .filter(|t| !t.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn a_sweep_of_whole_values_ticks_at_whole_values() {
+        let curves = vec![("ws".to_owned(), vec![(1.0, 5.0), (3.0, 7.0)])];
+        let svg = line_chart("p50 by nodes", "nodes", "ms", curves).unwrap();
+        let ticks = labels(&svg);
+        for whole in ["1", "2", "3"] {
+            assert!(ticks.iter().any(|t| t == whole), "no {whole} in {ticks:?}");
+        }
+        assert!(
+            !ticks.iter().any(|t| t.contains(".5")),
+            "half a node in {ticks:?}"
+        );
+        // A fractional field keeps its fractional ticks.
+        let curves = vec![("ws".to_owned(), vec![(0.5, 5.0), (1.5, 7.0)])];
+        let ticks = labels(&line_chart("p50 by share", "share", "ms", curves).unwrap());
+        assert!(ticks.iter().any(|t| t.contains('.')), "{ticks:?}");
     }
 }

@@ -7,29 +7,32 @@ use wsbench_core::result::RunResult;
 use crate::charts;
 use crate::claims;
 use crate::markdown::method_line;
-use crate::metrics::metric;
+use crate::metrics::{
+    CPU_PER_DELIVERY, DELIVERED_PER_S, LATENCY_P50, LATENCY_P99, MEMORY_PER_CONNECTION, Metric,
+    WIRE_PER_DELIVERY,
+};
 use crate::summary::summarize;
-use crate::table::{connections, reconnection, side_by_side, slow_consumers};
+use crate::table::{connections, reconnection, side_by_side_halves, slow_consumers};
 use crate::{Exporter, ReportError};
 
 const TEMPLATE: &str = include_str!("../templates/report.html");
 
 /// Metrics drawn as bars.
-const BARS: &[&str] = &[
-    "delivered_per_s",
-    "server_memory_per_connection_kib",
-    "server_cpu_us_per_delivery",
-    "wire_bytes_per_delivery",
+const BARS: &[&Metric] = &[
+    &DELIVERED_PER_S,
+    &MEMORY_PER_CONNECTION,
+    &CPU_PER_DELIVERY,
+    &WIRE_PER_DELIVERY,
 ];
 
 /// Metrics drawn against the swept value in a sweep.
-const SWEPT: &[&str] = &[
-    "latency_p50_ms",
-    "latency_p99_ms",
-    "delivered_per_s",
-    "server_memory_per_connection_kib",
-    "server_cpu_us_per_delivery",
-    "wire_bytes_per_delivery",
+const SWEPT: &[&Metric] = &[
+    &LATENCY_P50,
+    &LATENCY_P99,
+    &DELIVERED_PER_S,
+    &MEMORY_PER_CONNECTION,
+    &CPU_PER_DELIVERY,
+    &WIRE_PER_DELIVERY,
 ];
 
 /// Writes the report as one HTML page.
@@ -43,7 +46,7 @@ struct Problem {
 impl Exporter for HtmlExporter {
     fn render(&self, result: &RunResult) -> Result<Vec<u8>, ReportError> {
         let summaries = summarize(result);
-        let table = side_by_side(&summaries);
+        let (table, cost) = side_by_side_halves(&summaries);
         let claim_groups: Vec<_> = claims::by_runtime(result, &summaries)
             .into_iter()
             .map(|(runtime, claims)| {
@@ -72,15 +75,15 @@ impl Exporter for HtmlExporter {
         match swept {
             // A sweep or a search: each figure against the swept value, as lines.
             Some(axis) => {
-                for key in SWEPT {
-                    if let Some(svg) = charts::sweep(&summaries, metric(key), axis.as_str())? {
+                for m in SWEPT {
+                    if let Some(svg) = charts::sweep(&summaries, m, axis.as_str())? {
                         bar_charts.push(svg);
                     }
                 }
             }
             None => {
-                for key in BARS {
-                    if let Some(svg) = charts::bars(&summaries, metric(key))? {
+                for m in BARS {
+                    if let Some(svg) = charts::bars(&summaries, m)? {
                         bar_charts.push(svg);
                     }
                 }
@@ -100,6 +103,7 @@ impl Exporter for HtmlExporter {
             validity => crate::validity::banner(result),
             header => table.header,
             rows => table.rows,
+            cost => context! { header => cost.header, rows => cost.rows },
             claim_groups => claim_groups,
             claims_at => claims::judged_at(&summaries),
             cluster => crate::table::cluster(&summaries).map(|t| context! { header => t.header, rows => t.rows }),

@@ -5,7 +5,7 @@
 use wsbench_core::result::blocks::median_interference;
 use wsbench_core::result::{Block, Environment, TransportRun};
 
-use crate::metrics::{Kind, Metric, Scale};
+use crate::metrics::{Kind, Metric, Scale, Source};
 use crate::stats::Interval;
 use crate::summary::TransportSummary;
 
@@ -184,7 +184,7 @@ fn raw_samples(
     let cpu_floor = CPU_RESOLUTIONS * cpu_resolution_s(env);
     match m.block {
         Some(block) if runs.iter().all(|r| !r.blocks.is_empty()) => {
-            block_samples(s, m, &runs, block, (take, cpu_floor))
+            block_samples(s, m, &runs, block.read, (take, cpu_floor))
         }
         _ => repeat_samples(s, m, &runs, env, cpu_floor),
     }
@@ -201,7 +201,7 @@ fn block_samples(
     block: fn(&Block) -> Option<f64>,
     (take, cpu_floor): (Take, f64),
 ) -> Result<Samples, String> {
-    let is_cpu = m.key == "server_cpu_us_per_delivery";
+    let is_cpu = m.source == Source::ServerCpu;
     let per_block = take.calibrate == Calibrate::Yes
         && m.scale == Scale::Cpu
         && runs.iter().all(|r| {
@@ -255,7 +255,7 @@ fn repeat_samples(
     env: &Environment,
     cpu_floor: f64,
 ) -> Result<Samples, String> {
-    if m.key == "server_cpu_us_per_delivery" {
+    if m.source == Source::ServerCpu {
         let low = runs
             .iter()
             .filter_map(|r| r.server.as_ref())
@@ -299,12 +299,7 @@ fn repeat_samples(
 }
 
 fn thin_why(m: &Metric) -> &'static str {
-    match m.key {
-        "latency_p50_ms" => "; a block's p50 needs 20 latency samples",
-        "latency_p99_ms" => "; a block's p99 needs 100 latency samples",
-        "server_cpu_us_per_delivery" => "; a block needs server CPU above the source's resolution",
-        _ => "",
-    }
+    m.block.map_or("", |b| b.thin)
 }
 
 /// The share either way within which a per-repeat figure of `s` is known, whatever the

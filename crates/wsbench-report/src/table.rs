@@ -1,7 +1,11 @@
 //! The side-by-side table every format shows: one row per transport, then a ratio row per
 //! transport against raw WebSocket.
 
-use crate::metrics::{METRICS, Metric, metric};
+use crate::metrics::{
+    CONNECT_P50, CONNECT_P99, CONNECTS_PER_S, CPU_PER_DELIVERY, DELIVERED_PER_S, LATENCY_MAX,
+    LATENCY_P50, LATENCY_P99, LATENCY_P999, LOSS, MEMORY_PER_CONNECTION, METRICS, Metric,
+    WIRE_PER_DELIVERY,
+};
 use crate::summary::{Stat, TransportSummary, ratio};
 use crate::summary::{baseline_of, own_counterpart};
 
@@ -15,27 +19,17 @@ pub struct Table {
 }
 
 /// Metrics shown in the side-by-side table.
-const COLUMNS: &[&str] = &[
-    "delivered_per_s",
-    "loss_ratio",
-    "latency_p50_ms",
-    "latency_p99_ms",
-    "latency_p999_ms",
-    "latency_max_ms",
-    "server_memory_per_connection_kib",
-    "server_cpu_us_per_delivery",
-    "wire_bytes_per_delivery",
+const COLUMNS: &[&Metric] = &[
+    &DELIVERED_PER_S,
+    &LOSS,
+    &LATENCY_P50,
+    &LATENCY_P99,
+    &LATENCY_P999,
+    &LATENCY_MAX,
+    &MEMORY_PER_CONNECTION,
+    &CPU_PER_DELIVERY,
+    &WIRE_PER_DELIVERY,
 ];
-
-/// Formats a metric value for a table cell.
-pub fn format_value(m: &Metric, v: f64) -> String {
-    match m.key {
-        "delivered_per_s" | "connects_per_s" => format!("{v:.0}"),
-        "loss_ratio" => format!("{:.3}%", v * 100.0),
-        "wire_bytes_per_delivery" | "server_memory_per_connection_kib" => format!("{v:.1}"),
-        _ => format!("{v:.2}"),
-    }
-}
 
 /// One row of figures: a system's medians, or a ratio between two systems.
 pub struct FigureRow<'a> {
@@ -52,8 +46,10 @@ pub struct FigureRow<'a> {
 /// The figures `keys` of every system (medians over repeats), then the ratio rows: Socket.IO
 /// against raw WebSocket within each runtime, then each other runtime against wsbench's own
 /// for the same protocol, at the same sweep point. Every table of figures is cut from this.
-pub fn figure_rows<'a>(summaries: &'a [TransportSummary], keys: &[&str]) -> Vec<FigureRow<'a>> {
-    let columns: Vec<&Metric> = keys.iter().map(|k| metric(k)).collect();
+pub fn figure_rows<'a>(
+    summaries: &'a [TransportSummary],
+    columns: &[&Metric],
+) -> Vec<FigureRow<'a>> {
     let mut rows: Vec<FigureRow<'a>> = summaries
         .iter()
         .map(|s| FigureRow {
@@ -62,10 +58,7 @@ pub fn figure_rows<'a>(summaries: &'a [TransportSummary], keys: &[&str]) -> Vec<
             ratio: false,
             cells: columns
                 .iter()
-                .map(|m| {
-                    s.stat(m)
-                        .map_or("-".to_owned(), |st| format_value(m, st.median))
-                })
+                .map(|m| s.stat(m).map_or("-".to_owned(), |st| m.format(st.median)))
                 .collect(),
         })
         .collect();
@@ -79,7 +72,7 @@ pub fn figure_rows<'a>(summaries: &'a [TransportSummary], keys: &[&str]) -> Vec<
         let cells = columns
             .iter()
             .map(|m| {
-                if m.key == "loss_ratio" {
+                if !m.ratio_row {
                     return String::new();
                 }
                 ratio(s.stat(m), base.stat(m)).map_or("-".to_owned(), |r| format!("×{r:.2}"))
@@ -98,14 +91,7 @@ pub fn figure_rows<'a>(summaries: &'a [TransportSummary], keys: &[&str]) -> Vec<
 /// The side-by-side table of `summaries` (medians over repeats).
 pub fn side_by_side(summaries: &[TransportSummary]) -> Table {
     let mut header = vec!["transport".to_owned(), "connected".to_owned()];
-    header.extend(COLUMNS.iter().map(|k| {
-        let m = metric(k);
-        if m.unit == "share" || m.unit == "msg/s" {
-            m.label.to_owned()
-        } else {
-            format!("{} {}", m.label, m.unit)
-        }
-    }));
+    header.extend(COLUMNS.iter().map(|m| m.title()));
     header.push("loadgen CPU".to_owned());
     header.push("status".to_owned());
     let rows = figure_rows(summaries, COLUMNS)
@@ -131,13 +117,48 @@ pub fn side_by_side(summaries: &[TransportSummary]) -> Table {
     Table { header, rows }
 }
 
+/// The first of [`COLUMNS`] about what a system cost rather than what it delivered.
+const FIRST_COST: &Metric = &MEMORY_PER_CONNECTION;
+
+impl Table {
+    /// The table with only the columns at `indices`, in that order.
+    pub fn columns(&self, indices: &[usize]) -> Table {
+        let pick = |cells: &[String]| {
+            indices
+                .iter()
+                .map(|i| cells.get(*i).cloned().unwrap_or_default())
+                .collect()
+        };
+        Table {
+            header: pick(&self.header),
+            rows: self.rows.iter().map(|r| pick(r)).collect(),
+        }
+    }
+}
+
+/// [`side_by_side`] as two tables narrow enough for a page (an 800-pixel window holds
+/// either): what each system delivered and how fast, with its status; then how many clients
+/// connected and what it cost (server memory and CPU, bytes on the wire, the load
+/// generator's CPU). Ratio rows stay in both.
+pub fn side_by_side_halves(summaries: &[TransportSummary]) -> (Table, Table) {
+    let table = side_by_side(summaries);
+    let last = table.header.len() - 1;
+    let first_cost = 2 + COLUMNS
+        .iter()
+        .position(|m| m.key == FIRST_COST.key)
+        .expect("a column");
+    let delivery: Vec<usize> = [0].into_iter().chain(2..first_cost).chain([last]).collect();
+    let cost: Vec<usize> = [0, 1].into_iter().chain(first_cost..last).collect();
+    (table.columns(&delivery), table.columns(&cost))
+}
+
 /// Metrics of the connections table.
-const CONNECT_COLUMNS: &[&str] = &["connects_per_s", "connect_p50_ms", "connect_p99_ms"];
+const CONNECT_COLUMNS: &[&Metric] = &[&CONNECTS_PER_S, &CONNECT_P50, &CONNECT_P99];
 
 /// How the clients connected: rate, handshake times and failures by kind (summed over
 /// repeats), the figures a connect storm is about.
 pub fn connections(summaries: &[TransportSummary]) -> Table {
-    let columns: Vec<&Metric> = CONNECT_COLUMNS.iter().map(|k| metric(k)).collect();
+    let columns = CONNECT_COLUMNS;
     let mut header = vec!["transport".to_owned(), "connected".to_owned()];
     header.extend(columns.iter().map(|m| format!("{} {}", m.label, m.unit)));
     header.push("failures".to_owned());
@@ -146,10 +167,11 @@ pub fn connections(summaries: &[TransportSummary]) -> Table {
         .iter()
         .map(|s| {
             let mut row = vec![s.label(), format!("{:.0}/{}", s.connected, s.requested)];
-            row.extend(columns.iter().map(|m| {
-                s.stat(m)
-                    .map_or("-".to_owned(), |st| format_value(m, st.median))
-            }));
+            row.extend(
+                columns
+                    .iter()
+                    .map(|m| s.stat(m).map_or("-".to_owned(), |st| m.format(st.median))),
+            );
             let mut failures = std::collections::BTreeMap::<&str, u64>::new();
             for r in &s.runs {
                 for (kind, n) in &r.connections.failures {
@@ -238,7 +260,7 @@ pub fn slow_consumers(stalled: u64, summaries: &[TransportSummary]) -> Option<Ta
                     .map_or("-".to_owned(), mib),
                 median(servers.iter().map(|sv| sv.rss_idle_bytes).collect())
                     .map_or("-".to_owned(), mib),
-                s.stat(metric("latency_p99_ms"))
+                s.stat(&LATENCY_P99)
                     .map_or("-".to_owned(), |st| format!("{:.2}", st.median)),
             ]
         })

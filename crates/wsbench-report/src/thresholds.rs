@@ -3,7 +3,7 @@
 
 use wsbench_core::result::{RunResult, ThresholdCheck};
 
-use crate::metrics::{Metric, metric};
+use crate::metrics::{DELIVERED_PER_S, LATENCY_P99, LOSS, MEMORY_PER_CONNECTION, Metric};
 use crate::summary::{TransportSummary, summarize};
 use crate::table::Table;
 
@@ -14,7 +14,7 @@ pub fn check(result: &RunResult) -> Vec<ThresholdCheck> {
         let t = result.scenario.thresholds_for(&s.transport);
         if let Some(p99) = t.p99 {
             let limit_ms = p99.0.as_secs_f64() * 1e3;
-            let value = s.stat(metric("latency_p99_ms")).map(|st| st.median);
+            let value = s.stat(&LATENCY_P99).map(|st| st.median);
             checks.push(bound(
                 &s,
                 format!("p99 <= {p99}"),
@@ -25,7 +25,7 @@ pub fn check(result: &RunResult) -> Vec<ThresholdCheck> {
             ));
         }
         if let Some(loss) = t.loss {
-            let value = median(&s, metric("loss_ratio"));
+            let value = median(&s, &LOSS);
             checks.push(bound(
                 &s,
                 format!("loss <= {loss}"),
@@ -36,13 +36,13 @@ pub fn check(result: &RunResult) -> Vec<ThresholdCheck> {
             ));
         }
         if let Some(min) = t.delivered_per_s {
-            let value = median(&s, metric("delivered_per_s"));
+            let value = median(&s, &DELIVERED_PER_S);
             let text = format!("delivered/s >= {min}");
             checks.push(bound(&s, text, min, value, "msg/s", false));
         }
         if let Some(bytes) = t.memory_per_connection {
             // The metric is in KiB; the limit, and so the check, in bytes.
-            let value = median(&s, metric("server_memory_per_connection_kib")).map(|k| k * 1024.0);
+            let value = median(&s, &MEMORY_PER_CONNECTION).map(|k| k * 1024.0);
             let text = format!("memory/conn <= {bytes} B");
             checks.push(bound(&s, text, bytes as f64, value, "bytes", true));
         }

@@ -190,6 +190,43 @@ fn outputs_are_never_replaced_without_force() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// In an 80-column terminal (`COLUMNS`, as `ls` reads it) the end of a run fits 80 columns:
+/// it was fixed at 100 and wrapped there. Figures with no room are named as left out.
+#[test]
+fn the_end_of_a_run_fits_an_80_column_terminal() {
+    let dir = temp_dir("columns");
+    let smoke = scenario_path("smoke.toml");
+    let child = wsbench()
+        .args(["run", smoke.to_str().unwrap(), "--duration", "1s", "--out"])
+        .arg(dir.join("out"))
+        .env("COLUMNS", "80")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, out, err) = wait_output(child, Duration::from_secs(120));
+    assert_eq!(code, Some(0), "{err}");
+    let dir_text = dir.display().to_string();
+    for text in [&out, &err] {
+        let widest = text
+            .lines()
+            .filter(|l| !l.contains(&dir_text))
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0);
+        assert!(widest <= 80, "{widest} columns:\n{text}");
+    }
+    for expected in [
+        "deliv/s ↑",
+        "p50 ↓",
+        "socketio/ws",
+        "left out at 80 columns",
+    ] {
+        assert!(out.contains(expected), "no «{expected}» in\n{out}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// `wsbench report RESULT --format json | head -1`: a reader that stops early ends the
 /// output quietly (it printed "Broken pipe" and exited 1). Likewise for compare.
 #[test]

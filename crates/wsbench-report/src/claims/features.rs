@@ -4,7 +4,7 @@
 use wsbench_core::result::Status;
 
 use super::{Claim, Verdict};
-use crate::metrics::metric;
+use crate::metrics::{CPU_PER_DELIVERY, LATENCY_P50, WIRE_PER_DELIVERY};
 use crate::summary::{Stat, TransportSummary};
 
 /// "Socket.IO reconnects automatically": judged on a run whose server was killed and
@@ -91,7 +91,7 @@ pub(super) fn mode_claim(
     let delivered: u64 = s.runs.iter().map(|r| r.messages.delivered).sum();
     let expected: u64 = s.runs.iter().map(|r| r.messages.expected).sum();
     let misrouted: u64 = s.runs.iter().map(|r| r.messages.misrouted).sum();
-    let p50 = s.stat(metric("latency_p50_ms")).map_or(0.0, |st| st.median);
+    let p50 = s.stat(&LATENCY_P50).map_or(0.0, |st| st.median);
     Claim {
         claim,
         evidence: format!(
@@ -118,7 +118,7 @@ pub(super) fn fallback_claim(
     };
     let delivered: u64 = p.runs.iter().map(|r| r.messages.delivered).sum();
     let expected: u64 = p.runs.iter().map(|r| r.messages.expected).sum();
-    let p50 = p.stat(metric("latency_p50_ms")).map_or(0.0, |s| s.median);
+    let p50 = p.stat(&LATENCY_P50).map_or(0.0, |s| s.median);
     let mut evidence = format!(
         "over long-polling only, {delivered} of {expected} deliveries arrived, p50 {p50:.2} ms"
     );
@@ -146,17 +146,13 @@ pub(super) fn fallback_claim(
     }
     // What the fallback costs against Socket.IO's own websocket transport.
     if let Some(sio) = sio {
-        let costs: Vec<String> = [
-            ("latency_p50_ms", "p50"),
-            ("server_cpu_us_per_delivery", "server CPU/delivery"),
-            ("wire_bytes_per_delivery", "wire bytes/delivery"),
-        ]
-        .into_iter()
-        .filter_map(|(key, label)| {
-            let m = metric(key);
-            crate::summary::ratio(p.stat(m), sio.stat(m)).map(|r| format!("{label} ×{r:.2}"))
-        })
-        .collect();
+        let costs: Vec<String> = [&LATENCY_P50, &CPU_PER_DELIVERY, &WIRE_PER_DELIVERY]
+            .into_iter()
+            .filter_map(|m| {
+                let r = crate::summary::ratio(p.stat(m), sio.stat(m))?;
+                Some(format!("{} ×{r:.2}", m.label))
+            })
+            .collect();
         if !costs.is_empty() {
             evidence.push_str(&format!(
                 "; against Socket.IO over websocket: {}",

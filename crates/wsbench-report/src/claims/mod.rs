@@ -8,7 +8,10 @@ use wsbench_core::result::RunResult;
 use wsbench_core::scenario::Mode;
 use wsbench_core::system::Protocol;
 
-use crate::metrics::{Better, Metric, metric};
+use crate::metrics::{
+    Better, CPU_PER_DELIVERY, DELIVERED_PER_S, LATENCY_P50, LATENCY_P99, LOSS,
+    MEMORY_PER_CONNECTION, Metric, WIRE_PER_DELIVERY,
+};
 use crate::samples::{ratio_interval, resolution, samples};
 use crate::stats::Interval;
 use crate::summary::{Stat, TransportSummary};
@@ -56,10 +59,10 @@ pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim
     let mut claims = vec![
         compare_claim(
             "WebSocket has lower latency",
-            "latency_p50_ms",
+            &LATENCY_P50,
             (ws, sio),
             env,
-            Some("latency_p99_ms"),
+            Some(&LATENCY_P99),
         ),
         match search_claim(result, &summaries) {
             Some(claim) => claim,
@@ -67,21 +70,21 @@ pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim
         },
         compare_claim(
             "WebSocket needs less memory",
-            "server_memory_per_connection_kib",
+            &MEMORY_PER_CONNECTION,
             (ws, sio),
             env,
             None,
         ),
         compare_claim(
             "WebSocket costs less CPU per message",
-            "server_cpu_us_per_delivery",
+            &CPU_PER_DELIVERY,
             (ws, sio),
             env,
             None,
         ),
         compare_claim(
             "WebSocket has less overhead on the wire",
-            "wire_bytes_per_delivery",
+            &WIRE_PER_DELIVERY,
             (ws, sio),
             env,
             None,
@@ -280,12 +283,11 @@ fn advantage(m: &Metric, ratio: Interval) -> Interval {
 /// latency tail), must not clearly disagree.
 fn compare_claim(
     claim: &'static str,
-    key: &str,
+    m: &Metric,
     pair: (Option<&TransportSummary>, Option<&TransportSummary>),
     env: &wsbench_core::result::Environment,
-    also: Option<&str>,
+    also: Option<&Metric>,
 ) -> Claim {
-    let m = metric(key);
     let (ws, sio) = pair;
     if let Some(cut) = [ws, sio].into_iter().flatten().find(|s| !s.any_complete()) {
         return Claim {
@@ -331,9 +333,7 @@ fn compare_claim(
         }
     };
     evidence.push_str(&format!("; {sn}/{wn} {ratio}"));
-    let second = also
-        .map(metric)
-        .and_then(|a| Some((a, ws.stat(a)?, sio.stat(a)?)));
+    let second = also.and_then(|a| Some((a, ws.stat(a)?, sio.stat(a)?)));
     if let Some((also, w2, s2)) = second {
         evidence.push_str(&format!(
             "; {}: {wn} {}, {sn} {}",
@@ -405,7 +405,7 @@ fn throughput_claim(
     env: &wsbench_core::result::Environment,
 ) -> Claim {
     let claim = "WebSocket has higher throughput";
-    let loss = metric("loss_ratio");
+    let loss = &LOSS;
     let (Some(w), Some(s)) = (ws, sio) else {
         return Claim {
             claim,
@@ -425,5 +425,5 @@ fn throughput_claim(
             verdict: Verdict::NotMeasured,
         };
     }
-    compare_claim(claim, "delivered_per_s", (ws, sio), env, None)
+    compare_claim(claim, &DELIVERED_PER_S, (ws, sio), env, None)
 }

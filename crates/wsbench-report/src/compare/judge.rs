@@ -4,7 +4,7 @@ use wsbench_core::result::Environment;
 
 use super::{Row, Tolerances, Verdict};
 use crate::claims::shortfall;
-use crate::metrics::{Better, Kind, Metric, Scale, metric};
+use crate::metrics::{Better, Kind, LOSS, Metric, Scale, Source};
 use crate::samples::{
     Calibrate, MIN_BLOCKS, RSS_RESOLUTION_BYTES, Samples, Take, calm_blocks, samples_with,
 };
@@ -41,7 +41,7 @@ impl Sides<'_> {
                 Kind::Timing => self.timing(m, b, n, self.tolerances.timing),
                 Kind::Latency => self.timing(m, b, n, self.tolerances.latency),
                 Kind::LatencyTail => self.timing(m, b, n, self.tolerances.volatile),
-                Kind::Volatile => self.volatile(m, (b, bs), (n, ns)),
+                Kind::Volatile { min_samples } => self.volatile(m, min_samples, (b, bs), (n, ns)),
                 Kind::Memory => self.memory(m, (b, bs), (n, ns)),
                 Kind::Wire => relative(m, bs, ns, self.tolerances.wire),
                 Kind::Loss => self.loss(bs, ns),
@@ -66,7 +66,7 @@ impl Sides<'_> {
             return None;
         }
         let max = self.tolerances.max_interference;
-        let block_sampled = m.kind != Kind::Volatile;
+        let block_sampled = !matches!(m.kind, Kind::Volatile { .. });
         [("baseline", b), ("new result", n)]
             .into_iter()
             .find_map(|(side, s)| {
@@ -114,7 +114,7 @@ impl Sides<'_> {
         min_effect: f64,
     ) -> Judged {
         let t = self.tolerances;
-        if m.key == "delivered_per_s" && lossless(b) && lossless(n) {
+        if m.source == Source::Delivery && lossless(b) && lossless(n) {
             return (
                 Verdict::Same,
                 None,
@@ -171,16 +171,16 @@ impl Sides<'_> {
     fn volatile(
         &self,
         m: &Metric,
+        min_samples: Option<u64>,
         (b, bs): (&TransportSummary, Stat),
         (n, ns): (&TransportSummary, Stat),
     ) -> Judged {
         let needed = |s: &TransportSummary| -> Option<(u64, u64)> {
-            let (have, need) = match m.key {
-                "latency_p999_ms" => (s.latency.len(), 10_000),
-                "connect_p50_ms" | "connects_per_s" => (s.connect_time.len(), 100),
-                "connect_p99_ms" => (s.connect_time.len(), 1_000),
-                _ => (0, u64::MAX),
+            let have = match m.source {
+                Source::Connect => s.connect_time.len(),
+                _ => s.latency.len(),
             };
+            let need = min_samples.unwrap_or(u64::MAX);
             (have < need).then_some((have, need))
         };
         if let Some((have, need)) = needed(b).or_else(|| needed(n)) {
@@ -278,7 +278,7 @@ fn oriented(ratio: &Interval, better: Better) -> Interval {
 }
 
 fn lossless(s: &TransportSummary) -> bool {
-    s.stat(metric("loss_ratio")).is_some_and(|l| l.max == 0.0)
+    s.stat(&LOSS).is_some_and(|l| l.max == 0.0)
 }
 
 fn unit_of(s: &Samples) -> &'static str {
@@ -303,11 +303,8 @@ fn p_text(p: f64) -> String {
 /// block.
 fn degraded(m: &Metric, b: &TransportSummary, n: &TransportSummary) -> Option<String> {
     use wsbench_core::result::validity::ReasonKind;
-    let measured_by_the_load_generator = matches!(
-        m.kind,
-        Kind::Timing | Kind::Latency | Kind::LatencyTail | Kind::Volatile
-    ) && m.key != "server_cpu_us_per_delivery";
-    let latency = m.key.starts_with("latency_");
+    let measured_by_the_load_generator = m.kind.is_timing() && m.source.by_load_generator();
+    let latency = m.source == Source::Latency;
     [("baseline", b), ("new result", n)]
         .into_iter()
         .find_map(|(side, s)| {

@@ -7,7 +7,6 @@ use crate::metrics::Kind;
 use crate::samples::Divisor;
 use crate::stats::{CONFIDENCE, Interval};
 use crate::summary::Stat;
-use crate::table::format_value;
 
 /// How a comparison whose timings went unjudged on a busy machine says so, first on its
 /// line: `scripts/perf-check.sh` looks for it to try again.
@@ -143,7 +142,7 @@ fn row(out: &mut String, r: &Row, ratio_row: bool) {
             if ratio_row {
                 format!("×{:.2}", s.median)
             } else {
-                format_value(r.metric, s.median)
+                r.metric.format(s.median)
             }
         })
     };

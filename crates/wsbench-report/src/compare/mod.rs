@@ -19,7 +19,7 @@ use wsbench_core::result::blocks::median_interference;
 use wsbench_core::result::{Environment, RunResult, SCHEMA_VERSION};
 use wsbench_core::system::SystemName;
 
-use crate::metrics::{Kind, METRICS, Metric};
+use crate::metrics::{METRICS, Metric};
 use crate::stats::Interval;
 use crate::summary::{Stat, TransportSummary, baseline_of, summarize};
 
@@ -260,13 +260,7 @@ pub fn compare(
         else {
             continue;
         };
-        let timings = [
-            Kind::Timing,
-            Kind::Latency,
-            Kind::LatencyTail,
-            Kind::Volatile,
-        ];
-        for m in METRICS.iter().filter(|m| timings.contains(&m.kind)) {
+        for m in METRICS.iter().filter(|m| m.kind.is_timing()) {
             out.ratios.push(Row {
                 label: b.ratio_label(bw),
                 metric: m,

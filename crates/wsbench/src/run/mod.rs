@@ -158,10 +158,12 @@ fn checked(args: &RunArgs) -> Result<(Scenario, Shard), Vec<String>> {
 /// Prints the end of a finished run (tables, errors, thresholds, where the files are) and
 /// returns its exit code.
 fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
+    let width = headline::width();
+    let note = |text: &str| headline::wrap(&format!("note: {text}"), "      ", width);
     if wide {
         println!("{}", summary::table(result));
     } else {
-        print!("{}", headline::headline(result));
+        print!("{}", headline::headline(result, width));
     }
     let banner = wsbench_report::validity::banner(result);
     let busy = median_interference(result.runs.iter().flat_map(|r| &r.blocks));
@@ -169,17 +171,21 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
         && banner.is_empty()
     {
         println!(
-            "note: {:.0}% of this machine's CPU went to other work while it measured (other\n      \
-             guests of the host, other processes; median block): timings are inflated, and\n      \
-             `wsbench compare` judges none from such blocks (docs/method.md, \"Calibration\")",
-            share * 100.0
+            "{}",
+            note(&format!(
+                "{:.0}% of this machine's CPU went to other work while it measured (other \
+                 guests of the host, other processes; median block): timings are inflated, \
+                 and `wsbench compare` judges none from such blocks (docs/method.md, \
+                 \"Calibration\")",
+                share * 100.0
+            ))
         );
     }
     if !banner.is_empty() {
         let headline = format!("{}:", wsbench_report::validity::HEADLINE);
-        println!("{}", headline::wrap(&headline, ""));
+        println!("{}", headline::wrap(&headline, "", width));
         for line in banner {
-            println!("{}", headline::wrap(&format!("  - {line}"), "    "));
+            println!("{}", headline::wrap(&format!("  - {line}"), "    ", width));
         }
     }
     for run in &result.runs {
@@ -197,8 +203,11 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
     };
     if !apart {
         eprintln!(
-            "note: servers and load generator shared cores, so latencies include the load \
-             generator's\n      share (--server-cpus and --loadgen-cpus pin them apart)"
+            "{}",
+            note(
+                "servers and load generator shared cores, so latencies include the load \
+                 generator's share (--server-cpus and --loadgen-cpus pin them apart)"
+            )
         );
     }
     println!(
