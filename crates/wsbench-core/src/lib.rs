@@ -7,6 +7,7 @@
 
 pub mod adapter;
 pub mod bounds;
+pub mod client_library;
 pub mod clock;
 pub mod control;
 pub mod counters;

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use wsbench_core::adapter::{Adapter, EngineMode};
-use wsbench_core::scenario::{Encoding, SocketioClient};
+use wsbench_core::adapter::Adapter;
+pub use wsbench_core::client_library::ClientLibrary;
+use wsbench_core::scenario::Encoding;
 use wsbench_core::shard::Shard;
-use wsbench_core::system::{Family, Protocol};
+use wsbench_core::system::Protocol;
 
 use crate::backoff::Backoff;
 use crate::clients::{Endpoint, Role};
@@ -22,40 +23,6 @@ pub enum Scope {
         /// How many rooms.
         rooms: u64,
     },
-}
-
-/// Which library the clients speak their protocol with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientLibrary {
-    /// wsbench's lean clients (raw WebSocket; Socket.IO over websocket).
-    Lean,
-    /// rust_socketio: long-polling, or the library a Rust user would pick.
-    RustSocketio,
-}
-
-impl ClientLibrary {
-    /// The library for `protocol`: rust_socketio where the lean client does not speak it
-    /// (long-polling, from the protocol or the adapter's transports) or where the scenario
-    /// asks for it for Socket.IO, else the lean one.
-    pub fn choose(
-        protocol: Protocol,
-        socketio: SocketioClient,
-        adapter: &Adapter,
-    ) -> ClientLibrary {
-        let spec = protocol.spec();
-        let sio = spec.family == Family::SocketIo;
-        let asked = sio && socketio == SocketioClient::RustSocketio;
-        let polls = sio
-            && matches!(
-                adapter.engine_mode(),
-                Some(EngineMode::Polling | EngineMode::PollingThenUpgrade)
-            );
-        if !spec.lean_client || asked || polls {
-            ClientLibrary::RustSocketio
-        } else {
-            ClientLibrary::Lean
-        }
-    }
 }
 
 /// One system's load: who connects where, who sends what and how fast.

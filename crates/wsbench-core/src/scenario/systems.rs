@@ -10,6 +10,7 @@ use super::checker::{Checker, Fields};
 use super::parse::Overrides;
 use super::toml::{Kind, Value};
 use super::{Mode, ScenarioError, SocketioClient};
+use crate::client_library::{ClientLibrary, polls};
 use crate::system::{CommandSpec, PORT_PLACEHOLDER, Protocol, SystemName};
 
 /// A system the scenario defines.
@@ -350,15 +351,16 @@ pub(super) fn servers_exist(check: &Checker<'_>, f: &Fields<'_>, c: &Common) {
 /// rust_socketio (long-polling, or `socketio_client = "rust_socketio"`) reads on its own
 /// and only broadcasts: modes, outages and slow consumers need the lean clients.
 pub(super) fn client_library(check: &Checker<'_>, c: &Common) {
+    let no_adapter = crate::adapter::Adapter::default();
+    let adapter = |name: &SystemName| c.adapters.get(name).unwrap_or(&no_adapter);
     let uses_rust_socketio: Vec<&str> = c
         .transports
         .iter()
-        .filter(|name| match protocol_of(name, &c.systems) {
-            Some(Protocol::SocketioPolling) => true,
-            Some(Protocol::Socketio) => {
-                c.socketio_client == SocketioClient::RustSocketio || polls(c.adapters.get(*name))
-            }
-            _ => false,
+        .filter(|name| {
+            protocol_of(name, &c.systems).is_some_and(|p| {
+                ClientLibrary::choose(p, c.socketio_client, adapter(name))
+                    == ClientLibrary::RustSocketio
+            })
         })
         .map(SystemName::as_str)
         .collect();
@@ -379,9 +381,10 @@ pub(super) fn client_library(check: &Checker<'_>, c: &Common) {
             "long-polling always does"
         }
     );
-    let polls_by_adapter = c.transports.iter().any(|n| {
-        protocol_of(n, &c.systems) == Some(Protocol::Socketio) && polls(c.adapters.get(n))
-    });
+    let polls_by_adapter = c
+        .transports
+        .iter()
+        .any(|n| protocol_of(n, &c.systems) == Some(Protocol::Socketio) && polls(adapter(n)));
     let who = if polls_by_adapter {
         format!("{who}; an adapter's transports starting with polling use it too")
     } else {
@@ -413,14 +416,4 @@ pub(super) fn client_library(check: &Checker<'_>, c: &Common) {
             format!("slow consumers need the lean clients, but {who}, which reads on its own"),
         );
     }
-}
-
-/// Whether an adapter has Socket.IO clients start with long-polling (which rust_socketio
-/// speaks).
-fn polls(adapter: Option<&crate::adapter::Adapter>) -> bool {
-    use crate::adapter::EngineMode;
-    matches!(
-        adapter.and_then(crate::adapter::Adapter::engine_mode),
-        Some(EngineMode::Polling | EngineMode::PollingThenUpgrade)
-    )
 }

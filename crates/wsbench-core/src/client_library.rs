@@ -1,0 +1,77 @@
+//! Which client library speaks a system's protocol: chosen here once, for the scenario's
+//! check (which jobs the chosen library can do) and for the load generator (which one it
+//! starts).
+
+use crate::adapter::{Adapter, EngineMode};
+use crate::scenario::SocketioClient;
+use crate::system::{Family, Protocol};
+
+/// Which library the clients speak their protocol with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientLibrary {
+    /// wsbench's lean clients (raw WebSocket; Socket.IO over websocket).
+    Lean,
+    /// rust_socketio: long-polling, or the library a Rust user would pick.
+    RustSocketio,
+}
+
+impl ClientLibrary {
+    /// The library for `protocol`: rust_socketio where the lean client does not speak it
+    /// (long-polling, from the protocol or the adapter's transports) or where the scenario
+    /// asks for it for Socket.IO, else the lean one.
+    pub fn choose(protocol: Protocol, socketio: SocketioClient, adapter: &Adapter) -> Self {
+        let spec = protocol.spec();
+        let sio = spec.family == Family::SocketIo;
+        let asked = sio && socketio == SocketioClient::RustSocketio;
+        if !spec.lean_client || asked || (sio && polls(adapter)) {
+            ClientLibrary::RustSocketio
+        } else {
+            ClientLibrary::Lean
+        }
+    }
+}
+
+/// Whether an adapter has Socket.IO clients start with long-polling (which only
+/// rust_socketio speaks).
+pub fn polls(adapter: &Adapter) -> bool {
+    matches!(
+        adapter.engine_mode(),
+        Some(EngineMode::Polling | EngineMode::PollingThenUpgrade)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapter::EngineTransport;
+
+    #[test]
+    fn long_polling_and_the_scenarios_choice_take_rust_socketio() {
+        let plain = Adapter::default();
+        let polling = Adapter {
+            transports: vec![EngineTransport::Polling, EngineTransport::Websocket],
+            ..Adapter::default()
+        };
+        let lean = SocketioClient::Lean;
+        let choose = ClientLibrary::choose;
+        assert_eq!(choose(Protocol::Ws, lean, &plain), ClientLibrary::Lean);
+        assert_eq!(
+            choose(Protocol::Socketio, lean, &plain),
+            ClientLibrary::Lean
+        );
+        assert_eq!(
+            choose(Protocol::Socketio, lean, &polling),
+            ClientLibrary::RustSocketio
+        );
+        let asked = SocketioClient::RustSocketio;
+        assert_eq!(
+            choose(Protocol::Socketio, asked, &plain),
+            ClientLibrary::RustSocketio
+        );
+        assert_eq!(choose(Protocol::Ws, asked, &polling), ClientLibrary::Lean);
+        assert_eq!(
+            choose(Protocol::SocketioPolling, lean, &plain),
+            ClientLibrary::RustSocketio
+        );
+    }
+}
