@@ -241,7 +241,8 @@ fn summarize_one(
         let system = result.scenario.system(transport);
         Some(TransportSummary {
             transport: transport.clone(),
-            protocol: system.as_ref().map(|s| s.protocol),
+            // As recorded with the run; an older result's from its scenario.
+            protocol: runs[0].protocol.or(system.as_ref().map(|s| s.protocol)),
             runtime: system.map_or_else(|| OWN_RUNTIME.to_owned(), |s| s.runtime),
             point: point.clone(),
             status,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use wsbench_core::result::Status;
+use wsbench_core::system::Protocol;
 
 const SMOKE_TRANSPORTS: &str = "transports = [\"ws\", \"socketio\"]";
 
@@ -431,6 +432,10 @@ fn the_seeds_node_servers_are_measured_in_full() {
     );
     let names: Vec<&str> = result.runs.iter().map(|r| r.transport.as_str()).collect();
     assert_eq!(names, ["ws", "socketio", "node-ws", "node-socketio"]);
+    // Each run records how its clients spoke, for reports that do not read the scenario.
+    let spoke: Vec<Option<Protocol>> = result.runs.iter().map(|r| r.protocol).collect();
+    let (ws, sio) = (Some(Protocol::Ws), Some(Protocol::Socketio));
+    assert_eq!(spoke, [ws, sio, ws, sio]);
     for run in &result.runs {
         let t = &run.transport;
         assert_eq!(run.messages.delivered, run.messages.expected, "{t}");

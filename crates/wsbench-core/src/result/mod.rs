@@ -345,6 +345,10 @@ pub fn point_label(point: &BTreeMap<String, f64>) -> String {
 pub struct TransportRun {
     /// The system measured (its name).
     pub transport: SystemName,
+    /// How its clients spoke to it. Absent from results written before it was recorded,
+    /// where the scenario's systems say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<crate::system::Protocol>,
     /// Which repeat, from 0.
     pub repeat: u64,
     /// The sweep point: the value of each swept field (empty without a sweep).

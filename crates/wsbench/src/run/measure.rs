@@ -57,6 +57,7 @@ fn empty_run(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> TransportRun {
     let s = ctx.scenario;
     TransportRun {
         transport: system.name.clone(),
+        protocol: Some(system.protocol),
         repeat,
         point: Default::default(),
         status: Status::Failed,
