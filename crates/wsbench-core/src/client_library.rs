@@ -16,17 +16,17 @@ pub enum ClientLibrary {
 }
 
 impl ClientLibrary {
-    /// The library for `protocol`: rust_socketio where the lean client does not speak it
-    /// (long-polling, from the protocol or the adapter's transports) or where the scenario
-    /// asks for it for Socket.IO, else the lean one.
+    /// The library for `protocol`: its own ([`crate::system::ProtocolSpec::client`]), but
+    /// for Socket.IO rust_socketio where an adapter's transports start with long-polling
+    /// (which the lean client does not speak) or where the scenario asks for it.
     pub fn choose(protocol: Protocol, socketio: SocketioClient, adapter: &Adapter) -> Self {
         let spec = protocol.spec();
         let sio = spec.family == Family::SocketIo;
         let asked = sio && socketio == SocketioClient::RustSocketio;
-        if !spec.lean_client || asked || (sio && polls(adapter)) {
+        if asked || (sio && polls(adapter)) {
             ClientLibrary::RustSocketio
         } else {
-            ClientLibrary::Lean
+            spec.client
         }
     }
 }

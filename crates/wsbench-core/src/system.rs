@@ -14,6 +14,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::client_library::ClientLibrary;
+
 /// How a system's clients speak to it.
 #[derive(
     Debug,
@@ -124,11 +126,15 @@ pub struct ProtocolSpec {
     pub server: Option<BuiltinServer>,
     /// URL schemes a `[target]` of this protocol may use.
     pub target_schemes: &'static [&'static str],
+    /// The scheme its clients open: a target's URL in another of [`Self::target_schemes`]
+    /// (Socket.IO's `http://`) is opened with this one.
+    pub client_scheme: &'static str,
     /// The WebSocket path and query clients open on a server (`None`: the target URL's own
     /// path, which raw WebSocket servers route on).
     pub endpoint_path: Option<(&'static str, &'static str)>,
-    /// Whether wsbench's lean client speaks it; otherwise rust_socketio does.
-    pub lean_client: bool,
+    /// The client library that speaks it (Socket.IO's may be overridden by the scenario or
+    /// an adapter that starts with long-polling: [`ClientLibrary::choose`]).
+    pub client: ClientLibrary,
     /// Whether clients keep what the application sends while disconnected and write it
     /// once reconnected (socket.io-client's send buffer); raw WebSocket has nowhere to.
     pub send_buffer: bool,
@@ -148,8 +154,9 @@ static PROTOCOLS: [ProtocolSpec; 3] = [
         family: Family::WebSocket,
         server: Some(BuiltinServer::Ws),
         target_schemes: &["ws"],
+        client_scheme: "ws",
         endpoint_path: None,
-        lean_client: true,
+        client: ClientLibrary::Lean,
         send_buffer: false,
         reconnection: "wsbench's own reconnection loop for raw WebSocket (the library has \
             none): jittered exponential backoff with socket.io-client's schedule; messages \
@@ -161,8 +168,9 @@ static PROTOCOLS: [ProtocolSpec; 3] = [
         family: Family::SocketIo,
         server: Some(BuiltinServer::Socketio),
         target_schemes: &["http", "ws"],
+        client_scheme: "ws",
         endpoint_path: Some(("/socket.io/", "EIO=4&transport=websocket")),
-        lean_client: true,
+        client: ClientLibrary::Lean,
         send_buffer: true,
         reconnection: SOCKETIO_RECONNECTION,
     },
@@ -172,8 +180,9 @@ static PROTOCOLS: [ProtocolSpec; 3] = [
         family: Family::SocketIo,
         server: Some(BuiltinServer::Socketio),
         target_schemes: &["http", "ws"],
+        client_scheme: "ws",
         endpoint_path: Some(("/socket.io/", "EIO=4&transport=websocket")),
-        lean_client: false,
+        client: ClientLibrary::RustSocketio,
         send_buffer: true,
         reconnection: SOCKETIO_RECONNECTION,
     },

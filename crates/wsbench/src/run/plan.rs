@@ -106,8 +106,10 @@ pub fn server_args(s: &Scenario) -> Vec<String> {
 /// name that resolves off this machine is refused unless the run allows remote targets.
 pub fn endpoint_for(s: &Scenario, system: &System, url: &str) -> anyhow::Result<Endpoint> {
     let mut url = url::Url::parse(url).with_context(|| format!("'{url}' is not a URL"))?;
-    if url.scheme() == "http" {
-        url.set_scheme("ws").expect("http to ws is allowed");
+    let scheme = system.protocol.spec().client_scheme;
+    if url.scheme() != scheme {
+        url.set_scheme(scheme)
+            .map_err(|()| anyhow::anyhow!("'{url}' cannot be opened as {scheme}://"))?;
     }
     let adapter = s.adapter.get(&system.name).cloned().unwrap_or_default();
     if let Some((path, query)) = system.protocol.spec().endpoint_path {
