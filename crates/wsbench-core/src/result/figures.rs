@@ -256,9 +256,9 @@ pub struct NodeSample {
     pub counters_window_end: Option<CountersSnapshot>,
 }
 
-/// The server figures of a system of one or more nodes. Memory per connection and CPU per
-/// delivery are the whole system's (every node's growth and CPU); the RSS fields, samples
-/// and counters are the first node's, which is the whole server unless it is a cluster.
+/// The server figures of a system of one or more nodes, every node alike: memory, CPU and
+/// counters are the whole system's, the RSS peak the highest of any node; only the RSS
+/// curve (for the chart) and the pid and CPU set are the first node's.
 pub fn server_figures(
     nodes: &[NodeSample],
     connected: u64,
@@ -274,17 +274,66 @@ pub fn server_figures(
         })
         .sum();
     let cpu_s: f64 = nodes.iter().map(|n| n.figures.cpu_s).sum();
+    let sum = |get: fn(&NodeSample) -> u64| nodes.iter().map(get).sum::<u64>();
+    let counters = |get: fn(&NodeSample) -> Option<CountersSnapshot>| {
+        nodes.iter().filter_map(get).reduce(CountersSnapshot::plus)
+    };
+    // Every node alike: sizes and counts are the whole system's, the peak the highest any
+    // node reached (what a limit per server checks); the RSS curve is the first node's.
     Some(ServerFigures {
         pid: first.figures.pid,
-        rss_baseline_bytes: first.figures.rss_baseline_bytes,
-        rss_idle_bytes: first.figures.rss_idle_bytes,
-        rss_peak_bytes: first.figures.rss_peak_bytes,
+        rss_baseline_bytes: sum(|n| n.figures.rss_baseline_bytes),
+        rss_idle_bytes: sum(|n| n.figures.rss_idle_bytes),
+        rss_peak_bytes: nodes
+            .iter()
+            .map(|n| n.figures.rss_peak_bytes)
+            .max()
+            .unwrap_or(0),
         memory_per_connection_bytes: grown as f64 / connected.max(1) as f64,
         cpu_s,
         cpu_us_per_delivery: per(cpu_s * 1e6, delivered),
-        counters: first.figures.counters,
-        counters_window_end: first.counters_window_end,
+        counters: counters(|n| n.figures.counters),
+        counters_window_end: counters(|n| n.counters_window_end),
         rss_samples: first.rss_samples.clone(),
         cpus: first.figures.cpus.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(pid: u32, (baseline, idle, peak): (u64, u64, u64), cpu_s: f64) -> NodeSample {
+        NodeSample {
+            figures: NodeFigures {
+                pid,
+                clients: 50,
+                rss_baseline_bytes: baseline,
+                rss_idle_bytes: idle,
+                rss_peak_bytes: peak,
+                cpu_s,
+                counters: None,
+                killed_at_s: None,
+                cpus: None,
+            },
+            rss_samples: Vec::new(),
+            counters_window_end: None,
+        }
+    }
+
+    /// A cluster's second node counts like its first: its peak was missed by a threshold
+    /// on the server's RSS peak when only node 0's was kept.
+    #[test]
+    fn every_node_of_a_cluster_counts_alike() {
+        let nodes = [
+            node(1, (10_000, 30_000, 40_000), 1.0),
+            node(2, (10_000, 50_000, 90_000), 3.0),
+        ];
+        let s = server_figures(&nodes, 100, 1_000_000).unwrap();
+        assert_eq!(s.rss_peak_bytes, 90_000);
+        assert_eq!((s.rss_baseline_bytes, s.rss_idle_bytes), (20_000, 80_000));
+        assert_eq!(s.memory_per_connection_bytes, 600.0);
+        assert_eq!(s.cpu_s, 4.0);
+        assert_eq!(s.cpu_us_per_delivery, 4.0);
+    }
 }

@@ -250,11 +250,11 @@ pub struct Messages {
 pub struct ServerFigures {
     /// Process id of the `wsbench serve` child.
     pub pid: u32,
-    /// RSS before any client connected, bytes.
+    /// RSS before any client connected, bytes (a cluster's nodes together).
     pub rss_baseline_bytes: u64,
-    /// RSS with every client connected and settled, bytes.
+    /// RSS with every client connected and settled, bytes (a cluster's nodes together).
     pub rss_idle_bytes: u64,
-    /// Highest RSS sampled during load, bytes.
+    /// Highest RSS sampled during load, bytes (in a cluster, the highest of any node).
     pub rss_peak_bytes: u64,
     /// `(idle - baseline) / connected clients`, bytes.
     pub memory_per_connection_bytes: f64,
@@ -262,7 +262,7 @@ pub struct ServerFigures {
     pub cpu_s: f64,
     /// Server CPU per delivered message, µs: the headline efficiency figure.
     pub cpu_us_per_delivery: f64,
-    /// Server counters at the end of the run.
+    /// Server counters at the end of the run (a cluster's nodes added up).
     pub counters: Option<CountersSnapshot>,
     /// Server counters when the measured window ended, before clients closed: who was
     /// still connected under load (slow consumers a heartbeat dropped are gone by then).
