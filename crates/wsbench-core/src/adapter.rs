@@ -85,18 +85,7 @@ pub enum EngineTransport {
     Websocket,
 }
 
-impl std::str::FromStr for EngineTransport {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "polling" => Ok(EngineTransport::Polling),
-            "websocket" => Ok(EngineTransport::Websocket),
-            _ => Err(format!(
-                "unknown engine.io transport '{s}' (expected polling or websocket)"
-            )),
-        }
-    }
-}
+named!(EngineTransport, "engine.io transport", Polling => "polling", Websocket => "websocket");
 
 /// How a Socket.IO client reaches its server, from `transports`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

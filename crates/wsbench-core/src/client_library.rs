@@ -4,16 +4,8 @@
 
 use crate::adapter::{Adapter, EngineMode};
 use crate::scenario::SocketioClient;
+pub use crate::system::ClientLibrary;
 use crate::system::{Family, Protocol};
-
-/// Which library the clients speak their protocol with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientLibrary {
-    /// wsbench's lean clients (raw WebSocket; Socket.IO over websocket).
-    Lean,
-    /// rust_socketio: long-polling, or the library a Rust user would pick.
-    RustSocketio,
-}
 
 impl ClientLibrary {
     /// The library for `protocol`: its own ([`crate::system::ProtocolSpec::client`]), but

@@ -1,8 +1,5 @@
 //! What a server does when a client's outgoing queue is full.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 /// The overflow policy of every client's bounded outgoing queue.
@@ -21,32 +18,4 @@ pub enum OverflowPolicy {
     Disconnect,
 }
 
-impl OverflowPolicy {
-    /// The name used on the command line and in files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OverflowPolicy::Drop => "drop",
-            OverflowPolicy::Disconnect => "disconnect",
-        }
-    }
-}
-
-impl fmt::Display for OverflowPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for OverflowPolicy {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "drop" => Ok(OverflowPolicy::Drop),
-            "disconnect" => Ok(OverflowPolicy::Disconnect),
-            other => Err(format!(
-                "unknown overflow policy '{other}' (expected 'drop' or 'disconnect')"
-            )),
-        }
-    }
-}
+named!(OverflowPolicy, "overflow policy", Drop => "drop", Disconnect => "disconnect");

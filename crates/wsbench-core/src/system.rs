@@ -14,8 +14,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::client_library::ClientLibrary;
-
 /// How a system's clients speak to it.
 #[derive(
     Debug,
@@ -62,14 +60,6 @@ impl BuiltinServer {
     /// Every built-in server.
     pub const ALL: [BuiltinServer; 2] = [BuiltinServer::Ws, BuiltinServer::Socketio];
 
-    /// Its name in `wsbench serve NAME` and in the ready line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BuiltinServer::Ws => "ws",
-            BuiltinServer::Socketio => "socketio",
-        }
-    }
-
     /// How it makes one delivery, and so where its CPU per delivery goes, for the reports'
     /// method notes (docs/cost-breakdown.md measures each step).
     pub fn delivery_path(self) -> &'static str {
@@ -95,21 +85,15 @@ impl BuiltinServer {
     }
 }
 
-impl fmt::Display for BuiltinServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+named!(BuiltinServer, "server", Ws => "ws", Socketio => "socketio");
 
-impl FromStr for BuiltinServer {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        BuiltinServer::ALL
-            .into_iter()
-            .find(|b| b.as_str() == s)
-            .ok_or_else(|| format!("unknown server '{s}' (expected ws or socketio)"))
-    }
+/// Which library the clients speak their protocol with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientLibrary {
+    /// wsbench's lean clients (raw WebSocket; Socket.IO over websocket).
+    Lean,
+    /// rust_socketio: long-polling, or the library a Rust user would pick.
+    RustSocketio,
 }
 
 /// Everything wsbench needs to know about a protocol, in one place.
@@ -133,7 +117,7 @@ pub struct ProtocolSpec {
     /// path, which raw WebSocket servers route on).
     pub endpoint_path: Option<(&'static str, &'static str)>,
     /// The client library that speaks it (Socket.IO's may be overridden by the scenario or
-    /// an adapter that starts with long-polling: [`ClientLibrary::choose`]).
+    /// an adapter that starts with long-polling: `client_library::ClientLibrary::choose`).
     pub client: ClientLibrary,
     /// Whether clients keep what the application sends while disconnected and write it
     /// once reconnected (socket.io-client's send buffer); raw WebSocket has nowhere to.
@@ -323,7 +307,7 @@ pub struct CommandSpec {
     /// The WebSocket path raw-WebSocket clients open (Socket.IO's is `/socket.io/`).
     pub path: String,
     /// How long it may take to be ready.
-    pub ready_timeout: crate::scenario::HumanDuration,
+    pub ready_timeout: crate::duration::HumanDuration,
     /// Where it runs, and what relative paths in its command mean: the scenario file's
     /// directory, so that a scenario runs the same from any directory. Not part of a
     /// result (a path on the machine that ran it).

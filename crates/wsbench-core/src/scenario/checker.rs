@@ -8,9 +8,9 @@ use std::ops::Range;
 use std::path::Path;
 use std::str::FromStr;
 
-use super::duration::{HumanDuration, parse_duration};
 use super::error::ScenarioError;
 use super::toml::{Kind, Table, Value};
+use crate::duration::{HumanDuration, parse_duration};
 
 /// Collects the mistakes of one scenario file.
 pub(crate) struct Checker<'a> {

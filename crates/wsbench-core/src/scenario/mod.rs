@@ -7,7 +7,6 @@
 mod adapter;
 mod check;
 mod checker;
-mod duration;
 mod error;
 mod failures;
 mod limits;
@@ -18,8 +17,6 @@ mod systems;
 mod toml;
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -28,7 +25,7 @@ use crate::cpus::CpuSet;
 use crate::policy::OverflowPolicy;
 use crate::system::{Protocol, ServerSpec, System, SystemName};
 
-pub use duration::{HumanDuration, MAX_DURATION, parse_duration};
+pub use crate::duration::{HumanDuration, MAX_DURATION, parse_duration};
 pub use error::{ScenarioError, ScenarioErrors};
 pub use parse::Overrides;
 pub use sweep::{Search, SweepAxis, SweepField, SweepPoint};
@@ -79,43 +76,6 @@ pub enum SocketioClient {
     /// rust_socketio 0.6 (async): the library a Rust user would reach for; costs more per
     /// client and message. Long-polling always uses it.
     RustSocketio,
-}
-
-/// Names of an enum's values in files, for `FromStr` and its error message.
-macro_rules! named {
-    ($ty:ident, $what:literal, $($variant:ident => $name:literal),+ $(,)?) => {
-        impl $ty {
-            /// Its name in scenario files and results.
-            pub fn as_str(self) -> &'static str {
-                match self { $($ty::$variant => $name),+ }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($name => Ok($ty::$variant),)+
-                    other => {
-                        let names = [$($name),+];
-                        let (last, rest) = names.split_last().expect("at least one name");
-                        Err(format!(
-                            "unknown {} '{other}' (expected {} or {last})",
-                            $what,
-                            rest.join(", ")
-                        ))
-                    }
-                }
-            }
-        }
-    };
 }
 
 named!(Encoding, "encoding", Text => "text", Binary => "binary");
