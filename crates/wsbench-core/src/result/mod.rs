@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use self::blocks::{Block, BoundaryReadings};
 pub use self::calibration::Calibration;
 pub use self::cluster::{ClusterFigures, NodeFigures};
-pub use self::outage::OutageFigures;
+pub use self::outage::{OutageFigures, OutageInputs};
 pub use self::validity::{Backlog, Validity};
 use crate::CountersSnapshot;
 use crate::histogram::HistogramFigures;

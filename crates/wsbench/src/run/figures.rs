@@ -4,7 +4,7 @@
 use wsbench_core::result::blocks::{BoundaryReadings, blocks};
 use wsbench_core::result::figures::{Tally, server_figures, utilisation};
 use wsbench_core::result::{
-    Backlog, DeliveryTimeline, OutageFigures, TransportRun, WIRE_COUNTED_AT_SERVER,
+    Backlog, DeliveryTimeline, OutageFigures, OutageInputs, TransportRun, WIRE_COUNTED_AT_SERVER,
     WIRE_COUNTED_AT_SOCKETS,
 };
 use wsbench_core::system::System;
@@ -157,47 +157,29 @@ fn tally(
     }
 }
 
-/// Recovery from a planned outage: when the clients were back, what was lost meanwhile.
+/// Recovery from a planned outage: what the runner and the clients recorded, for core to
+/// derive the figures from ([`OutageFigures::derive`]).
 fn outage_figures(
     record: &OutageRecord,
     report: &LoadReport,
     timeline: &Timeline,
     deliveries: &DeliveryTimeline,
 ) -> OutageFigures {
-    let secs = |ns: u64| ns as f64 / 1e9;
-    let mut back: Vec<f64> = report
+    let returns = report
         .reconnections
         .iter()
         .filter(|r| r.lost_ns >= record.kill_ns)
-        .filter_map(|r| r.back_ns.map(|b| secs(b.saturating_sub(record.kill_ns))))
+        .map(|r| r.back_ns)
         .collect();
-    back.sort_by(f64::total_cmp);
-    let n = record.clients_at_kill;
-    // Time until a share of the clients connected at the kill were back: the k-th return.
-    let until = |share: f64| {
-        let k = ((share * n as f64).ceil() as usize).max(1);
-        back.get(k - 1).copied()
-    };
-    let killed_at_s = secs(record.kill_ns.saturating_sub(timeline.measure_start_ns));
-    let window_s = secs(timeline.measure_end_ns - timeline.measure_start_ns);
-    let back_all_s = until(1.0);
-    let (owed_during, delivered_during) = deliveries.between(
-        killed_at_s,
-        back_all_s.map_or(window_s, |b| (killed_at_s + b).min(window_s)),
-    );
-    OutageFigures {
-        killed_at_s,
-        down_s: secs(record.ready_ns - record.kill_ns),
-        clients_at_kill: n,
-        reconnected: back.len() as u64,
-        back_p50_s: until(0.5),
-        back_p99_s: until(0.99),
-        back_all_s,
+    let inputs = OutageInputs {
+        kill_ns: record.kill_ns,
+        ready_ns: record.ready_ns,
+        clients_at_kill: record.clients_at_kill,
+        returns,
+        window_ns: (timeline.measure_start_ns, timeline.measure_end_ns),
         failed_attempts: report.failed_reconnects,
-        owed_during,
-        delivered_during,
         discarded: report.discarded,
         buffered: report.buffered,
-        reconnection: String::new(),
-    }
+    };
+    OutageFigures::derive(&inputs, deliveries)
 }
