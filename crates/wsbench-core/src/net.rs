@@ -42,6 +42,44 @@ pub fn tune_stream(stream: &TcpStream) -> io::Result<()> {
     stream.set_nodelay(true)
 }
 
+/// Puts a client's socket in delayed-ACK ("pingpong") mode: the kernel then acknowledges
+/// small segments every second one (or when its delayed-ACK timer fires) rather than each
+/// one as it is read.
+///
+/// Why: Linux acknowledges every small pushed segment at once on a socket that has only
+/// received, and every other one on a socket that has answered quickly once. A Socket.IO
+/// client answers the server's open packet at once, a raw-WebSocket client never speaks
+/// after its upgrade, so fanout's ws clients sent 1.3 million ACKs where Socket.IO's sent
+/// 0.7 million for the same 1.4 million deliveries, and on loopback the load generator pays
+/// for sending each ACK and for the server's side of receiving it: ~1 µs more load-generator
+/// CPU per ws delivery, which a busy machine turns into latency charged to the ws server.
+/// With every client in this mode both transports' clients acknowledge alike
+/// (docs/method.md, "The load generator"). The kernel leaves the mode again when a delayed
+/// ACK's timer fires; at rates where it does, ACKs cost nothing that matters.
+pub fn delay_acks(stream: &TcpStream) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let off: libc::c_int = 0;
+        // SAFETY: a valid socket descriptor, an option value of the size given.
+        let rc = unsafe {
+            libc::setsockopt(
+                stream.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_QUICKACK,
+                (&off as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = stream;
+    Ok(())
+}
+
 /// Whether `url` names this machine by a loopback address (127.0.0.0/8, ::1, localhost):
 /// where wsbench may send load without `--allow-remote`.
 pub fn is_loopback_url(url: &url::Url) -> bool {

@@ -137,6 +137,7 @@ pub async fn connect<W: Wire>(
         let mut ws =
             WebSocketStream::from_partially_read(stream, tail, WsRole::Client, Some(config)).await;
         wire.handshake(&mut ws, dial.role, dial.id).await?;
+        net::delay_acks(ws.get_ref().get_ref()).map_err(|e| ConnectFailure::from_io(&e))?;
         Ok(ws)
     };
     tokio::time::timeout(timeout, attempt)
