@@ -1,14 +1,15 @@
 //! A group's broadcasts, made one round at a time. A broadcaster that finds no round under
-//! way makes one itself: the frames it brings, written straight to each recipient. One that
-//! finds a round under way leaves its frames for the next round and goes back to reading
-//! its client; the round's maker then takes every batch that waits, from every sender, and
-//! writes them to each recipient in one piece. So while the server keeps up a broadcast is
-//! what it was (one `send` per recipient, no task wakeup), and once it falls behind (too
-//! little CPU: a busy machine, too much load) the sends per delivery fall with the backlog
-//! and it catches up, as a server with a writer task per connection does by draining its
-//! queue (docs/method.md, "The servers under test"). Without it, a starved ws server paid a
-//! full `send` per delivery however far behind it was, and lost what it had not relayed by
-//! the end of a run.
+//! way makes one itself: the frames it brings, written to each recipient (straight away in
+//! a small group, by flush tasks spread over the runtime's threads in a large one, see
+//! [`crate::group`]). One that finds a round under way leaves its frames for the next round
+//! and goes back to reading its client; the round's maker then takes every batch that
+//! waits, from every sender, and writes them to each recipient in one piece. So while the
+//! server keeps up a broadcast is what it was, and once it falls behind (too little CPU: a
+//! busy machine, too much load) the sends per delivery fall with the backlog and it catches
+//! up, as a server with a writer task per connection does by draining its queue
+//! (docs/method.md, "The servers under test"). Without it, a starved ws server paid a full
+//! `send` per delivery however far behind it was, and lost what it had not relayed by the
+//! end of a run.
 
 use std::sync::{Arc, Mutex};
 

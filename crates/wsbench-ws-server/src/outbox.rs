@@ -1,13 +1,13 @@
 //! Each connection's outbox: where the others put its messages, written to its socket by
-//! whoever offers them. A broadcaster writes an encoded frame straight to a recipient's
-//! socket when nothing is waiting before it (the usual case below saturation), so a
-//! delivery costs one `send` and no task wakeup; only what the kernel does not take at
-//! once waits in a bounded queue that the connection's own task writes when the socket is
-//! writable again. Why: per-delivery wakeups and per-recipient encoding were most of the
+//! whoever offers them. A broadcaster to a small group writes an encoded frame straight to
+//! a recipient's socket when nothing is waiting before it, so a delivery costs one `send`
+//! and no task wakeup; a large group's round queues its frames here for a flush task
+//! ([`crate::group`]). What the kernel does not take at once waits in a bounded queue that
+//! the connection's own task writes when the socket is writable again. Why: per-delivery wakeups and per-recipient encoding were most of the
 //! server's user time (docs/cost-breakdown.md).
 
 use std::collections::VecDeque;
-use std::io;
+use std::io::{self, IoSlice};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -19,6 +19,9 @@ use tokio::net::tcp::OwnedWriteHalf;
 use wsbench_core::bounds::{self, QueueBytes};
 use wsbench_core::counting::ByteCounter;
 use wsbench_core::{OverflowPolicy, ServerCounters};
+
+/// Most entries one write gathers.
+const GATHER: usize = 32;
 
 /// [`Outbox::stop_reason`]: the client does not keep up (disconnect policy).
 pub(crate) const KICKED: u8 = 1;
@@ -65,31 +68,51 @@ impl Drop for Waiting {
 }
 
 impl Waiting {
-    /// Writes the front frame as far as the socket takes it; `Ok(false)` when it takes
-    /// nothing more now.
+    /// Writes what waits, up to [`GATHER`] entries in one `writev`, as far as the socket
+    /// takes it; `Ok(false)` when it takes nothing more now. Entries that queued up while
+    /// the connection waited for a turn (a busy machine) go out in one segment rather than
+    /// one each, which is what lets the server and its clients catch up.
     fn write_front(
         &mut self,
         socket: &OwnedWriteHalf,
         counted: &ServerCounters,
     ) -> io::Result<bool> {
-        let Some((front, _)) = self.frames.front_mut() else {
+        if self.frames.is_empty() {
             return Ok(false);
-        };
-        match socket.try_write(front) {
+        }
+        let mut iov = [IoSlice::new(&[]); GATHER];
+        let mut k = 0;
+        for ((entry, _), slot) in self.frames.iter().zip(iov.iter_mut()) {
+            *slot = IoSlice::new(entry);
+            k += 1;
+        }
+        match socket.try_write_vectored(&iov[..k]) {
             Ok(0) => Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => {
                 counted.add_written(n as u64);
-                front.advance(n);
                 self.bytes -= n as u64;
                 self.server.sub(n as u64);
-                self.begun = !front.is_empty();
-                if !self.begun {
-                    self.pop_front();
-                }
+                self.consume(n);
                 Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Takes `n` written bytes off the front entries.
+    fn consume(&mut self, mut n: usize) {
+        while let Some((front, _)) = self.frames.front_mut() {
+            if n < front.len() {
+                front.advance(n);
+                if n > 0 {
+                    self.begun = true;
+                }
+                return;
+            }
+            n -= front.len();
+            self.begun = false;
+            self.pop_front();
         }
     }
 
@@ -314,5 +337,62 @@ impl Outbox {
 
     fn lock(&self) -> MutexGuard<'_, Waiting> {
         self.waiting.lock().unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    async fn pair() -> (TcpStream, OwnedWriteHalf) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let (_read, write) = accepted.unwrap().0.into_split();
+        (client.unwrap(), write)
+    }
+
+    /// What queued up goes out in one gathered write, in order, every byte counted; a
+    /// partly written entry is kept as begun and finished first.
+    #[tokio::test]
+    async fn waiting_frames_go_out_together_in_order() {
+        let (mut client, write) = pair().await;
+        let counters = Arc::new(ServerCounters::default());
+        let server = Arc::new(bounds::Waiting::default());
+        let outbox = Outbox::new(
+            write,
+            16,
+            QueueBytes::default(),
+            server.clone(),
+            counters.clone(),
+        );
+        for frame in ["ab", "cde", "f"] {
+            let frame = Bytes::from_static(frame.as_bytes());
+            outbox.enqueue(&frame, 1, OverflowPolicy::Drop, &counters);
+        }
+        assert_eq!(server.bytes(), 6);
+        outbox.flush_now();
+        let mut got = [0u8; 6];
+        tokio::time::timeout(Duration::from_secs(10), client.read_exact(&mut got))
+            .await
+            .expect("the frames arrive")
+            .unwrap();
+        assert_eq!(&got, b"abcdef");
+        assert_eq!(counters.snapshot().bytes_written, 6);
+        assert_eq!(server.bytes(), 0);
+
+        let mut waiting = outbox.lock();
+        waiting.push_back(Bytes::from_static(b"xyz"), 1);
+        waiting.push_back(Bytes::from_static(b"uv"), 1);
+        waiting.consume(4);
+        assert_eq!((waiting.frames.len(), waiting.queued), (1, 1));
+        assert_eq!(&waiting.frames[0].0[..], b"v");
+        assert!(waiting.begun, "the rest of `uv` is begun");
+        waiting.consume(1);
+        assert!(waiting.frames.is_empty() && !waiting.begun);
     }
 }
