@@ -175,7 +175,7 @@ pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
     }
     for point in points {
         for transport in &result.scenario.transports {
-            if let Some(summary) = summarize_one(result, transport, &point) {
+            if let Some(summary) = summary_at(result, transport, &point) {
                 out.push(summary);
             }
         }
@@ -184,7 +184,7 @@ pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
 }
 
 /// The summary of `transport`'s runs at `point`, if it has any.
-fn summarize_one(
+pub fn summary_at(
     result: &RunResult,
     transport: &SystemName,
     point: &BTreeMap<String, f64>,

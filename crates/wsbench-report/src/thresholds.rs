@@ -2,6 +2,7 @@
 //! system, stored in result.json and shown by every format.
 
 use wsbench_core::result::{RunResult, ThresholdCheck};
+use wsbench_core::scenario::Thresholds;
 
 use crate::metrics::{DELIVERED_PER_S, LATENCY_P99, LOSS, MEMORY_PER_CONNECTION, Metric};
 use crate::summary::{TransportSummary, summarize};
@@ -9,52 +10,58 @@ use crate::table::Table;
 
 /// Every threshold of the scenario, per system measured.
 pub fn check(result: &RunResult) -> Vec<ThresholdCheck> {
+    summarize(result)
+        .iter()
+        .flat_map(|s| judge(s, &result.scenario.thresholds_for(&s.transport)))
+        .collect()
+}
+
+/// `s`'s figures (medians over its repeats) held to `t`, one check per limit set: the one
+/// place a limit is judged, for a scenario's `[thresholds]` and a search's steps alike.
+pub fn judge(s: &TransportSummary, t: &Thresholds) -> Vec<ThresholdCheck> {
     let mut checks = Vec::new();
-    for s in summarize(result) {
-        let t = result.scenario.thresholds_for(&s.transport);
-        if let Some(p99) = t.p99 {
-            let limit_ms = p99.0.as_secs_f64() * 1e3;
-            let value = s.stat(&LATENCY_P99).map(|st| st.median);
-            checks.push(bound(
-                &s,
-                format!("p99 <= {p99}"),
-                limit_ms,
-                value,
-                "ms",
-                true,
-            ));
-        }
-        if let Some(loss) = t.loss {
-            let value = median(&s, &LOSS);
-            checks.push(bound(
-                &s,
-                format!("loss <= {loss}"),
-                loss,
-                value,
-                "share",
-                true,
-            ));
-        }
-        if let Some(min) = t.delivered_per_s {
-            let value = median(&s, &DELIVERED_PER_S);
-            let text = format!("delivered/s >= {min}");
-            checks.push(bound(&s, text, min, value, "msg/s", false));
-        }
-        if let Some(bytes) = t.memory_per_connection {
-            // The metric is in KiB; the limit, and so the check, in bytes.
-            let value = median(&s, &MEMORY_PER_CONNECTION).map(|k| k * 1024.0);
-            let text = format!("memory/conn <= {bytes} B");
-            checks.push(bound(&s, text, bytes as f64, value, "bytes", true));
-        }
-        if let Some(bytes) = t.server_rss_peak {
-            let peak = s
-                .runs
-                .iter()
-                .filter_map(|r| r.server.as_ref().map(|sv| sv.rss_peak_bytes as f64))
-                .reduce(f64::max);
-            let text = format!("server RSS peak <= {bytes} B");
-            checks.push(bound(&s, text, bytes as f64, peak, "bytes", true));
-        }
+    if let Some(p99) = t.p99 {
+        let limit_ms = p99.0.as_secs_f64() * 1e3;
+        let value = median(s, &LATENCY_P99);
+        checks.push(bound(
+            s,
+            format!("p99 <= {p99}"),
+            limit_ms,
+            value,
+            "ms",
+            true,
+        ));
+    }
+    if let Some(loss) = t.loss {
+        let value = median(s, &LOSS);
+        checks.push(bound(
+            s,
+            format!("loss <= {loss}"),
+            loss,
+            value,
+            "share",
+            true,
+        ));
+    }
+    if let Some(min) = t.delivered_per_s {
+        let value = median(s, &DELIVERED_PER_S);
+        let text = format!("delivered/s >= {min}");
+        checks.push(bound(s, text, min, value, "msg/s", false));
+    }
+    if let Some(bytes) = t.memory_per_connection {
+        // The metric is in KiB; the limit, and so the check, in bytes.
+        let value = median(s, &MEMORY_PER_CONNECTION).map(|k| k * 1024.0);
+        let text = format!("memory/conn <= {bytes} B");
+        checks.push(bound(s, text, bytes as f64, value, "bytes", true));
+    }
+    if let Some(bytes) = t.server_rss_peak {
+        let peak = s
+            .runs
+            .iter()
+            .filter_map(|r| r.server.as_ref().map(|sv| sv.rss_peak_bytes as f64))
+            .reduce(f64::max);
+        let text = format!("server RSS peak <= {bytes} B");
+        checks.push(bound(s, text, bytes as f64, peak, "bytes", true));
     }
     checks
 }
@@ -91,6 +98,11 @@ pub fn value_text(c: &ThresholdCheck) -> String {
         Some(v) if c.unit == "bytes" => format!("{v:.0} {}", c.unit),
         Some(v) => format!("{v:.2} {}", c.unit),
     }
+}
+
+/// A broken check in words: `p99 <= 1us broken (2.31 ms)`.
+pub fn broken_text(c: &ThresholdCheck) -> String {
+    format!("{} broken ({})", c.limit, value_text(c))
 }
 
 /// The checks as a table: system, limit, value, pass or FAIL.

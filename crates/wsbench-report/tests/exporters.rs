@@ -168,3 +168,21 @@ fn thresholds_pass_and_fail_on_the_medians_in_one_unit() {
     let p99 = checks.iter().find(|c| !c.pass).unwrap();
     assert_eq!((p99.unit.as_str(), p99.bound), ("ms", 0.001));
 }
+
+/// A search's limits are judged by the thresholds' rule: the same medians, the same words.
+#[test]
+fn a_searchs_limits_are_judged_as_thresholds_are() {
+    let result = fixture();
+    let search: wsbench_core::scenario::Search = serde_json::from_str(
+        r#"{"field": "rate", "start": 5, "factor": 2, "max": 20, "p99": "1us", "loss": 0.5}"#,
+    )
+    .unwrap();
+    let s = &wsbench_report::summary::summarize(&result)[0];
+    let checks = wsbench_report::thresholds::judge(s, &search.limits());
+    assert_eq!(checks.len(), 2, "{checks:?}");
+    let broken: Vec<_> = checks.iter().filter(|c| !c.pass).collect();
+    assert_eq!(broken.len(), 1, "{checks:?}");
+    let text = wsbench_report::thresholds::broken_text(broken[0]);
+    assert!(text.starts_with("p99 <= 1us broken ("), "{text}");
+    assert!(text.ends_with(" ms)"), "{text}");
+}

@@ -113,6 +113,16 @@ pub struct Search {
 const MAX_STEPS: usize = 1000;
 
 impl Search {
+    /// The search's limits as thresholds, so that a step is judged by the same rule as a
+    /// scenario's `[thresholds]`.
+    pub fn limits(&self) -> super::Thresholds {
+        super::Thresholds {
+            p99: self.p99,
+            loss: Some(self.loss),
+            ..Default::default()
+        }
+    }
+
     /// Every value the search may try, in order.
     pub fn values(&self) -> Vec<f64> {
         let mut values = Vec::new();

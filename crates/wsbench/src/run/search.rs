@@ -6,10 +6,12 @@ use std::path::Path;
 
 use indicatif::ProgressBar;
 use tokio_util::sync::CancellationToken;
-use wsbench_core::result::{RunResult, SearchOutcome, Status, TransportRun};
+use wsbench_core::result::{RunResult, SearchOutcome, Status};
 use wsbench_core::scenario::Search;
 use wsbench_core::shard::Shard;
-use wsbench_report::summary::Stat;
+use wsbench_core::system::SystemName;
+use wsbench_report::summary::summary_at;
+use wsbench_report::thresholds;
 
 use super::measure::RunCtx;
 use super::schedule::measure_and_save;
@@ -48,7 +50,6 @@ pub async fn run(
                 progress,
             };
             let point = BTreeMap::from([(search.field.to_string(), value)]);
-            let first_run = result.runs.len();
             for repeat in 0..scenario.repeat {
                 let status = measure_and_save(result, &ctx, &system, repeat, &point, path).await?;
                 if status == Status::Interrupted {
@@ -57,7 +58,7 @@ pub async fn run(
                     return Ok(Status::Interrupted);
                 }
             }
-            match broken_limit(&result.runs[first_run..], search, scenario.clients) {
+            match broken_limit(result, &transport, &point, search, scenario.clients) {
                 None => outcome.highest_held = Some(value),
                 Some(why) => {
                     outcome.first_broken = Some(value);
@@ -81,47 +82,38 @@ pub async fn run(
     Ok(Status::Complete)
 }
 
-/// The first limit these repeats of one step break (medians over repeats), if any.
-pub fn broken_limit(runs: &[TransportRun], search: &Search, clients: u64) -> Option<String> {
-    if let Some(failed) = runs.iter().find(|r| !r.status.measured()) {
+/// The first limit the repeats of `system` at `point` (one step) break, if any: a step
+/// that did not complete, clients that did not all connect, or a limit of the search
+/// judged as `[thresholds]` are ([`thresholds::judge`]: medians over repeats).
+pub fn broken_limit(
+    result: &RunResult,
+    system: &SystemName,
+    point: &BTreeMap<String, f64>,
+    search: &Search,
+    clients: u64,
+) -> Option<String> {
+    let Some(s) = summary_at(result, system, point) else {
+        return Some("the step measured nothing".to_owned());
+    };
+    if let Some(failed) = s.runs.iter().find(|r| !r.status.measured()) {
         return Some(format!(
             "the run did not complete ({})",
             failed.error.as_deref().unwrap_or("no reason recorded")
         ));
     }
-    let median = |v: Vec<f64>| Stat::of(v).map_or(0.0, |s| s.median);
-    let bound = if runs.iter().any(|r| r.loadgen.bound) {
+    let bound = if s.loadgen_bound {
         " (the load generator was CPU-bound: the limit may be its own)"
     } else {
         ""
     };
-    let connected = median(
-        runs.iter()
-            .map(|r| r.connections.connected as f64)
-            .collect(),
-    );
-    if connected < clients as f64 {
+    if s.connected < clients as f64 {
+        let connected = s.connected;
         return Some(format!(
             "only {connected} of {clients} clients connected{bound}"
         ));
     }
-    let loss = median(
-        runs.iter()
-            .map(|r| r.messages.loss_ratio().unwrap_or(0.0))
-            .collect(),
-    );
-    if loss > search.loss {
-        return Some(format!(
-            "loss {:.3}% above {:.3}%{bound}",
-            loss * 100.0,
-            search.loss * 100.0
-        ));
-    }
-    if let Some(limit) = search.p99 {
-        let p99_ms = median(runs.iter().filter_map(|r| r.latency.p99_ms()).collect());
-        if p99_ms > limit.0.as_secs_f64() * 1e3 {
-            return Some(format!("p99 {p99_ms:.2} ms above {limit}{bound}"));
-        }
-    }
-    None
+    let broken = thresholds::judge(&s, &search.limits())
+        .into_iter()
+        .find(|c| !c.pass)?;
+    Some(format!("{}{bound}", thresholds::broken_text(&broken)))
 }
