@@ -47,6 +47,46 @@ pub enum Family {
     SocketIo,
 }
 
+impl Family {
+    /// Every family, in the order errors name them.
+    pub const ALL: [Family; 2] = [Family::WebSocket, Family::SocketIo];
+
+    /// What a user calls its systems: "raw WebSocket".
+    pub fn label(self) -> &'static str {
+        match self {
+            Family::WebSocket => "raw WebSocket",
+            Family::SocketIo => "Socket.IO",
+        }
+    }
+
+    /// The `[adapter.NAME]` keys that apply to its systems only (besides
+    /// [`ADAPTER_KEYS_ANY`]): a key of another family's is named as a mistake.
+    pub fn adapter_keys(self) -> &'static [&'static str] {
+        match self {
+            Family::WebSocket => &[
+                "template",
+                "subprotocols",
+                "on_connect",
+                "echo_path",
+                "room_path",
+            ],
+            Family::SocketIo => &[
+                "event",
+                "receive_event",
+                "join_event",
+                "echo_event",
+                "namespace",
+                "path",
+                "auth",
+                "transports",
+            ],
+        }
+    }
+}
+
+/// The `[adapter.NAME]` keys that apply to a system of any family.
+pub const ADAPTER_KEYS_ANY: [&str; 2] = ["headers", "query"];
+
 /// One of the servers `wsbench serve` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BuiltinServer {

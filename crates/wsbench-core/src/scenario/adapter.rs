@@ -7,27 +7,8 @@ use super::checker::{Checker, Fields};
 use super::systems::{SystemDef, protocol_of};
 use super::toml::{Kind, Value};
 use crate::adapter::{Adapter, CLIENT, EngineTransport, PROBE, ROOM, split_header};
-use crate::system::{Family, SystemName};
+use crate::system::{ADAPTER_KEYS_ANY, Family, SystemName};
 use std::collections::BTreeMap;
-
-const WS_KEYS: [&str; 5] = [
-    "template",
-    "subprotocols",
-    "on_connect",
-    "echo_path",
-    "room_path",
-];
-const SIO_KEYS: [&str; 8] = [
-    "event",
-    "receive_event",
-    "join_event",
-    "echo_event",
-    "namespace",
-    "path",
-    "auth",
-    "transports",
-];
-const BOTH_KEYS: [&str; 2] = ["headers", "query"];
 
 /// Every adapter, checked; `None` if any was wrong.
 pub(super) fn adapters(
@@ -68,16 +49,18 @@ pub(super) fn adapters(
 /// One system's adapter, for a server of `family`.
 fn adapter(check: &Checker<'_>, field: &str, v: &Value, family: Family) -> Option<Adapter> {
     let t = Fields::new(check.table(field, v)?, field, v.span.clone());
-    let (own, other, other_name): (&[&str], &[&str], &str) = match family {
-        Family::WebSocket => (&WS_KEYS, &SIO_KEYS, "Socket.IO"),
-        Family::SocketIo => (&SIO_KEYS, &WS_KEYS, "raw WebSocket"),
-    };
-    for key in other {
+    let own = family.adapter_keys();
+    let others = Family::ALL.into_iter().filter(|f| *f != family);
+    let other: Vec<(&str, Family)> = others
+        .flat_map(|f| f.adapter_keys().iter().map(move |k| (*k, f)))
+        .filter(|(k, _)| !own.contains(k))
+        .collect();
+    for (key, theirs) in &other {
         if let Some(v) = t.get(key) {
             check.report(
                 v.span.clone(),
                 &t.name(key),
-                format!("applies to {other_name} systems only"),
+                format!("applies to {} systems only", theirs.label()),
             );
         }
     }
@@ -111,8 +94,8 @@ fn adapter(check: &Checker<'_>, field: &str, v: &Value, family: Family) -> Optio
     let auth = text("auth", &auth_rule);
     let transports = transports(check, &t);
     let mut known: Vec<&str> = own.to_vec();
-    known.extend(BOTH_KEYS);
-    known.extend(other);
+    known.extend(ADAPTER_KEYS_ANY);
+    known.extend(other.iter().map(|(k, _)| *k));
     t.reject_unknown(check, &known);
     Some(Adapter {
         template: template?,
