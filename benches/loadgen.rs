@@ -132,8 +132,11 @@ impl Bench {
         self.load.abort();
         let report = self.load.finish();
         let recipients = self.recipients.len() as u64;
-        assert_eq!(report.delivered, recipients * self.seq, "{report:?}");
-        assert_eq!(report.duplicated + report.foreign + report.misrouted, 0);
+        assert_eq!(report.counts.delivered, recipients * self.seq, "{report:?}");
+        assert_eq!(
+            report.counts.duplicated + report.counts.foreign + report.counts.misrouted,
+            0
+        );
     }
 }
 

@@ -23,13 +23,13 @@ pub(crate) fn account(
     origin: &dyn Fn(&Probe) -> (u64, bool, bool),
 ) -> bool {
     let Some(probe) = Probe::find(bytes) else {
-        report.foreign += 1;
+        report.counts.foreign += 1;
         return false;
     };
     if !in_scope(probe.sender) {
         // Another room's message, or someone else's echo: an isolation error, whatever
         // the window.
-        report.misrouted += 1;
+        report.counts.misrouted += 1;
         return true;
     }
     let (due_ns, sent_here, cross_node) = origin(&probe);
@@ -38,18 +38,18 @@ pub(crate) fn account(
     }
     match ledger.record(probe.sender, probe.seq) {
         delivery @ (Delivery::New | Delivery::OutOfOrder) => {
-            report.delivered += 1;
+            report.counts.delivered += 1;
             add_to_bucket(
                 &mut report.delivered_by_bucket,
                 timeline.bucket_of(due_ns),
                 1,
             );
             if delivery == Delivery::OutOfOrder {
-                report.out_of_order += 1;
+                report.counts.out_of_order += 1;
             }
             if sent_here {
                 let latency = now_ns.saturating_sub(probe.intended_ns);
-                report.latency.record_ns(latency);
+                report.counts.latency.record_ns(latency);
                 block_at(&mut report.latency_by_block, timeline.block_of(due_ns))
                     .record_ns(latency);
                 if cross_node {
@@ -57,8 +57,8 @@ pub(crate) fn account(
                 }
             }
         }
-        Delivery::Duplicate => report.duplicated += 1,
-        Delivery::Foreign => report.foreign += 1,
+        Delivery::Duplicate => report.counts.duplicated += 1,
+        Delivery::Foreign => report.counts.foreign += 1,
     }
     true
 }
@@ -113,15 +113,15 @@ mod tests {
             ));
             naive.record_ns(received - actual);
         }
-        assert_eq!(report.delivered, 100);
+        assert_eq!(report.counts.delivered, 100);
         // Measured from the schedule, the stall is visible: the first message due in it
         // waited 200 ms; measured from the actual send, every message took 1 ms.
         assert!(
-            report.latency.figures().max_us >= 200_000,
+            report.counts.latency.figures().max_us >= 200_000,
             "{:?}",
-            report.latency.figures().max_us
+            report.counts.latency.figures().max_us
         );
-        assert!(report.latency.quantile_us(0.9) >= 100_000);
+        assert!(report.counts.latency.quantile_us(0.9) >= 100_000);
         assert!(naive.figures().max_us < 2_000);
     }
 
@@ -142,7 +142,10 @@ mod tests {
             &|_| true,
             &|_| (due, false, false)
         ));
-        assert_eq!((report.delivered, report.latency.len()), (1, 0));
+        assert_eq!(
+            (report.counts.delivered, report.counts.latency.len()),
+            (1, 0)
+        );
         assert_eq!(report.delivered_by_bucket.iter().sum::<u64>(), 1);
     }
 
@@ -187,11 +190,11 @@ mod tests {
             &|_| true,
             &|p| (p.intended_ns, true, false)
         ));
-        assert_eq!(report.delivered, 4);
-        assert_eq!(report.duplicated, 1);
-        assert_eq!(report.out_of_order, 1);
-        assert_eq!(report.foreign, 1);
-        assert_eq!(report.latency.len(), 4);
+        assert_eq!(report.counts.delivered, 4);
+        assert_eq!(report.counts.duplicated, 1);
+        assert_eq!(report.counts.out_of_order, 1);
+        assert_eq!(report.counts.foreign, 1);
+        assert_eq!(report.counts.latency.len(), 4);
 
         // A probe from outside the receiver's scope is misrouted, never delivered.
         let other_room = |sender: u32| sender != 1;
@@ -204,6 +207,6 @@ mod tests {
             &other_room,
             &|p| (p.intended_ns, true, false)
         ));
-        assert_eq!((report.misrouted, report.delivered), (1, 4));
+        assert_eq!((report.counts.misrouted, report.counts.delivered), (1, 4));
     }
 }

@@ -124,9 +124,9 @@ impl<C: Connection> Client<C> {
             match self.run().await {
                 End::Lost => {
                     self.ctx.live.disconnected();
-                    self.ctx.report.borrow_mut().disconnected += 1;
+                    self.ctx.report.borrow_mut().counts.disconnected += 1;
                 }
-                End::StillDown => self.ctx.report.borrow_mut().disconnected += 1,
+                End::StillDown => self.ctx.report.borrow_mut().counts.disconnected += 1,
                 End::Done => Box::pin(self.conn.close()).await,
             }
         }
@@ -171,7 +171,7 @@ impl<C: Connection> Client<C> {
                 incoming = self.conn.next() => match incoming {
                     Incoming::Ping => self.conn.pong().await.map_err(|_| End::Lost)?,
                     Incoming::Closed => return Err(End::Lost),
-                    Incoming::Payload(_) => self.ctx.report.borrow_mut().foreign += 1,
+                    Incoming::Payload(_) => self.ctx.report.borrow_mut().counts.foreign += 1,
                     Incoming::Other => {}
                 },
             }

@@ -37,7 +37,7 @@ impl WorkerCtx {
     /// Records a failed connection; a sender's whole measured schedule is then unsent.
     pub(crate) async fn connect_failed(&self, id: u64, kind: ConnectFailure) {
         self.live.failed(kind);
-        *self.report.borrow_mut().failures.entry(kind).or_default() += 1;
+        self.report.borrow_mut().counts.failed(kind.as_str());
         if id < self.plan.senders
             && let Some(timeline) = wait_timeline(self).await
         {
@@ -49,9 +49,10 @@ impl WorkerCtx {
     pub(crate) fn connected(&self, started_ns: u64) {
         let mut report = self.report.borrow_mut();
         let now = monotonic_ns();
-        report.connect_time.record_ns(now - started_ns);
-        report.connected += 1;
-        report.connect_span_ns = report
+        report.counts.connect_time.record_ns(now - started_ns);
+        report.counts.connected += 1;
+        report.counts.connect_span_ns = report
+            .counts
             .connect_span_ns
             .max(now.saturating_sub(self.connect_start_ns));
         self.live.connected();
@@ -133,7 +134,7 @@ impl WorkerCtx {
 
     fn owe(&self, report: &mut LoadReport, sender: u64, due_ns: u64, timeline: &Timeline) {
         let n = self.plan.recipients(sender);
-        report.owed += n;
+        report.counts.owed += n;
         add_to_bucket(&mut report.owed_by_bucket, timeline.bucket_of(due_ns), n);
     }
 
@@ -168,11 +169,12 @@ impl WorkerCtx {
 /// Records a probe due at `due_ns` written now; returns whether it is in the measured window.
 fn wrote(report: &mut LoadReport, due_ns: u64, timeline: &Timeline) -> bool {
     report
+        .counts
         .send_lag
         .record_ns(monotonic_ns().saturating_sub(due_ns));
     let measured = timeline.is_measured(due_ns);
     if measured {
-        report.sent += 1;
+        report.counts.sent += 1;
     }
     measured
 }
@@ -235,5 +237,5 @@ pub(crate) fn count_unsent(ctx: &WorkerCtx, timeline: &Timeline, sender: u64, k:
     let unsent = (k..plan.messages_per_sender)
         .filter(|&k| timeline.is_measured(plan.due_ns(timeline.t0_ns, sender, k)))
         .count() as u64;
-    ctx.report.borrow_mut().unsent += unsent;
+    ctx.report.borrow_mut().counts.unsent += unsent;
 }

@@ -52,7 +52,7 @@ async fn drive(plan: LoadPlan) -> LoadReport {
         let report = tokio::task::spawn_blocking(move || load.finish())
             .await
             .unwrap();
-        panic!("not every client connected: {:?}", report.failures);
+        panic!("not every client connected: {:?}", report.counts.failures);
     }
     let t0 = monotonic_ns() + 50_000_000;
     load.begin(Timeline {
@@ -74,15 +74,15 @@ async fn drive(plan: LoadPlan) -> LoadReport {
 /// event from a task of its own, so it may reorder a sender's events (counted, not failed).
 fn assert_complete(report: &LoadReport) {
     // 3 senders × 20 msg/s × 1 s measured, each owed to its recipients.
-    assert_eq!(report.sent, SENDERS * 20, "{report:?}");
-    assert_eq!(report.unsent, 0);
-    assert_eq!(report.delivered, report.owed, "{report:?}");
-    assert_eq!(report.misrouted, 0, "{report:?}");
-    assert_eq!(report.duplicated, 0);
-    assert_eq!(report.disconnected, 0);
-    assert_eq!(report.latency.len(), report.delivered);
-    assert_eq!(report.connect_time.len(), CLIENTS);
-    assert!(report.send_lag.len() >= report.sent);
+    assert_eq!(report.counts.sent, SENDERS * 20, "{report:?}");
+    assert_eq!(report.counts.unsent, 0);
+    assert_eq!(report.counts.delivered, report.counts.owed, "{report:?}");
+    assert_eq!(report.counts.misrouted, 0, "{report:?}");
+    assert_eq!(report.counts.duplicated, 0);
+    assert_eq!(report.counts.disconnected, 0);
+    assert_eq!(report.counts.latency.len(), report.counts.delivered);
+    assert_eq!(report.counts.connect_time.len(), CLIENTS);
+    assert!(report.counts.send_lag.len() >= report.counts.sent);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,9 +100,9 @@ async fn raw_websocket_broadcast_is_delivered_exactly_once_to_every_other_client
         };
         let report = drive(plan(Protocol::Ws, endpoint, encoding)).await;
         assert_complete(&report);
-        assert_eq!(report.owed, report.sent * (CLIENTS - 1));
+        assert_eq!(report.counts.owed, report.counts.sent * (CLIENTS - 1));
         // One reader task per connection relays in order.
-        assert_eq!(report.out_of_order, 0);
+        assert_eq!(report.counts.out_of_order, 0);
     }
 }
 
@@ -165,13 +165,17 @@ async fn echo_and_rooms_reach_exactly_their_scope_on_both_transports() {
             p.scope = Scope::Echo;
             let report = drive(p).await;
             assert_complete(&report);
-            assert_eq!(report.owed, report.sent, "{protocol:?} echo");
+            assert_eq!(report.counts.owed, report.counts.sent, "{protocol:?} echo");
 
             let mut p = plan(protocol, endpoint.clone(), encoding);
             p.scope = Scope::Rooms { rooms: 3 };
             let report = drive(p).await;
             assert_complete(&report);
-            assert_eq!(report.owed, report.sent * 3, "{protocol:?} rooms");
+            assert_eq!(
+                report.counts.owed,
+                report.counts.sent * 3,
+                "{protocol:?} rooms"
+            );
         }
     }
 }
@@ -221,11 +225,12 @@ async fn refused_connections_are_counted_by_kind() {
     let report = tokio::task::spawn_blocking(move || load.finish())
         .await
         .unwrap();
-    assert_eq!(report.connected, 0);
+    assert_eq!(report.counts.connected, 0);
     assert_eq!(
         report
+            .counts
             .failures
-            .get(&wsbench_loadgen::ConnectFailure::Refused),
+            .get(wsbench_loadgen::ConnectFailure::Refused.as_str()),
         Some(&4)
     );
 }

@@ -17,46 +17,46 @@ fn split(t: &Tally) -> [Tally; 2] {
     let mut a = t.clone();
     let mut b = Tally {
         measured_s: t.measured_s,
-        connect_span_s: t.connect_span_s,
         wire_source: t.wire_source.clone(),
         payload: t.payload,
         loadgen_utilisation: t.loadgen_utilisation,
         ..Tally::default()
     };
+    b.counts.connect_span_ns = t.counts.connect_span_ns;
     macro_rules! halve {
-        ($($field:ident),*) => {$(
-            [a.$field, b.$field] = half(t.$field);
+        ($($($field:ident).+),*) => {$(
+            [a.$($field).+, b.$($field).+] = half(t.$($field).+);
         )*};
     }
     halve!(
         requested,
-        connected,
-        disconnected,
-        sent,
-        unsent,
-        expected,
-        delivered,
-        duplicated,
-        out_of_order,
-        foreign,
-        misrouted,
+        counts.connected,
+        counts.disconnected,
+        counts.sent,
+        counts.unsent,
+        counts.owed,
+        counts.delivered,
+        counts.duplicated,
+        counts.out_of_order,
+        counts.foreign,
+        counts.misrouted,
         received,
         bytes_read,
         bytes_written,
         workers
     );
-    for (kind, n) in &t.failures {
+    for (kind, n) in &t.counts.failures {
         let [x, y] = half(*n);
-        a.failures.insert(kind.clone(), x);
-        b.failures.insert(kind.clone(), y);
+        a.counts.failures.insert(kind.clone(), x);
+        b.counts.failures.insert(kind.clone(), y);
     }
     (a.loadgen_cpu_s, b.loadgen_cpu_s) = (t.loadgen_cpu_s / 2.0, t.loadgen_cpu_s / 2.0);
-    let share = a.connected as f64 / t.connected.max(1) as f64;
+    let share = a.counts.connected as f64 / t.counts.connected.max(1) as f64;
     a.loadgen_memory_growth = t.loadgen_memory_growth * share;
     b.loadgen_memory_growth = t.loadgen_memory_growth - a.loadgen_memory_growth;
-    b.latency = LatencyHistogram::default();
-    b.send_lag = LatencyHistogram::default();
-    b.connect_time = LatencyHistogram::default();
+    b.counts.latency = LatencyHistogram::default();
+    b.counts.send_lag = LatencyHistogram::default();
+    b.counts.connect_time = LatencyHistogram::default();
     [a, b]
 }
 

@@ -5,10 +5,9 @@
 //! with [`Tally::apply`], so that a merged result means exactly what a single-process one
 //! does. `docs/method.md` says what each figure means.
 
-use std::collections::BTreeMap;
-
 use super::{
-    Connections, LoadGenFigures, Messages, NodeFigures, ServerFigures, TransportRun, WireFigures,
+    Connections, Counts, LoadGenFigures, Messages, NodeFigures, ServerFigures, TransportRun,
+    WireFigures,
 };
 use crate::CountersSnapshot;
 use crate::histogram::LatencyHistogram;
@@ -43,36 +42,8 @@ impl Messages {
 pub struct Tally {
     /// Clients asked for.
     pub requested: u64,
-    /// Clients that connected.
-    pub connected: u64,
-    /// Clients lost after connecting.
-    pub disconnected: u64,
-    /// Failed connection attempts by kind.
-    pub failures: BTreeMap<String, u64>,
-    /// Connection setup times.
-    pub connect_time: LatencyHistogram,
-    /// From the first connection attempt to the last client ready, seconds (the longest).
-    pub connect_span_s: f64,
-    /// Measured-window probes written.
-    pub sent: u64,
-    /// Measured-window probes that could not be written.
-    pub unsent: u64,
-    /// Deliveries owed.
-    pub expected: u64,
-    /// Distinct deliveries made.
-    pub delivered: u64,
-    /// Repeated deliveries.
-    pub duplicated: u64,
-    /// Deliveries after a later probe of the same sender.
-    pub out_of_order: u64,
-    /// Messages that were not probes.
-    pub foreign: u64,
-    /// Probes outside their receiver's scope.
-    pub misrouted: u64,
-    /// Latency of measured deliveries.
-    pub latency: LatencyHistogram,
-    /// Send lag of every probe.
-    pub send_lag: LatencyHistogram,
+    /// Connections and deliveries, as the load generator counted them.
+    pub counts: Counts,
     /// The measured window, seconds (as planned, or the part that ran).
     pub measured_s: f64,
     /// Probes received over the measured window.
@@ -108,21 +79,23 @@ impl Tally {
         let (c, m, l, w) = (&run.connections, &run.messages, &run.loadgen, &run.wire);
         Tally {
             requested: c.requested,
-            connected: c.connected,
-            disconnected: c.disconnected,
-            failures: c.failures.clone(),
-            connect_time: histogram(&c.connect_time),
-            connect_span_s: c.connect_span_s,
-            sent: m.sent,
-            unsent: m.unsent,
-            expected: m.expected,
-            delivered: m.delivered,
-            duplicated: m.duplicated,
-            out_of_order: m.out_of_order,
-            foreign: m.foreign,
-            misrouted: m.misrouted,
-            latency: histogram(&run.latency),
-            send_lag: histogram(&run.send_lag),
+            counts: Counts {
+                connected: c.connected,
+                disconnected: c.disconnected,
+                failures: c.failures.clone(),
+                connect_time: histogram(&c.connect_time),
+                connect_span_ns: (c.connect_span_s * 1e9).round() as u64,
+                sent: m.sent,
+                unsent: m.unsent,
+                owed: m.expected,
+                delivered: m.delivered,
+                duplicated: m.duplicated,
+                out_of_order: m.out_of_order,
+                foreign: m.foreign,
+                misrouted: m.misrouted,
+                latency: histogram(&run.latency),
+                send_lag: histogram(&run.send_lag),
+            },
             measured_s: run.window.measured_s,
             received: l.received,
             bytes_read: w.bytes_read,
@@ -139,23 +112,7 @@ impl Tally {
     /// Adds another process's tally of the same measurement (a shard).
     pub fn add(&mut self, o: &Tally) {
         self.requested += o.requested;
-        self.connected += o.connected;
-        self.disconnected += o.disconnected;
-        for (kind, n) in &o.failures {
-            *self.failures.entry(kind.clone()).or_default() += n;
-        }
-        self.connect_time.merge(&o.connect_time);
-        self.connect_span_s = self.connect_span_s.max(o.connect_span_s);
-        self.sent += o.sent;
-        self.unsent += o.unsent;
-        self.expected += o.expected;
-        self.delivered += o.delivered;
-        self.duplicated += o.duplicated;
-        self.out_of_order += o.out_of_order;
-        self.foreign += o.foreign;
-        self.misrouted += o.misrouted;
-        self.latency.merge(&o.latency);
-        self.send_lag.merge(&o.send_lag);
+        self.counts.add(&o.counts);
         self.measured_s = self.measured_s.max(o.measured_s);
         self.received += o.received;
         self.bytes_read += o.bytes_read;
@@ -172,15 +129,17 @@ impl Tally {
 
     /// Connection figures.
     pub fn connections(&self) -> Connections {
+        let c = &self.counts;
+        let span_s = c.connect_span_ns as f64 / 1e9;
         Connections {
             requested: self.requested,
-            connected: self.connected,
-            disconnected: self.disconnected,
-            failures: self.failures.clone(),
-            connect_time: self.connect_time.figures(),
-            connect_span_s: self.connect_span_s,
-            connects_per_s: if self.connect_span_s > 0.0 {
-                self.connected as f64 / self.connect_span_s
+            connected: c.connected,
+            disconnected: c.disconnected,
+            failures: c.failures.clone(),
+            connect_time: c.connect_time.figures(),
+            connect_span_s: span_s,
+            connects_per_s: if span_s > 0.0 {
+                c.connected as f64 / span_s
             } else {
                 0.0
             },
@@ -190,18 +149,19 @@ impl Tally {
     /// Delivery accounting: every sent probe is owed to every client of its scope asked
     /// for, connected or not, so loss is never hidden.
     pub fn messages(&self) -> Messages {
+        let c = &self.counts;
         Messages {
-            sent: self.sent,
-            unsent: self.unsent,
-            expected: self.expected,
-            delivered: self.delivered,
-            lost: self.expected.saturating_sub(self.delivered),
-            duplicated: self.duplicated,
-            out_of_order: self.out_of_order,
-            foreign: self.foreign,
-            misrouted: self.misrouted,
+            sent: c.sent,
+            unsent: c.unsent,
+            expected: c.owed,
+            delivered: c.delivered,
+            lost: c.owed.saturating_sub(c.delivered),
+            duplicated: c.duplicated,
+            out_of_order: c.out_of_order,
+            foreign: c.foreign,
+            misrouted: c.misrouted,
             delivered_per_s: if self.measured_s > 0.0 {
-                self.delivered as f64 / self.measured_s
+                c.delivered as f64 / self.measured_s
             } else {
                 0.0
             },
@@ -229,7 +189,7 @@ impl Tally {
             cpu_us_per_received: per(self.loadgen_cpu_s * 1e6, self.received),
             received: self.received,
             bound: self.loadgen_utilisation > BOUND_THRESHOLD,
-            memory_per_client_bytes: per(self.loadgen_memory_growth, self.connected),
+            memory_per_client_bytes: per(self.loadgen_memory_growth, self.counts.connected),
             cpus: None,
         }
     }
@@ -238,8 +198,8 @@ impl Tally {
     pub fn apply(&self, run: &mut TransportRun) {
         run.connections = self.connections();
         run.messages = self.messages();
-        run.latency = self.latency.figures();
-        run.send_lag = self.send_lag.figures();
+        run.latency = self.counts.latency.figures();
+        run.send_lag = self.counts.send_lag.figures();
         run.wire = self.wire();
         run.loadgen = self.loadgen();
     }

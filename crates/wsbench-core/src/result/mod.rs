@@ -7,6 +7,7 @@
 pub mod blocks;
 pub mod calibration;
 mod cluster;
+mod counts;
 pub mod figures;
 mod outage;
 pub mod validity;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 pub use self::blocks::{Block, BoundaryReadings};
 pub use self::calibration::Calibration;
 pub use self::cluster::{ClusterFigures, NodeFigures};
+pub use self::counts::Counts;
 pub use self::outage::{OutageFigures, OutageInputs};
 pub use self::validity::{Backlog, Validity};
 use crate::CountersSnapshot;

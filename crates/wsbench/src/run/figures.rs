@@ -63,7 +63,11 @@ pub fn fill(
         }
     }
     run.backlog = backlog(seen);
-    run.server = server_figures(&stopped.nodes, report.connected, report.delivered);
+    run.server = server_figures(
+        &stopped.nodes,
+        report.counts.connected,
+        report.counts.delivered,
+    );
     run.cluster = stopped.cluster.map(|mut c| {
         c.cross_node_latency = report.cross_node_latency.figures();
         c
@@ -125,25 +129,7 @@ fn tally(
     let usable = (run.loadgen.workers as f64).min(cores);
     Tally {
         requested: run.connections.requested,
-        connected: report.connected,
-        disconnected: report.disconnected,
-        failures: report
-            .failures
-            .iter()
-            .map(|(k, n)| (k.as_str().to_owned(), *n))
-            .collect(),
-        connect_time: report.connect_time.clone(),
-        connect_span_s: report.connect_span_ns as f64 / 1e9,
-        sent: report.sent,
-        unsent: report.unsent,
-        expected: report.owed,
-        delivered: report.delivered,
-        duplicated: report.duplicated,
-        out_of_order: report.out_of_order,
-        foreign: report.foreign,
-        misrouted: report.misrouted,
-        latency: report.latency.clone(),
-        send_lag: report.send_lag.clone(),
+        counts: report.counts.clone(),
         measured_s: run.window.measured_s,
         received,
         bytes_read,
