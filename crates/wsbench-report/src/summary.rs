@@ -295,3 +295,93 @@ pub fn ratio(a: Option<Stat>, b: Option<Stat>) -> Option<f64> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{DELIVERED_PER_S, LATENCY_P50, LOSS};
+
+    fn pair() -> RunResult {
+        serde_json::from_str(include_str!("../tests/fixtures/pair-result.json")).unwrap()
+    }
+
+    #[test]
+    fn a_stat_is_the_median_and_bounds_of_its_values() {
+        assert_eq!(Stat::of(Vec::new()), None);
+        let odd = Stat::of(vec![3.0, 1.0, 2.0]).unwrap();
+        assert_eq!((odd.median, odd.min, odd.max, odd.n), (2.0, 1.0, 3.0, 3));
+        let even = Stat::of(vec![4.0, 1.0, 2.0, 3.0]).unwrap();
+        assert_eq!(even.median, 2.5);
+        assert_eq!(even.spread(), 3.0 / 2.5);
+        assert_eq!(Stat::of(vec![0.0, 0.0]).unwrap().spread(), 0.0);
+    }
+
+    /// One summary per system, in the scenario's order, over all its repeats; a repeat's
+    /// status shows in the column, and a broken threshold says so there too.
+    #[test]
+    fn each_system_is_summarised_over_its_repeats() {
+        let mut result = pair();
+        let summaries = summarize(&result);
+        let names: Vec<&str> = summaries.iter().map(|s| s.transport.as_str()).collect();
+        assert_eq!(names, ["ws", "socketio"]);
+        let ws = &summaries[0];
+        assert_eq!(ws.runs.len(), 2);
+        assert_eq!(ws.status, "ok ×2");
+        assert_eq!(ws.stat(&LOSS).map(|s| s.median), Some(0.0));
+        assert_eq!(ws.stat(&LATENCY_P50).map(|s| s.n), Some(2));
+        let delivered: Vec<f64> = ws.runs.iter().map(|r| r.messages.delivered_per_s).collect();
+        assert_eq!(ws.stat(&DELIVERED_PER_S), Stat::of(delivered));
+        let counted: u64 = ws.runs.iter().map(|r| r.latency.count).sum();
+        assert_eq!(ws.latency.len(), counted);
+        assert!(ws.speaks(Protocol::Ws) && summaries[1].speaks(Protocol::Socketio));
+        assert_eq!(
+            baseline_of(&summaries, &summaries[1]).unwrap().transport,
+            ws.transport
+        );
+        assert!(baseline_of(&summaries, ws).is_none());
+
+        result.runs[0].status = Status::Degraded;
+        result
+            .thresholds
+            .push(wsbench_core::result::ThresholdCheck {
+                transport: "socketio".parse().unwrap(),
+                label: "socketio".to_owned(),
+                limit: "p99 <= 1us".to_owned(),
+                bound: 0.001,
+                value: Some(3.0),
+                unit: "ms".to_owned(),
+                pass: false,
+            });
+        let summaries = summarize(&result);
+        assert_eq!(summaries[0].status, "degraded,ok");
+        assert_eq!(summaries[1].status, "ok ×2, OVER LIMIT");
+    }
+
+    /// Figures come from the runs that completed; only where none did, from all of them.
+    #[test]
+    fn failed_runs_are_left_out_of_the_figures_unless_nothing_completed() {
+        let mut result = pair();
+        result.runs[0].status = Status::Failed;
+        result.runs[0].messages.delivered_per_s = 1.0;
+        let ws = summary_at(&result, &"ws".parse().unwrap(), &BTreeMap::new()).unwrap();
+        assert_eq!(ws.stat(&DELIVERED_PER_S).unwrap().n, 1);
+        assert!(ws.any_complete());
+        result.runs[2].status = Status::Failed;
+        let ws = summary_at(&result, &"ws".parse().unwrap(), &BTreeMap::new()).unwrap();
+        assert_eq!(ws.stat(&DELIVERED_PER_S).unwrap().n, 2);
+        assert_eq!(ws.stat(&DELIVERED_PER_S).unwrap().min, 1.0);
+        assert!(!ws.any_complete());
+        assert!(summary_at(&result, &"other".parse().unwrap(), &BTreeMap::new()).is_none());
+    }
+
+    #[test]
+    fn labels_carry_the_sweep_point() {
+        let point = BTreeMap::from([("clients".to_owned(), 1000.0)]);
+        assert_eq!(with_point("ws".to_owned(), &point), "ws clients=1000");
+        assert_eq!(with_point("ws".to_owned(), &BTreeMap::new()), "ws");
+        let a = Stat::of(vec![6.0]);
+        assert_eq!(ratio(a, Stat::of(vec![3.0])), Some(2.0));
+        assert_eq!(ratio(a, Stat::of(vec![0.0])), None);
+        assert_eq!(ratio(None, a), None);
+    }
+}

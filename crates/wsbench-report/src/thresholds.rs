@@ -127,3 +127,85 @@ pub fn table(checks: &[ThresholdCheck]) -> Option<Table> {
             .collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wsbench_core::scenario::HumanDuration;
+
+    fn summary() -> TransportSummary {
+        let result: RunResult =
+            serde_json::from_str(include_str!("../tests/fixtures/pair-result.json")).unwrap();
+        summarize(&result).remove(0)
+    }
+
+    /// Each limit is held against the median of the repeats, in the limit's own unit and
+    /// direction; nothing is checked that was not asked for.
+    #[test]
+    fn every_limit_is_judged_on_the_median_in_its_direction() {
+        let s = summary();
+        assert!(judge(&s, &Thresholds::default()).is_empty());
+        let delivered = s.stat(&DELIVERED_PER_S).unwrap().median;
+        let at_least = |min: f64| Thresholds {
+            delivered_per_s: Some(min),
+            ..Thresholds::default()
+        };
+        assert!(
+            judge(&s, &at_least(delivered))[0].pass,
+            "a bound it meets holds"
+        );
+        let over = &judge(&s, &at_least(delivered + 1.0))[0];
+        assert!(!over.pass);
+        assert_eq!((over.unit.as_str(), over.value), ("msg/s", Some(delivered)));
+
+        let peak = s
+            .runs
+            .iter()
+            .filter_map(|r| r.server.as_ref().map(|sv| sv.rss_peak_bytes))
+            .max()
+            .unwrap();
+        let t = Thresholds {
+            server_rss_peak: Some(peak - 1),
+            memory_per_connection: Some(1 << 20),
+            p99: Some(HumanDuration(std::time::Duration::from_secs(60))),
+            loss: Some(0.0),
+            ..Thresholds::default()
+        };
+        let checks = judge(&s, &t);
+        let limits: Vec<&str> = checks.iter().map(|c| c.limit.as_str()).collect();
+        assert_eq!(limits.len(), 4, "{limits:?}");
+        let broken: Vec<&ThresholdCheck> = checks.iter().filter(|c| !c.pass).collect();
+        assert_eq!(broken.len(), 1, "{checks:?}");
+        assert!(
+            broken[0].limit.starts_with("server RSS peak"),
+            "the highest repeat's peak"
+        );
+        assert_eq!(
+            broken_text(broken[0]),
+            format!("server RSS peak <= {} B broken ({peak} bytes)", peak - 1)
+        );
+    }
+
+    #[test]
+    fn values_are_written_in_their_units_and_missing_ones_fail() {
+        let check = |value, unit: &str| ThresholdCheck {
+            transport: "ws".parse().unwrap(),
+            label: "ws".to_owned(),
+            limit: "x".to_owned(),
+            bound: 1.0,
+            value,
+            unit: unit.to_owned(),
+            pass: false,
+        };
+        assert_eq!(value_text(&check(None, "ms")), "not measured");
+        assert_eq!(value_text(&check(Some(0.00012), "share")), "0.0001 share");
+        assert_eq!(value_text(&check(Some(2048.4), "bytes")), "2048 bytes");
+        assert_eq!(value_text(&check(Some(3.14159), "ms")), "3.14 ms");
+        let s = summary();
+        let unmeasured = bound(&s, "x".to_owned(), 1.0, None, "ms", true);
+        assert!(!unmeasured.pass, "a figure not measured fails its limit");
+        assert!(table(&[]).is_none());
+        let rows = table(&[unmeasured]).unwrap().rows;
+        assert_eq!(rows[0], ["ws", "x", "not measured", "FAIL"]);
+    }
+}
