@@ -200,7 +200,7 @@ mod tests {
         assert_eq!(value_text(&check(None, "ms")), "not measured");
         assert_eq!(value_text(&check(Some(0.00012), "share")), "0.0001 share");
         assert_eq!(value_text(&check(Some(2048.4), "bytes")), "2048 bytes");
-        assert_eq!(value_text(&check(Some(3.14159), "ms")), "3.14 ms");
+        assert_eq!(value_text(&check(Some(3.456), "ms")), "3.46 ms");
         let s = summary();
         let unmeasured = bound(&s, "x".to_owned(), 1.0, None, "ms", true);
         assert!(!unmeasured.pass, "a figure not measured fails its limit");
