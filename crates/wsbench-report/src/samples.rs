@@ -352,3 +352,78 @@ fn seed(key: &str) -> u64 {
         (h ^ b as u64).wrapping_mul(0x100_0000_01B3)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{LATENCY_P50, MEMORY_PER_CONNECTION, WIRE_PER_DELIVERY};
+    use crate::summary::summarize;
+    use wsbench_core::result::RunResult;
+
+    fn per_repeat(values: &[f64]) -> Samples {
+        Samples {
+            groups: values.iter().map(|v| vec![*v]).collect(),
+            from_blocks: false,
+            divided_by: Divisor::Nothing,
+        }
+    }
+
+    #[test]
+    fn samples_scale_count_and_span_every_group() {
+        let s = Samples {
+            groups: vec![vec![2.0, 4.0], vec![8.0]],
+            from_blocks: true,
+            divided_by: Divisor::Nothing,
+        };
+        assert_eq!((s.len(), s.is_empty()), (3, false));
+        assert_eq!(s.range(), (2.0, 8.0));
+        let halved = s.scaled(2.0);
+        assert_eq!(halved.groups, vec![vec![1.0, 2.0], vec![4.0]]);
+        assert!(per_repeat(&[]).is_empty());
+    }
+
+    /// Per-repeat figures give the ratio of their medians, bounded by the widest ratios
+    /// their ranges allow, each widened by its resolution; a denominator that may be zero
+    /// leaves the interval open above, and one that is zero gives none.
+    #[test]
+    fn a_ratio_of_repeats_spans_what_their_ranges_allow() {
+        let a = per_repeat(&[10.0, 12.0]);
+        let b = per_repeat(&[4.0, 6.0]);
+        let i = range_ratio(&a, &b, 0.0, 0.0).unwrap();
+        assert_eq!(
+            (i.estimate, i.lo, i.hi),
+            (11.0 / 5.0, 10.0 / 6.0, 12.0 / 4.0)
+        );
+        let widened = range_ratio(&a, &b, 0.1, 0.0).unwrap();
+        assert!(widened.lo < i.lo && widened.hi > i.hi, "{widened:?}");
+        let open = range_ratio(&a, &b, 0.0, 1.0).unwrap();
+        assert_eq!(open.hi, f64::INFINITY);
+        assert!(range_ratio(&a, &per_repeat(&[0.0]), 0.0, 0.0).is_none());
+        assert!(range_ratio(&per_repeat(&[]), &b, 0.0, 0.0).is_none());
+        assert_eq!(
+            ratio_interval(&WIRE_PER_DELIVERY, (&a, 0.0), (&b, 0.0)),
+            Some(i),
+            "per-repeat samples are never bootstrapped"
+        );
+    }
+
+    /// Memory is known to the RSS page over the clients, wire bytes to their own
+    /// resolution, timings exactly per repeat.
+    #[test]
+    fn each_kind_of_figure_has_its_resolution() {
+        let result: RunResult =
+            serde_json::from_str(include_str!("../tests/fixtures/pair-result.json")).unwrap();
+        let ws = &summarize(&result)[0];
+        let memory = resolution(&MEMORY_PER_CONNECTION, ws);
+        let median = ws.stat(&MEMORY_PER_CONNECTION).unwrap().median;
+        assert_eq!(
+            memory,
+            RSS_RESOLUTION_BYTES / ws.connected / 1024.0 / median
+        );
+        assert_eq!(resolution(&WIRE_PER_DELIVERY, ws), WIRE_RESOLUTION);
+        assert_eq!(resolution(&LATENCY_P50, ws), 0.0);
+        let every_block = samples(ws, &LATENCY_P50, &result.environment).unwrap();
+        assert_eq!(every_block.divided_by, Divisor::Nothing);
+        assert!(!every_block.is_empty());
+    }
+}
