@@ -3,8 +3,9 @@
 //! a recipient's socket when nothing is waiting before it, so a delivery costs one `send`
 //! and no task wakeup; a large group's round queues its frames here for a flush task
 //! ([`crate::group`]). What the kernel does not take at once waits in a bounded queue that
-//! the connection's own task writes when the socket is writable again. Why: per-delivery wakeups and per-recipient encoding were most of the
-//! server's user time (docs/cost-breakdown.md).
+//! the connection's own task writes when the socket is writable again. Why: per-delivery
+//! wakeups and per-recipient encoding were most of the server's user time
+//! (docs/cost-breakdown.md).
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -72,19 +73,18 @@ impl Waiting {
     /// takes it; `Ok(false)` when it takes nothing more now. Entries that queued up while
     /// the connection waited for a turn (a busy machine) go out in one segment rather than
     /// one each, which is what lets the server and its clients catch up.
-    fn write_front(
+    fn write_waiting(
         &mut self,
         socket: &OwnedWriteHalf,
         counted: &ServerCounters,
     ) -> io::Result<bool> {
-        if self.frames.is_empty() {
+        let k = self.frames.len().min(GATHER);
+        if k == 0 {
             return Ok(false);
         }
         let mut iov = [IoSlice::new(&[]); GATHER];
-        let mut k = 0;
-        for ((entry, _), slot) in self.frames.iter().zip(iov.iter_mut()) {
+        for (slot, (entry, _)) in iov.iter_mut().zip(&self.frames) {
             *slot = IoSlice::new(entry);
-            k += 1;
         }
         match socket.try_write_vectored(&iov[..k]) {
             Ok(0) => Err(io::ErrorKind::WriteZero.into()),
@@ -260,7 +260,7 @@ impl Outbox {
         if first {
             // An error (would block, or broken) leaves the frame for the task, whose own
             // write finds out which.
-            let _ = waiting.write_front(&self.socket, &self.counters);
+            let _ = waiting.write_waiting(&self.socket, &self.counters);
             if !waiting.frames.is_empty() {
                 self.waker.wake();
             }
@@ -271,7 +271,7 @@ impl Outbox {
 
     /// Writes what waits until nothing does or the socket takes no more now.
     fn write_all(&self, waiting: &mut Waiting) -> io::Result<()> {
-        while waiting.write_front(&self.socket, &self.counters)? {}
+        while waiting.write_waiting(&self.socket, &self.counters)? {}
         Ok(())
     }
 

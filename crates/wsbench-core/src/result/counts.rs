@@ -68,12 +68,7 @@ impl Counts {
 
     /// One failed connection attempt of `kind`.
     pub fn failed(&mut self, kind: &str) {
-        match self.failures.get_mut(kind) {
-            Some(n) => *n += 1,
-            None => {
-                self.failures.insert(kind.to_owned(), 1);
-            }
-        }
+        *self.failures.entry(kind.to_owned()).or_default() += 1;
     }
 }
 
