@@ -162,12 +162,7 @@ pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
     let mut out = Vec::new();
     // Points in the order run; a point recorded in the runs but not in the scenario (a
     // result edited by hand, a merged one) comes after them.
-    let mut points: Vec<BTreeMap<String, f64>> = result
-        .scenario
-        .points()
-        .into_iter()
-        .map(|p| p.values)
-        .collect();
+    let mut points: Vec<BTreeMap<String, f64>> = result.scenario.point_values();
     for r in &result.runs {
         if !points.contains(&r.point) {
             points.push(r.point.clone());

@@ -61,6 +61,37 @@ fn a_sweep_runs_every_point_and_reports_each() {
     std::fs::remove_dir_all(out).unwrap();
 }
 
+/// `stalled = 0.1` over `clients = [10, 20]` stalls 1 then 2 clients: each point runs as
+/// the check worked it out (it ran the first point's count at every point), so the
+/// deliveries owed are to the other clients that keep reading.
+#[test]
+fn a_stalled_share_is_each_points_own_share_of_its_clients() {
+    let out = temp_dir("stalled-sweep");
+    let path = small_scenario(
+        &out,
+        &[
+            ("clients = 20", "clients = [10, 20]"),
+            ("senders = 4", "senders = 1"),
+            ("duration = \"2s\"", "duration = \"1s\""),
+        ],
+        "stalled = 0.1\n",
+    );
+    let result = run_ok(&path, &out, &["--transport", "ws"]);
+    let got: Vec<(f64, u64)> = result
+        .runs
+        .iter()
+        .map(|r| {
+            assert!(r.status.measured(), "{:?}", r.error);
+            assert!(r.messages.sent > 0);
+            assert_eq!(r.messages.delivered, r.messages.expected);
+            (r.point["clients"], r.messages.expected / r.messages.sent)
+        })
+        .collect();
+    // Owed to the clients other than the sender and the stalled ones: 10 - 1 - 1, 20 - 1 - 2.
+    assert_eq!(got, [(10.0, 8), (20.0, 17)]);
+    std::fs::remove_dir_all(out).unwrap();
+}
+
 #[test]
 fn a_search_stops_each_transport_at_the_first_broken_limit() {
     let out = temp_dir("search");

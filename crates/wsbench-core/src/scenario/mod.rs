@@ -204,9 +204,8 @@ pub struct Scenario {
     /// consumers, whose deliveries are not owed; the others' figures are reported apart.
     #[serde(default)]
     pub stalled: u64,
-    /// `stalled` as the user wrote it when it is a share of the clients (0.1): each sweep
-    /// point and search step has that share of its own clients stalled, not the first
-    /// point's count.
+    /// `stalled` as the user wrote it when it is a share of the clients (0.1), recorded:
+    /// each sweep point and search step has that share of its own clients stalled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stalled_share: Option<f64>,
     /// What the built-in servers do with a client whose outgoing queue is full.
@@ -252,6 +251,16 @@ pub struct Scenario {
     /// Limits for one transport, replacing those of `thresholds` it sets.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub transport_thresholds: BTreeMap<SystemName, Thresholds>,
+    /// Every point the run measures, worked out once where the file is checked (a share
+    /// of stalled clients made a count at that point's clients) and run as checked. Not
+    /// recorded: each run in a result records its own point.
+    #[serde(skip)]
+    #[schemars(skip)]
+    points: Vec<SweepPoint>,
+    /// The search's steps, worked out and kept the same way.
+    #[serde(skip)]
+    #[schemars(skip)]
+    steps: Vec<SweepPoint>,
 }
 
 impl Scenario {

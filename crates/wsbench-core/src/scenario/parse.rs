@@ -1,6 +1,7 @@
 //! Reading a scenario: the file's syntax first, then every rule of [`super::check`] at
 //! every point of a sweep and every step of a search, all mistakes collected.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use super::check::{self, At, Common, PointValues};
 use super::checker::{Checker, Fields};
 use super::limits;
 use super::point::point;
-use super::sweep::{SweepAxis, SweepField};
+use super::sweep::{SweepAxis, SweepField, SweepPoint, combinations};
 use super::toml::{self, Kind, Value};
 use super::{Scenario, ScenarioError, ScenarioErrors};
 use crate::system::SystemName;
@@ -139,9 +140,10 @@ fn read(check: &Checker<'_>, o: &Overrides) -> Option<Scenario> {
     if let Some(v) = search
         && axes_complete
     {
-        let search = searched(check, &common, &axes, v, o);
+        let (search, steps) = searched(check, &common, &axes, v, o)?;
         if let Some(s) = scenario.as_mut() {
-            s.search = Some(search?);
+            s.search = Some(search);
+            s.steps = steps;
         }
     }
     scenario.filter(|_| complete && axes_complete)
@@ -211,7 +213,8 @@ fn sweep_values(
     )
 }
 
-/// Checks every point of the sweep (one without a sweep); the scenario keeps the first
+/// Checks every point of the sweep (one without a sweep) and keeps each as checked: the
+/// run measures these values, not ones worked out again. The scenario holds the first
 /// point's values with the sweep's axes recorded.
 fn sweep(
     check: &Checker<'_>,
@@ -219,21 +222,20 @@ fn sweep(
     axes: &[(SweepField, Vec<At<f64>>)],
     o: &Overrides,
 ) -> Option<Scenario> {
-    let swept: Vec<&(SweepField, Vec<At<f64>>)> =
-        axes.iter().filter(|(_, v)| v.len() > 1).collect();
-    let count: usize = swept.iter().map(|(_, v)| v.len()).product();
-    let mut first = None;
-    for index in 0..count {
-        let mut values: PointValues = axes.iter().map(|(f, v)| (*f, v[0].clone())).collect();
-        // The point's index along each axis, first axis slowest.
-        let mut rest = index;
-        for (field, vals) in swept.iter().rev() {
-            values.insert(*field, vals[rest % vals.len()].clone());
-            rest /= vals.len();
-        }
-        let scenario = point(check, common, &values, o);
-        if first.is_none() {
-            first = scenario;
+    let mut points = Vec::new();
+    let mut every_point = true;
+    for combination in combinations(axes) {
+        let values: PointValues = combination.iter().cloned().collect();
+        match point(check, common, &values, o) {
+            Some(scenario) => points.push(SweepPoint {
+                values: combination
+                    .iter()
+                    .filter(|(field, _)| axes.iter().any(|(f, v)| f == field && v.len() > 1))
+                    .map(|(field, v)| (field.to_string(), v.v))
+                    .collect(),
+                scenario,
+            }),
+            None => every_point = false,
         }
     }
     let nodes = axes.iter().find(|(f, _)| *f == SweepField::Nodes);
@@ -247,25 +249,31 @@ fn sweep(
              the clustered points of a sweep",
         );
     }
-    let mut scenario = first?;
-    scenario.sweep = swept
+    if !every_point {
+        return None;
+    }
+    let mut scenario = points.first()?.scenario.clone();
+    scenario.sweep = axes
         .iter()
+        .filter(|(_, values)| values.len() > 1)
         .map(|(field, values)| SweepAxis {
             field: *field,
             values: values.iter().map(|v| v.v).collect(),
         })
         .collect();
+    scenario.points = points;
     Some(scenario)
 }
 
-/// `[search]`: checked, and every value it may reach checked as a point.
+/// `[search]`: checked, and every value it may reach checked as a point and kept as
+/// checked (the search's steps, in order).
 fn searched(
     check: &Checker<'_>,
     common: &Common,
     axes: &[(SweepField, Vec<At<f64>>)],
     v: &Value,
     o: &Overrides,
-) -> Option<super::Search> {
+) -> Option<(super::Search, Vec<SweepPoint>)> {
     if axes.iter().any(|(_, values)| values.len() > 1) {
         return check.fail(
             v.span.clone(),
@@ -275,6 +283,7 @@ fn searched(
     }
     let search = limits::search(check, v)?;
     let start_span = start_span(v);
+    let mut steps = Vec::new();
     for value in search.values() {
         let mut values: PointValues = axes.iter().map(|(f, v)| (*f, v[0].clone())).collect();
         let n = if search.field.is_integer() {
@@ -294,15 +303,21 @@ fn searched(
         if search.field == SweepField::Clients {
             o.clients = None;
         }
-        if point(check, common, &values, &o).is_none() || check.count() > before {
-            check.amend_since(
-                before,
-                &format!("(when the search reaches {} = {value})", search.field),
-            );
-            return None;
+        match point(check, common, &values, &o) {
+            Some(scenario) if check.count() == before => steps.push(SweepPoint {
+                values: BTreeMap::from([(search.field.to_string(), value)]),
+                scenario,
+            }),
+            _ => {
+                check.amend_since(
+                    before,
+                    &format!("(when the search reaches {} = {value})", search.field),
+                );
+                return None;
+            }
         }
     }
-    Some(search)
+    Some((search, steps))
 }
 
 /// Where `[search]`'s `start` is: a step's mistakes are reported there.

@@ -90,6 +90,8 @@ pub(super) fn point(
         loadgen_cpus: c.loadgen_cpus.clone(),
         thresholds: c.thresholds.clone(),
         transport_thresholds: c.transport_thresholds.clone(),
+        points: Vec::new(),
+        steps: Vec::new(),
     })
 }
 
@@ -142,9 +144,8 @@ fn is_share(n: f64) -> bool {
     n > 0.0 && n < 1.0
 }
 
-/// The stalled clients among `clients` for a share of them: the one formula, used where a
-/// point is checked and where a sweep or search sets its clients.
-pub(crate) fn stalled_of(share: f64, clients: u64) -> u64 {
+/// The stalled clients among `clients` for a share of them, at each point and step.
+fn stalled_of(share: f64, clients: u64) -> u64 {
     (share * clients as f64).ceil() as u64
 }
 

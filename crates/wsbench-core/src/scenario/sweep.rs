@@ -161,69 +161,68 @@ pub struct SweepPoint {
     pub scenario: Scenario,
 }
 
-impl Scenario {
-    /// Every point to run, first axis slowest; one point, with no values, without a sweep.
-    pub fn points(&self) -> Vec<SweepPoint> {
-        let mut points = vec![SweepPoint {
-            values: BTreeMap::new(),
-            scenario: Scenario {
-                sweep: Vec::new(),
-                ..self.clone()
-            },
-        }];
-        for axis in &self.sweep {
-            points = points
-                .into_iter()
-                .flat_map(|p| {
-                    axis.values.iter().map(move |&v| {
-                        let mut next = p.clone();
-                        next.values.insert(axis.field.to_string(), v);
-                        next.scenario.set(axis.field, v);
-                        next
-                    })
+/// Every combination of the axes' values, first axis slowest: the order a sweep runs in.
+pub(super) fn combinations<T: Clone>(axes: &[(SweepField, Vec<T>)]) -> Vec<Vec<(SweepField, T)>> {
+    let mut out = vec![Vec::new()];
+    for (field, values) in axes {
+        out = out
+            .into_iter()
+            .flat_map(|done: Vec<(SweepField, T)>| {
+                values.iter().map(move |v| {
+                    let mut next = done.clone();
+                    next.push((*field, v.clone()));
+                    next
                 })
-                .collect();
-        }
-        points
+            })
+            .collect();
+    }
+    out
+}
+
+impl Scenario {
+    /// Every point to run, first axis slowest (one point, with no values, without a
+    /// sweep), each as the check worked it out: the run measures exactly these. Empty for
+    /// a scenario read back from a result (each run there records its point).
+    pub fn points(&self) -> &[SweepPoint] {
+        &self.points
     }
 
-    /// Sets a sweepable field.
-    pub fn set(&mut self, field: SweepField, value: f64) {
-        match field {
-            SweepField::Clients => {
-                self.clients = value as u64;
-                if let Some(share) = self.stalled_share {
-                    self.stalled = super::point::stalled_of(share, self.clients);
-                }
-            }
-            SweepField::Senders => self.senders = value as u64,
-            SweepField::Rate => self.rate = value,
-            SweepField::Payload => self.payload = value as u64,
-            SweepField::Nodes => self.nodes = value as u64,
-        }
+    /// The search's steps in order, each as the check worked it out (empty without a
+    /// search, and for a scenario read back from a result).
+    pub fn steps(&self) -> &[SweepPoint] {
+        &self.steps
+    }
+
+    /// The swept fields' values at every point, in the order run (one empty set without a
+    /// sweep): what a report orders its rows by, from the recorded axes alone.
+    pub fn point_values(&self) -> Vec<BTreeMap<String, f64>> {
+        let axes: Vec<(SweepField, Vec<f64>)> = self
+            .sweep
+            .iter()
+            .map(|a| (a.field, a.values.clone()))
+            .collect();
+        combinations(&axes)
+            .into_iter()
+            .map(|c| c.into_iter().map(|(f, v)| (f.to_string(), v)).collect())
+            .collect()
     }
 
     /// The largest number of clients any point, or any step of a search, opens (for
     /// descriptor limits).
     pub fn max_clients(&self) -> u64 {
-        self.max_of(SweepField::Clients, |s| s.clients)
+        self.max_of(|s| s.clients)
     }
 
     /// The largest number of senders of any point or search step (each needs a timer).
     pub fn max_senders(&self) -> u64 {
-        self.max_of(SweepField::Senders, |s| s.senders)
+        self.max_of(|s| s.senders)
     }
 
-    fn max_of(&self, field: SweepField, get: fn(&Scenario) -> u64) -> u64 {
-        let searched = match &self.search {
-            Some(s) if s.field == field => s.values().last().copied().unwrap_or(0.0) as u64,
-            _ => 0,
-        };
-        self.points()
+    fn max_of(&self, get: fn(&Scenario) -> u64) -> u64 {
+        self.points
             .iter()
+            .chain(&self.steps)
             .map(|p| get(&p.scenario))
-            .max()
-            .unwrap_or(get(self))
-            .max(searched)
+            .fold(get(self), u64::max)
     }
 }

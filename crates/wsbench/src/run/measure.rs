@@ -36,6 +36,30 @@ pub struct RunCtx<'a> {
     pub interrupt: &'a CancellationToken,
     /// Progress display (hidden when stderr is not a terminal).
     pub progress: &'a ProgressBar,
+    /// The clients this process opens at this point (its shard's part), worked out once.
+    pub own_clients: u64,
+}
+
+impl<'a> RunCtx<'a> {
+    /// The context of measurements at one point (or step) as checked, `scenario`.
+    pub fn new(
+        scenario: &'a Scenario,
+        workers: super::plan::Workers,
+        shard: Shard,
+        start_at: Option<SystemTime>,
+        interrupt: &'a CancellationToken,
+        progress: &'a ProgressBar,
+    ) -> Self {
+        RunCtx {
+            scenario,
+            workers,
+            shard,
+            start_at,
+            interrupt,
+            progress,
+            own_clients: shard.clients_of(scenario.clients),
+        }
+    }
 }
 
 /// Measures `system` once (repeat number `repeat`).
@@ -69,7 +93,7 @@ fn empty_run(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> TransportRun {
             drain_s: s.drain.0.as_secs_f64(),
         },
         connections: Connections {
-            requested: ctx.shard.clients_of(s.clients),
+            requested: ctx.own_clients,
             ..Default::default()
         },
         messages: Messages::default(),

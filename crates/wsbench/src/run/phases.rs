@@ -137,7 +137,7 @@ impl Phases<'_, '_> {
         let ramp = s.ramp.interval(s.clients) * s.clients as u32;
         let deadline =
             monotonic_ns() + (ramp + CONNECT_TIMEOUT + Duration::from_secs(5)).as_nanos() as u64;
-        let own = self.ctx.shard.clients_of(s.clients);
+        let own = self.ctx.own_clients;
         loop {
             let live = self.load.live();
             self.ctx.progress.set_message(format!(

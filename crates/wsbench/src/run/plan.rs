@@ -47,17 +47,18 @@ impl Workers {
     }
 }
 
-/// The deliveries a second `plan`'s clients (this shard's) are owed in steady state.
-fn offered_deliveries_per_s(plan: &LoadPlan) -> f64 {
+/// The deliveries a second this process's `own` clients of `plan` are owed in steady state.
+fn offered_deliveries_per_s(plan: &LoadPlan, own: u64) -> f64 {
     let all: u64 = (0..plan.senders).map(|s| plan.recipients(s)).sum();
-    let share = plan.shard.clients_of(plan.clients) as f64 / plan.clients.max(1) as f64;
-    all as f64 * plan.rate * share
+    all as f64 * plan.rate * own as f64 / plan.clients.max(1) as f64
 }
 
 /// The load of one measurement of `system`, its clients spread over `endpoints`.
 pub fn load_plan(ctx: &RunCtx<'_>, system: &System, endpoints: Vec<Endpoint>) -> LoadPlan {
     let mut plan = plan_with_one_worker(ctx, system, endpoints);
-    plan.workers = ctx.workers.count(offered_deliveries_per_s(&plan));
+    plan.workers = ctx
+        .workers
+        .count(offered_deliveries_per_s(&plan, ctx.own_clients));
     plan
 }
 

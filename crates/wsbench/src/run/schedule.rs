@@ -52,15 +52,15 @@ async fn run_points(
     path: &Path,
 ) -> anyhow::Result<Status> {
     let mut status = Status::Complete;
-    for point in result.scenario.points() {
-        let ctx = RunCtx {
-            scenario: &point.scenario,
-            workers: plan.workers,
-            shard: plan.shard,
-            start_at: plan.start_at,
+    for point in result.scenario.points().to_vec() {
+        let ctx = RunCtx::new(
+            &point.scenario,
+            plan.workers,
+            plan.shard,
+            plan.start_at,
             interrupt,
             progress,
-        };
+        );
         for repeat in 0..point.scenario.repeat {
             for system in point.scenario.systems() {
                 let run =

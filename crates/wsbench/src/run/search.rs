@@ -36,29 +36,21 @@ pub async fn run(
             first_broken: None,
             stopped: format!("every value up to the maximum ({}) held", search.max),
         };
-        for value in search.values() {
-            let mut scenario = base.clone();
-            scenario.search = None;
+        for step in base.steps() {
+            let value = step.values[search.field.as_str()];
+            let mut scenario = step.scenario.clone();
             scenario.transports = vec![transport.clone()];
-            scenario.set(search.field, value);
-            let ctx = RunCtx {
-                scenario: &scenario,
-                workers,
-                shard: Shard::WHOLE,
-                start_at: None,
-                interrupt,
-                progress,
-            };
-            let point = BTreeMap::from([(search.field.to_string(), value)]);
+            let ctx = RunCtx::new(&scenario, workers, Shard::WHOLE, None, interrupt, progress);
+            let point = &step.values;
             for repeat in 0..scenario.repeat {
-                let status = measure_and_save(result, &ctx, &system, repeat, &point, path).await?;
+                let status = measure_and_save(result, &ctx, &system, repeat, point, path).await?;
                 if status == Status::Interrupted {
                     outcome.stopped = "interrupted".to_owned();
                     result.search.push(outcome);
                     return Ok(Status::Interrupted);
                 }
             }
-            match broken_limit(result, &transport, &point, search, scenario.clients) {
+            match broken_limit(result, &transport, point, search, scenario.clients) {
                 None => outcome.highest_held = Some(value),
                 Some(why) => {
                     outcome.first_broken = Some(value);
