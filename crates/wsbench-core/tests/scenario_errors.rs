@@ -15,7 +15,7 @@ fn the_valid_scenario_parses_with_every_field() {
     let s = parse(VALID).unwrap();
     assert_eq!(s.name, "fanout");
     assert_eq!(
-        s.transports,
+        s.compared,
         vec![name(Protocol::Ws), name(Protocol::Socketio)]
     );
     assert_eq!(s.clients, 1000);
@@ -136,13 +136,13 @@ fn overrides_replace_fields_for_one_run() {
     let overrides = Overrides {
         clients: Some(50),
         duration: Some(Duration::from_secs(3)),
-        transports: vec![name(Protocol::Socketio)],
+        compared: vec![name(Protocol::Socketio)],
         ..Default::default()
     };
     let s = Scenario::parse(Path::new("x.toml"), VALID, &overrides).unwrap();
     assert_eq!(s.clients, 50);
     assert_eq!(s.duration.0, Duration::from_secs(3));
-    assert_eq!(s.transports, vec![name(Protocol::Socketio)]);
+    assert_eq!(s.compared, vec![name(Protocol::Socketio)]);
     let bad = Overrides {
         clients: Some(1),
         ..Default::default()
@@ -401,7 +401,7 @@ fn rust_socketio_clients_only_broadcast_without_outages_or_slow_consumers() {
     );
     // The same scenario without socketio is fine.
     let overrides = Overrides {
-        transports: vec![name(Protocol::Ws)],
+        compared: vec![name(Protocol::Ws)],
         ..Default::default()
     };
     assert!(Scenario::parse(Path::new("x.toml"), &chosen, &overrides).is_ok());

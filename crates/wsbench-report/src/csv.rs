@@ -1,4 +1,4 @@
-//! CSV: one row per transport run, every metric a column, for spreadsheets and scripts.
+//! CSV: one row per system run, every metric a column, for spreadsheets and scripts.
 
 use wsbench_core::result::RunResult;
 
@@ -6,7 +6,7 @@ use crate::metrics::METRICS;
 use crate::summary::status_word;
 use crate::{Exporter, ReportError};
 
-/// Writes one row per transport run.
+/// Writes one row per system run.
 pub struct CsvExporter;
 
 impl Exporter for CsvExporter {
@@ -38,7 +38,7 @@ impl Exporter for CsvExporter {
         for r in &result.runs {
             let mut row = vec![
                 result.scenario.name.clone(),
-                r.transport.to_string(),
+                r.system.to_string(),
                 r.repeat.to_string(),
                 status_word(r.status).to_owned(),
                 r.connections.requested.to_string(),
@@ -70,9 +70,9 @@ impl Exporter for CsvExporter {
 /// `FAIL` and each broken limit with its value.
 fn thresholds_cell(
     checks: &[wsbench_core::result::ThresholdCheck],
-    run: &wsbench_core::result::TransportRun,
+    run: &wsbench_core::result::SystemRun,
 ) -> String {
-    let label = crate::summary::with_point(run.transport.to_string(), &run.point);
+    let label = crate::summary::with_point(run.system.to_string(), &run.point);
     let mine: Vec<_> = checks.iter().filter(|c| c.label == label).collect();
     if mine.is_empty() {
         return String::new();

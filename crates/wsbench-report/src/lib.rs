@@ -56,7 +56,7 @@ pub enum Format {
     Json,
     /// Tables and the claims, for people and `$GITHUB_STEP_SUMMARY`.
     Markdown,
-    /// One row per transport run, every metric a column.
+    /// One row per system run, every metric a column.
     Csv,
     /// One self-contained page with charts.
     Html,

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use wsbench_core::result::RunResult;
 
 use crate::claims::{self, Claim};
-use crate::summary::{TransportSummary, summarize};
+use crate::summary::{SystemSummary, summarize};
 use crate::table::{self, Table, connections, reconnection, side_by_side, slow_consumers};
 use crate::{Exporter, ReportError};
 
@@ -84,7 +84,7 @@ impl Exporter for MarkdownExporter {
 }
 
 /// The sections only some scenarios have: slow consumers, an outage, a cluster.
-fn scenario_sections(out: &mut String, result: &RunResult, summaries: &[TransportSummary]) {
+fn scenario_sections(out: &mut String, result: &RunResult, summaries: &[SystemSummary]) {
     let s = &result.scenario;
     if let Some(table) = slow_consumers(s.stalled, summaries) {
         let _ = writeln!(

@@ -1,6 +1,6 @@
 //! The figures reports show and `compare` checks, defined once.
 
-use wsbench_core::result::{Block, Calibration, TransportRun};
+use wsbench_core::result::{Block, Calibration, SystemRun};
 
 /// Which way is better for a metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +112,7 @@ pub struct PerBlock {
     pub thin: &'static str,
 }
 
-/// One figure of a transport run: everything reports and `compare` need to know of it. A
+/// One figure of a system run: everything reports and `compare` need to know of it. A
 /// new metric is one entry here (and [`METRICS`]) plus where its value is counted.
 #[derive(Debug, Clone, Copy)]
 pub struct Metric {
@@ -136,7 +136,7 @@ pub struct Metric {
     /// shares near zero says nothing).
     pub ratio_row: bool,
     /// Reads the figure from a run, if the run has it.
-    pub get: fn(&TransportRun) -> Option<f64>,
+    pub get: fn(&SystemRun) -> Option<f64>,
     /// Reads it from one block of the window, where blocks give it (see
     /// [`wsbench_core::result::blocks`]).
     pub block: Option<PerBlock>,

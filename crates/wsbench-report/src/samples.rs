@@ -3,11 +3,11 @@
 //! resolution gives no samples, and says why.
 
 use wsbench_core::result::blocks::median_interference;
-use wsbench_core::result::{Block, Environment, TransportRun};
+use wsbench_core::result::{Block, Environment, SystemRun};
 
 use crate::metrics::{Kind, Metric, Scale, Source};
 use crate::stats::Interval;
-use crate::summary::TransportSummary;
+use crate::summary::SystemSummary;
 
 /// Fewest block samples (all repeats together) an interval is drawn from.
 pub const MIN_BLOCKS: usize = 5;
@@ -67,7 +67,7 @@ impl Take {
 /// How busy the machine was with other work over `s`'s complete runs: (full blocks whose
 /// interference is at most `max`, full blocks, their median interference where the result
 /// records it).
-pub fn calm_blocks(s: &TransportSummary, max: f64) -> (usize, usize, Option<f64>) {
+pub fn calm_blocks(s: &SystemSummary, max: f64) -> (usize, usize, Option<f64>) {
     let full = s
         .runs
         .iter()
@@ -144,7 +144,7 @@ pub fn cpu_resolution_s(env: &Environment) -> f64 {
 
 /// `s`'s samples of `m`, from its complete runs, as measured; or why there are none that
 /// could carry a verdict.
-pub fn samples(s: &TransportSummary, m: &Metric, env: &Environment) -> Result<Samples, String> {
+pub fn samples(s: &SystemSummary, m: &Metric, env: &Environment) -> Result<Samples, String> {
     samples_with(s, m, env, Take::ALL)
 }
 
@@ -152,7 +152,7 @@ pub fn samples(s: &TransportSummary, m: &Metric, env: &Environment) -> Result<Sa
 /// CPU-kernel time where blocks have one (a CPU time), else by the run's calibration; as
 /// measured when the result has none (an older one).
 pub fn samples_with(
-    s: &TransportSummary,
+    s: &SystemSummary,
     m: &Metric,
     env: &Environment,
     take: Take,
@@ -172,12 +172,12 @@ pub fn samples_with(
 }
 
 fn raw_samples(
-    s: &TransportSummary,
+    s: &SystemSummary,
     m: &Metric,
     env: &Environment,
     take: Take,
 ) -> Result<Samples, String> {
-    let runs: Vec<&TransportRun> = s.runs.iter().filter(|r| r.status.measured()).collect();
+    let runs: Vec<&SystemRun> = s.runs.iter().filter(|r| r.status.measured()).collect();
     if runs.is_empty() {
         return Err(format!("{}: no complete run ({})", s.label(), s.status));
     }
@@ -195,9 +195,9 @@ fn raw_samples(
 /// run's floor, and blocks the machine spent on other work beyond `take`'s bound, are left
 /// out.
 fn block_samples(
-    s: &TransportSummary,
+    s: &SystemSummary,
     m: &Metric,
-    runs: &[&TransportRun],
+    runs: &[&SystemRun],
     block: fn(&Block) -> Option<f64>,
     (take, cpu_floor): (Take, f64),
 ) -> Result<Samples, String> {
@@ -249,9 +249,9 @@ fn block_samples(
 /// One sample per complete run: a metric blocks do not give, or a result without blocks
 /// (merged, or older), where a timing needs [`MIN_REPEATS`] and CPU its floor.
 fn repeat_samples(
-    s: &TransportSummary,
+    s: &SystemSummary,
     m: &Metric,
-    runs: &[&TransportRun],
+    runs: &[&SystemRun],
     env: &Environment,
     cpu_floor: f64,
 ) -> Result<Samples, String> {
@@ -304,7 +304,7 @@ fn thin_why(m: &Metric) -> &'static str {
 
 /// The share either way within which a per-repeat figure of `s` is known, whatever the
 /// repeats say.
-pub fn resolution(m: &Metric, s: &TransportSummary) -> f64 {
+pub fn resolution(m: &Metric, s: &SystemSummary) -> f64 {
     match m.kind {
         Kind::Memory => match s.stat(m) {
             Some(st) if st.median > 0.0 && s.connected > 0.0 => {

@@ -1,9 +1,9 @@
-//! One transport's figures over its repeats: median and spread of every metric.
+//! One system's figures over its repeats: median and spread of every metric.
 
 use std::collections::BTreeMap;
 
 use wsbench_core::histogram::LatencyHistogram;
-use wsbench_core::result::{RunResult, Status, TransportRun, point_label};
+use wsbench_core::result::{RunResult, Status, SystemRun, point_label};
 use wsbench_core::system::{Protocol, SystemName};
 
 use crate::metrics::{METRICS, Metric};
@@ -52,11 +52,11 @@ impl Stat {
     }
 }
 
-/// Everything reports say about one transport.
+/// Everything reports say about one system.
 #[derive(Debug, Clone)]
-pub struct TransportSummary {
+pub struct SystemSummary {
     /// The system.
-    pub transport: SystemName,
+    pub system: SystemName,
     /// How its clients speak, if the scenario knows the system.
     pub protocol: Option<Protocol>,
     /// What its server runs on (`rust` for wsbench's own, `node`, ...).
@@ -64,7 +64,7 @@ pub struct TransportSummary {
     /// The sweep point (empty without a sweep).
     pub point: BTreeMap<String, f64>,
     /// Its runs, in order.
-    pub runs: Vec<TransportRun>,
+    pub runs: Vec<SystemRun>,
     /// Statuses, e.g. "ok ×2", "degraded ×2" or "ok,FAILED".
     pub status: String,
     /// Median connected clients.
@@ -83,18 +83,15 @@ pub struct TransportSummary {
     pub loadgen_bound: bool,
 }
 
-impl TransportSummary {
-    /// The transport, and the sweep point if there is one: `ws clients=1000`.
+impl SystemSummary {
+    /// The system, and the sweep point if there is one: `ws clients=1000`.
     pub fn label(&self) -> String {
-        with_point(self.transport.to_string(), &self.point)
+        with_point(self.system.to_string(), &self.point)
     }
 
     /// Its ratio row's name against `base`: `socketio/ws clients=1000`.
-    pub fn ratio_label(&self, base: &TransportSummary) -> String {
-        with_point(
-            format!("{}/{}", self.transport, base.transport),
-            &self.point,
-        )
+    pub fn ratio_label(&self, base: &SystemSummary) -> String {
+        with_point(format!("{}/{}", self.system, base.system), &self.point)
     }
 
     /// Whether at least one of its runs completed.
@@ -117,9 +114,9 @@ impl TransportSummary {
 /// The raw-WebSocket system of `s`'s runtime measured at `s`'s point: what `s`'s ratios
 /// are taken against (`None` for a raw-WebSocket system itself).
 pub fn baseline_of<'a>(
-    summaries: &'a [TransportSummary],
-    s: &TransportSummary,
-) -> Option<&'a TransportSummary> {
+    summaries: &'a [SystemSummary],
+    s: &SystemSummary,
+) -> Option<&'a SystemSummary> {
     if s.speaks(Protocol::Ws) {
         return None;
     }
@@ -134,9 +131,9 @@ pub const OWN_RUNTIME: &str = "rust";
 /// wsbench's own system of `s`'s protocol at `s`'s point, when `s` runs on another runtime:
 /// the second ratio row of a system of the user's (`node-ws/ws`).
 pub fn own_counterpart<'a>(
-    summaries: &'a [TransportSummary],
-    s: &TransportSummary,
-) -> Option<&'a TransportSummary> {
+    summaries: &'a [SystemSummary],
+    s: &SystemSummary,
+) -> Option<&'a SystemSummary> {
     if s.runtime == OWN_RUNTIME || s.protocol.is_none() {
         return None;
     }
@@ -146,7 +143,7 @@ pub fn own_counterpart<'a>(
 }
 
 /// The runtimes measured, in the order their first system ran.
-pub fn runtimes(summaries: &[TransportSummary]) -> Vec<String> {
+pub fn runtimes(summaries: &[SystemSummary]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in summaries {
         if !out.contains(&s.runtime) {
@@ -156,9 +153,9 @@ pub fn runtimes(summaries: &[TransportSummary]) -> Vec<String> {
     out
 }
 
-/// Summaries in the scenario's transport order; figures come from complete runs, or from
+/// Summaries in the scenario's system order; figures come from complete runs, or from
 /// all runs when none completed.
-pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
+pub fn summarize(result: &RunResult) -> Vec<SystemSummary> {
     let mut out = Vec::new();
     // Points in the order run; a point recorded in the runs but not in the scenario (a
     // result edited by hand, a merged one) comes after them.
@@ -169,8 +166,8 @@ pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
         }
     }
     for point in points {
-        for transport in &result.scenario.transports {
-            if let Some(summary) = summary_at(result, transport, &point) {
+        for name in &result.scenario.compared {
+            if let Some(summary) = summary_at(result, name, &point) {
                 out.push(summary);
             }
         }
@@ -178,24 +175,24 @@ pub fn summarize(result: &RunResult) -> Vec<TransportSummary> {
     out
 }
 
-/// The summary of `transport`'s runs at `point`, if it has any.
+/// The summary of system `name`'s runs at `point`, if it has any.
 pub fn summary_at(
     result: &RunResult,
-    transport: &SystemName,
+    name: &SystemName,
     point: &BTreeMap<String, f64>,
-) -> Option<TransportSummary> {
+) -> Option<SystemSummary> {
     {
-        let runs: Vec<TransportRun> = result
+        let runs: Vec<SystemRun> = result
             .runs
             .iter()
-            .filter(|r| &r.transport == transport && &r.point == point)
+            .filter(|r| &r.system == name && &r.point == point)
             .cloned()
             .collect();
         if runs.is_empty() {
             return None;
         }
-        let complete: Vec<&TransportRun> = runs.iter().filter(|r| r.status.measured()).collect();
-        let basis: Vec<&TransportRun> = if complete.is_empty() {
+        let complete: Vec<&SystemRun> = runs.iter().filter(|r| r.status.measured()).collect();
+        let basis: Vec<&SystemRun> = if complete.is_empty() {
             runs.iter().collect()
         } else {
             complete
@@ -225,17 +222,17 @@ pub fn summary_at(
         };
         // A broken limit of the scenario's [thresholds] (exit 99) shows where the status
         // does, not only in the thresholds' own lines.
-        let label = with_point(transport.to_string(), point);
+        let label = with_point(name.to_string(), point);
         if result
             .thresholds
             .iter()
-            .any(|c| !c.pass && c.transport == *transport && c.label == label)
+            .any(|c| !c.pass && c.system == *name && c.label == label)
         {
             status.push_str(", OVER LIMIT");
         }
-        let system = result.scenario.system(transport);
-        Some(TransportSummary {
-            transport: transport.clone(),
+        let system = result.scenario.system(name);
+        Some(SystemSummary {
+            system: name.clone(),
             // As recorded with the run; an older result's from its scenario.
             protocol: runs[0].protocol.or(system.as_ref().map(|s| s.protocol)),
             runtime: system.map_or_else(|| OWN_RUNTIME.to_owned(), |s| s.runtime),
@@ -317,7 +314,7 @@ mod tests {
     fn each_system_is_summarised_over_its_repeats() {
         let mut result = pair();
         let summaries = summarize(&result);
-        let names: Vec<&str> = summaries.iter().map(|s| s.transport.as_str()).collect();
+        let names: Vec<&str> = summaries.iter().map(|s| s.system.as_str()).collect();
         assert_eq!(names, ["ws", "socketio"]);
         let ws = &summaries[0];
         assert_eq!(ws.runs.len(), 2);
@@ -330,8 +327,8 @@ mod tests {
         assert_eq!(ws.latency.len(), counted);
         assert!(ws.speaks(Protocol::Ws) && summaries[1].speaks(Protocol::Socketio));
         assert_eq!(
-            baseline_of(&summaries, &summaries[1]).unwrap().transport,
-            ws.transport
+            baseline_of(&summaries, &summaries[1]).unwrap().system,
+            ws.system
         );
         assert!(baseline_of(&summaries, ws).is_none());
 
@@ -339,7 +336,7 @@ mod tests {
         result
             .thresholds
             .push(wsbench_core::result::ThresholdCheck {
-                transport: "socketio".parse().unwrap(),
+                system: "socketio".parse().unwrap(),
                 label: "socketio".to_owned(),
                 limit: "p99 <= 1us".to_owned(),
                 bound: 0.001,

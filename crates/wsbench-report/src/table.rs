@@ -1,4 +1,4 @@
-//! The side-by-side table every format shows: one row per transport, then a ratio row per
+//! The side-by-side table every format shows: one row per system, then a ratio row per
 //! transport against raw WebSocket.
 
 use crate::metrics::{
@@ -6,7 +6,7 @@ use crate::metrics::{
     LATENCY_P50, LATENCY_P99, LATENCY_P999, LOSS, MEMORY_PER_CONNECTION, METRICS, Metric,
     WIRE_PER_DELIVERY,
 };
-use crate::summary::{Stat, TransportSummary, ratio};
+use crate::summary::{Stat, SystemSummary, ratio};
 use crate::summary::{baseline_of, own_counterpart};
 
 /// A table as text cells, rendered by each format its own way.
@@ -34,7 +34,7 @@ const COLUMNS: &[&Metric] = &[
 /// One row of figures: a system's medians, or a ratio between two systems.
 pub struct FigureRow<'a> {
     /// The system (for a ratio row, the one divided).
-    pub summary: &'a TransportSummary,
+    pub summary: &'a SystemSummary,
     /// The row's label: the system, or `socketio/ws`.
     pub label: String,
     /// Whether this is a ratio row.
@@ -46,10 +46,7 @@ pub struct FigureRow<'a> {
 /// The figures `keys` of every system (medians over repeats), then the ratio rows: Socket.IO
 /// against raw WebSocket within each runtime, then each other runtime against wsbench's own
 /// for the same protocol, at the same sweep point. Every table of figures is cut from this.
-pub fn figure_rows<'a>(
-    summaries: &'a [TransportSummary],
-    columns: &[&Metric],
-) -> Vec<FigureRow<'a>> {
+pub fn figure_rows<'a>(summaries: &'a [SystemSummary], columns: &[&Metric]) -> Vec<FigureRow<'a>> {
     let mut rows: Vec<FigureRow<'a>> = summaries
         .iter()
         .map(|s| FigureRow {
@@ -89,7 +86,7 @@ pub fn figure_rows<'a>(
 }
 
 /// The side-by-side table of `summaries` (medians over repeats).
-pub fn side_by_side(summaries: &[TransportSummary]) -> Table {
+pub fn side_by_side(summaries: &[SystemSummary]) -> Table {
     let mut header = vec!["transport".to_owned(), "connected".to_owned()];
     header.extend(COLUMNS.iter().map(|m| m.title()));
     header.push("loadgen CPU".to_owned());
@@ -140,7 +137,7 @@ impl Table {
 /// either): what each system delivered and how fast, with its status; then how many clients
 /// connected and what it cost (server memory and CPU, bytes on the wire, the load
 /// generator's CPU). Ratio rows stay in both.
-pub fn side_by_side_halves(summaries: &[TransportSummary]) -> (Table, Table) {
+pub fn side_by_side_halves(summaries: &[SystemSummary]) -> (Table, Table) {
     let table = side_by_side(summaries);
     let last = table.header.len() - 1;
     let first_cost = 2 + COLUMNS
@@ -157,7 +154,7 @@ const CONNECT_COLUMNS: &[&Metric] = &[&CONNECTS_PER_S, &CONNECT_P50, &CONNECT_P9
 
 /// How the clients connected: rate, handshake times and failures by kind (summed over
 /// repeats), the figures a connect storm is about.
-pub fn connections(summaries: &[TransportSummary]) -> Table {
+pub fn connections(summaries: &[SystemSummary]) -> Table {
     let columns = CONNECT_COLUMNS;
     let mut header = vec!["transport".to_owned(), "connected".to_owned()];
     header.extend(columns.iter().map(|m| format!("{} {}", m.label, m.unit)));
@@ -203,7 +200,7 @@ pub fn connections(summaries: &[TransportSummary]) -> Table {
 /// What slow consumers did to each server (`None` when the scenario has none): what the
 /// overflow policy dropped or disconnected (server counters over the run), the server's
 /// memory, and the latency of the clients that kept reading.
-pub fn slow_consumers(stalled: u64, summaries: &[TransportSummary]) -> Option<Table> {
+pub fn slow_consumers(stalled: u64, summaries: &[SystemSummary]) -> Option<Table> {
     if stalled == 0 {
         return None;
     }
@@ -268,9 +265,9 @@ pub fn slow_consumers(stalled: u64, summaries: &[TransportSummary]) -> Option<Ta
     Some(Table { header, rows })
 }
 
-/// Recovery from the planned outage, per transport (`None` without one): medians over
+/// Recovery from the planned outage, per system (`None` without one): medians over
 /// repeats of when clients were back and what was delivered of the messages due meanwhile.
-pub fn reconnection(summaries: &[TransportSummary]) -> Option<Table> {
+pub fn reconnection(summaries: &[SystemSummary]) -> Option<Table> {
     if !summaries
         .iter()
         .any(|s| s.runs.iter().any(|r| r.outage.is_some()))
@@ -334,7 +331,7 @@ pub fn reconnection(summaries: &[TransportSummary]) -> Option<Table> {
 
 /// Every node of a clustered run and its Redis (`None` without a cluster): medians over
 /// repeats.
-pub fn cluster(summaries: &[TransportSummary]) -> Option<Table> {
+pub fn cluster(summaries: &[SystemSummary]) -> Option<Table> {
     if !summaries
         .iter()
         .any(|s| s.runs.iter().any(|r| r.cluster.is_some()))
@@ -411,7 +408,7 @@ pub fn cluster(summaries: &[TransportSummary]) -> Option<Table> {
     Some(Table { header, rows })
 }
 
-/// What a saturation search found per transport (`None` without one).
+/// What a saturation search found per system (`None` without one).
 pub fn search(result: &wsbench_core::result::RunResult) -> Option<Table> {
     let search = result.scenario.search.as_ref()?;
     let header = vec![
@@ -426,7 +423,7 @@ pub fn search(result: &wsbench_core::result::RunResult) -> Option<Table> {
         .iter()
         .map(|o| {
             vec![
-                o.transport.to_string(),
+                o.system.to_string(),
                 o.highest_held.map_or("none".to_owned(), |v| v.to_string()),
                 show(o.first_broken),
                 o.stopped.clone(),

@@ -5,20 +5,20 @@ use wsbench_core::result::{RunResult, ThresholdCheck};
 use wsbench_core::scenario::Thresholds;
 
 use crate::metrics::{DELIVERED_PER_S, LATENCY_P99, LOSS, MEMORY_PER_CONNECTION, Metric};
-use crate::summary::{TransportSummary, summarize};
+use crate::summary::{SystemSummary, summarize};
 use crate::table::Table;
 
 /// Every threshold of the scenario, per system measured.
 pub fn check(result: &RunResult) -> Vec<ThresholdCheck> {
     summarize(result)
         .iter()
-        .flat_map(|s| judge(s, &result.scenario.thresholds_for(&s.transport)))
+        .flat_map(|s| judge(s, &result.scenario.thresholds_for(&s.system)))
         .collect()
 }
 
 /// `s`'s figures (medians over its repeats) held to `t`, one check per limit set: the one
 /// place a limit is judged, for a scenario's `[thresholds]` and a search's steps alike.
-pub fn judge(s: &TransportSummary, t: &Thresholds) -> Vec<ThresholdCheck> {
+pub fn judge(s: &SystemSummary, t: &Thresholds) -> Vec<ThresholdCheck> {
     let mut checks = Vec::new();
     if let Some(p99) = t.p99 {
         let limit_ms = p99.0.as_secs_f64() * 1e3;
@@ -66,13 +66,13 @@ pub fn judge(s: &TransportSummary, t: &Thresholds) -> Vec<ThresholdCheck> {
     checks
 }
 
-fn median(s: &TransportSummary, m: &Metric) -> Option<f64> {
+fn median(s: &SystemSummary, m: &Metric) -> Option<f64> {
     s.stat(m).map(|st| st.median)
 }
 
 /// `value` against `limit`; a figure that was not measured fails the check.
 fn bound(
-    s: &TransportSummary,
+    s: &SystemSummary,
     text: String,
     limit: f64,
     value: Option<f64>,
@@ -80,7 +80,7 @@ fn bound(
     at_most: bool,
 ) -> ThresholdCheck {
     ThresholdCheck {
-        transport: s.transport.clone(),
+        system: s.system.clone(),
         label: s.label(),
         limit: text,
         bound: limit,
@@ -133,7 +133,7 @@ mod tests {
     use super::*;
     use wsbench_core::scenario::HumanDuration;
 
-    fn summary() -> TransportSummary {
+    fn summary() -> SystemSummary {
         let result: RunResult =
             serde_json::from_str(include_str!("../tests/fixtures/pair-result.json")).unwrap();
         summarize(&result).remove(0)
@@ -189,7 +189,7 @@ mod tests {
     #[test]
     fn values_are_written_in_their_units_and_missing_ones_fail() {
         let check = |value, unit: &str| ThresholdCheck {
-            transport: "ws".parse().unwrap(),
+            system: "ws".parse().unwrap(),
             label: "ws".to_owned(),
             limit: "x".to_owned(),
             bound: 1.0,

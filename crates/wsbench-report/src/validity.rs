@@ -12,9 +12,9 @@ pub fn banner(result: &RunResult) -> Vec<String> {
     for run in result.runs.iter().filter(|r| r.status.measured()) {
         let at = point_label(&run.point);
         let who = if at.is_empty() {
-            format!("{} #{}", run.transport, run.repeat + 1)
+            format!("{} #{}", run.system, run.repeat + 1)
         } else {
-            format!("{} {at} #{}", run.transport, run.repeat + 1)
+            format!("{} {at} #{}", run.system, run.repeat + 1)
         };
         for r in &run.validity.reasons {
             lines.push(format!(

@@ -2,10 +2,10 @@
 
 use wsbench_core::result::RunResult;
 use wsbench_report::metrics::{LATENCY_P50, LOSS, Metric};
-use wsbench_report::summary::{TransportSummary, summarize};
+use wsbench_report::summary::{SystemSummary, summarize};
 use wsbench_report::table::{connections, side_by_side, side_by_side_halves};
 
-fn summaries() -> Vec<TransportSummary> {
+fn summaries() -> Vec<SystemSummary> {
     let result: RunResult =
         serde_json::from_str(include_str!("fixtures/pair-result.json")).unwrap();
     summarize(&result)

@@ -61,11 +61,7 @@ fn inconclusive_says_what_would_settle_it() {
     result.runs.retain(|r| r.repeat == 0);
     let ws = claim(&result, "less CPU per message");
     assert_eq!(ws.verdict, Verdict::Supported, "{}", ws.evidence);
-    for run in result
-        .runs
-        .iter_mut()
-        .filter(|r| r.transport.as_str() == "ws")
-    {
+    for run in result.runs.iter_mut().filter(|r| r.system.as_str() == "ws") {
         for b in &mut run.blocks {
             // 30% dearer: within a few percent of Socket.IO's, with an interval
             // wider than the margin.
@@ -89,7 +85,7 @@ fn not_enough_data_from_a_system_cut_short() {
     for run in result
         .runs
         .iter_mut()
-        .filter(|r| r.transport.as_str() == "socketio")
+        .filter(|r| r.system.as_str() == "socketio")
     {
         run.status = Status::Interrupted;
     }
@@ -132,7 +128,7 @@ fn refuted_when_a_feature_did_not_do_its_job_and_not_measured_when_not_tried() {
     let sio = result
         .runs
         .iter_mut()
-        .find(|r| r.transport.as_str() == "socketio")
+        .find(|r| r.system.as_str() == "socketio")
         .unwrap();
     sio.status = Status::Failed;
     sio.messages.delivered -= 1;
@@ -146,17 +142,17 @@ fn a_fallback_whose_clients_never_connected_says_so() {
     let mut run = result
         .runs
         .iter()
-        .find(|r| r.transport.as_str() == "socketio")
+        .find(|r| r.system.as_str() == "socketio")
         .unwrap()
         .clone();
-    run.transport = polling.clone();
+    run.system = polling.clone();
     run.connections.requested = 100;
     run.connections.connected = 14;
     run.connections.failures = [("timeout".to_owned(), 86)].into_iter().collect();
     run.messages.expected = 0;
     run.messages.delivered = 0;
     result.runs.push(run);
-    result.scenario.transports.push(polling);
+    result.scenario.compared.push(polling);
     let c = claim(&result, "falls back to long-polling");
     assert_eq!(c.verdict, Verdict::Refuted, "{}", c.evidence);
     assert!(

@@ -178,8 +178,8 @@ pub struct RunArgs {
     pub repeat: Option<u64>,
 
     /// Measure only this transport (repeatable): ws, socketio, socketio-polling.
-    #[arg(long, value_name = "TRANSPORT", value_parser = parse_transport)]
-    pub transport: Vec<SystemName>,
+    #[arg(long = "transport", value_name = "TRANSPORT", value_parser = parse_transport)]
+    pub systems: Vec<SystemName>,
 
     /// Load-generator threads (default: the scenario's `workers`, else one per 50,000
     /// deliveries a second owed to the clients, up to one per core).

@@ -7,7 +7,7 @@ use anyhow::Context;
 use wsbench_core::result::figures::{NodeSample, Tally, server_figures};
 use wsbench_core::result::validity::{Validity, judge};
 use wsbench_core::result::{
-    DeliveryTimeline, NodeFigures, RunResult, ServerFigures, Status, TransportRun,
+    DeliveryTimeline, NodeFigures, RunResult, ServerFigures, Status, SystemRun,
 };
 use wsbench_core::shard::Shard;
 
@@ -108,13 +108,11 @@ pub fn merge_results(shards: &[(String, RunResult)]) -> Result<RunResult, String
         .runs
         .iter()
         .map(|run| {
-            let parts: Vec<(&str, Option<&TransportRun>)> = shards
+            let parts: Vec<(&str, Option<&SystemRun>)> = shards
                 .iter()
                 .map(|(name, r)| {
                     let part = r.runs.iter().find(|x| {
-                        x.transport == run.transport
-                            && x.repeat == run.repeat
-                            && x.point == run.point
+                        x.system == run.system && x.repeat == run.repeat && x.point == run.point
                     });
                     (name.as_str(), part)
                 })
@@ -148,7 +146,7 @@ fn load_of(r: &RunResult) -> Result<serde_json::Value, String> {
 /// Per-connection and per-delivery figures are then over the merged counts; a shard's own
 /// result divides the shared server's by its share alone. `None` unless every shard
 /// measured its server (a target without a pid has no server figures).
-fn merged_server(runs: &[&TransportRun], connected: u64, delivered: u64) -> Option<ServerFigures> {
+fn merged_server(runs: &[&SystemRun], connected: u64, delivered: u64) -> Option<ServerFigures> {
     let mut servers: BTreeMap<(&str, u32), (NodeSample, u32)> = BTreeMap::new();
     for r in runs {
         let s = r.server.as_ref()?;
@@ -200,11 +198,11 @@ fn worst(statuses: impl Iterator<Item = Status>) -> Status {
         .unwrap_or(Status::Complete)
 }
 
-/// One transport run of every shard, added up: the shards' counts summed and every figure
+/// One system run of every shard, added up: the shards' counts summed and every figure
 /// derived again by core's [`Tally`], as for a single process. A shard without the run
 /// makes the merge failed.
-fn merge_runs(parts: &[(&str, Option<&TransportRun>)], payload: u64) -> TransportRun {
-    let runs: Vec<&TransportRun> = parts.iter().filter_map(|(_, r)| *r).collect();
+fn merge_runs(parts: &[(&str, Option<&SystemRun>)], payload: u64) -> SystemRun {
+    let runs: Vec<&SystemRun> = parts.iter().filter_map(|(_, r)| *r).collect();
     let mut out = runs[0].clone();
     let mut errors: Vec<String> = parts
         .iter()

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use wsbench::merge::merge_results;
 use wsbench_core::histogram::{HistogramFigures, LatencyHistogram};
 use wsbench_core::result::figures::Tally;
-use wsbench_core::result::{RunResult, TransportRun};
+use wsbench_core::result::{RunResult, SystemRun};
 use wsbench_core::shard::Shard;
 
 /// `t` split in two: every count in halves (the first takes the odd one), the
@@ -73,8 +73,8 @@ fn same_histogram(a: &HistogramFigures, b: &HistogramFigures) -> bool {
 }
 
 /// The figures a reader compares: every count exactly, every ratio to rounding.
-fn assert_same_figures(one: &TransportRun, merged: &TransportRun) {
-    let t = &one.transport;
+fn assert_same_figures(one: &SystemRun, merged: &SystemRun) {
+    let t = &one.system;
     assert_eq!(one.messages.sent, merged.messages.sent, "{t}");
     assert_eq!(one.messages.expected, merged.messages.expected, "{t}");
     assert_eq!(one.messages.delivered, merged.messages.delivered, "{t}");
@@ -150,7 +150,7 @@ fn a_result_merged_from_shards_has_the_figures_of_one_process() {
 
     // The stored figures are what the counts derive: the run used the same formulas.
     for run in &one.runs {
-        assert!(run.loadgen.received > 0, "{}", run.transport);
+        assert!(run.loadgen.received > 0, "{}", run.system);
         let mut again = run.clone();
         Tally::of(run, payload).apply(&mut again);
         assert_same_figures(run, &again);

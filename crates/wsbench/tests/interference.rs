@@ -97,7 +97,7 @@ fn a_fanout_beside_cpu_burners_accounts_every_delivery_and_judges_nothing_it_can
     );
     assert_eq!(result.runs.len(), 2);
     for run in &result.runs {
-        let (t, m) = (&run.transport, &run.messages);
+        let (t, m) = (&run.system, &run.messages);
         assert!(run.status.measured(), "{t}: {:?}", run.error);
         assert_eq!(m.delivered + m.lost, m.expected, "{t}");
         assert!(m.expected > 0 && m.duplicated == 0, "{t}");

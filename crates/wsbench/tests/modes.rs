@@ -68,7 +68,7 @@ fn a_polling_run_delivers_everything_and_counts_its_bytes_at_the_server() {
     );
     assert_eq!(result.runs.len(), 2);
     for run in &result.runs {
-        let t = &run.transport;
+        let t = &run.system;
         assert!(run.status.measured(), "{t}: {:?}", run.error);
         assert_eq!(run.connections.connected, 100, "{t}: {:?}", run.connections);
         assert!(run.messages.sent > 0, "{t}");
@@ -104,7 +104,7 @@ fn a_connect_storm_reports_its_rate_and_handshake_times() {
     let result = run_ok(&path, &out, &[]);
     assert_eq!(result.runs.len(), 2);
     for run in &result.runs {
-        let t = &run.transport;
+        let t = &run.system;
         let c = &run.connections;
         assert!(run.status.measured(), "{t}: {:?}", run.error);
         assert_eq!(c.connected, 200, "{t}: {:?}", c.failures);
@@ -152,7 +152,7 @@ fn slow_consumers_are_bounded_by_the_overflow_policy_and_reported_apart() {
     let result = run_ok(&path, &out, &[]);
     assert_eq!(result.scenario.stalled, 4);
     for run in &result.runs {
-        let t = &run.transport;
+        let t = &run.system;
         assert!(run.status.measured(), "{t}: {:?}", run.error);
         // Owed only to the 7 other clients that keep reading, and all of it arrived.
         assert_eq!(run.messages.expected, run.messages.sent * 7, "{t}");
@@ -196,7 +196,7 @@ fn after_a_server_is_killed_every_client_reconnects_and_the_outage_is_accounted(
     let result = run_ok(&path, &out, &[]);
     assert_eq!(result.runs.len(), 2);
     for run in &result.runs {
-        let t = &run.transport;
+        let t = &run.system;
         assert!(run.status.measured(), "{t}: {:?}", run.error);
         let o = run.outage.as_ref().expect("outage figures");
         assert_eq!(o.clients_at_kill, 20, "{t}");

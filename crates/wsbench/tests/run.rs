@@ -14,10 +14,10 @@ fn smoke_run_measures_both_transports_completely() {
     let out = temp_dir("smoke");
     let result = run_ok(&scenario_path("smoke.toml"), &out, &[]);
     assert!(result.status.measured(), "{:?}", result.status);
-    let transports: Vec<&str> = result.runs.iter().map(|r| r.transport.as_str()).collect();
+    let transports: Vec<&str> = result.runs.iter().map(|r| r.system.as_str()).collect();
     assert_eq!(transports, ["ws", "socketio"]);
     for run in &result.runs {
-        let t = &run.transport;
+        let t = &run.system;
         assert!(run.status.measured(), "{t}: {:?}", run.error);
         assert_eq!(run.connections.connected, 20, "{t}");
         assert!(run.messages.sent > 0, "{t}");
@@ -118,7 +118,7 @@ fn a_server_killed_mid_run_fails_its_transport_and_the_run_goes_on() {
     let error = ws.error.as_deref().unwrap();
     assert!(error.contains("signal 9"), "{error}");
     // The other transport still ran.
-    assert_eq!(result.runs[1].transport, "socketio");
+    assert_eq!(result.runs[1].system, "socketio");
     assert!(result.runs[1].status.measured());
     std::fs::remove_dir_all(out).unwrap();
 }
@@ -281,7 +281,7 @@ fn the_load_generators_memory_per_client_is_the_same_on_every_repeat() {
         let per_client: Vec<f64> = result
             .runs
             .iter()
-            .filter(|r| r.transport == transport)
+            .filter(|r| r.system == transport)
             .map(|r| r.loadgen.memory_per_client_bytes)
             .collect();
         assert_eq!(per_client.len(), 2, "{transport}");

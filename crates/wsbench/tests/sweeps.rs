@@ -22,7 +22,7 @@ fn a_sweep_runs_every_point_and_reports_each() {
         .iter()
         .map(|r| {
             (
-                r.transport.as_str(),
+                r.system.as_str(),
                 r.point["clients"],
                 r.connections.connected,
             )
@@ -147,7 +147,7 @@ fn a_cluster_delivers_across_nodes_and_survives_a_killed_node() {
     );
     let result = run_ok(&path, &out, &[]);
     for run in &result.runs {
-        let t = &run.transport;
+        let t = &run.system;
         assert!(run.status.measured(), "{t}: {:?}", run.error);
         // Half the clients are on the other node: every delivery still arrives, once.
         assert_eq!(run.messages.expected, run.messages.sent * 11, "{t}");
@@ -185,7 +185,7 @@ fn a_cluster_delivers_across_nodes_and_survives_a_killed_node() {
     let out2 = out.join("killed");
     let result = run_ok(&killed, &out2, &[]);
     for run in &result.runs {
-        let t = &run.transport;
+        let t = &run.system;
         let cluster = run.cluster.as_ref().unwrap();
         assert_eq!(cluster.nodes[1].killed_at_s, Some(1.0), "{t}");
         // Before the kill everything arrived; after it, node 0's clients still received

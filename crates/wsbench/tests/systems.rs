@@ -140,7 +140,7 @@ fn servers_that_cannot_start_fail_their_system_and_the_run_goes_on() {
     assert_eq!(code, Some(1));
     assert!(start.elapsed() < Duration::from_secs(60));
     let error = |name: &str| {
-        let run = result.runs.iter().find(|r| r.transport == name).unwrap();
+        let run = result.runs.iter().find(|r| r.system == name).unwrap();
         assert_eq!(run.status, Status::Failed, "{name}");
         run.error.clone().unwrap()
     };
@@ -160,7 +160,7 @@ fn servers_that_cannot_start_fail_their_system_and_the_run_goes_on() {
         error("crashes")
     );
     assert!(error("crashes").contains("boom"), "{}", error("crashes"));
-    let ws = result.runs.iter().find(|r| r.transport == "ws").unwrap();
+    let ws = result.runs.iter().find(|r| r.system == "ws").unwrap();
     assert!(ws.status.measured(), "{:?}", ws.status);
     assert_nothing_left(&mark);
     std::fs::remove_dir_all(dir).unwrap();
@@ -381,7 +381,7 @@ fn servers_and_the_load_generator_run_on_the_cpus_they_are_given() {
             server.cpus.as_deref(),
             Some(server_cpus.as_str()),
             "{}",
-            run.transport
+            run.system
         );
         assert_eq!(run.loadgen.cpus.as_deref(), Some(loadgen_cpus.as_str()));
     }
@@ -430,14 +430,14 @@ fn the_seeds_node_servers_are_measured_in_full() {
         "{:?}",
         result.runs.iter().map(|r| &r.error).collect::<Vec<_>>()
     );
-    let names: Vec<&str> = result.runs.iter().map(|r| r.transport.as_str()).collect();
+    let names: Vec<&str> = result.runs.iter().map(|r| r.system.as_str()).collect();
     assert_eq!(names, ["ws", "socketio", "node-ws", "node-socketio"]);
     // Each run records how its clients spoke, for reports that do not read the scenario.
     let spoke: Vec<Option<Protocol>> = result.runs.iter().map(|r| r.protocol).collect();
     let (ws, sio) = (Some(Protocol::Ws), Some(Protocol::Socketio));
     assert_eq!(spoke, [ws, sio, ws, sio]);
     for run in &result.runs {
-        let t = &run.transport;
+        let t = &run.system;
         assert_eq!(run.messages.delivered, run.messages.expected, "{t}");
         let server = run
             .server
@@ -450,11 +450,7 @@ fn the_seeds_node_servers_are_measured_in_full() {
         assert!(run.wire.bytes_per_delivery > 0.0, "{t}");
     }
     // The seed's server greets every client: a message apart, neither loss nor failure.
-    let node_ws = result
-        .runs
-        .iter()
-        .find(|r| r.transport == "node-ws")
-        .unwrap();
+    let node_ws = result.runs.iter().find(|r| r.system == "node-ws").unwrap();
     assert!(node_ws.messages.foreign >= 20, "{:?}", node_ws.messages);
     let md = std::fs::read_to_string(dir.join("out/report.md")).unwrap();
     assert!(

@@ -6,7 +6,7 @@
 //! does. `docs/method.md` says what each figure means.
 
 use super::{
-    Connections, Counts, LoadGenFigures, Messages, NodeFigures, ServerFigures, TransportRun,
+    Connections, Counts, LoadGenFigures, Messages, NodeFigures, ServerFigures, SystemRun,
     WireFigures,
 };
 use crate::CountersSnapshot;
@@ -36,7 +36,7 @@ impl Messages {
     }
 }
 
-/// What one measurement counted: the inputs of every figure of a [`TransportRun`] but the
+/// What one measurement counted: the inputs of every figure of a [`SystemRun`] but the
 /// server's. Counts add up across shards; per-process shares take the highest.
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
@@ -70,7 +70,7 @@ pub struct Tally {
 impl Tally {
     /// Reads back what a stored run of `payload`-byte probes counted (a shard's result, for
     /// a merge).
-    pub fn of(run: &TransportRun, payload: u64) -> Tally {
+    pub fn of(run: &SystemRun, payload: u64) -> Tally {
         let histogram = |f| {
             let mut h = LatencyHistogram::default();
             h.merge_figures(f);
@@ -195,7 +195,7 @@ impl Tally {
     }
 
     /// Writes every figure derived from the tally into `run`.
-    pub fn apply(&self, run: &mut TransportRun) {
+    pub fn apply(&self, run: &mut SystemRun) {
         run.connections = self.connections();
         run.messages = self.messages();
         run.latency = self.counts.latency.figures();

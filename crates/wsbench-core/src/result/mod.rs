@@ -60,9 +60,9 @@ pub struct RunResult {
     pub method: Vec<String>,
     /// The scenario exactly as run (overrides applied).
     pub scenario: Scenario,
-    /// One entry per transport and repeat, in the order they ran.
-    pub runs: Vec<TransportRun>,
-    /// What a saturation search found, per transport (empty without one).
+    /// One entry per system and repeat, in the order they ran.
+    pub runs: Vec<SystemRun>,
+    /// What a saturation search found, per system (empty without one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub search: Vec<SearchOutcome>,
     /// The part of a sharded run this result is (absent for a whole run or a merge).
@@ -82,7 +82,8 @@ pub struct RunResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ThresholdCheck {
     /// The system.
-    pub transport: SystemName,
+    #[serde(rename = "transport")]
+    pub system: SystemName,
     /// The system and sweep point, as reports name them.
     pub label: String,
     /// What was limited, as the scenario says it: `p99 <= 100ms`.
@@ -97,11 +98,12 @@ pub struct ThresholdCheck {
     pub pass: bool,
 }
 
-/// The result of a saturation search for one transport.
+/// The result of a saturation search for one system.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SearchOutcome {
     /// The system searched.
-    pub transport: SystemName,
+    #[serde(rename = "transport")]
+    pub system: SystemName,
     /// The field raised.
     pub field: String,
     /// Highest value at which every limit held; `None` if the first step already broke one.
@@ -134,11 +136,11 @@ impl Status {
     }
 }
 
-/// How a run or one transport's part of it ended.
+/// How a run or one system's part of it ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
-    /// Still going (a result written between transports).
+    /// Still going (a result written between systems).
     Running,
     /// Everything measured as planned.
     Complete,
@@ -185,7 +187,7 @@ pub struct Environment {
     pub calibration: Option<Calibration>,
 }
 
-/// The measured window of one transport run.
+/// The measured window of one system run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Window {
     /// Warm-up before it, seconds (sent and received, not counted).
@@ -342,11 +344,13 @@ pub fn point_label(point: &BTreeMap<String, f64>) -> String {
         .join(" ")
 }
 
-/// One transport's measurement (one repeat).
+/// One system's measurement (one repeat).
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct TransportRun {
+#[schemars(rename = "TransportRun")] // the schema's name for it, kept stable
+pub struct SystemRun {
     /// The system measured (its name).
-    pub transport: SystemName,
+    #[serde(rename = "transport")]
+    pub system: SystemName,
     /// How its clients spoke to it. Absent from results written before it was recorded,
     /// where the scenario's systems say.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::TransportRun;
+use super::SystemRun;
 use super::blocks::median_of;
 
 /// Above this share of the machine's CPU going to other work (median block), timings are
@@ -154,7 +154,7 @@ impl Backlog {
 }
 
 /// Judges `run` from its own figures.
-pub fn judge(run: &TransportRun) -> Validity {
+pub fn judge(run: &SystemRun) -> Validity {
     let mut reasons = Vec::new();
     let mut add = |kind, detail| reasons.push(Reason { kind, detail });
     if let Some(busy) = median_of(&run.blocks, super::Block::interference)
@@ -223,7 +223,7 @@ pub fn judge(run: &TransportRun) -> Validity {
 
 /// Whether the run killed its server, or a node of its cluster, on purpose: then what was
 /// lost is what the scenario measures (recovery), not a shortfall.
-fn planned_failure(run: &TransportRun) -> bool {
+fn planned_failure(run: &SystemRun) -> bool {
     run.outage.is_some()
         || run
             .cluster
@@ -236,8 +236,8 @@ mod tests {
     use super::*;
     use crate::result::Block;
 
-    fn run(blocks: Vec<Block>, lost: u64, dropped: u64) -> TransportRun {
-        let mut run: TransportRun =
+    fn run(blocks: Vec<Block>, lost: u64, dropped: u64) -> SystemRun {
+        let mut run: SystemRun =
             serde_json::from_value(serde_json::json!({
                 "transport": "ws", "repeat": 0, "status": "complete", "error": null,
                 "server_url": "", "window": {"warmup_s": 0.0, "measured_s": 1.0, "drain_s": 0.0},

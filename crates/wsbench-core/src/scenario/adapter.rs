@@ -238,11 +238,11 @@ fn transports(check: &Checker<'_>, t: &Fields<'_>) -> Option<Vec<EngineTransport
 /// Where a payload too small for a system's template is reported, and what it says.
 pub(super) fn payload_fits(
     adapters: &BTreeMap<SystemName, Adapter>,
-    transports: &[SystemName],
+    compared: &[SystemName],
     payload: u64,
 ) -> Vec<String> {
     let need = crate::probe::HEADER_LEN as u64;
-    transports
+    compared
         .iter()
         .filter_map(|name| Some((name, adapters.get(name)?)))
         .filter_map(|(name, a)| {

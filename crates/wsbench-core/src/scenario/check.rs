@@ -35,7 +35,7 @@ impl<T> At<T> {
 #[derive(Debug, Clone)]
 pub(super) struct Common {
     pub name: String,
-    pub transports: Vec<SystemName>,
+    pub compared: Vec<SystemName>,
     pub mode: At<Mode>,
     pub room_size: Option<u64>,
     pub encoding: Encoding,
@@ -62,7 +62,7 @@ pub(super) struct Common {
     pub server_cpus: Option<CpuSet>,
     pub loadgen_cpus: Option<CpuSet>,
     pub thresholds: Thresholds,
-    pub transport_thresholds: BTreeMap<SystemName, Thresholds>,
+    pub system_thresholds: BTreeMap<SystemName, Thresholds>,
 }
 
 /// The sweepable fields' values at one point (a field whose value was wrong is absent).
@@ -105,7 +105,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     let adapters = super::adapter::adapters(check, f, &known);
     let outage = duration.and_then(|d| failures::outage(check, f, d, has_target, o));
     let kill_node_at = duration.and_then(|d| failures::kill_node_at(check, f, d));
-    let (thresholds, transport_thresholds) = limits::thresholds(check, f, &known);
+    let (thresholds, system_thresholds) = limits::thresholds(check, f, &known);
     let server_cpus = cpus(check, f, "server_cpus", "--server-cpus", &o.server_cpus);
     let loadgen_cpus = cpus(check, f, "loadgen_cpus", "--loadgen-cpus", &o.loadgen_cpus);
     let mut complete = true;
@@ -115,14 +115,14 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     got(drain.is_some() && repeat.is_some() && workers.is_some());
     got(socketio_client.is_some() && stalled.is_some() && overflow.is_some());
     got(queue_capacity.is_some() && outage.is_some() && kill_node_at.is_some());
-    got(targets.is_some() && thresholds.is_some() && transport_thresholds.is_some());
+    got(targets.is_some() && thresholds.is_some() && system_thresholds.is_some());
     got(systems.is_some() && server_cpus.is_some() && loadgen_cpus.is_some() && adapters.is_some());
     let (target, target_pids) = targets.unwrap_or_default();
     // What failed takes a neutral default, so that the points are still checked; the
     // scenario itself is then not used.
     let common = Common {
         name: name.unwrap_or_default(),
-        transports: transports.unwrap_or_default(),
+        compared: transports.unwrap_or_default(),
         mode: mode.unwrap_or(At::new(Mode::Broadcast, 0..0)),
         room_size: room_size.flatten(),
         encoding: encoding.unwrap_or_default(),
@@ -147,7 +147,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
         server_cpus: server_cpus.flatten(),
         loadgen_cpus: loadgen_cpus.flatten(),
         thresholds: thresholds.unwrap_or_default(),
-        transport_thresholds: transport_thresholds.unwrap_or_default(),
+        system_thresholds: system_thresholds.unwrap_or_default(),
     };
     systems::client_library(check, &common);
     systems::servers_exist(check, f, &common);

@@ -160,8 +160,9 @@ pub struct Scenario {
     /// Name, used in the result directory.
     pub name: String,
     /// Systems compared, in this order (the file's `transports`).
-    pub transports: Vec<SystemName>,
-    /// Clients connected per transport.
+    #[serde(rename = "transports")]
+    pub compared: Vec<SystemName>,
+    /// Clients connected per system.
     pub clients: u64,
     /// How fast they connect.
     pub ramp: Ramp,
@@ -185,19 +186,19 @@ pub struct Scenario {
     pub duration: HumanDuration,
     /// Time after the last send for late messages to arrive.
     pub drain: HumanDuration,
-    /// Runs per transport, interleaved.
+    /// Runs per system, interleaved.
     pub repeat: u64,
     /// Load-generator threads; `None` means sized to the offered load (one per 50,000
     /// deliveries a second, up to one per core).
     pub workers: Option<u64>,
-    /// Client library for the `socketio` transport.
+    /// Client library for the `socketio` system.
     #[serde(default)]
     pub socketio_client: SocketioClient,
     /// Numeric fields given as lists: the run is every combination of their values. The
     /// fields above hold the first point's values.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sweep: Vec<SweepAxis>,
-    /// Raise one field until a limit breaks, per transport.
+    /// Raise one field until a limit breaks, per system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<Search>,
     /// Clients (the last ones, never senders) that stop reading when traffic starts: slow
@@ -215,7 +216,7 @@ pub struct Scenario {
     /// `None` keeps the servers' default (1024).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_capacity: Option<u64>,
-    /// Server processes per transport: more than one makes a cluster sharing one Redis
+    /// Server processes per system: more than one makes a cluster sharing one Redis
     /// (started by the runner), with clients spread round robin over the nodes.
     #[serde(default = "one")]
     pub nodes: u64,
@@ -245,12 +246,16 @@ pub struct Scenario {
     /// CPUs the load generator may run on (unset: any).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loadgen_cpus: Option<CpuSet>,
-    /// Limits for every transport.
+    /// Limits for every system.
     #[serde(default, skip_serializing_if = "Thresholds::is_empty")]
     pub thresholds: Thresholds,
-    /// Limits for one transport, replacing those of `thresholds` it sets.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub transport_thresholds: BTreeMap<SystemName, Thresholds>,
+    /// Limits for one system, replacing those of `thresholds` it sets.
+    #[serde(
+        rename = "transport_thresholds",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub system_thresholds: BTreeMap<SystemName, Thresholds>,
     /// Every point the run measures, worked out once where the file is checked (a share
     /// of stalled clients made a count at that point's clients) and run as checked. Not
     /// recorded: each run in a result records its own point.
@@ -266,7 +271,7 @@ pub struct Scenario {
 impl Scenario {
     /// The limits that apply to `system`.
     pub fn thresholds_for(&self, system: &SystemName) -> Thresholds {
-        match self.transport_thresholds.get(system) {
+        match self.system_thresholds.get(system) {
             Some(specific) => self.thresholds.overridden_by(specific),
             None => self.thresholds.clone(),
         }
@@ -298,7 +303,7 @@ impl Scenario {
 
     /// Every system measured, in the scenario's order.
     pub fn systems(&self) -> Vec<System> {
-        self.transports
+        self.compared
             .iter()
             .filter_map(|name| self.system(name))
             .collect()

@@ -25,7 +25,7 @@ pub struct Overrides {
     /// `--repeat`.
     pub repeat: Option<u64>,
     /// `--transport` (repeatable).
-    pub transports: Vec<SystemName>,
+    pub compared: Vec<SystemName>,
     /// `--target SYSTEM=URL` (repeatable): servers to measure instead of built-in ones.
     pub targets: Vec<(SystemName, String)>,
     /// `--target-pid SYSTEM=PID` (repeatable): a target's process, to sample.

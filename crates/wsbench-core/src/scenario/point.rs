@@ -37,12 +37,12 @@ pub(super) fn point(
         MAX_PAYLOAD as i64,
     );
     if let (Some(p), Some(v)) = (payload, values.get(&SweepField::Payload)) {
-        for m in super::adapter::payload_fits(&c.adapters, &c.transports, p) {
+        for m in super::adapter::payload_fits(&c.adapters, &c.compared, p) {
             check.report(v.span.clone(), "payload", m);
         }
     }
     let mut nodes = ranged(SweepField::Nodes, 1, 16);
-    let commands = c.transports.iter().any(|t| c.systems.contains_key(t));
+    let commands = c.compared.iter().any(|t| c.systems.contains_key(t));
     if let (Some(n), Some((_, span))) = (nodes, int(SweepField::Nodes))
         && n > 1
         && (c.outage.is_some() || c.has_target || commands)
@@ -57,7 +57,7 @@ pub(super) fn point(
     let stalled_share = c.stalled.as_ref().map(|s| s.v).filter(|n| is_share(*n));
     Some(Scenario {
         name: c.name.clone(),
-        transports: c.transports.clone(),
+        compared: c.compared.clone(),
         clients: clients?,
         ramp: c.ramp,
         mode: c.mode.v,
@@ -89,7 +89,7 @@ pub(super) fn point(
         server_cpus: c.server_cpus.clone(),
         loadgen_cpus: c.loadgen_cpus.clone(),
         thresholds: c.thresholds.clone(),
-        transport_thresholds: c.transport_thresholds.clone(),
+        system_thresholds: c.system_thresholds.clone(),
         points: Vec::new(),
         steps: Vec::new(),
     })

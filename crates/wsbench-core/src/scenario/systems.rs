@@ -37,7 +37,7 @@ const KEYS: [&str; 7] = [
 /// How long a command's server may take to be ready, unless its table says.
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
-/// The names `[systems]` declares, right or wrong: a transport naming one of them is not
+/// The names `[systems]` declares, right or wrong: an entry of `transports` naming one is not
 /// unknown, whatever is wrong in its table.
 pub(super) fn declared(f: &Fields<'_>) -> Vec<String> {
     match f.get("systems").map(|v| &v.kind) {
@@ -306,16 +306,16 @@ pub(super) fn transports(
             "must name at least one transport",
         );
     }
-    for name in o.transports.iter().filter(|n| !is_known(n)) {
+    for name in o.compared.iter().filter(|n| !is_known(n)) {
         check.push(ScenarioError::flag("--transport", unknown(name)));
     }
     if check.count() > before {
         return None;
     }
-    Some(if o.transports.is_empty() {
+    Some(if o.compared.is_empty() {
         names
     } else {
-        o.transports.clone()
+        o.compared.clone()
     })
 }
 
@@ -323,7 +323,7 @@ pub(super) fn transports(
 /// outage restarts wsbench's own servers only.
 pub(super) fn servers_exist(check: &Checker<'_>, f: &Fields<'_>, c: &Common) {
     if let Some(outage) = &c.outage
-        && let Some(name) = c.transports.iter().find(|t| c.systems.contains_key(*t))
+        && let Some(name) = c.compared.iter().find(|t| c.systems.contains_key(*t))
     {
         check.report(
             outage.span.clone(),
@@ -333,7 +333,7 @@ pub(super) fn servers_exist(check: &Checker<'_>, f: &Fields<'_>, c: &Common) {
     }
     // A system whose own table was wrong is not also "without a server": said once.
     let declared = declared(f);
-    for name in &c.transports {
+    for name in &c.compared {
         let started = c.systems.contains_key(name)
             || declared.iter().any(|d| d == name.as_str())
             || name.builtin().is_some_and(|p| p.spec().server.is_some());
@@ -354,7 +354,7 @@ pub(super) fn client_library(check: &Checker<'_>, c: &Common) {
     let no_adapter = crate::adapter::Adapter::default();
     let adapter = |name: &SystemName| c.adapters.get(name).unwrap_or(&no_adapter);
     let uses_rust_socketio: Vec<&str> = c
-        .transports
+        .compared
         .iter()
         .filter(|name| {
             protocol_of(name, &c.systems).is_some_and(|p| {
@@ -382,7 +382,7 @@ pub(super) fn client_library(check: &Checker<'_>, c: &Common) {
         }
     );
     let polls_by_adapter = c
-        .transports
+        .compared
         .iter()
         .any(|n| protocol_of(n, &c.systems) == Some(Protocol::Socketio) && polls(adapter(n)));
     let who = if polls_by_adapter {

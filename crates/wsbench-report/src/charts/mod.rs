@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use crate::ReportError;
 use crate::metrics::Metric;
-use crate::summary::TransportSummary;
+use crate::summary::SystemSummary;
 
 mod percentile;
 
@@ -40,9 +40,9 @@ fn chart_error(e: impl std::fmt::Display) -> ReportError {
     ReportError::Chart(e.to_string())
 }
 
-/// Server RSS (MiB) against time since the server started, first run of each transport:
+/// Server RSS (MiB) against time since the server started, first run of each system:
 /// whether memory stays bounded while clients misbehave.
-pub fn rss_over_time(summaries: &[TransportSummary]) -> Result<String, ReportError> {
+pub fn rss_over_time(summaries: &[SystemSummary]) -> Result<String, ReportError> {
     let curves: Vec<(String, Vec<(f64, f64)>)> = summaries
         .iter()
         .filter_map(|s| {
@@ -64,9 +64,9 @@ pub fn rss_over_time(summaries: &[TransportSummary]) -> Result<String, ReportErr
 }
 
 /// Deliveries per second by the intended send time of their probes, first run of each
-/// transport, beside what was owed: an outage shows as a dip, a flushed buffer as late
+/// system, beside what was owed: an outage shows as a dip, a flushed buffer as late
 /// deliveries filling it.
-pub fn deliveries_over_time(summaries: &[TransportSummary]) -> Result<String, ReportError> {
+pub fn deliveries_over_time(summaries: &[SystemSummary]) -> Result<String, ReportError> {
     let mut curves: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     for s in summaries {
         let Some(t) = s.runs.iter().map(|r| &r.timeline).find(|t| !t.is_empty()) else {
@@ -91,10 +91,10 @@ pub fn deliveries_over_time(summaries: &[TransportSummary]) -> Result<String, Re
     )
 }
 
-/// A metric (medians) against the swept field `axis`: one line per transport (and per
+/// A metric (medians) against the swept field `axis`: one line per system (and per
 /// value of any other swept field), or `None` if nothing measured it.
 pub fn sweep(
-    summaries: &[TransportSummary],
+    summaries: &[SystemSummary],
     metric: &Metric,
     axis: &str,
 ) -> Result<Option<String>, ReportError> {
@@ -107,9 +107,9 @@ pub fn sweep(
         others.remove(axis);
         let at = wsbench_core::result::point_label(&others);
         let name = if at.is_empty() {
-            s.transport.to_string()
+            s.system.to_string()
         } else {
-            format!("{} {at}", s.transport)
+            format!("{} {at}", s.system)
         };
         match curves.iter_mut().find(|(n, _)| *n == name) {
             Some((_, points)) => points.push((*x, st.median)),
@@ -296,11 +296,8 @@ fn trim(p: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
-/// One bar per transport for `metric` (medians), or `None` if no transport has it.
-pub fn bars(
-    summaries: &[TransportSummary],
-    metric: &Metric,
-) -> Result<Option<String>, ReportError> {
+/// One bar per system for `metric` (medians), or `None` if no system has it.
+pub fn bars(summaries: &[SystemSummary], metric: &Metric) -> Result<Option<String>, ReportError> {
     let values: Vec<(String, f64)> = summaries
         .iter()
         .filter_map(|s| s.stat(metric).map(|st| (s.label(), st.median)))

@@ -7,7 +7,7 @@ use wsbench_core::histogram::LatencyHistogram;
 
 use super::{CAPTION, HEIGHT, LABEL, WIDTH, chart_error, draw_curves, tick, trim};
 use crate::ReportError;
-use crate::summary::TransportSummary;
+use crate::summary::SystemSummary;
 
 /// Percentiles plotted, from p0 to p99.99, spaced evenly on the `1/(1-p)` axis.
 fn percentiles() -> Vec<f64> {
@@ -17,7 +17,7 @@ fn percentiles() -> Vec<f64> {
 }
 
 /// HDR-style latency chart: latency (ms) against percentile on a log axis up to 99.99.
-pub fn latency_percentiles(summaries: &[TransportSummary]) -> Result<String, ReportError> {
+pub fn latency_percentiles(summaries: &[SystemSummary]) -> Result<String, ReportError> {
     percentile_chart(
         "Latency by percentile (ms)",
         summaries.iter().map(|s| (s, &s.latency)),
@@ -25,7 +25,7 @@ pub fn latency_percentiles(summaries: &[TransportSummary]) -> Result<String, Rep
 }
 
 /// The same chart for connection setup times (the handshake histogram of a storm).
-pub fn connect_percentiles(summaries: &[TransportSummary]) -> Result<String, ReportError> {
+pub fn connect_percentiles(summaries: &[SystemSummary]) -> Result<String, ReportError> {
     percentile_chart(
         "Connect time by percentile (ms)",
         summaries.iter().map(|s| (s, &s.connect_time)),
@@ -34,7 +34,7 @@ pub fn connect_percentiles(summaries: &[TransportSummary]) -> Result<String, Rep
 
 fn percentile_chart<'a>(
     caption: &str,
-    histograms: impl Iterator<Item = (&'a TransportSummary, &'a LatencyHistogram)>,
+    histograms: impl Iterator<Item = (&'a SystemSummary, &'a LatencyHistogram)>,
 ) -> Result<String, ReportError> {
     let mut svg = String::new();
     {

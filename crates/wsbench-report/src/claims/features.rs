@@ -5,16 +5,13 @@ use wsbench_core::result::Status;
 
 use super::{Claim, Verdict};
 use crate::metrics::{CPU_PER_DELIVERY, LATENCY_P50, WIRE_PER_DELIVERY};
-use crate::summary::{Stat, TransportSummary};
+use crate::summary::{Stat, SystemSummary};
 
 /// "Socket.IO reconnects automatically": judged on a run whose server was killed and
 /// restarted; the raw-WS figures beside it come from wsbench's own reconnection loop.
-pub(super) fn reconnect_claim(
-    ws: Option<&TransportSummary>,
-    sio: Option<&TransportSummary>,
-) -> Claim {
+pub(super) fn reconnect_claim(ws: Option<&SystemSummary>, sio: Option<&SystemSummary>) -> Claim {
     let claim = "Socket.IO reconnects automatically";
-    let outages = |s: Option<&TransportSummary>| -> Vec<wsbench_core::result::OutageFigures> {
+    let outages = |s: Option<&SystemSummary>| -> Vec<wsbench_core::result::OutageFigures> {
         s.map(|s| s.runs.iter().filter_map(|r| r.outage.clone()).collect())
             .unwrap_or_default()
     };
@@ -79,7 +76,7 @@ pub(super) fn mode_claim(
     claim: &'static str,
     measured: bool,
     missing: &str,
-    sio: Option<&TransportSummary>,
+    sio: Option<&SystemSummary>,
 ) -> Claim {
     let Some(s) = sio.filter(|_| measured) else {
         return Claim {
@@ -105,8 +102,8 @@ pub(super) fn mode_claim(
 /// "Socket.IO falls back to long-polling": everything owed arrived over long-polling only;
 /// what it costs against Socket.IO's websocket transport is in the evidence.
 pub(super) fn fallback_claim(
-    polling: Option<&TransportSummary>,
-    sio: Option<&TransportSummary>,
+    polling: Option<&SystemSummary>,
+    sio: Option<&SystemSummary>,
 ) -> Claim {
     let claim = "Socket.IO falls back to long-polling";
     let Some(p) = polling else {
@@ -170,7 +167,7 @@ pub(super) fn fallback_claim(
 /// A feature claim's verdict: supported when every run completed and `delivered_all`;
 /// refuted when a run failed or something was not delivered; not enough data when a run
 /// was cut short by the user (its missing deliveries are not the feature's fault).
-fn feature_verdict(s: &TransportSummary, delivered_all: bool) -> Verdict {
+fn feature_verdict(s: &SystemSummary, delivered_all: bool) -> Verdict {
     let statuses = || s.runs.iter().map(|r| r.status);
     if statuses().all(Status::measured) && delivered_all {
         Verdict::Supported

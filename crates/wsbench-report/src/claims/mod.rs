@@ -14,7 +14,7 @@ use crate::metrics::{
 };
 use crate::samples::{ratio_interval, resolution, samples};
 use crate::stats::Interval;
-use crate::summary::{Stat, TransportSummary};
+use crate::summary::{Stat, SystemSummary};
 pub use crate::verdict::Verdict;
 use crate::verdict::{classify, settle_advice};
 
@@ -31,11 +31,11 @@ pub struct Claim {
 
 /// The claims judged for each runtime measured (wsbench's own servers, then each other
 /// one), from that runtime's systems alone.
-pub fn by_runtime(result: &RunResult, summaries: &[TransportSummary]) -> Vec<(String, Vec<Claim>)> {
+pub fn by_runtime(result: &RunResult, summaries: &[SystemSummary]) -> Vec<(String, Vec<Claim>)> {
     crate::summary::runtimes(summaries)
         .into_iter()
         .map(|runtime| {
-            let own: Vec<TransportSummary> = summaries
+            let own: Vec<SystemSummary> = summaries
                 .iter()
                 .filter(|s| s.runtime == runtime)
                 .cloned()
@@ -50,9 +50,9 @@ pub fn by_runtime(result: &RunResult, summaries: &[TransportSummary]) -> Vec<(St
 ///
 /// In a sweep, claims are judged at its last point (the heaviest load, as sweeps are written
 /// in rising order); [`judged_at`] names it.
-pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim> {
+pub fn evaluate(result: &RunResult, summaries: &[SystemSummary]) -> Vec<Claim> {
     let last = judged_point(summaries);
-    let summaries: Vec<&TransportSummary> = summaries.iter().filter(|s| s.point == last).collect();
+    let summaries: Vec<&SystemSummary> = summaries.iter().filter(|s| s.point == last).collect();
     let find = |p: Protocol| summaries.iter().copied().find(|s| s.speaks(p));
     let (ws, sio) = (find(Protocol::Ws), find(Protocol::Socketio));
     let env = &result.environment;
@@ -139,14 +139,14 @@ pub fn evaluate(result: &RunResult, summaries: &[TransportSummary]) -> Vec<Claim
 
 /// Why `s`'s runs say more of the run's conditions than of the system (a busy machine, a
 /// starved load generator), with what to do; `None` when none of its runs says so.
-pub(crate) fn conditions(s: &TransportSummary) -> Option<String> {
+pub(crate) fn conditions(s: &SystemSummary) -> Option<String> {
     shortfall(s, |kind| kind.is_conditions())
 }
 
 /// The first reason of `s`'s runs of a kind `which` picks, as "ws: the reason (what to
 /// do)".
 pub(crate) fn shortfall(
-    s: &TransportSummary,
+    s: &SystemSummary,
     which: impl Fn(wsbench_core::result::validity::ReasonKind) -> bool,
 ) -> Option<String> {
     let first = s
@@ -174,11 +174,7 @@ pub(crate) fn shortfall(
 /// verdict: their conditions (any claim), or, with `capacity`, a system that lost
 /// deliveries at this load (then it saturated: a finding about its capacity, not about
 /// the claim's figure).
-fn gate(
-    claim: &mut Claim,
-    pair: (Option<&TransportSummary>, Option<&TransportSummary>),
-    capacity: bool,
-) {
+fn gate(claim: &mut Claim, pair: (Option<&SystemSummary>, Option<&SystemSummary>), capacity: bool) {
     if matches!(claim.verdict, Verdict::NotMeasured | Verdict::NotEnoughData) {
         return;
     }
@@ -203,13 +199,13 @@ fn gate(
 }
 
 /// The sweep point claims are judged at, as text (empty without a sweep).
-pub fn judged_at(summaries: &[TransportSummary]) -> String {
+pub fn judged_at(summaries: &[SystemSummary]) -> String {
     wsbench_core::result::point_label(&judged_point(summaries))
 }
 
 /// The last point at which both ws and socketio were measured (a search stops the two at
 /// different steps), else the last point.
-fn judged_point(summaries: &[TransportSummary]) -> std::collections::BTreeMap<String, f64> {
+fn judged_point(summaries: &[SystemSummary]) -> std::collections::BTreeMap<String, f64> {
     let has = |t: Protocol, p: &std::collections::BTreeMap<String, f64>| {
         summaries.iter().any(|s| s.speaks(t) && &s.point == p)
     };
@@ -239,8 +235,8 @@ fn describe(stat: Stat, unit: &str) -> String {
 /// with the reason when the data cannot carry one.
 fn judge(
     m: &Metric,
-    ws: &TransportSummary,
-    sio: &TransportSummary,
+    ws: &SystemSummary,
+    sio: &SystemSummary,
     env: &wsbench_core::result::Environment,
 ) -> Result<(Verdict, String), String> {
     let (w, s) = (samples(ws, m, env)?, samples(sio, m, env)?);
@@ -284,7 +280,7 @@ fn advantage(m: &Metric, ratio: Interval) -> Interval {
 fn compare_claim(
     claim: &'static str,
     m: &Metric,
-    pair: (Option<&TransportSummary>, Option<&TransportSummary>),
+    pair: (Option<&SystemSummary>, Option<&SystemSummary>),
     env: &wsbench_core::result::Environment,
     also: Option<&Metric>,
 ) -> Claim {
@@ -301,8 +297,8 @@ fn compare_claim(
         };
     }
     // The systems' own names: `ws` and `socketio` for wsbench's servers, `node-ws`, ...
-    let wn = ws.map_or("ws", |x| x.transport.as_str());
-    let sn = sio.map_or("socketio", |x| x.transport.as_str());
+    let wn = ws.map_or("ws", |x| x.system.as_str());
+    let sn = sio.map_or("socketio", |x| x.system.as_str());
     let (Some(ws), Some(sio), Some(w), Some(s)) = (
         ws,
         sio,
@@ -359,18 +355,18 @@ fn compare_claim(
 }
 
 /// "WebSocket has higher throughput", from a saturation search: the highest load each
-/// transport carried within the limits.
-fn search_claim(result: &RunResult, summaries: &[&TransportSummary]) -> Option<Claim> {
+/// system carried within the limits.
+fn search_claim(result: &RunResult, summaries: &[&SystemSummary]) -> Option<Claim> {
     let search = result.scenario.search.as_ref()?;
     let find = |p: Protocol| {
         result.search.iter().find(|o| {
-            result.scenario.protocol_of(&o.transport) == Some(p)
-                && summaries.iter().any(|s| s.transport == o.transport)
+            result.scenario.protocol_of(&o.system) == Some(p)
+                && summaries.iter().any(|s| s.system == o.system)
         })
     };
     let (ws, sio) = (find(Protocol::Ws)?, find(Protocol::Socketio)?);
     let show = |v: Option<f64>| v.map_or("none".to_owned(), |v| v.to_string());
-    let (wn, sn) = (&ws.transport, &sio.transport);
+    let (wn, sn) = (&ws.system, &sio.system);
     let evidence = format!(
         "highest {} that held ({}): {wn} {}, {sn} {}; {wn} stopped at {}, {sn} at {}",
         search.field,
@@ -400,8 +396,8 @@ fn search_claim(result: &RunResult, summaries: &[&TransportSummary]) -> Option<C
 
 /// Throughput differs only when a server could not keep up with the offered load.
 fn throughput_claim(
-    ws: Option<&TransportSummary>,
-    sio: Option<&TransportSummary>,
+    ws: Option<&SystemSummary>,
+    sio: Option<&SystemSummary>,
     env: &wsbench_core::result::Environment,
 ) -> Claim {
     let claim = "WebSocket has higher throughput";
@@ -413,7 +409,7 @@ fn throughput_claim(
             verdict: Verdict::NotMeasured,
         };
     };
-    let lossless = |t: &TransportSummary| t.stat(loss).is_some_and(|l| l.max == 0.0);
+    let lossless = |t: &SystemSummary| t.stat(loss).is_some_and(|l| l.max == 0.0);
     // A partial run's lack of loss says nothing: compare_claim says why there is no verdict.
     if w.any_complete() && s.any_complete() && lossless(w) && lossless(s) {
         return Claim {

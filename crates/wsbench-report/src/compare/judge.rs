@@ -9,7 +9,7 @@ use crate::samples::{
     Calibrate, MIN_BLOCKS, RSS_RESOLUTION_BYTES, Samples, Take, calm_blocks, samples_with,
 };
 use crate::stats::{Interval, mann_whitney, pooled, ratio_of_medians};
-use crate::summary::{Stat, TransportSummary};
+use crate::summary::{Stat, SystemSummary};
 
 /// The two results' environments and the tolerances: what every row is judged with.
 pub struct Sides<'a> {
@@ -26,7 +26,7 @@ type Judged = (Verdict, Option<Interval>, String);
 
 impl Sides<'_> {
     /// The row of `m` for system `b` of the baseline and its counterpart `n`.
-    pub fn row(&self, m: &'static Metric, b: &TransportSummary, n: &TransportSummary) -> Row {
+    pub fn row(&self, m: &'static Metric, b: &SystemSummary, n: &SystemSummary) -> Row {
         let (base, new) = (b.stat(m), n.stat(m));
         let (verdict, change, note) = match (base, new) {
             (None, None) => (Verdict::Same, None, String::new()),
@@ -61,7 +61,7 @@ impl Sides<'_> {
     /// Why a timing of `b` and `n` cannot be judged on this host, if it cannot: a side
     /// with fewer than [`MIN_BLOCKS`] blocks under the interference bound (block-sampled
     /// timings), or whose median block was above it (figures of the whole run).
-    fn contended(&self, m: &Metric, b: &TransportSummary, n: &TransportSummary) -> Option<String> {
+    fn contended(&self, m: &Metric, b: &SystemSummary, n: &SystemSummary) -> Option<String> {
         if matches!(m.kind, Kind::Memory | Kind::Wire | Kind::Loss) {
             return None;
         }
@@ -106,13 +106,7 @@ impl Sides<'_> {
 
     /// A block-sampled timing: the interval of the calibrated change and a Mann-Whitney
     /// test over the blocks must both clear the bar.
-    fn timing(
-        &self,
-        m: &Metric,
-        b: &TransportSummary,
-        n: &TransportSummary,
-        min_effect: f64,
-    ) -> Judged {
+    fn timing(&self, m: &Metric, b: &SystemSummary, n: &SystemSummary, min_effect: f64) -> Judged {
         let t = self.tolerances;
         if m.source == Source::Delivery && lossless(b) && lossless(n) {
             return (
@@ -172,10 +166,10 @@ impl Sides<'_> {
         &self,
         m: &Metric,
         min_samples: Option<u64>,
-        (b, bs): (&TransportSummary, Stat),
-        (n, ns): (&TransportSummary, Stat),
+        (b, bs): (&SystemSummary, Stat),
+        (n, ns): (&SystemSummary, Stat),
     ) -> Judged {
-        let needed = |s: &TransportSummary| -> Option<(u64, u64)> {
+        let needed = |s: &SystemSummary| -> Option<(u64, u64)> {
             let have = match m.source {
                 Source::Connect => s.connect_time.len(),
                 _ => s.latency.len(),
@@ -211,8 +205,8 @@ impl Sides<'_> {
     fn memory(
         &self,
         m: &Metric,
-        (b, bs): (&TransportSummary, Stat),
-        (n, ns): (&TransportSummary, Stat),
+        (b, bs): (&SystemSummary, Stat),
+        (n, ns): (&SystemSummary, Stat),
     ) -> Judged {
         let (verdict, change, _) = relative(m, bs, ns, self.tolerances.memory);
         let clients = b.connected.min(n.connected).max(1.0);
@@ -277,7 +271,7 @@ fn oriented(ratio: &Interval, better: Better) -> Interval {
     }
 }
 
-fn lossless(s: &TransportSummary) -> bool {
+fn lossless(s: &SystemSummary) -> bool {
     s.stat(&LOSS).is_some_and(|l| l.max == 0.0)
 }
 
@@ -301,7 +295,7 @@ fn p_text(p: f64) -> String {
 /// lost deliveries, it saturated at this load: its latency is a capacity finding, not one
 /// to compare (its loss row judges it). A busy machine is [`Sides::contended`]'s, block by
 /// block.
-fn degraded(m: &Metric, b: &TransportSummary, n: &TransportSummary) -> Option<String> {
+fn degraded(m: &Metric, b: &SystemSummary, n: &SystemSummary) -> Option<String> {
     use wsbench_core::result::validity::ReasonKind;
     let measured_by_the_load_generator = m.kind.is_timing() && m.source.by_load_generator();
     let latency = m.source == Source::Latency;

@@ -21,7 +21,7 @@ use wsbench_core::system::SystemName;
 
 use crate::metrics::{METRICS, Metric};
 use crate::stats::Interval;
-use crate::summary::{Stat, TransportSummary, baseline_of, summarize};
+use crate::summary::{Stat, SystemSummary, baseline_of, summarize};
 
 /// Exit code: no regression.
 pub const EXIT_OK: u8 = 0;
@@ -232,9 +232,9 @@ pub fn compare(
         )
     });
     // The same system at the same sweep point in the other result.
-    let counterpart = |b: &TransportSummary, system: &SystemName| {
+    let counterpart = |b: &SystemSummary, system: &SystemName| {
         ns.iter()
-            .find(|n| &n.transport == system && n.point == b.point)
+            .find(|n| &n.system == system && n.point == b.point)
     };
     let sides = judge::Sides {
         base: &base.environment,
@@ -242,7 +242,7 @@ pub fn compare(
         tolerances: &tolerances,
     };
     for b in &bs {
-        let Some(n) = counterpart(b, &b.transport) else {
+        let Some(n) = counterpart(b, &b.system) else {
             continue;
         };
         if complete(b) && !complete(n) {
@@ -256,8 +256,7 @@ pub fn compare(
         let Some(bw) = baseline_of(&bs, b) else {
             continue;
         };
-        let (Some(n), Some(nw)) = (counterpart(b, &b.transport), counterpart(b, &bw.transport))
-        else {
+        let (Some(n), Some(nw)) = (counterpart(b, &b.system), counterpart(b, &bw.system)) else {
             continue;
         };
         for m in METRICS.iter().filter(|m| m.kind.is_timing()) {
@@ -286,7 +285,7 @@ fn ratio_stat(a: Option<Stat>, b: Option<Stat>) -> Option<Stat> {
     })
 }
 
-fn complete(s: &TransportSummary) -> bool {
+fn complete(s: &SystemSummary) -> bool {
     s.runs.iter().all(|r| r.status.measured())
 }
 
@@ -304,7 +303,7 @@ pub fn env_differences(base: &Environment, new: &Environment) -> Vec<String> {
         .collect()
 }
 
-/// Same schema, same scenario (as far as figures depend on it), same transports.
+/// Same schema, same scenario (as far as figures depend on it), same systems.
 fn comparable(base: &RunResult, new: &RunResult) -> Result<(), String> {
     let readable = wsbench_core::result::OLDEST_READABLE_SCHEMA..=SCHEMA_VERSION;
     if !readable.contains(&base.schema_version) || !readable.contains(&new.schema_version) {
@@ -316,7 +315,7 @@ fn comparable(base: &RunResult, new: &RunResult) -> Result<(), String> {
     let (b, n) = (&base.scenario, &new.scenario);
     let fields = [
         ("name", b.name != n.name),
-        ("transports", b.transports != n.transports),
+        ("transports", b.compared != n.compared),
         ("mode", b.mode != n.mode || b.room_size != n.room_size),
         ("clients", b.clients != n.clients),
         ("senders", b.senders != n.senders),

@@ -4,7 +4,7 @@
 use wsbench_core::result::blocks::{BoundaryReadings, blocks};
 use wsbench_core::result::figures::{Tally, server_figures, utilisation};
 use wsbench_core::result::{
-    Backlog, DeliveryTimeline, OutageFigures, OutageInputs, TransportRun, WIRE_COUNTED_AT_SERVER,
+    Backlog, DeliveryTimeline, OutageFigures, OutageInputs, SystemRun, WIRE_COUNTED_AT_SERVER,
     WIRE_COUNTED_AT_SOCKETS,
 };
 use wsbench_core::system::System;
@@ -17,7 +17,7 @@ use super::servers::Stopped;
 /// the `stopped` servers; `memory_before` is this process's memory
 /// ([`super::heap::footprint`]) before the clients existed.
 pub fn fill(
-    run: &mut TransportRun,
+    run: &mut SystemRun,
     system: &System,
     report: &LoadReport,
     seen: &Observed,
@@ -103,7 +103,7 @@ fn backlog(seen: &Observed) -> Option<Backlog> {
 
 /// What this process counted over the measured window.
 fn tally(
-    run: &TransportRun,
+    run: &SystemRun,
     report: &LoadReport,
     seen: &Observed,
     payload: u64,

@@ -111,7 +111,7 @@ pub fn headline(result: &RunResult, width: usize) -> String {
 
 /// The figures' table for the `shown` columns of [`COLUMNS`]: names with their direction,
 /// units, a row per system and per ratio.
-fn figures(summaries: &[wsbench_report::summary::TransportSummary], shown: &[usize]) -> String {
+fn figures(summaries: &[wsbench_report::summary::SystemSummary], shown: &[usize]) -> String {
     let arrow = |m: &Metric| match m.better {
         Better::Higher => " ↑",
         Better::Lower => " ↓",

@@ -8,8 +8,7 @@ use indicatif::ProgressBar;
 use tokio_util::sync::CancellationToken;
 use wsbench_core::histogram::LatencyHistogram;
 use wsbench_core::result::{
-    Connections, DeliveryTimeline, LoadGenFigures, Messages, Status, TransportRun, Window,
-    WireFigures,
+    Connections, DeliveryTimeline, LoadGenFigures, Messages, Status, SystemRun, Window, WireFigures,
 };
 use wsbench_core::scenario::Scenario;
 use wsbench_core::shard::Shard;
@@ -63,7 +62,7 @@ impl<'a> RunCtx<'a> {
 }
 
 /// Measures `system` once (repeat number `repeat`).
-pub async fn measure(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> TransportRun {
+pub async fn measure(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> SystemRun {
     let mut run = empty_run(ctx, system, repeat);
     if let Err(e) = measure_into(ctx, system, &mut run).await {
         run.status = if ctx.interrupt.is_cancelled() {
@@ -77,10 +76,10 @@ pub async fn measure(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> Transpor
 }
 
 /// A run with nothing measured yet.
-fn empty_run(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> TransportRun {
+fn empty_run(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> SystemRun {
     let s = ctx.scenario;
-    TransportRun {
-        transport: system.name.clone(),
+    SystemRun {
+        system: system.name.clone(),
         protocol: Some(system.protocol),
         repeat,
         point: Default::default(),
@@ -114,7 +113,7 @@ fn empty_run(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> TransportRun {
 async fn measure_into(
     ctx: &RunCtx<'_>,
     system: &System,
-    run: &mut TransportRun,
+    run: &mut SystemRun,
 ) -> anyhow::Result<()> {
     let s = ctx.scenario;
     ctx.progress
@@ -168,7 +167,7 @@ async fn measure_into(
 
 /// Why a run that went as planned still measured nothing a verdict could rest on: nothing
 /// owed, or senders gone before the window ended (not by a planned outage).
-fn measured_nothing(s: &Scenario, run: &TransportRun) -> Option<String> {
+fn measured_nothing(s: &Scenario, run: &SystemRun) -> Option<String> {
     let m = &run.messages;
     let planned_loss = s.outage.is_some() || s.kill_node_at.is_some();
     let lost = run.connections.disconnected;
@@ -192,7 +191,7 @@ fn measured_nothing(s: &Scenario, run: &TransportRun) -> Option<String> {
 /// How the measurement ended, and why if not as planned.
 fn judge(
     system: &System,
-    run: &TransportRun,
+    run: &SystemRun,
     stop: Option<Stop>,
     phase: &str,
 ) -> (Status, Option<String>) {
@@ -232,7 +231,7 @@ fn judge(
 
 /// Every client connected and probes were owed, yet none came back: the server does not
 /// speak the way the clients were told (a template, an event name), not a loss to report.
-fn nothing_relayed(run: &TransportRun) -> bool {
+fn nothing_relayed(run: &SystemRun) -> bool {
     let m = &run.messages;
     m.expected > 0 && m.delivered == 0 && run.connections.connected == run.connections.requested
 }

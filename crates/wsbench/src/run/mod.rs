@@ -1,4 +1,4 @@
-//! `wsbench run`: each transport's server in its own process, thousands of clients, the
+//! `wsbench run`: each system's server in its own process, thousands of clients, the
 //! measured comparison, written as it goes.
 
 mod calibrate;
@@ -137,7 +137,7 @@ fn checked(args: &RunArgs) -> Result<(Scenario, Shard), Vec<String>> {
         clients: args.clients,
         duration: args.duration,
         repeat: args.repeat,
-        transports: args.transport.clone(),
+        compared: args.systems.clone(),
         targets: args.target.clone(),
         target_pids: args.target_pid.clone(),
         server_cpus: args.server_cpus.clone(),
@@ -233,18 +233,18 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
     }
 }
 
-/// A sharded run measures one transport once against a shared target, so that every shard
+/// A sharded run measures one system once against a shared target, so that every shard
 /// runs the same single measurement at the same instant.
 fn check_shardable(scenario: &Scenario, shard: Shard) -> Result<(), String> {
     if shard.is_whole() {
         return Ok(());
     }
-    let [transport] = &scenario.transports[..] else {
+    let [system] = &scenario.compared[..] else {
         return Err("a shard measures one transport: pick it with --transport".to_owned());
     };
-    if !scenario.target.contains_key(transport) {
+    if !scenario.target.contains_key(system) {
         return Err(format!(
-            "shards share one server: give it with --target {transport}=URL (or [target])"
+            "shards share one server: give it with --target {system}=URL (or [target])"
         ));
     }
     if scenario.repeat != 1 || !scenario.sweep.is_empty() || scenario.search.is_some() {

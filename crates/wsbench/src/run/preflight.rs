@@ -14,7 +14,7 @@ pub fn mistakes(scenario: &Scenario) -> Vec<String> {
         let Some(program) = def.start.command.first() else {
             continue;
         };
-        if !scenario.transports.contains(name) || program.contains('{') {
+        if !scenario.compared.contains(name) || program.contains('{') {
             continue;
         }
         let resolved = def.start.argv(0).swap_remove(0);

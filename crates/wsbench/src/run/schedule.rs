@@ -12,7 +12,7 @@ use wsbench_core::system::System;
 use super::measure::{self, RunCtx};
 use super::{RunPlan, save, search};
 
-/// Runs every transport and repeat, interleaved (ws, sio, ws, sio, ...), saving after each.
+/// Runs every system and repeat, interleaved (ws, sio, ws, sio, ...), saving after each.
 pub async fn run_all(
     result: &mut RunResult,
     plan: &RunPlan,
@@ -43,7 +43,7 @@ pub async fn run_all(
     Ok(status)
 }
 
-/// Every sweep point (one without a sweep), repeat and transport, interleaved.
+/// Every sweep point (one without a sweep), repeat and system, interleaved.
 async fn run_points(
     result: &mut RunResult,
     plan: &RunPlan,

@@ -1,4 +1,4 @@
-//! Saturation search: per transport, raise one field step by step until a limit breaks, and
+//! Saturation search: per system, raise one field step by step until a limit breaks, and
 //! keep the highest value that held ("max clients under an SLO").
 
 use std::collections::BTreeMap;
@@ -16,8 +16,8 @@ use wsbench_report::thresholds;
 use super::measure::RunCtx;
 use super::schedule::measure_and_save;
 
-/// Runs the search for every transport of the scenario, one after the other. A step that
-/// breaks a limit (even by failing) ends that transport's search; only Ctrl-C ends the run.
+/// Runs the search for every system of the scenario, one after the other. A step that
+/// breaks a limit (even by failing) ends that system's search; only Ctrl-C ends the run.
 pub async fn run(
     result: &mut RunResult,
     search: &Search,
@@ -28,9 +28,9 @@ pub async fn run(
 ) -> anyhow::Result<Status> {
     let base = result.scenario.clone();
     for system in base.systems() {
-        let transport = system.name.clone();
+        let name = system.name.clone();
         let mut outcome = SearchOutcome {
-            transport: transport.clone(),
+            system: name.clone(),
             field: search.field.to_string(),
             highest_held: None,
             first_broken: None,
@@ -39,7 +39,7 @@ pub async fn run(
         for step in base.steps() {
             let value = step.values[search.field.as_str()];
             let mut scenario = step.scenario.clone();
-            scenario.transports = vec![transport.clone()];
+            scenario.compared = vec![name.clone()];
             let ctx = RunCtx::new(&scenario, workers, Shard::WHOLE, None, interrupt, progress);
             let point = &step.values;
             for repeat in 0..scenario.repeat {
@@ -50,7 +50,7 @@ pub async fn run(
                     return Ok(Status::Interrupted);
                 }
             }
-            match broken_limit(result, &transport, point, search, scenario.clients) {
+            match broken_limit(result, &name, point, search, scenario.clients) {
                 None => outcome.highest_held = Some(value),
                 Some(why) => {
                     outcome.first_broken = Some(value);
@@ -61,7 +61,7 @@ pub async fn run(
         }
         progress.suspend(|| {
             eprintln!(
-                "{transport}: highest {} that held: {}; {}",
+                "{name}: highest {} that held: {}; {}",
                 search.field,
                 outcome
                     .highest_held

@@ -8,7 +8,7 @@ use wsbench_report::summary::summarize;
 use wsbench_report::table::{connections, reconnection, side_by_side, slow_consumers};
 use wsbench_report::thresholds::value_text;
 
-/// One row per transport (medians over repeats) and a ratio row per transport against ws,
+/// One row per system (medians over repeats) and a ratio row per system against ws,
 /// then how the clients connected.
 pub fn table(result: &RunResult) -> String {
     let summaries = summarize(result);
