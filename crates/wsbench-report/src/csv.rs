@@ -88,3 +88,58 @@ fn thresholds_cell(
         format!("FAIL: {}", failed.join("; "))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wsbench_core::result::ThresholdCheck;
+
+    fn pair() -> RunResult {
+        serde_json::from_str(include_str!("../tests/fixtures/pair-result.json")).unwrap()
+    }
+
+    fn check(label: &str, limit: &str, value: f64, pass: bool) -> ThresholdCheck {
+        ThresholdCheck {
+            system: "ws".parse().unwrap(),
+            label: label.to_owned(),
+            limit: limit.to_owned(),
+            bound: 1.0,
+            value: Some(value),
+            unit: "ms".to_owned(),
+            pass,
+        }
+    }
+
+    /// A row per run, as many cells as the header, and the run's own thresholds only.
+    #[test]
+    fn every_run_is_a_full_row_with_its_own_thresholds() {
+        let result = pair();
+        let text = String::from_utf8(CsvExporter.render(&result).unwrap()).unwrap();
+        let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        assert_eq!(header.len(), 12 + METRICS.len() + 4);
+        let rows: Vec<::csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.len(), result.runs.len());
+        for (row, run) in rows.iter().zip(&result.runs) {
+            assert_eq!(row.len(), header.len());
+            assert_eq!(&row[1], run.system.as_str());
+            assert_eq!(row[8].parse::<u64>().unwrap(), run.messages.delivered);
+        }
+
+        let run = &result.runs[0];
+        assert_eq!(thresholds_cell(&[], run), "");
+        let other = check("socketio", "p99 <= 1ms", 2.0, false);
+        assert_eq!(
+            thresholds_cell(std::slice::from_ref(&other), run),
+            "",
+            "another system's"
+        );
+        let held = check("ws", "p99 <= 10ms", 2.0, true);
+        assert_eq!(thresholds_cell(&[held.clone(), other], run), "pass");
+        let broken = check("ws", "p99 <= 1ms", 2.0, false);
+        assert_eq!(
+            thresholds_cell(&[held, broken], run),
+            "FAIL: p99 <= 1ms (2.00 ms)"
+        );
+    }
+}

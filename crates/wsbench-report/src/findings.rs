@@ -63,3 +63,44 @@ pub fn render(result: &RunResult) -> String {
     out.push('\n');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A heading line with the load, machine and date and a link to the report, then a
+    /// bullet per claim the run measured (none it did not).
+    #[test]
+    fn findings_are_a_heading_and_a_bullet_per_measured_claim() {
+        let result: RunResult =
+            serde_json::from_str(include_str!("../tests/fixtures/pair-result.json")).unwrap();
+        let text = render(&result);
+        let s = &result.scenario;
+        let first = text.lines().next().unwrap();
+        assert!(
+            first.starts_with(&format!("**{}** ({} clients, ", s.name, s.clients)),
+            "{first}"
+        );
+        assert!(
+            first.ends_with(&format!(
+                "[report](results/published/{}/report.md))",
+                s.name
+            )),
+            "{first}"
+        );
+        assert!(first.contains(&result.started_at[..10]), "{first}");
+        let summaries = summarize(&result);
+        let measured: Vec<String> = claims::by_runtime(&result, &summaries)
+            .into_iter()
+            .flat_map(|(_, c)| c)
+            .filter(|c| c.verdict != Verdict::NotMeasured)
+            .map(|c| format!("- {}: **{}** — ", c.claim, c.verdict.as_str()))
+            .collect();
+        assert!(!measured.is_empty());
+        let bullets: Vec<&str> = text.lines().filter(|l| l.starts_with("- ")).collect();
+        assert_eq!(bullets.len(), measured.len(), "{text}");
+        for (bullet, start) in bullets.iter().zip(&measured) {
+            assert!(bullet.starts_with(start.as_str()), "{bullet}");
+        }
+    }
+}

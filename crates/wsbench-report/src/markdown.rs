@@ -243,3 +243,103 @@ fn claims_table(claims: &[Claim]) -> String {
 fn escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::Verdict;
+    use std::time::Duration;
+    use wsbench_core::scenario::{HumanDuration, Search, SweepAxis, SweepField};
+
+    fn pair() -> RunResult {
+        serde_json::from_str(include_str!("../tests/fixtures/pair-result.json")).unwrap()
+    }
+
+    /// The first column left-aligned, figures right-aligned; a `|` or a line break inside
+    /// a cell cannot break the table.
+    #[test]
+    fn a_table_is_aligned_and_its_cells_escaped() {
+        let table = Table {
+            header: vec!["system".to_owned(), "p50".to_owned(), "note".to_owned()],
+            rows: vec![vec![
+                "ws".to_owned(),
+                "1.00".to_owned(),
+                "a|b\nc".to_owned(),
+            ]],
+        };
+        assert_eq!(
+            markdown_table(&table),
+            "| system | p50 | note |\n| --- | ---: | ---: |\n| ws | 1.00 | a\\|b c |\n"
+        );
+        let claims = [Claim {
+            claim: "WebSocket is faster",
+            evidence: "p50 1 | 2".to_owned(),
+            verdict: Verdict::Supported,
+        }];
+        let text = claims_table(&claims);
+        assert!(
+            text.ends_with(&format!(
+                "| WebSocket is faster | **{}** | p50 1 \\| 2 |\n",
+                Verdict::Supported.as_str()
+            )),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_searchs_limits_are_said_in_words() {
+        let mut search = Search {
+            field: SweepField::Clients,
+            start: 100.0,
+            factor: 2.0,
+            step: None,
+            max: 800.0,
+            p99: Some(HumanDuration(Duration::from_millis(100))),
+            loss: 0.0,
+        };
+        assert_eq!(
+            search_limits(&search),
+            "p99 <= 100ms, loss <= 0%, every client connected and the run complete"
+        );
+        search.p99 = None;
+        search.loss = 0.01;
+        assert_eq!(
+            search_limits(&search),
+            "loss <= 1%, every client connected and the run complete"
+        );
+    }
+
+    /// The method line names the load, the window and the machine; a sweep says its axes
+    /// and that the figures that follow are the first point's.
+    #[test]
+    fn the_method_line_says_what_ran_and_on_what() {
+        let mut result = pair();
+        let line = method_line(&result);
+        let s = &result.scenario;
+        assert!(
+            line.starts_with(&format!(
+                "{} clients, {} senders × {} msg/s, {} B text payloads",
+                s.clients, s.senders, s.rate, s.payload
+            )),
+            "{line}"
+        );
+        assert!(
+            line.contains(&format!("{} cores", result.environment.cores)),
+            "{line}"
+        );
+        result.scenario.sweep = vec![SweepAxis {
+            field: SweepField::Clients,
+            values: vec![100.0, 1000.0],
+        }];
+        let swept = method_line(&result);
+        assert!(
+            swept.starts_with("Sweep over clients = [100, 1000]; first point: "),
+            "{swept}"
+        );
+        assert_eq!(runtime_title("node"), "node (the scenario's [systems])");
+        assert_eq!(
+            runtime_title(crate::summary::OWN_RUNTIME),
+            "Rust (wsbench's own servers)"
+        );
+    }
+}

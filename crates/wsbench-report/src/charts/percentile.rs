@@ -115,3 +115,39 @@ where
         .draw()
         .map_err(chart_error)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::summarize;
+    use wsbench_core::result::RunResult;
+
+    /// From p0 to p99.99, rising, evenly spaced on the 1/(1-p) axis (a tenth of a decade).
+    #[test]
+    fn percentiles_run_from_zero_to_four_nines() {
+        let p = percentiles();
+        assert_eq!(p.len(), 41);
+        assert_eq!(p[0], 0.0);
+        assert!((p[40] - 99.99).abs() < 1e-9, "{}", p[40]);
+        assert!((p[10] - 90.0).abs() < 1e-9, "{}", p[10]);
+        assert!(p.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    /// A curve per system with samples, named by its label; one without is left out.
+    #[test]
+    fn a_chart_draws_a_curve_per_system_with_samples() {
+        let result: RunResult =
+            serde_json::from_str(include_str!("../../tests/fixtures/pair-result.json")).unwrap();
+        let mut summaries = summarize(&result);
+        let svg = latency_percentiles(&summaries).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..60]);
+        assert!(svg.contains("Latency by percentile (ms)"));
+        for s in &summaries {
+            assert!(svg.contains(&s.label()), "{}", s.label());
+        }
+        summaries[1].latency = LatencyHistogram::default();
+        let one = latency_percentiles(&summaries).unwrap();
+        assert!(!one.contains(&format!(">{}<", summaries[1].label())));
+        assert!(one.contains(&summaries[0].label()));
+    }
+}

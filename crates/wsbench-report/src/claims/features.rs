@@ -180,3 +180,65 @@ fn feature_verdict(s: &SystemSummary, delivered_all: bool) -> Verdict {
         Verdict::NotEnoughData
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::summarize;
+    use wsbench_core::result::{OutageFigures, RunResult};
+
+    fn socketio() -> SystemSummary {
+        let result: RunResult =
+            serde_json::from_str(include_str!("../../tests/fixtures/pair-result.json")).unwrap();
+        summarize(&result).remove(1)
+    }
+
+    fn outage(reconnected: u64, back_all_s: Option<f64>) -> OutageFigures {
+        OutageFigures {
+            clients_at_kill: 10,
+            reconnected,
+            back_all_s,
+            owed_during: 200,
+            delivered_during: 50,
+            ..Default::default()
+        }
+    }
+
+    /// Supported when every client came back in every run, refuted when one did not; not
+    /// measured without an outage; the evidence gives the counts and the share delivered.
+    #[test]
+    fn reconnection_is_judged_on_every_client_coming_back() {
+        let mut sio = socketio();
+        let claim = reconnect_claim(None, Some(&sio));
+        assert_eq!(claim.verdict, Verdict::NotMeasured);
+        for r in &mut sio.runs {
+            r.outage = Some(outage(10, Some(1.5)));
+        }
+        let claim = reconnect_claim(None, Some(&sio));
+        assert_eq!(claim.verdict, Verdict::Supported, "{}", claim.evidence);
+        let back = 10 * sio.runs.len();
+        assert!(
+            claim.evidence.contains(&format!(
+                "{back} of {back} clients back, all within 1.50 s (median), 25.0% of the \
+                 deliveries due during the outage made"
+            )),
+            "{}",
+            claim.evidence
+        );
+        sio.runs[0].outage = Some(outage(9, None));
+        assert_eq!(reconnect_claim(None, Some(&sio)).verdict, Verdict::Refuted);
+    }
+
+    /// A feature did its job when every run completed and delivered everything; a failed
+    /// run refutes it; a run the user cut short is not enough to say.
+    #[test]
+    fn a_features_verdict_follows_its_runs() {
+        let mut sio = socketio();
+        assert_eq!(feature_verdict(&sio, true), Verdict::Supported);
+        assert_eq!(feature_verdict(&sio, false), Verdict::Refuted);
+        sio.runs[0].status = Status::Interrupted;
+        assert_eq!(feature_verdict(&sio, true), Verdict::NotEnoughData);
+        sio.runs[1].status = Status::Failed;
+        assert_eq!(feature_verdict(&sio, true), Verdict::Refuted);
+    }
+}

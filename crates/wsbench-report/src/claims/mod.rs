@@ -423,3 +423,6 @@ fn throughput_claim(
     }
     compare_claim(claim, &DELIVERED_PER_S, (ws, sio), env, None)
 }
+
+#[cfg(test)]
+mod tests;

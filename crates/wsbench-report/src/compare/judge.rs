@@ -314,3 +314,7 @@ fn degraded(m: &Metric, b: &SystemSummary, n: &SystemSummary) -> Option<String> 
                 .or(saturated.map(|why| format!("{why} (in the {side})")))
         })
 }
+
+#[cfg(test)]
+#[path = "judge_tests.rs"]
+mod tests;

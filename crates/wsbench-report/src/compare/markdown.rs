@@ -208,3 +208,24 @@ fn interval_text(ci: &Interval) -> String {
         percent(ci.hi)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_is_a_signed_percentage_with_its_interval() {
+        assert_eq!(percent(1.27), "+27.0%");
+        assert_eq!(percent(0.9), "-10.0%");
+        assert_eq!(percent(1.0), "+0.0%");
+        let ci = Interval {
+            estimate: 1.27,
+            lo: 1.219,
+            hi: 1.312,
+        };
+        assert_eq!(
+            interval_text(&ci),
+            format!("+27.0% ({:.0}% CI +21.9%..+31.2%)", CONFIDENCE * 100.0)
+        );
+    }
+}

@@ -332,3 +332,57 @@ fn comparable(base: &RunResult, new: &RunResult) -> Result<(), String> {
         Err(format!("the scenarios differ in {}", differ.join(", ")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> RunResult {
+        serde_json::from_str(include_str!("../../tests/fixtures/pair-result.json")).unwrap()
+    }
+
+    /// Two results compare only with readable schemas and the same load; every field that
+    /// differs is named at once.
+    #[test]
+    fn results_compare_only_under_the_same_load_and_differences_are_all_named() {
+        let base = pair();
+        assert_eq!(comparable(&base, &base), Ok(()));
+        let mut new = pair();
+        new.scenario.clients += 1;
+        new.scenario.rate *= 2.0;
+        assert_eq!(
+            comparable(&base, &new),
+            Err("the scenarios differ in clients, rate".to_owned())
+        );
+        let mut future = pair();
+        future.schema_version = SCHEMA_VERSION + 1;
+        assert!(
+            comparable(&base, &future)
+                .unwrap_err()
+                .starts_with("schema versions differ")
+        );
+
+        assert!(env_differences(&base.environment, &base.environment).is_empty());
+        let mut other = base.environment.clone();
+        other.cores += 2;
+        other.kernel = "7.0".to_owned();
+        assert_eq!(
+            env_differences(&base.environment, &other),
+            [
+                format!("cores: {} → {}", base.environment.cores, other.cores),
+                format!("kernel: {} → 7.0", base.environment.kernel),
+            ]
+        );
+        let one = |v: f64| {
+            Some(Stat {
+                median: v,
+                min: v,
+                max: v,
+                n: 3,
+            })
+        };
+        let r = ratio_stat(one(6.0), one(3.0)).unwrap();
+        assert_eq!((r.median, r.min, r.max, r.n), (2.0, 2.0, 2.0, 1));
+        assert_eq!(ratio_stat(one(6.0), None), None);
+    }
+}
