@@ -167,6 +167,7 @@ fn plan(addr: SocketAddr, workers: usize) -> LoadPlan {
         connect_timeout: Duration::from_secs(10),
         reconnect: None,
         shard: wsbench_core::shard::Shard::WHOLE,
+        tls: None,
     }
 }
 

@@ -5,14 +5,20 @@
 //   is the seed's broadcast to all other clients;
 // - `join` with a room name: the client moves to that room; the ack answers with the name;
 // - `echo`: answered with an ack carrying the same arguments (or an `echo` event).
-// It listens on 127.0.0.1 and on the port wsbench picks (PORT), and prints one line when
-// it does.
-const http = require('http');
+// It listens on 127.0.0.1 and on the port wsbench picks (PORT), over TLS (https://) when
+// TLS_CERT and TLS_KEY name a PEM certificate and key, and prints one line when it does.
+const fs = require('fs');
 const { Server } = require('socket.io');
 
 const port = Number(process.env.PORT) || 3000;
 const LOBBY = 'wsbench:lobby';
-const httpServer = http.createServer();
+const tls = Boolean(process.env.TLS_CERT && process.env.TLS_KEY);
+const httpServer = tls
+  ? require('https').createServer({
+    cert: fs.readFileSync(process.env.TLS_CERT),
+    key: fs.readFileSync(process.env.TLS_KEY),
+  })
+  : require('http').createServer();
 const io = new Server(httpServer);
 
 io.on('connection', socket => {
@@ -37,5 +43,5 @@ io.on('connection', socket => {
 });
 
 httpServer.listen(port, '127.0.0.1', () => {
-  console.log(`Socket.IO server listening on 127.0.0.1:${port}`);
+  console.log(`Socket.IO server listening on 127.0.0.1:${port}${tls ? ' (TLS)' : ''}`);
 });

@@ -1,8 +1,18 @@
-// The seed's server.js ("WebSocket or Socket.io in Node.js"), kept as written but for two
-// lines: it listens on 127.0.0.1 (wsbench sends load only to loopback) and on the port
-// wsbench picks (PORT), where the seed hard-codes 8080.
+// The seed's server.js ("WebSocket or Socket.io in Node.js"), kept as written but for where
+// it listens: on 127.0.0.1 (wsbench sends load only to loopback), on the port wsbench picks
+// (PORT) where the seed hard-codes 8080, and over TLS (wss://) when TLS_CERT and TLS_KEY
+// name a PEM certificate and key, as a deployment behind https serves it.
 const WebSocket = require('ws');
-const wss = new WebSocket.Server({ host: '127.0.0.1', port: Number(process.env.PORT) || 8080 });
+const port = Number(process.env.PORT) || 8080;
+const tls = process.env.TLS_CERT && process.env.TLS_KEY
+  ? require('https').createServer({
+    cert: require('fs').readFileSync(process.env.TLS_CERT),
+    key: require('fs').readFileSync(process.env.TLS_KEY),
+  })
+  : null;
+const wss = tls
+  ? new WebSocket.Server({ server: tls.listen(port, '127.0.0.1') })
+  : new WebSocket.Server({ host: '127.0.0.1', port });
 
 wss.on('connection', ws => {
   console.log('Client connected');
@@ -28,4 +38,4 @@ wss.on('connection', ws => {
   ws.send('Welcome to the WebSocket server!');
 });
 
-console.log(`WebSocket server listening on port ${Number(process.env.PORT) || 8080}`);
+console.log(`WebSocket server listening on port ${port}${tls ? ' (TLS)' : ''}`);

@@ -151,7 +151,8 @@ pub struct ProtocolSpec {
     /// URL schemes a `[target]` of this protocol may use.
     pub target_schemes: &'static [&'static str],
     /// The scheme its clients open: a target's URL in another of [`Self::target_schemes`]
-    /// (Socket.IO's `http://`) is opened with this one.
+    /// (Socket.IO's `http://`) is opened with this one, or its TLS form (`wss`) for a
+    /// secure URL (`https://`, `wss://`).
     pub client_scheme: &'static str,
     /// The WebSocket path and query clients open on a server (`None`: the target URL's own
     /// path, which raw WebSocket servers route on).
@@ -177,7 +178,7 @@ static PROTOCOLS: [ProtocolSpec; 3] = [
         name: "ws",
         family: Family::WebSocket,
         server: Some(BuiltinServer::Ws),
-        target_schemes: &["ws"],
+        target_schemes: &["ws", "wss"],
         client_scheme: "ws",
         endpoint_path: None,
         client: ClientLibrary::Lean,
@@ -191,7 +192,7 @@ static PROTOCOLS: [ProtocolSpec; 3] = [
         name: "socketio",
         family: Family::SocketIo,
         server: Some(BuiltinServer::Socketio),
-        target_schemes: &["http", "ws"],
+        target_schemes: &["http", "ws", "https", "wss"],
         client_scheme: "ws",
         endpoint_path: Some(("/socket.io/", "EIO=4&transport=websocket")),
         client: ClientLibrary::Lean,
@@ -203,7 +204,7 @@ static PROTOCOLS: [ProtocolSpec; 3] = [
         name: "socketio-polling",
         family: Family::SocketIo,
         server: Some(BuiltinServer::Socketio),
-        target_schemes: &["http", "ws"],
+        target_schemes: &["http", "ws", "https", "wss"],
         client_scheme: "ws",
         endpoint_path: Some(("/socket.io/", "EIO=4&transport=websocket")),
         client: ClientLibrary::RustSocketio,
@@ -358,17 +359,32 @@ pub struct CommandSpec {
 
 /// The placeholder for the port in a command or its environment.
 pub const PORT_PLACEHOLDER: &str = "{port}";
+/// The placeholder for the run's TLS certificate (PEM) of a server served over TLS.
+pub const CERT_PLACEHOLDER: &str = "{cert}";
+/// The placeholder for that certificate's private key (PEM).
+pub const KEY_PLACEHOLDER: &str = "{key}";
+
+/// A run's TLS material for the servers it starts: a CA made for the run, and a
+/// certificate it signed for 127.0.0.1 and localhost with its key, as PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The CA's certificate: what the clients trust.
+    pub ca: std::path::PathBuf,
+    /// The servers' certificate.
+    pub cert: std::path::PathBuf,
+    /// Its private key.
+    pub key: std::path::PathBuf,
+}
 
 impl CommandSpec {
-    /// The command line with `{port}` replaced, its program resolved against [`Self::dir`]
-    /// when it is a relative path (`./server`, `bin/server`): a bare name is looked up on
-    /// PATH as the shell would.
-    pub fn argv(&self, port: u16) -> Vec<String> {
-        let port = port.to_string();
+    /// The command line with `{port}` (and, given the run's TLS files, `{cert}` and
+    /// `{key}`) replaced, its program resolved against [`Self::dir`] when it is a relative
+    /// path (`./server`, `bin/server`): a bare name is looked up on PATH as the shell would.
+    pub fn argv(&self, port: u16, tls: Option<&TlsFiles>) -> Vec<String> {
         let mut argv: Vec<String> = self
             .command
             .iter()
-            .map(|a| a.replace(PORT_PLACEHOLDER, &port))
+            .map(|a| substitute(a, port, tls))
             .collect();
         if let Some(program) = argv.first_mut()
             && program.contains('/')
@@ -383,13 +399,33 @@ impl CommandSpec {
         self.dir.join(path)
     }
 
-    /// The environment with `{port}` replaced.
-    pub fn env(&self, port: u16) -> Vec<(String, String)> {
-        let port = port.to_string();
+    /// The environment with the placeholders replaced as in [`Self::argv`].
+    pub fn env(&self, port: u16, tls: Option<&TlsFiles>) -> Vec<(String, String)> {
         self.env
             .iter()
-            .map(|(k, v)| (k.clone(), v.replace(PORT_PLACEHOLDER, &port)))
+            .map(|(k, v)| (k.clone(), substitute(v, port, tls)))
             .collect()
+    }
+
+    /// Whether its command or environment is given the run's certificate and key.
+    pub fn takes_tls_files(&self) -> bool {
+        let given = |p: &str| {
+            self.command
+                .iter()
+                .chain(self.env.values())
+                .any(|s| s.contains(p))
+        };
+        given(CERT_PLACEHOLDER) && given(KEY_PLACEHOLDER)
+    }
+}
+
+fn substitute(s: &str, port: u16, tls: Option<&TlsFiles>) -> String {
+    let s = s.replace(PORT_PLACEHOLDER, &port.to_string());
+    match tls {
+        Some(t) => s
+            .replace(CERT_PLACEHOLDER, &t.cert.to_string_lossy())
+            .replace(KEY_PLACEHOLDER, &t.key.to_string_lossy()),
+        None => s,
     }
 }
 
@@ -405,6 +441,9 @@ pub struct System {
     /// What its server runs on (`rust` for wsbench's own, `node`, ...): reports compare
     /// protocols within a runtime and runtimes for a protocol.
     pub runtime: String,
+    /// Whether its clients speak TLS to it (`wss://`, `https://`): a started server is
+    /// then served with the run's certificate.
+    pub tls: bool,
 }
 
 impl System {

@@ -424,8 +424,11 @@ fn systems_of_the_scenario_are_measured_like_built_in_ones() {
     let wsbench_core::system::ServerSpec::Command(spec) = &node.server else {
         panic!("{node:?}");
     };
-    assert_eq!(spec.argv(4242), ["node", "servers/node/ws-server.js"]);
-    assert_eq!(spec.env(4242), [("PORT".to_owned(), "4242".to_owned())]);
+    assert_eq!(spec.argv(4242, None), ["node", "servers/node/ws-server.js"]);
+    assert_eq!(
+        spec.env(4242, None),
+        [("PORT".to_owned(), "4242".to_owned())]
+    );
     assert_eq!((spec.path.as_str(), spec.ready.as_deref()), ("/", None));
     assert_eq!(s.systems().len(), 2);
 }

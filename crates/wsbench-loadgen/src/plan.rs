@@ -66,6 +66,8 @@ pub struct LoadPlan {
     /// lost). Socket.IO clients also buffer what is sent while disconnected, as
     /// socket.io-client does; raw WebSocket clients have no such buffer.
     pub reconnect: Option<Backoff>,
+    /// The TLS its clients speak to `wss://` endpoints (`None`: every endpoint is plain).
+    pub tls: Option<crate::clients::TlsClient>,
 }
 
 /// Messages a lean client's read buffer has room for: enough that a read takes every
@@ -251,6 +253,7 @@ mod tests {
             connect_timeout: Duration::from_secs(1),
             reconnect: None,
             shard: Shard::WHOLE,
+            tls: None,
         }
     }
 

@@ -33,6 +33,7 @@ fn plan(protocol: Protocol, endpoint: Endpoint, encoding: Encoding) -> LoadPlan 
         connect_timeout: Duration::from_secs(10),
         reconnect: None,
         shard: wsbench_core::shard::Shard::WHOLE,
+        tls: None,
     }
 }
 

@@ -221,6 +221,11 @@ pub fn markdown_table(table: &Table) -> String {
 pub(crate) fn runtime_title(runtime: &str) -> String {
     if runtime == crate::summary::OWN_RUNTIME {
         "Rust (wsbench's own servers)".to_owned()
+    } else if let Some(over) = runtime
+        .strip_prefix(crate::summary::OWN_RUNTIME)
+        .filter(|rest| rest.starts_with(' '))
+    {
+        format!("Rust (wsbench's own servers){over}")
     } else {
         format!("{runtime} (the scenario's [systems])")
     }
@@ -337,6 +342,10 @@ mod tests {
             "{swept}"
         );
         assert_eq!(runtime_title("node"), "node (the scenario's [systems])");
+        assert_eq!(
+            runtime_title("rust over TLS"),
+            "Rust (wsbench's own servers) over TLS"
+        );
         assert_eq!(
             runtime_title(crate::summary::OWN_RUNTIME),
             "Rust (wsbench's own servers)"

@@ -61,6 +61,8 @@ pub struct SystemSummary {
     pub protocol: Option<Protocol>,
     /// What its server runs on (`rust` for wsbench's own, `node`, ...).
     pub runtime: String,
+    /// Whether its clients spoke TLS to it.
+    pub tls: bool,
     /// The sweep point (empty without a sweep).
     pub point: BTreeMap<String, f64>,
     /// Its runs, in order.
@@ -99,6 +101,16 @@ impl SystemSummary {
         self.runs.iter().any(|r| r.status.measured())
     }
 
+    /// What its figures are compared within: its runtime, and whether over TLS (`node`,
+    /// `node over TLS`). Claims are judged per group, ratios taken within one.
+    pub fn group(&self) -> String {
+        if self.tls {
+            format!("{} over TLS", self.runtime)
+        } else {
+            self.runtime.clone()
+        }
+    }
+
     /// Whether its clients speak `protocol`.
     pub fn speaks(&self, protocol: Protocol) -> bool {
         self.protocol == Some(protocol)
@@ -111,8 +123,8 @@ impl SystemSummary {
     }
 }
 
-/// The raw-WebSocket system of `s`'s runtime measured at `s`'s point: what `s`'s ratios
-/// are taken against (`None` for a raw-WebSocket system itself).
+/// The raw-WebSocket system of `s`'s group (runtime, and TLS or not) measured at `s`'s
+/// point: what `s`'s ratios are taken against (`None` for a raw-WebSocket system itself).
 pub fn baseline_of<'a>(
     summaries: &'a [SystemSummary],
     s: &SystemSummary,
@@ -122,7 +134,7 @@ pub fn baseline_of<'a>(
     }
     summaries
         .iter()
-        .find(|w| w.speaks(Protocol::Ws) && w.point == s.point && w.runtime == s.runtime)
+        .find(|w| w.speaks(Protocol::Ws) && w.point == s.point && w.group() == s.group())
 }
 
 /// The runtime wsbench's own servers run on: other runtimes are compared with it.
@@ -137,17 +149,32 @@ pub fn own_counterpart<'a>(
     if s.runtime == OWN_RUNTIME || s.protocol.is_none() {
         return None;
     }
-    summaries
-        .iter()
-        .find(|o| o.runtime == OWN_RUNTIME && o.protocol == s.protocol && o.point == s.point)
+    summaries.iter().find(|o| {
+        o.runtime == OWN_RUNTIME && o.tls == s.tls && o.protocol == s.protocol && o.point == s.point
+    })
 }
 
-/// The runtimes measured, in the order their first system ran.
-pub fn runtimes(summaries: &[SystemSummary]) -> Vec<String> {
+/// For a system spoken to over TLS, the same runtime's system of its protocol without TLS
+/// at its point: the ratio row of what TLS adds (`node-ws-tls/node-ws`).
+pub fn plain_twin<'a>(
+    summaries: &'a [SystemSummary],
+    s: &SystemSummary,
+) -> Option<&'a SystemSummary> {
+    if !s.tls {
+        return None;
+    }
+    summaries.iter().find(|p| {
+        !p.tls && p.runtime == s.runtime && p.protocol == s.protocol && p.point == s.point
+    })
+}
+
+/// The groups measured (runtimes, over TLS or not), in the order their first system ran.
+pub fn groups(summaries: &[SystemSummary]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in summaries {
-        if !out.contains(&s.runtime) {
-            out.push(s.runtime.clone());
+        let group = s.group();
+        if !out.contains(&group) {
+            out.push(group);
         }
     }
     out
@@ -236,6 +263,7 @@ pub fn summary_at(
             // As recorded with the run; an older result's from its scenario.
             protocol: runs[0].protocol.or(system.as_ref().map(|s| s.protocol)),
             runtime: system.map_or_else(|| OWN_RUNTIME.to_owned(), |s| s.runtime),
+            tls: runs.iter().any(|r| r.tls),
             point: point.clone(),
             status,
             connected: Stat::of(

@@ -7,7 +7,7 @@ use crate::metrics::{
     WIRE_PER_DELIVERY,
 };
 use crate::summary::{Stat, SystemSummary, ratio};
-use crate::summary::{baseline_of, own_counterpart};
+use crate::summary::{baseline_of, own_counterpart, plain_twin};
 
 /// A table as text cells, rendered by each format its own way.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +44,9 @@ pub struct FigureRow<'a> {
 }
 
 /// The figures `keys` of every system (medians over repeats), then the ratio rows: Socket.IO
-/// against raw WebSocket within each runtime, then each other runtime against wsbench's own
-/// for the same protocol, at the same sweep point. Every table of figures is cut from this.
+/// against raw WebSocket within each runtime (over TLS or not), then each other runtime
+/// against wsbench's own for the same protocol, then each system over TLS against its plain
+/// twin (what TLS adds), at the same sweep point. Every table of figures is cut from this.
 pub fn figure_rows<'a>(summaries: &'a [SystemSummary], columns: &[&Metric]) -> Vec<FigureRow<'a>> {
     let mut rows: Vec<FigureRow<'a>> = summaries
         .iter()
@@ -65,7 +66,10 @@ pub fn figure_rows<'a>(summaries: &'a [SystemSummary], columns: &[&Metric]) -> V
     let across = summaries
         .iter()
         .filter_map(|s| Some((s, own_counterpart(summaries, s)?)));
-    for (s, base) in within.chain(across) {
+    let tls = summaries
+        .iter()
+        .filter_map(|s| Some((s, plain_twin(summaries, s)?)));
+    for (s, base) in within.chain(across).chain(tls) {
         let cells = columns
             .iter()
             .map(|m| {

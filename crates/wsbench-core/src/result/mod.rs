@@ -355,6 +355,9 @@ pub struct SystemRun {
     /// where the scenario's systems say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<crate::system::Protocol>,
+    /// Whether its clients spoke TLS to it (`wss://`, `https://`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
     /// Which repeat, from 0.
     pub repeat: u64,
     /// The sweep point: the value of each swept field (empty without a sweep).

@@ -63,6 +63,8 @@ pub(super) struct Common {
     pub loadgen_cpus: Option<CpuSet>,
     pub thresholds: Thresholds,
     pub system_thresholds: BTreeMap<SystemName, Thresholds>,
+    pub tls: bool,
+    pub tls_trust: super::TlsTrust,
 }
 
 /// The sweepable fields' values at one point (a field whose value was wrong is absent).
@@ -108,6 +110,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     let (thresholds, system_thresholds) = limits::thresholds(check, f, &known);
     let server_cpus = cpus(check, f, "server_cpus", "--server-cpus", &o.server_cpus);
     let loadgen_cpus = cpus(check, f, "loadgen_cpus", "--loadgen-cpus", &o.loadgen_cpus);
+    let tls = super::tls::tls(check, f);
     let mut complete = true;
     let mut got = |ok: bool| complete &= ok;
     got(name.is_some() && transports.is_some() && mode.is_some() && room_size.is_some());
@@ -117,6 +120,8 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     got(queue_capacity.is_some() && outage.is_some() && kill_node_at.is_some());
     got(targets.is_some() && thresholds.is_some() && system_thresholds.is_some());
     got(systems.is_some() && server_cpus.is_some() && loadgen_cpus.is_some() && adapters.is_some());
+    got(tls.is_some());
+    let (tls, tls_trust) = tls.unwrap_or_default();
     let (target, target_pids) = targets.unwrap_or_default();
     // What failed takes a neutral default, so that the points are still checked; the
     // scenario itself is then not used.
@@ -148,9 +153,12 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
         loadgen_cpus: loadgen_cpus.flatten(),
         thresholds: thresholds.unwrap_or_default(),
         system_thresholds: system_thresholds.unwrap_or_default(),
+        tls,
+        tls_trust,
     };
     systems::client_library(check, &common);
     systems::servers_exist(check, f, &common);
+    super::tls::servers_take_tls(check, f, &common);
     (common, complete)
 }
 

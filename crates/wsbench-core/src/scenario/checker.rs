@@ -89,6 +89,18 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `true` or `false`.
+    pub fn boolean(&self, field: &str, v: &Value) -> Option<bool> {
+        match &v.kind {
+            Kind::Bool(b) => Some(*b),
+            _ => self.fail(
+                v.span.clone(),
+                field,
+                format!("must be true or false, not {}", v.describe()),
+            ),
+        }
+    }
+
     /// A string naming one of a set of values (an enum of the scenario's).
     pub fn choice<T: FromStr<Err = String>>(&self, field: &str, v: &Value) -> Option<T> {
         let s = self.string(field, v)?;

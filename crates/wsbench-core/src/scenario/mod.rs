@@ -14,6 +14,7 @@ mod parse;
 mod point;
 mod sweep;
 mod systems;
+mod tls;
 mod toml;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ pub use error::{ScenarioError, ScenarioErrors};
 pub use parse::Overrides;
 pub use sweep::{Search, SweepAxis, SweepField, SweepPoint};
 pub use systems::SystemDef;
+pub use tls::TlsTrust;
 
 /// Largest payload a scenario may ask for: the servers' default message limit (64 KiB)
 /// less room for Socket.IO's framing of the event.
@@ -256,6 +258,13 @@ pub struct Scenario {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub system_thresholds: BTreeMap<SystemName, Thresholds>,
+    /// Every system wsbench starts is served over TLS, with a certificate made for the run
+    /// that its clients trust (`tls = true`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
+    /// What the clients trust on a secure server wsbench did not start.
+    #[serde(default, skip_serializing_if = "is_system_trust")]
+    pub tls_trust: TlsTrust,
     /// Every point the run measures, worked out once where the file is checked (a share
     /// of stalled clients made a count at that point's clients) and run as checked. Not
     /// recorded: each run in a result records its own point.
@@ -280,9 +289,9 @@ impl Scenario {
     /// The system named `name`: one of `[systems]`, or a built-in one; either way its
     /// server is the scenario's target for it if it names one.
     pub fn system(&self, name: &SystemName) -> Option<System> {
-        let (protocol, runtime) = match self.systems.get(name) {
-            Some(def) => (def.protocol, def.runtime.clone()),
-            None => (name.builtin()?, "rust".to_owned()),
+        let (protocol, runtime, tls) = match self.systems.get(name) {
+            Some(def) => (def.protocol, def.runtime.clone(), def.tls || self.tls),
+            None => (name.builtin()?, "rust".to_owned(), self.tls),
         };
         let server = match (self.target.get(name), self.systems.get(name)) {
             (Some(url), _) => ServerSpec::Target {
@@ -293,11 +302,16 @@ impl Scenario {
             // The check makes sure a protocol without a built-in server has a target.
             (None, None) => ServerSpec::Builtin(protocol.spec().server?),
         };
+        let tls = match &server {
+            ServerSpec::Target { url, .. } => url.starts_with("https:") || url.starts_with("wss:"),
+            _ => tls,
+        };
         Some(System {
             name: name.clone(),
             protocol,
             server,
             runtime,
+            tls,
         })
     }
 
@@ -323,6 +337,10 @@ impl Scenario {
     pub fn messages_per_sender(&self) -> u64 {
         ((self.warmup.0 + self.duration.0).as_secs_f64() * self.rate).ceil() as u64
     }
+}
+
+fn is_system_trust(t: &TlsTrust) -> bool {
+    *t == TlsTrust::System
 }
 
 fn one() -> u64 {

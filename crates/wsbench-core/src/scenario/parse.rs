@@ -39,7 +39,7 @@ pub struct Overrides {
 }
 
 /// The fields a scenario file may have at its top.
-const FIELDS: [&str; 29] = [
+const FIELDS: [&str; 32] = [
     "name",
     "transports",
     "clients",
@@ -69,6 +69,9 @@ const FIELDS: [&str; 29] = [
     "server_cpus",
     "loadgen_cpus",
     "adapter",
+    "tls",
+    "tls_ca_file",
+    "tls_insecure",
 ];
 
 impl Scenario {

@@ -90,6 +90,8 @@ pub(super) fn point(
         loadgen_cpus: c.loadgen_cpus.clone(),
         thresholds: c.thresholds.clone(),
         system_thresholds: c.system_thresholds.clone(),
+        tls: c.tls,
+        tls_trust: c.tls_trust.clone(),
         points: Vec::new(),
         steps: Vec::new(),
     })

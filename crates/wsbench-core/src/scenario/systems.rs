@@ -2,6 +2,7 @@
 //! from a command, e.g. the seed's Node.js servers), and the rules on them.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,9 +23,13 @@ pub struct SystemDef {
     pub runtime: String,
     /// How to start its server.
     pub start: CommandSpec,
+    /// Whether it is served over TLS (its own `tls = true`, or the scenario's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
 }
 
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 8] = [
+    "tls",
     "protocol",
     "command",
     "env",
@@ -62,6 +67,19 @@ pub(super) fn declared_protocol(f: &Fields<'_>, name: &str) -> Option<Protocol> 
         Kind::Str(p) => p.parse().ok(),
         _ => None,
     }
+}
+
+/// Where `key`'s value is in `[systems.NAME]`, if it is there.
+pub(super) fn entry_span(f: &Fields<'_>, name: &str, key: &str) -> Option<Range<usize>> {
+    let Some(Kind::Table(systems)) = f.get("systems").map(|v| &v.kind) else {
+        return None;
+    };
+    let entry = systems.entries.iter().find(|e| e.key == name)?;
+    let Kind::Table(table) = &entry.value.kind else {
+        return None;
+    };
+    let value = &table.entries.iter().find(|e| e.key == key)?.value;
+    Some(value.span.clone())
 }
 
 /// Every `[systems.NAME]` table, checked.
@@ -131,6 +149,7 @@ fn system(check: &Checker<'_>, field: &str, v: &Value) -> Option<SystemDef> {
     let ready_timeout = given(&t, "ready_timeout", |d| {
         check.duration(&t.name("ready_timeout"), d)
     });
+    let tls = given(&t, "tls", |b| check.boolean(&t.name("tls"), b));
     t.reject_unknown(check, &KEYS);
     let (protocol, command, env) = (protocol?, command?, env?.unwrap_or_default());
     let path = match path? {
@@ -168,11 +187,12 @@ fn system(check: &Checker<'_>, field: &str, v: &Value) -> Option<SystemDef> {
             ready_timeout: ready_timeout?.unwrap_or(super::HumanDuration(READY_TIMEOUT)),
             dir: scenario_dir(check.file),
         },
+        tls: tls?.unwrap_or(false),
     })
 }
 
 /// The directory a scenario file is in (`.` for a bare file name): where its commands run.
-fn scenario_dir(file: &std::path::Path) -> std::path::PathBuf {
+pub(super) fn scenario_dir(file: &std::path::Path) -> std::path::PathBuf {
     match file.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => std::path::PathBuf::from("."),

@@ -19,13 +19,15 @@ pub enum ConnectFailure {
     Protocol,
     /// The Socket.IO server refused the namespace CONNECT (CONNECT_ERROR).
     Rejected,
+    /// The TLS handshake failed (an untrusted certificate, another name, no TLS there).
+    Tls,
     /// Anything else.
     Other,
 }
 
 impl ConnectFailure {
     /// Every kind, in [`ConnectFailure::index`] order.
-    pub const ALL: [ConnectFailure; 8] = [
+    pub const ALL: [ConnectFailure; 9] = [
         ConnectFailure::Refused,
         ConnectFailure::Timeout,
         ConnectFailure::Reset,
@@ -33,6 +35,7 @@ impl ConnectFailure {
         ConnectFailure::Handshake,
         ConnectFailure::Protocol,
         ConnectFailure::Rejected,
+        ConnectFailure::Tls,
         ConnectFailure::Other,
     ];
 
@@ -54,6 +57,10 @@ impl ConnectFailure {
                 "the Socket.IO server refused the namespace CONNECT (CONNECT_ERROR: the \
                  adapter's auth, or a namespace it does not serve)"
             }
+            ConnectFailure::Tls => {
+                "the TLS handshake failed (a certificate the clients do not trust or of \
+                 another name: tls_ca_file, tls_insecure; or no TLS at that address)"
+            }
             ConnectFailure::Other => "another error",
         }
     }
@@ -68,7 +75,18 @@ impl ConnectFailure {
             ConnectFailure::Handshake => "handshake",
             ConnectFailure::Protocol => "protocol",
             ConnectFailure::Rejected => "rejected",
+            ConnectFailure::Tls => "tls",
             ConnectFailure::Other => "other",
+        }
+    }
+
+    /// The kind of a TLS handshake's error: a socket error as such, else [`ConnectFailure::Tls`].
+    pub fn from_tls(e: &io::Error) -> Self {
+        match e.kind() {
+            io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::Other => {
+                ConnectFailure::Tls
+            }
+            _ => Self::from_io(e),
         }
     }
 

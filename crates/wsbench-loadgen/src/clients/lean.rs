@@ -33,6 +33,7 @@ impl<W: Wire> Connection for Lean<W> {
             id,
             source: plan.source_ip(id),
             read_buffer: plan.read_buffer(),
+            tls: plan.tls.as_ref(),
         };
         let ws = wire::connect(&wire, dial, &ctx.live, plan.connect_timeout).await?;
         Ok(Lean {

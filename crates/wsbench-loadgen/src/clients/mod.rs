@@ -7,6 +7,7 @@ mod lean;
 mod raw_ws;
 mod rust_sio;
 mod socketio;
+mod tls;
 mod upgrade;
 mod wire;
 
@@ -17,6 +18,7 @@ use wsbench_core::system::Protocol;
 pub use failure::ConnectFailure;
 pub use raw_ws::RawWs;
 pub use socketio::SocketIoWs;
+pub use tls::{Stream, TlsClient, TlsTrust};
 pub use wire::{Dial, Endpoint, Incoming, Role, Socket, Wire, connect};
 
 use crate::plan::ClientLibrary;

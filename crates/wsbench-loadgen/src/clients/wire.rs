@@ -20,11 +20,12 @@ use wsbench_core::net;
 use wsbench_core::scenario::Encoding;
 
 use super::failure::ConnectFailure;
+use super::tls::{Stream, TlsClient};
 use super::upgrade;
 use crate::live::WorkerLive;
 
-/// A client's WebSocket over a byte-counting TCP stream.
-pub type Socket = WebSocketStream<CountingStream<WorkerLive>>;
+/// A client's WebSocket over a byte-counting TCP stream, or TLS over one.
+pub type Socket = WebSocketStream<Stream>;
 
 /// Where a client connects: the TCP address and the WebSocket URL.
 #[derive(Debug, Clone)]
@@ -117,10 +118,13 @@ pub struct Dial<'a> {
     pub source: Option<std::net::IpAddr>,
     /// Bytes read at once, see [`crate::LoadPlan::read_buffer`].
     pub read_buffer: usize,
+    /// The TLS a `wss://` endpoint is spoken to with (see [`crate::LoadPlan::tls`]).
+    pub tls: Option<&'a TlsClient>,
 }
 
-/// Opens TCP, upgrades to WebSocket (with the adapter's headers and subprotocols) and runs
-/// the protocol's handshake, within `timeout`: a ready client.
+/// Opens TCP (and TLS over it for a `wss://` endpoint), upgrades to WebSocket (with the
+/// adapter's headers and subprotocols) and runs the protocol's handshake, within
+/// `timeout`: a ready client.
 pub async fn connect<W: Wire>(
     wire: &W,
     dial: Dial<'_>,
@@ -130,14 +134,21 @@ pub async fn connect<W: Wire>(
     let attempt = async {
         let tcp = open_tcp(dial.endpoint.addr, dial.source).await?;
         net::tune_stream(&tcp).map_err(|e| ConnectFailure::from_io(&e))?;
-        let mut stream = CountingStream::new(tcp, live.clone());
+        let counted = CountingStream::new(tcp, live.clone());
+        let mut stream = match tls_host(&dial.endpoint.url) {
+            None => Stream::Plain(counted),
+            Some(host) => {
+                let tls = dial.tls.ok_or(ConnectFailure::Tls)?;
+                tls.connect(&host, counted).await?
+            }
+        };
         let offered = &wire.adapter().subprotocols;
         let tail = upgrade::upgrade(&mut stream, request(wire, &dial)?, offered).await?;
         let config = client_config(dial.read_buffer);
         let mut ws =
             WebSocketStream::from_partially_read(stream, tail, WsRole::Client, Some(config)).await;
         wire.handshake(&mut ws, dial.role, dial.id).await?;
-        net::delay_acks(ws.get_ref().get_ref()).map_err(|e| ConnectFailure::from_io(&e))?;
+        net::delay_acks(ws.get_ref().tcp()).map_err(|e| ConnectFailure::from_io(&e))?;
         Ok(ws)
     };
     tokio::time::timeout(timeout, attempt)
@@ -188,6 +199,12 @@ async fn open_tcp(
         .connect(addr)
         .await
         .map_err(|e| ConnectFailure::from_io(&e))
+}
+
+/// The host a `wss://` URL names (its TLS server name); `None` for `ws://`.
+fn tls_host(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    (url.scheme() == "wss").then(|| url.host_str().unwrap_or_default().to_owned())
 }
 
 /// The URL with its path replaced.

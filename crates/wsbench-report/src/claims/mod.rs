@@ -30,14 +30,14 @@ pub struct Claim {
 }
 
 /// The claims judged for each runtime measured (wsbench's own servers, then each other
-/// one), from that runtime's systems alone.
+/// one; over TLS apart from without), from that group's systems alone.
 pub fn by_runtime(result: &RunResult, summaries: &[SystemSummary]) -> Vec<(String, Vec<Claim>)> {
-    crate::summary::runtimes(summaries)
+    crate::summary::groups(summaries)
         .into_iter()
         .map(|runtime| {
             let own: Vec<SystemSummary> = summaries
                 .iter()
-                .filter(|s| s.runtime == runtime)
+                .filter(|s| s.group() == runtime)
                 .cloned()
                 .collect();
             let claims = evaluate(result, &own);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::process::{Child, Command};
 use wsbench_core::cpus::CpuSet;
-use wsbench_core::system::CommandSpec;
+use wsbench_core::system::{CommandSpec, TlsFiles};
 
 use super::child::{Tail, exit_reason, prepare};
 use super::procfs;
@@ -45,11 +45,12 @@ impl CommandChild {
     pub async fn spawn(
         spec: &CommandSpec,
         cpus: Option<&CpuSet>,
+        tls: Option<&TlsFiles>,
         ready_timeout: Duration,
     ) -> anyhow::Result<CommandChild> {
         let mut tries = 1;
         loop {
-            match Self::spawn_once(spec, cpus, ready_timeout).await {
+            match Self::spawn_once(spec, cpus, tls, ready_timeout).await {
                 Err(e) if tries < PORT_TRIES && port_taken(&e) => {
                     tracing::warn!(
                         "the server's port was taken before it bound it: trying another ({e:#})"
@@ -64,14 +65,15 @@ impl CommandChild {
     async fn spawn_once(
         spec: &CommandSpec,
         cpus: Option<&CpuSet>,
+        tls: Option<&TlsFiles>,
         ready_timeout: Duration,
     ) -> anyhow::Result<CommandChild> {
         let port = free_port().context("cannot find a free loopback port")?;
-        let argv = spec.argv(port);
+        let argv = spec.argv(port, tls);
         let mut command = Command::new(&argv[0]);
         command
             .args(&argv[1..])
-            .envs(spec.env(port))
+            .envs(spec.env(port, tls))
             .current_dir(&spec.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -37,26 +37,27 @@ pub struct RunCtx<'a> {
     pub progress: &'a ProgressBar,
     /// The clients this process opens at this point (its shard's part), worked out once.
     pub own_clients: u64,
+    /// The run's certificate for the servers it starts over TLS.
+    pub tls: Option<&'a wsbench_core::system::TlsFiles>,
 }
 
 impl<'a> RunCtx<'a> {
     /// The context of measurements at one point (or step) as checked, `scenario`.
     pub fn new(
         scenario: &'a Scenario,
-        workers: super::plan::Workers,
-        shard: Shard,
-        start_at: Option<SystemTime>,
+        plan: &'a super::RunPlan,
         interrupt: &'a CancellationToken,
         progress: &'a ProgressBar,
     ) -> Self {
         RunCtx {
             scenario,
-            workers,
-            shard,
-            start_at,
+            workers: plan.workers,
+            shard: plan.shard,
+            start_at: plan.start_at,
             interrupt,
             progress,
-            own_clients: shard.clients_of(scenario.clients),
+            own_clients: plan.shard.clients_of(scenario.clients),
+            tls: plan.tls.as_ref(),
         }
     }
 }
@@ -81,6 +82,7 @@ fn empty_run(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> SystemRun {
     SystemRun {
         system: system.name.clone(),
         protocol: Some(system.protocol),
+        tls: system.tls,
         repeat,
         point: Default::default(),
         status: Status::Failed,
@@ -119,10 +121,10 @@ async fn measure_into(
     ctx.progress
         .set_prefix(format!("{}#{}", system.name, run.repeat + 1));
     ctx.progress.set_message("starting the server");
-    let mut servers = Servers::start(s, system).await?;
+    let mut servers = Servers::start(s, system, ctx.tls).await?;
     run.server_url = servers.url().to_owned();
     let memory_before = heap::footprint();
-    let plan = load_plan(ctx, system, servers.endpoints());
+    let plan = load_plan(ctx, system, servers.endpoints())?;
     run.loadgen.workers = plan.workers as u64;
     let load = LoadGen::start(plan).context("cannot start the load generator")?;
 

@@ -22,6 +22,7 @@ mod schedule;
 mod search;
 mod servers;
 pub mod summary;
+mod tls;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -118,6 +119,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         workers,
         shard,
         start_at: args.start_at,
+        tls: tls::files_for(&result.scenario, &dir)?,
     };
     let status = runtime.block_on(schedule::run_all(&mut result, &plan, &result_path))?;
     result.status = status;
@@ -264,4 +266,6 @@ pub(crate) struct RunPlan {
     pub shard: Shard,
     /// When senders begin (sharded runs).
     pub start_at: Option<SystemTime>,
+    /// The run's certificate for the servers it starts over TLS.
+    pub tls: Option<wsbench_core::system::TlsFiles>,
 }

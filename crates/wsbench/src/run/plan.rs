@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use wsbench_core::scenario::{Mode, Scenario};
-use wsbench_core::system::System;
+use wsbench_core::system::{ServerSpec, System};
+use wsbench_loadgen::clients::{TlsClient, TlsTrust};
 use wsbench_loadgen::{Backoff, ClientLibrary, Endpoint, LoadPlan, Scope};
 
 use super::measure::RunCtx;
@@ -54,12 +55,32 @@ fn offered_deliveries_per_s(plan: &LoadPlan, own: u64) -> f64 {
 }
 
 /// The load of one measurement of `system`, its clients spread over `endpoints`.
-pub fn load_plan(ctx: &RunCtx<'_>, system: &System, endpoints: Vec<Endpoint>) -> LoadPlan {
+pub fn load_plan(
+    ctx: &RunCtx<'_>,
+    system: &System,
+    endpoints: Vec<Endpoint>,
+) -> anyhow::Result<LoadPlan> {
     let mut plan = plan_with_one_worker(ctx, system, endpoints);
     plan.workers = ctx
         .workers
         .count(offered_deliveries_per_s(&plan, ctx.own_clients));
-    plan
+    plan.tls = tls_client(ctx, system)?;
+    Ok(plan)
+}
+
+/// The TLS `system`'s clients speak: trusting the run's CA for a server wsbench started,
+/// what the scenario says for a target.
+fn tls_client(ctx: &RunCtx<'_>, system: &System) -> anyhow::Result<Option<TlsClient>> {
+    if !system.tls {
+        return Ok(None);
+    }
+    let trust = match (&system.server, ctx.tls) {
+        (ServerSpec::Target { .. }, _) | (_, None) => ctx.scenario.tls_trust.clone(),
+        (_, Some(files)) => TlsTrust::CaFile(files.ca.clone()),
+    };
+    TlsClient::new(&trust)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("TLS for {}: {e}", system.name))
 }
 
 fn plan_with_one_worker(ctx: &RunCtx<'_>, system: &System, endpoints: Vec<Endpoint>) -> LoadPlan {
@@ -90,6 +111,7 @@ fn plan_with_one_worker(ctx: &RunCtx<'_>, system: &System, endpoints: Vec<Endpoi
             .outage
             .map(|o| Backoff::new(o.reconnect_delay.0, o.reconnect_delay_max.0)),
         shard: ctx.shard,
+        tls: None,
     }
 }
 
@@ -107,7 +129,14 @@ pub fn server_args(s: &Scenario) -> Vec<String> {
 /// name that resolves off this machine is refused unless the run allows remote targets.
 pub fn endpoint_for(s: &Scenario, system: &System, url: &str) -> anyhow::Result<Endpoint> {
     let mut url = url::Url::parse(url).with_context(|| format!("'{url}' is not a URL"))?;
-    let scheme = system.protocol.spec().client_scheme;
+    let secure = matches!(url.scheme(), "https" | "wss");
+    let plain = system.protocol.spec().client_scheme;
+    let scheme = if secure {
+        format!("{plain}s")
+    } else {
+        plain.to_owned()
+    };
+    let scheme = scheme.as_str();
     if url.scheme() != scheme {
         url.set_scheme(scheme)
             .map_err(|()| anyhow::anyhow!("'{url}' cannot be opened as {scheme}://"))?;
@@ -122,7 +151,7 @@ pub fn endpoint_for(s: &Scenario, system: &System, url: &str) -> anyhow::Result<
         url.query_pairs_mut().extend_pairs(&adapter.query);
     }
     let addrs = url
-        .socket_addrs(|| Some(80))
+        .socket_addrs(|| Some(if secure { 443 } else { 80 }))
         .with_context(|| format!("cannot resolve {url}"))?;
     let addr = addrs
         .iter()

@@ -17,7 +17,7 @@ pub fn mistakes(scenario: &Scenario) -> Vec<String> {
         if !scenario.compared.contains(name) || program.contains('{') {
             continue;
         }
-        let resolved = def.start.argv(0).swap_remove(0);
+        let resolved = def.start.argv(0, None).swap_remove(0);
         if !runnable(&resolved) {
             let hint = if program.contains('/') {
                 format!(

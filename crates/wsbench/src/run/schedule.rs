@@ -34,9 +34,7 @@ pub async fn run_all(
     progress.enable_steady_tick(std::time::Duration::from_millis(200));
 
     let status = match result.scenario.search.clone() {
-        Some(search) => {
-            search::run(result, &search, plan.workers, &interrupt, &progress, path).await?
-        }
+        Some(search) => search::run(result, &search, plan, &interrupt, &progress, path).await?,
         None => run_points(result, plan, &interrupt, &progress, path).await?,
     };
     progress.finish_and_clear();
@@ -53,14 +51,7 @@ async fn run_points(
 ) -> anyhow::Result<Status> {
     let mut status = Status::Complete;
     for point in result.scenario.points().to_vec() {
-        let ctx = RunCtx::new(
-            &point.scenario,
-            plan.workers,
-            plan.shard,
-            plan.start_at,
-            interrupt,
-            progress,
-        );
+        let ctx = RunCtx::new(&point.scenario, plan, interrupt, progress);
         for repeat in 0..point.scenario.repeat {
             for system in point.scenario.systems() {
                 let run =

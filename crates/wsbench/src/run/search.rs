@@ -8,7 +8,6 @@ use indicatif::ProgressBar;
 use tokio_util::sync::CancellationToken;
 use wsbench_core::result::{RunResult, SearchOutcome, Status};
 use wsbench_core::scenario::Search;
-use wsbench_core::shard::Shard;
 use wsbench_core::system::SystemName;
 use wsbench_report::summary::summary_at;
 use wsbench_report::thresholds;
@@ -21,7 +20,7 @@ use super::schedule::measure_and_save;
 pub async fn run(
     result: &mut RunResult,
     search: &Search,
-    workers: super::plan::Workers,
+    plan: &super::RunPlan,
     interrupt: &CancellationToken,
     progress: &ProgressBar,
     path: &Path,
@@ -40,7 +39,7 @@ pub async fn run(
             let value = step.values[search.field.as_str()];
             let mut scenario = step.scenario.clone();
             scenario.compared = vec![name.clone()];
-            let ctx = RunCtx::new(&scenario, workers, Shard::WHOLE, None, interrupt, progress);
+            let ctx = RunCtx::new(&scenario, plan, interrupt, progress);
             let point = &step.values;
             for repeat in 0..scenario.repeat {
                 let status = measure_and_save(result, &ctx, &system, repeat, point, path).await?;

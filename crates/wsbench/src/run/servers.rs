@@ -14,7 +14,7 @@ use wsbench_core::redis_server::RedisServer;
 use wsbench_core::result::figures::NodeSample;
 use wsbench_core::result::{ClusterFigures, NodeFigures};
 use wsbench_core::scenario::Scenario;
-use wsbench_core::system::{ServerSpec, System};
+use wsbench_core::system::{ServerSpec, System, TlsFiles};
 use wsbench_loadgen::Endpoint;
 
 use super::child::ServerChild;
@@ -152,7 +152,11 @@ impl Servers {
 
     /// Starts `system`'s server: `scenario.nodes` built-in nodes (with a Redis when more
     /// than one), its command, or nothing for a target.
-    pub async fn start(scenario: &Scenario, system: &System) -> anyhow::Result<Servers> {
+    pub async fn start(
+        scenario: &Scenario,
+        system: &System,
+        tls: Option<&TlsFiles>,
+    ) -> anyhow::Result<Servers> {
         let mut servers = Servers::new(scenario);
         match &system.server {
             ServerSpec::Target { url, pid } => {
@@ -165,8 +169,10 @@ impl Servers {
             }
             ServerSpec::Command(spec) => {
                 let timeout = spec.ready_timeout.0;
-                let child = CommandChild::spawn(spec, servers.cpus.as_ref(), timeout).await?;
-                let url = format!("ws://{}{}", child.addr, spec.path);
+                let tls = tls.filter(|_| system.tls);
+                let child = CommandChild::spawn(spec, servers.cpus.as_ref(), tls, timeout).await?;
+                let scheme = if tls.is_some() { "wss" } else { "ws" };
+                let url = format!("{scheme}://{}{}", child.addr, spec.path);
                 servers
                     .endpoints
                     .push(endpoint_for(scenario, system, &url)?);

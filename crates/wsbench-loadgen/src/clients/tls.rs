@@ -1,0 +1,212 @@
+//! TLS for the lean clients (rustls, no OpenSSL): what a client trusts, and the stream a
+//! `wss://` client speaks WebSocket over. Bytes are counted under TLS, at the TCP socket,
+//! so a run's wire figures include the records, their headers and the handshakes.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use wsbench_core::counting::CountingStream;
+pub use wsbench_core::scenario::TlsTrust;
+
+use super::failure::ConnectFailure;
+use crate::live::WorkerLive;
+
+/// The TLS every `wss://` client of a plan speaks: built once from the plan's trust.
+#[derive(Clone)]
+pub struct TlsClient {
+    connector: TlsConnector,
+}
+
+impl std::fmt::Debug for TlsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsClient")
+    }
+}
+
+impl TlsClient {
+    /// The client configuration for `trust`: the system's roots, a CA file's, or none
+    /// checked (`insecure`). Sessions are not resumed across clients: each client is a
+    /// browser of its own, and shares no session cache with the others.
+    pub fn new(trust: &TlsTrust) -> Result<TlsClient, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?;
+        let mut config = match trust {
+            TlsTrust::Insecure => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+                .with_no_client_auth(),
+            TlsTrust::System => builder
+                .with_root_certificates(system_roots()?)
+                .with_no_client_auth(),
+            TlsTrust::CaFile(path) => builder
+                .with_root_certificates(roots_from(path)?)
+                .with_no_client_auth(),
+        };
+        config.resumption = rustls::client::Resumption::disabled();
+        Ok(TlsClient {
+            connector: TlsConnector::from(Arc::new(config)),
+        })
+    }
+
+    /// TLS over `tcp` to the server named by `host` (SNI, and the name its certificate
+    /// must carry: a DNS name or an IP address).
+    pub(crate) async fn connect(
+        &self,
+        host: &str,
+        tcp: CountingStream<WorkerLive>,
+    ) -> Result<Stream, ConnectFailure> {
+        let name = ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
+            .map_err(|_| ConnectFailure::Tls)?;
+        let tls = self
+            .connector
+            .connect(name, tcp)
+            .await
+            .map_err(|e| ConnectFailure::from_tls(&e))?;
+        Ok(Stream::Tls(Box::new(tls)))
+    }
+}
+
+fn system_roots() -> Result<RootCertStore, String> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        return Err(format!(
+            "no trusted root certificates found on this machine ({} errors): give \
+             tls_ca_file, or tls_insecure = true",
+            found.errors.len()
+        ));
+    }
+    Ok(roots)
+}
+
+fn roots_from(path: &std::path::Path) -> Result<RootCertStore, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<_, _>>())
+        .map_err(|e| format!("cannot read certificates from {}: {e}", path.display()))?;
+    let mut roots = RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(format!("{} holds no certificate", path.display()));
+    }
+    Ok(roots)
+}
+
+/// `insecure`: any certificate is taken, the handshake's signatures are still checked.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// What a lean client speaks WebSocket over: the counted TCP stream, or TLS over it.
+pub enum Stream {
+    /// `ws://`.
+    Plain(CountingStream<WorkerLive>),
+    /// `wss://` (boxed: a TLS session's state is several times a plain stream's).
+    Tls(Box<TlsStream<CountingStream<WorkerLive>>>),
+}
+
+impl Stream {
+    /// The TCP socket underneath, for socket options.
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s.get_ref(),
+            Stream::Tls(s) => s.get_ref().0.get_ref(),
+        }
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! TLS end to end: servers wsbench starts over TLS with a certificate made for the run,
+//! targets at `wss://` trusted through a CA file or not at all, and what a client that
+//! does not trust the server's certificate reports.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+
+use common::*;
+
+/// The seed's Node servers, each plain and over TLS at one load: everything owed arrives
+/// over TLS too, the TLS servers' URLs are `wss://`, the records cost bytes on the wire
+/// (counted at TCP), the run's CA and certificate are kept beside the result, and the
+/// report gives what TLS adds as its own ratio rows.
+#[test]
+fn the_node_servers_are_measured_plain_and_over_tls() {
+    if node_modules("the_node_servers_are_measured_plain_and_over_tls").is_none() {
+        return;
+    }
+    let dir = temp_dir("tls");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let ws = root.join("servers/node/ws-server.js").display().to_string();
+    let sio = root
+        .join("servers/node/socketio-server.js")
+        .display()
+        .to_string();
+    let path = scenario_copy(
+        &dir,
+        "tls.toml",
+        &[
+            ("clients = 200", "clients = 20"),
+            ("senders = 10", "senders = 2"),
+            ("warmup = \"3s\"", "warmup = \"1s\""),
+            ("duration = \"10s\"", "duration = \"2s\""),
+            ("repeat = 2", "repeat = 1"),
+            ("../servers/node/ws-server.js", &ws),
+            ("../servers/node/socketio-server.js", &sio),
+        ],
+        "",
+    );
+    let out = dir.join("out");
+    let result = run_ok(&path, &out, &[]);
+    assert!(out.join("tls/ca.pem").exists() && out.join("tls/cert.pem").exists());
+    let mut wire = std::collections::BTreeMap::new();
+    for run in &result.runs {
+        let name = run.system.as_str();
+        assert!(run.status.measured(), "{name}: {:?}", run.error);
+        assert_eq!(run.connections.connected, 20, "{name}");
+        assert!(run.messages.sent > 0, "{name}");
+        assert_eq!(run.messages.delivered, run.messages.expected, "{name}");
+        let secure = name.ends_with("-tls");
+        assert_eq!(run.tls, secure, "{name}");
+        assert_eq!(
+            run.server_url.starts_with("wss://"),
+            secure,
+            "{}",
+            run.server_url
+        );
+        wire.insert(name.to_owned(), run.wire.bytes_per_delivery);
+    }
+    for plain in ["node-ws", "node-socketio"] {
+        // A record's header and tag (22 bytes with AES-GCM) on every message at least.
+        let (p, t) = (wire[plain], wire[&format!("{plain}-tls")]);
+        assert!(t >= p + 16.0, "{plain}: {p} B plain, {t} B over TLS");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| node-ws-tls/node-ws |"), "{md}");
+    assert!(md.contains("| node-socketio-tls/node-ws-tls |"), "{md}");
+    assert!(md.contains("### node over TLS"), "{md}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A `wss://` target: trusted through `tls_ca_file`, every client connects and everything
+/// arrives; trusting only the machine's roots, no client can, and the run says it was TLS
+/// and what to give.
+#[test]
+fn a_wss_target_is_trusted_through_a_ca_file_and_refused_without_it() {
+    if node_modules("a_wss_target_is_trusted_through_a_ca_file_and_refused_without_it").is_none() {
+        return;
+    }
+    let dir = temp_dir("tls-target");
+    let (ca, cert, key) = certificates(&dir);
+    let port = free_port();
+    let server = root().join("servers/node/ws-server.js");
+    let mut node = Command::new("node")
+        .arg(&server)
+        .env("PORT", port.to_string())
+        .env("TLS_CERT", &cert)
+        .env("TLS_KEY", &key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(port);
+    let target = format!("ws=wss://127.0.0.1:{port}/");
+    let trusted = small_scenario(
+        &dir,
+        &[
+            (
+                "transports = [\"ws\", \"socketio\"]",
+                "transports = [\"ws\"]",
+            ),
+            ("clients = 20", "clients = 10"),
+            ("duration = \"2s\"", "duration = \"1s\""),
+        ],
+        &format!("tls_ca_file = \"{}\"\n", ca.display()),
+    );
+    let result = run_ok(&trusted, &dir.join("trusted"), &["--target", &target]);
+    let run = &result.runs[0];
+    assert!(
+        run.tls && run.server_url.starts_with("wss://"),
+        "{}",
+        run.server_url
+    );
+    assert_eq!(run.connections.connected, 10);
+    assert_eq!(run.messages.delivered, run.messages.expected);
+
+    let untrusted = dir.join("untrusted.toml");
+    let text = std::fs::read_to_string(&trusted).unwrap();
+    let text = text.replace(&format!("tls_ca_file = \"{}\"\n", ca.display()), "");
+    std::fs::write(&untrusted, text).unwrap();
+    let (code, result) = run_with(&untrusted, &dir.join("untrusted"), &["--target", &target]);
+    assert_eq!(code, Some(1));
+    let run = &result.runs[0];
+    assert_eq!(run.connections.connected, 0);
+    assert_eq!(
+        run.connections.failures.get("tls"),
+        Some(&10),
+        "{:?}",
+        run.connections
+    );
+    let error = run.error.as_deref().unwrap_or_default();
+    assert!(error.contains("TLS handshake failed"), "{error}");
+    let _ = node.kill();
+    let _ = node.wait();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A CA, and a certificate it signed for 127.0.0.1 with its key, as PEM files in `dir`.
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&paths.0, ca_cert.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the server never listened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
