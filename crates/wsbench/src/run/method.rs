@@ -1,8 +1,8 @@
 //! How a run is described in its result, for readers of the report: the method of
 //! docs/method.md, told for this run's systems and CPU placement.
 
-use wsbench_core::scenario::Scenario;
-use wsbench_core::system::ServerSpec;
+use wsbench_core::scenario::{Scenario, TlsTrust};
+use wsbench_core::system::{ServerSpec, System};
 
 use super::procfs::CpuSource;
 
@@ -29,10 +29,50 @@ pub fn lines(scenario: &Scenario) -> Vec<String> {
     ]);
     lines.extend(handicap());
     lines.extend(adapters(scenario));
+    lines.extend(tls(scenario));
     lines.extend(remote_hosts(scenario).iter().map(|(name, host)| {
         format!("{name}'s target {host} is not on this machine: allowed with --allow-remote; its figures include a real network between the load generator and the server.")
     }));
     lines
+}
+
+/// How the systems spoken to over TLS were, and what their clients trusted.
+fn tls(scenario: &Scenario) -> Option<String> {
+    let systems: Vec<System> = scenario.systems().into_iter().filter(|s| s.tls).collect();
+    if systems.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = systems.iter().map(|s| s.name.as_str()).collect();
+    let started = systems
+        .iter()
+        .any(|s| !matches!(s.server, ServerSpec::Target { .. }));
+    let mut line = format!(
+        "TLS: {} spoken to over TLS (wss://) by rustls 0.23 clients (ring; the version and \
+         cipher the server picks; each client its own session, none resumed); bytes on the \
+         wire are counted below TLS, records, headers and handshakes included.",
+        names.join(", ")
+    );
+    if started {
+        line.push_str(
+            " The servers wsbench started were given an ECDSA P-256 certificate for \
+             127.0.0.1 and localhost, signed by a CA made for the run (tls/ beside the \
+             result), which their clients trusted.",
+        );
+    }
+    let targets = systems
+        .iter()
+        .any(|s| matches!(s.server, ServerSpec::Target { .. }));
+    if targets {
+        line.push_str(match &scenario.tls_trust {
+            TlsTrust::System => " Targets were trusted through this machine's root certificates.",
+            TlsTrust::CaFile(_) => " Targets were trusted through tls_ca_file's certificates.",
+            TlsTrust::Insecure => {
+                " tls_insecure: targets' certificates were NOT checked (chain and name); the \
+                 figures are the same, the trust is not."
+            }
+        });
+    }
+    Some(line)
 }
 
 /// The targets of `scenario` that are not loopback addresses, as (system, host).

@@ -61,6 +61,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             "wsbench: warning: --allow-remote: {name} sends load to {host}, off this machine"
         );
     }
+    if scenario.tls_trust == wsbench_core::scenario::TlsTrust::Insecure {
+        eprintln!(
+            "wsbench: warning: tls_insecure: the clients check no server's certificate (chain \
+             or name)"
+        );
+    }
     if let Some(cpus) = &scenario.loadgen_cpus {
         // Before any thread exists: the runtime's and the workers' inherit it.
         cpus.apply_to_this_thread()
