@@ -118,3 +118,37 @@ fn tls_mistakes_are_located_and_say_what_to_do() {
         "{err}"
     );
 }
+
+/// `--tls-insecure` and `--tls-ca-file` replace the file's trust for one run; given
+/// together they are refused, naming the flag.
+#[test]
+fn the_command_lines_trust_replaces_the_files() {
+    use wsbench_core::scenario::{Overrides, Scenario};
+    let file = std::path::Path::new("scenarios/x.toml");
+    let insecure = Overrides {
+        tls_insecure: true,
+        ..Default::default()
+    };
+    let s = Scenario::parse(file, VALID, &insecure).unwrap();
+    assert_eq!(s.tls_trust, TlsTrust::Insecure);
+    let both = Overrides {
+        tls_ca_file: Some(PathBuf::from("ca.pem")),
+        ..insecure
+    };
+    let err = Scenario::parse(file, VALID, &both).unwrap_err().to_string();
+    assert!(
+        err.contains("--tls-insecure: trusts any certificate"),
+        "{err}"
+    );
+    let missing = Overrides {
+        tls_ca_file: Some(PathBuf::from("no/such/ca.pem")),
+        ..Default::default()
+    };
+    let err = Scenario::parse(file, VALID, &missing)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--tls-ca-file: no/such/ca.pem holds no readable PEM"),
+        "{err}"
+    );
+}

@@ -211,6 +211,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "SYSTEM=PID", value_parser = parse_target_pid)]
     pub target_pid: Vec<(SystemName, u32)>,
 
+    /// Trust the certificates of this PEM file (a CA) on a wss:// or https:// target,
+    /// instead of the machine's roots; replaces the scenario's tls_ca_file.
+    #[arg(long, value_name = "FILE", conflicts_with = "tls_insecure")]
+    pub tls_ca_file: Option<PathBuf>,
+
+    /// Check no target's certificate (chain or name): for a server's self-signed
+    /// certificate. Warned about, and said in the result's method notes.
+    #[arg(long)]
+    pub tls_insecure: bool,
+
     /// Allow targets that are not on this machine (a server on another host, a network
     /// namespace). Only from the command line: a scenario file cannot aim load elsewhere.
     /// The run prints the hosts it will load and records them in result.json.

@@ -74,7 +74,7 @@ fn the_node_servers_are_measured_plain_and_over_tls() {
 
 /// A `wss://` target: trusted through `tls_ca_file`, every client connects and everything
 /// arrives; trusting only the machine's roots, no client can, and the run says it was TLS
-/// and what to give.
+/// and what to give; `--tls-ca-file` gives it for one run.
 #[test]
 fn a_wss_target_is_trusted_through_a_ca_file_and_refused_without_it() {
     if node_modules("a_wss_target_is_trusted_through_a_ca_file_and_refused_without_it").is_none() {
@@ -133,6 +133,9 @@ fn a_wss_target_is_trusted_through_a_ca_file_and_refused_without_it() {
     );
     let error = run.error.as_deref().unwrap_or_default();
     assert!(error.contains("TLS handshake failed"), "{error}");
+    let flag = ["--target", &target, "--tls-ca-file", ca.to_str().unwrap()];
+    let result = run_ok(&untrusted, &dir.join("flag"), &flag);
+    assert_eq!(result.runs[0].connections.connected, 10);
     let _ = node.kill();
     let _ = node.wait();
     std::fs::remove_dir_all(dir).unwrap();

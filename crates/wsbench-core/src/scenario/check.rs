@@ -110,7 +110,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     let (thresholds, system_thresholds) = limits::thresholds(check, f, &known);
     let server_cpus = cpus(check, f, "server_cpus", "--server-cpus", &o.server_cpus);
     let loadgen_cpus = cpus(check, f, "loadgen_cpus", "--loadgen-cpus", &o.loadgen_cpus);
-    let tls = super::tls::tls(check, f);
+    let tls = super::tls::tls(check, f, o);
     let mut complete = true;
     let mut got = |ok: bool| complete &= ok;
     got(name.is_some() && transports.is_some() && mode.is_some() && room_size.is_some());

@@ -36,6 +36,10 @@ pub struct Overrides {
     pub loadgen_cpus: Option<crate::cpus::CpuSet>,
     /// `--allow-remote`: targets off this machine may be measured.
     pub allow_remote: bool,
+    /// `--tls-ca-file`: replaces the scenario's `tls_ca_file` (and `tls_insecure`).
+    pub tls_ca_file: Option<std::path::PathBuf>,
+    /// `--tls-insecure`: replaces the scenario's trust.
+    pub tls_insecure: bool,
 }
 
 /// The fields a scenario file may have at its top.

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::ScenarioError;
 use super::check::Common;
 use super::checker::{Checker, Fields};
+use super::parse::Overrides;
 use super::systems::SystemDef;
 use crate::client_library::ClientLibrary;
 use crate::system::SystemName;
@@ -26,12 +28,38 @@ pub enum TlsTrust {
     Insecure,
 }
 
-/// `tls = true|false` and the trust: `None` where a value is wrong (reported).
-pub(super) fn tls(check: &Checker<'_>, f: &Fields<'_>) -> Option<(bool, TlsTrust)> {
+/// `tls = true|false` and the trust (the command line's, else the file's): `None` where a
+/// value is wrong (reported).
+pub(super) fn tls(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> Option<(bool, TlsTrust)> {
     let on = match f.get("tls") {
         Some(v) => check.boolean("tls", v),
         None => Some(false),
     };
+    let file = trust(check, f);
+    let flags = match (o.tls_insecure, &o.tls_ca_file) {
+        (true, Some(_)) => {
+            let why = "trusts any certificate: it cannot be combined with --tls-ca-file";
+            check.push(ScenarioError::flag("--tls-insecure", why));
+            return None;
+        }
+        (true, None) => Some(TlsTrust::Insecure),
+        (false, Some(path)) if !holds_a_certificate(path) => {
+            let why = format!("{} holds no readable PEM certificate", path.display());
+            check.push(ScenarioError::flag("--tls-ca-file", why));
+            return None;
+        }
+        (false, Some(path)) => Some(TlsTrust::CaFile(std::path::absolute(path).ok()?)),
+        (false, None) => None,
+    };
+    Some((on?, flags.or(file?)?))
+}
+
+fn holds_a_certificate(path: &std::path::Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| t.contains("-----BEGIN CERTIFICATE-----"))
+}
+
+/// The file's trust: `tls_ca_file`, `tls_insecure`, or the machine's roots.
+fn trust(check: &Checker<'_>, f: &Fields<'_>) -> Option<Option<TlsTrust>> {
     let insecure = match f.get("tls_insecure") {
         Some(v) => check.boolean("tls_insecure", v),
         None => Some(false),
@@ -71,7 +99,7 @@ pub(super) fn tls(check: &Checker<'_>, f: &Fields<'_>) -> Option<(bool, TlsTrust
         (false, Some(path)) => TlsTrust::CaFile(path),
         (false, None) => TlsTrust::System,
     };
-    Some((on?, trust))
+    Some(Some(trust))
 }
 
 /// A system spoken to over TLS: a server wsbench starts must be given the run's

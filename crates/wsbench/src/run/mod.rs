@@ -151,6 +151,8 @@ fn checked(args: &RunArgs) -> Result<(Scenario, Shard), Vec<String>> {
         server_cpus: args.server_cpus.clone(),
         loadgen_cpus: args.loadgen_cpus.clone(),
         allow_remote: args.allow_remote,
+        tls_ca_file: args.tls_ca_file.clone(),
+        tls_insecure: args.tls_insecure,
     };
     let scenario = Scenario::load(&args.scenario, &overrides)
         .map_err(|errors| errors.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
