@@ -26,6 +26,10 @@ pub enum ServeEvent {
         addr: SocketAddr,
         /// The server's process id, for `/proc` sampling.
         pid: u32,
+        /// Where clients connect: `ws://` or, served over TLS, `wss://` (`https://` for
+        /// Socket.IO's polling). Absent from servers that predate it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
     },
     /// The answer to [`REQUEST_COUNTERS`].
     Counters(CountersSnapshot),
@@ -59,6 +63,7 @@ mod tests {
                 transport: "ws".into(),
                 addr: "127.0.0.1:4000".parse().unwrap(),
                 pid: 42,
+                url: Some("wss://127.0.0.1:4000/".into()),
             },
             ServeEvent::Counters(CountersSnapshot {
                 connections_open: 3,
@@ -81,6 +86,7 @@ mod tests {
             transport: "socketio".into(),
             addr: "127.0.0.1:5000".parse().unwrap(),
             pid: 7,
+            url: None,
         }
         .to_line();
         assert_eq!(

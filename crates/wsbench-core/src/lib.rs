@@ -62,6 +62,7 @@ pub mod result;
 pub mod scenario;
 pub mod shard;
 pub mod system;
+pub mod tls;
 pub mod upgrade;
 
 pub use counters::{CountersSnapshot, ServerCounters};

@@ -359,6 +359,9 @@ pub struct CommandSpec {
 
 /// The placeholder for the port in a command or its environment.
 pub const PORT_PLACEHOLDER: &str = "{port}";
+/// The placeholder for the running wsbench program, as a command's program: `wsbench serve`
+/// variants (another queue, TLS) as systems of their own.
+pub const WSBENCH_PLACEHOLDER: &str = "{wsbench}";
 /// The placeholder for the run's TLS certificate (PEM) of a server served over TLS.
 pub const CERT_PLACEHOLDER: &str = "{cert}";
 /// The placeholder for that certificate's private key (PEM).
@@ -386,10 +389,14 @@ impl CommandSpec {
             .iter()
             .map(|a| substitute(a, port, tls))
             .collect();
-        if let Some(program) = argv.first_mut()
-            && program.contains('/')
-        {
-            *program = self.resolve(program).to_string_lossy().into_owned();
+        if let Some(program) = argv.first_mut() {
+            if program == WSBENCH_PLACEHOLDER
+                && let Ok(exe) = std::env::current_exe()
+            {
+                *program = exe.to_string_lossy().into_owned();
+            } else if program.contains('/') {
+                *program = self.resolve(program).to_string_lossy().into_owned();
+            }
         }
         argv
     }

@@ -67,10 +67,6 @@ fn tls_mistakes_are_located_and_say_what_to_do() {
     std::fs::write(pem.with_extension("txt"), "not a certificate\n").unwrap();
     let cases = [
         (
-            format!("{VALID}tls = true\n"),
-            "scenarios/x.toml:13:7: tls: the built-in ws server does not serve TLS yet",
-        ),
-        (
             format!("{VALID}tls = \"yes\"\n"),
             "scenarios/x.toml:13:7: tls: must be true or false, not",
         ),
@@ -111,12 +107,9 @@ fn tls_mistakes_are_located_and_say_what_to_do() {
     }
     let _ = std::fs::remove_file(pem.with_extension("txt"));
     let _ = std::fs::remove_file(pem);
-    // Both built-in systems are named, each in a message of its own.
-    let err = parse(&format!("{VALID}tls = true\n")).unwrap_err();
-    assert!(
-        err.contains("the built-in socketio server does not serve TLS yet"),
-        "{err}"
-    );
+    // The built-in servers are given the run's certificate.
+    let s = parse(&format!("{VALID}tls = true\n")).unwrap();
+    assert!(s.systems().iter().all(|s| s.tls));
 }
 
 /// `--tls-insecure` and `--tls-ca-file` replace the file's trust for one run; given

@@ -14,6 +14,8 @@ use socketioxide::{SocketIo, SocketIoBuilder};
 use socketioxide_core::adapter::DefinedAdapter;
 use socketioxide_redis::{RedisAdapter, RedisAdapterCtr};
 use tokio::net::TcpListener;
+use tokio_rustls::rustls as rustls_config;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use wsbench_core::bounds::{QueueBytes, Waiting};
@@ -50,6 +52,9 @@ pub struct SioServerConfig {
     /// A test aid that makes the server worse on purpose (CPU burnt per delivery); none by
     /// default.
     pub handicap: Handicap,
+    /// Serve TLS (`https://`, `wss://`) with this configuration; plain without one. The
+    /// handshake must end within `handshake_timeout`.
+    pub tls: Option<Arc<rustls_config::ServerConfig>>,
 }
 
 impl Default for SioServerConfig {
@@ -63,6 +68,7 @@ impl Default for SioServerConfig {
             overflow: OverflowPolicy::Drop,
             handshake_timeout: Duration::from_secs(10),
             handicap: Handicap::default(),
+            tls: None,
         }
     }
 }
@@ -178,6 +184,8 @@ impl SioServer {
         let counters = shared.counters.clone();
         let (bounds, waiting) = (config.queue_bytes, Arc::new(Waiting::default()));
         let stall = config.ping_interval + config.ping_timeout;
+        let tls = config.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+        let deadline = config.handshake_timeout;
         tracker.spawn(async move {
             while let Some((stream, peer)) = next_connection(&listener, &stop).await {
                 let counted = CountingStream::new(stream, counters.clone());
@@ -187,11 +195,21 @@ impl SioServer {
                     link: Some(link),
                     ..svc.clone()
                 };
-                let conn = http
-                    .serve_connection(TokioIo::new(flow), svc)
-                    .with_upgrades();
-                let stop = stop.clone();
+                let (http, tls, stop) = (http.clone(), tls.clone(), stop.clone());
                 conns.spawn(async move {
+                    // Bytes are counted below TLS: records and handshakes are on the wire.
+                    let io = match tls {
+                        None => Either::Left(flow),
+                        Some(tls) => match tokio::time::timeout(deadline, tls.accept(flow)).await {
+                            Ok(Ok(stream)) => Either::Right(stream),
+                            Ok(Err(err)) => {
+                                tracing::debug!(%peer, %err, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => return,
+                        },
+                    };
+                    let conn = http.serve_connection(TokioIo::new(io), svc).with_upgrades();
                     let mut conn = std::pin::pin!(conn);
                     let ended = tokio::select! {
                         ended = conn.as_mut() => ended,

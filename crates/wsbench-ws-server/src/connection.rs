@@ -5,15 +5,17 @@
 
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::{SinkExt, Stream as _};
+use tokio_rustls::server::TlsStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_util::either::Either;
 use wsbench_core::counting::CountingStream;
 use wsbench_core::{ServerCounters, net};
 
@@ -25,6 +27,7 @@ use crate::outbox::{KICKED, Outbox, SHUT_DOWN};
 use crate::route::Route;
 use crate::server::Shared;
 use crate::socket::Socket;
+use crate::tls::Sink;
 
 /// A client's socket, counted for the server's wire figures.
 pub(crate) type Stream = CountingStream<ServerCounters>;
@@ -34,8 +37,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// Serves one accepted TCP connection to its end.
 pub(crate) async fn serve(stream: Stream, shared: Arc<Shared>) {
-    // Boxed: the handshake's state is freed once it is done, not kept in the task.
-    let accept = Box::pin(handshake::accept(stream, shared.config.handshake_timeout));
+    // Boxed: the handshakes' state is freed once they are done, not kept in the task.
+    let accept = Box::pin(handshakes(stream, &shared));
     let upgraded = tokio::select! {
         _ = shared.shutdown.cancelled() => return,
         upgraded = accept => upgraded,
@@ -43,19 +46,55 @@ pub(crate) async fn serve(stream: Stream, shared: Arc<Shared>) {
     let Some((stream, rest, route)) = upgraded else {
         return;
     };
-    let (read, write) = stream.into_inner().into_split();
     let counters = shared.counters.clone();
+    let (tcp, session) = match stream {
+        Either::Left(plain) => (plain.into_inner(), None),
+        Either::Right(tls) => {
+            let (counted, session) = tls.into_inner();
+            (counted.into_inner(), Some(Arc::new(Mutex::new(session))))
+        }
+    };
+    let (read, write) = tcp.into_split();
+    let sink = match &session {
+        None => Sink::Plain(write),
+        Some(session) => Sink::Tls {
+            tcp: write,
+            session: session.clone(),
+        },
+    };
     let outbox = Arc::new(Outbox::new(
-        write,
+        sink,
         shared.config.queue_capacity,
         shared.config.queue_bytes,
         shared.waiting.clone(),
         counters.clone(),
     ));
-    let socket = Socket::new(read, outbox.clone(), counters);
+    let socket = match session {
+        None => Socket::new(read, outbox.clone(), counters),
+        Some(session) => Socket::over_tls(read, session, outbox.clone(), counters),
+    };
     let config = ws_config(shared.config.max_message_size);
     let ws = WebSocketStream::from_partially_read(socket, rest, Role::Server, Some(config)).await;
     run(ws, outbox, route, shared).await;
+}
+
+/// The TLS handshake (serving TLS), then the WebSocket upgrade over it, each within the
+/// handshake deadline.
+async fn handshakes(
+    stream: Stream,
+    shared: &Shared,
+) -> Option<(Either<Stream, TlsStream<Stream>>, Vec<u8>, Route)> {
+    let deadline = shared.config.handshake_timeout;
+    let stream = match &shared.tls {
+        None => Either::Left(stream),
+        Some(tls) => Either::Right(
+            tokio::time::timeout(deadline, tls.accept(stream))
+                .await
+                .ok()?
+                .ok()?,
+        ),
+    };
+    handshake::accept(stream, deadline).await
 }
 
 fn ws_config(max_message_size: usize) -> WebSocketConfig {

@@ -6,12 +6,11 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use wsbench_core::upgrade::{self, Refusal};
 
-use crate::connection::Stream;
 use crate::route::Route;
 
 /// Largest request head accepted; a longer one gets 431 (Node's default limit).
@@ -23,10 +22,10 @@ const MAX_HEADERS: usize = 100;
 /// what the client sent after its request (the start of its WebSocket stream: it should
 /// wait, but may not) and the route. A refused or late request gets its HTTP answer and
 /// `None`.
-pub(crate) async fn accept(
-    mut stream: Stream,
+pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     deadline: Duration,
-) -> Option<(Stream, Vec<u8>, Route)> {
+) -> Option<(S, Vec<u8>, Route)> {
     let mut head = Vec::with_capacity(1024);
     let len = match tokio::time::timeout(deadline, read_head(&mut stream, &mut head)).await {
         Ok(Ok(len)) => len,
@@ -55,7 +54,10 @@ pub(crate) async fn accept(
 }
 
 /// Reads until the end of the request head; returns its length.
-async fn read_head(stream: &mut Stream, head: &mut Vec<u8>) -> Result<usize, Refusal> {
+async fn read_head<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    head: &mut Vec<u8>,
+) -> Result<usize, Refusal> {
     let mut scanned: usize = 0;
     loop {
         if head.len() >= MAX_HEAD {
@@ -137,7 +139,7 @@ fn check(head: &[u8]) -> Result<(String, Route), Refusal> {
 }
 
 /// Writes the refusal and closes; always `None`.
-async fn answer<T>(mut stream: Stream, refusal: Refusal) -> Option<T> {
+async fn answer<T, S: AsyncWrite + Unpin>(mut stream: S, refusal: Refusal) -> Option<T> {
     // A client that does not read its answer does not hold the connection.
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         stream.write_all(refusal.response().as_bytes()).await?;

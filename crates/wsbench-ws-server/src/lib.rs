@@ -24,6 +24,7 @@ mod relay;
 mod route;
 mod server;
 mod socket;
+mod tls;
 
 pub use route::Route;
 pub use server::{WsServer, WsServerConfig, WsServerHandle};

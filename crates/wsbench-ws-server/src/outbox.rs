@@ -16,10 +16,10 @@ use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
 use futures_util::task::AtomicWaker;
-use tokio::net::tcp::OwnedWriteHalf;
 use wsbench_core::bounds::{self, QueueBytes};
-use wsbench_core::counting::ByteCounter;
 use wsbench_core::{OverflowPolicy, ServerCounters};
+
+use crate::tls::Sink;
 
 /// Most entries one write gathers.
 const GATHER: usize = 32;
@@ -33,7 +33,7 @@ pub(crate) const SHUT_DOWN: u8 = 2;
 /// has not taken yet, how to wake its task, and how to end it. Its queue holds no memory
 /// until the socket first refuses a write.
 pub(crate) struct Outbox {
-    socket: OwnedWriteHalf,
+    socket: Sink,
     waiting: Mutex<Waiting>,
     capacity: usize,
     /// Bytes that may wait here, and over the whole server.
@@ -73,23 +73,19 @@ impl Waiting {
     /// takes it; `Ok(false)` when it takes nothing more now. Entries that queued up while
     /// the connection waited for a turn (a busy machine) go out in one segment rather than
     /// one each, which is what lets the server and its clients catch up.
-    fn write_waiting(
-        &mut self,
-        socket: &OwnedWriteHalf,
-        counted: &ServerCounters,
-    ) -> io::Result<bool> {
+    fn write_waiting(&mut self, socket: &Sink, counted: &ServerCounters) -> io::Result<bool> {
         let k = self.frames.len().min(GATHER);
         if k == 0 {
-            return Ok(false);
+            // Records of frames taken before may still wait (TLS).
+            return socket.flush_pending(counted).map(|_| false);
         }
         let mut iov = [IoSlice::new(&[]); GATHER];
         for (slot, (entry, _)) in iov.iter_mut().zip(&self.frames) {
             *slot = IoSlice::new(entry);
         }
-        match socket.try_write_vectored(&iov[..k]) {
+        match socket.try_write_vectored(&iov[..k], counted) {
             Ok(0) => Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => {
-                counted.add_written(n as u64);
                 self.bytes -= n as u64;
                 self.server.sub(n as u64);
                 self.consume(n);
@@ -151,10 +147,10 @@ impl Waiting {
 }
 
 impl Outbox {
-    /// An outbox writing to `socket`, in which at most `capacity` data frames and `bytes`
+    /// An outbox writing to `socket` (or TLS over it), in which at most `capacity` data frames and `bytes`
     /// may wait (`server` tallies the bytes waiting over the whole server).
     pub(crate) fn new(
-        socket: OwnedWriteHalf,
+        socket: Sink,
         capacity: usize,
         bytes: QueueBytes,
         server: Arc<bounds::Waiting>,
@@ -239,7 +235,7 @@ impl Outbox {
         let mut waiting = self.lock();
         // An error leaves the frames for the task, whose own write finds it again.
         let _ = self.write_all(&mut waiting);
-        if !waiting.frames.is_empty() {
+        if !waiting.frames.is_empty() || self.socket.pending() {
             self.waker.wake();
         }
     }
@@ -261,7 +257,7 @@ impl Outbox {
             // An error (would block, or broken) leaves the frame for the task, whose own
             // write finds out which.
             let _ = waiting.write_waiting(&self.socket, &self.counters);
-            if !waiting.frames.is_empty() {
+            if !waiting.frames.is_empty() || self.socket.pending() {
                 self.waker.wake();
             }
         }
@@ -282,11 +278,17 @@ impl Outbox {
             {
                 let mut waiting = self.lock();
                 self.write_all(&mut waiting)?;
-                if waiting.frames.is_empty() {
+                if waiting.frames.is_empty() && !self.socket.pending() {
                     return Poll::Ready(Ok(()));
                 }
             }
-            if self.socket.as_ref().poll_write_ready(cx)?.is_pending() {
+            if self
+                .socket
+                .tcp()
+                .as_ref()
+                .poll_write_ready(cx)?
+                .is_pending()
+            {
                 return Poll::Pending;
             }
         }
@@ -346,6 +348,7 @@ mod tests {
 
     use super::*;
     use tokio::io::AsyncReadExt;
+    use tokio::net::tcp::OwnedWriteHalf;
     use tokio::net::{TcpListener, TcpStream};
 
     async fn pair() -> (TcpStream, OwnedWriteHalf) {
@@ -364,7 +367,7 @@ mod tests {
         let counters = Arc::new(ServerCounters::default());
         let server = Arc::new(bounds::Waiting::default());
         let outbox = Outbox::new(
-            write,
+            Sink::Plain(write),
             16,
             QueueBytes::default(),
             server.clone(),

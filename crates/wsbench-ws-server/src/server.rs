@@ -41,6 +41,9 @@ pub struct WsServerConfig {
     /// A test aid that makes the server worse on purpose (CPU burnt and bytes padded per
     /// delivery); none by default.
     pub handicap: Handicap,
+    /// Serve TLS (`wss://`) with this configuration; plain without one. The TLS handshake
+    /// must end within `handshake_timeout` too.
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
 impl Default for WsServerConfig {
@@ -54,6 +57,7 @@ impl Default for WsServerConfig {
             overflow: OverflowPolicy::Drop,
             handshake_timeout: Duration::from_secs(10),
             handicap: Handicap::default(),
+            tls: None,
         }
     }
 }
@@ -71,6 +75,8 @@ pub(crate) struct Shared {
     pub(crate) shutdown: CancellationToken,
     /// Broadcasts to and from other nodes, when clustered.
     pub(crate) relay: Option<Relay>,
+    /// TLS handshakes, when it serves TLS.
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Shared {
@@ -119,7 +125,9 @@ impl WsServer {
             counters: counters.clone(),
             handicap: config.handicap,
         };
+        let tls = config.tls.clone().map(tokio_rustls::TlsAcceptor::from);
         let shared = Arc::new(Shared {
+            tls,
             config,
             counters,
             sending,

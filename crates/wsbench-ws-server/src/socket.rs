@@ -13,10 +13,17 @@ use wsbench_core::ServerCounters;
 use wsbench_core::counting::CountingStream;
 
 use crate::outbox::Outbox;
+use crate::tls;
 
 pub(crate) struct Socket {
-    read: CountingStream<ServerCounters, OwnedReadHalf>,
+    read: Read,
     outbox: Arc<Outbox>,
+}
+
+/// The receiving side: the socket itself, or TLS over it.
+enum Read {
+    Plain(CountingStream<ServerCounters, OwnedReadHalf>),
+    Tls(tls::Reader),
 }
 
 impl Socket {
@@ -26,7 +33,20 @@ impl Socket {
         counters: Arc<ServerCounters>,
     ) -> Socket {
         Socket {
-            read: CountingStream::new(read, counters),
+            read: Read::Plain(CountingStream::new(read, counters)),
+            outbox,
+        }
+    }
+
+    /// A socket whose bytes are records of `session`.
+    pub(crate) fn over_tls(
+        read: OwnedReadHalf,
+        session: tls::Session,
+        outbox: Arc<Outbox>,
+        counters: Arc<ServerCounters>,
+    ) -> Socket {
+        Socket {
+            read: Read::Tls(tls::Reader::new(read, session, outbox.clone(), counters)),
             outbox,
         }
     }
@@ -38,7 +58,10 @@ impl AsyncRead for Socket {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.read).poll_read(cx, buf)
+        match &mut self.read {
+            Read::Plain(read) => Pin::new(read).poll_read(cx, buf),
+            Read::Tls(read) => Pin::new(read).poll_read(cx, buf),
+        }
     }
 }
 

@@ -374,6 +374,20 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub handshake_timeout: Duration,
 
+    /// Serve TLS (wss://, https://). Without --tls-cert and --tls-key, with a certificate
+    /// made at start for 127.0.0.1 and localhost, which no client trusts (clients then need
+    /// --tls-insecure).
+    #[arg(long)]
+    pub tls: bool,
+
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Socket.IO only: engine.io ping timeout (e.g. "20s").
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
     pub ping_timeout: Duration,

@@ -3,6 +3,7 @@
 //! The binary is thin: [`main_with_args`] parses the command line and runs a subcommand, so
 //! tests and other programs can drive the same code in-process.
 
+mod certs;
 pub mod cli;
 pub mod exit;
 pub mod help;

@@ -4,6 +4,7 @@ use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -54,8 +55,42 @@ impl Running for SioServerHandle {
     }
 }
 
+/// The TLS `args` ask for: their files, or a certificate made now; `None` for plain.
+fn tls(args: &ServeArgs) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Ok(Some(wsbench_core::tls::server_config(cert, key)?)),
+        _ if args.tls => {
+            let (_, cert, key) = crate::certs::generate().context("cannot make a certificate")?;
+            eprintln!(
+                "wsbench serve: serving TLS with a certificate made now, which no client \
+                 trusts: clients need --tls-insecure (or give --tls-cert and --tls-key)"
+            );
+            Ok(Some(wsbench_core::tls::server_config_pem(
+                cert.as_bytes(),
+                key.as_bytes(),
+            )?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Where clients connect to a server of `args` at `addr`.
+fn url_of(args: &ServeArgs, addr: SocketAddr, tls: bool) -> String {
+    let scheme = match (args.transport, tls) {
+        (BuiltinServer::Ws, false) => "ws",
+        (BuiltinServer::Ws, true) => "wss",
+        (BuiltinServer::Socketio, false) => "http",
+        (BuiltinServer::Socketio, true) => "https",
+    };
+    format!("{scheme}://{addr}/")
+}
+
 /// Starts the built-in server `args` names on `listener`.
-async fn start(args: &ServeArgs, listener: TcpListener) -> anyhow::Result<Box<dyn Running>> {
+async fn start(
+    args: &ServeArgs,
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> anyhow::Result<Box<dyn Running>> {
     Ok(match args.transport {
         BuiltinServer::Ws => {
             let config = WsServerConfig {
@@ -67,6 +102,7 @@ async fn start(args: &ServeArgs, listener: TcpListener) -> anyhow::Result<Box<dy
                 overflow: args.overflow,
                 handshake_timeout: args.handshake_timeout,
                 handicap: args.handicap(),
+                tls,
             };
             Box::new(match &args.redis {
                 None => WsServer::start(listener, config)?,
@@ -83,6 +119,7 @@ async fn start(args: &ServeArgs, listener: TcpListener) -> anyhow::Result<Box<dy
                 overflow: args.overflow,
                 handshake_timeout: args.handshake_timeout,
                 handicap: args.handicap(),
+                tls,
             };
             Box::new(match &args.redis {
                 None => SioServer::start(listener, config)?,
@@ -107,7 +144,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve(args: ServeArgs, addr: SocketAddr) -> anyhow::Result<ExitCode> {
     let listener = net::bind_listener(addr).with_context(|| format!("cannot listen on {addr}"))?;
-    let server = start(&args, listener).await?;
+    let tls = tls(&args)?;
+    let secure = tls.is_some();
+    let server = start(&args, listener, tls).await?;
     let mut sigterm = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut sigint = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
 
@@ -115,6 +154,7 @@ async fn serve(args: ServeArgs, addr: SocketAddr) -> anyhow::Result<ExitCode> {
         transport: args.transport.as_str().to_owned(),
         addr: server.local_addr(),
         pid: std::process::id(),
+        url: Some(url_of(&args, server.local_addr(), secure)),
     });
     let mut requests = read_requests();
 

@@ -160,6 +160,14 @@ fn way(command: &str, dir: &Path, owned: &Owned) -> Way {
             ])),
             None => Way::Skip("redis-server is not installed (said above)"),
         }
+    } else if c.starts_with("wsbench serve") && c.contains("--tls-cert cert.pem") {
+        // The example's certificate and key, made where it runs.
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+        Way::Serve(subs(&[("8080", free_port().to_string())]))
     } else if c.starts_with("wsbench serve") {
         Way::Serve(subs(&[("8080", free_port().to_string())]))
     } else if c.starts_with("wsbench report") {

@@ -187,3 +187,96 @@ fn wait_for_port(port: u16) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// wsbench's own servers serve TLS given the run's certificate (`tls = true`): everything
+/// owed arrives, over `wss://`, each delivery a record on the wire.
+#[test]
+fn the_built_in_servers_serve_the_runs_certificate() {
+    let dir = temp_dir("tls-builtin");
+    let path = small_scenario(
+        &dir,
+        &[("duration = \"2s\"", "duration = \"1s\"")],
+        "tls = true\n",
+    );
+    let result = run_ok(&path, &dir.join("out"), &[]);
+    for run in &result.runs {
+        let name = run.system.as_str();
+        assert!(
+            run.tls && run.server_url.starts_with("wss://"),
+            "{}",
+            run.server_url
+        );
+        assert_eq!(run.connections.connected, 20, "{name}");
+        assert!(run.messages.sent > 0, "{name}");
+        assert_eq!(run.messages.delivered, run.messages.expected, "{name}");
+        // 64-byte probes: 66 bytes a frame plain, and a record's header and tag over TLS.
+        assert!(
+            run.wire.bytes_per_delivery >= 66.0 + 16.0,
+            "{name}: {:?}",
+            run.wire
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Over TLS too, clients that stop reading are bounded by the overflow policy (what the
+/// socket does not take waits as records, counted) and the others get everything.
+#[test]
+fn slow_consumers_over_tls_are_bounded_and_the_readers_served() {
+    let dir = temp_dir("tls-slow");
+    let path = scenario_copy(
+        &dir,
+        "slow-consumer.toml",
+        &[
+            ("clients = 1000", "clients = 12"),
+            ("ramp = \"2s\"", "ramp = \"300ms\""),
+            ("senders = 10", "senders = 2"),
+            ("rate = 10", "rate = 50"),
+            ("payload = 8192", "payload = 60000"),
+            (
+                "stalled = 0.1",
+                "stalled = 4\nqueue_capacity = 16\ntls = true",
+            ),
+            ("warmup = \"3s\"", "warmup = \"500ms\""),
+            ("duration = \"45s\"", "duration = \"4s\""),
+        ],
+        "",
+    );
+    let result = run_ok(&path, &dir.join("out"), &[]);
+    for run in &result.runs {
+        let t = &run.system;
+        assert!(run.status.measured() && run.tls, "{t}: {:?}", run.error);
+        assert_eq!(run.messages.expected, run.messages.sent * 7, "{t}");
+        assert_eq!(run.messages.delivered, run.messages.expected, "{t}");
+        let counters = run.server.as_ref().unwrap().counters.unwrap();
+        assert!(counters.deliveries_dropped > 0, "{t}: {counters:?}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `wsbench serve --tls` says where clients connect: `wss://` for raw WebSocket, `https://`
+/// for Socket.IO.
+#[test]
+fn serve_with_tls_says_its_secure_url() {
+    use std::io::BufRead;
+    for (server, scheme) in [("ws", "wss://"), ("socketio", "https://")] {
+        let mut child = wsbench()
+            .args(["serve", server, "--tls"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        let event = wsbench_core::control::ServeEvent::from_line(&line).unwrap();
+        let wsbench_core::control::ServeEvent::Ready { url, addr, .. } = event else {
+            panic!("{line}");
+        };
+        assert_eq!(url, Some(format!("{scheme}{addr}/")), "{line}");
+    }
+}

@@ -253,7 +253,11 @@ fn env(check: &Checker<'_>, field: &str, v: &Value) -> Option<BTreeMap<String, S
 }
 
 /// The program's name without its directory: `node` for `/usr/bin/node`.
+/// `wsbench serve` (`{wsbench}`) runs on wsbench's own runtime.
 fn program(path: &str) -> String {
+    if path == crate::system::WSBENCH_PLACEHOLDER {
+        return "rust".to_owned();
+    }
     path.rsplit('/').next().unwrap_or(path).to_owned()
 }
 

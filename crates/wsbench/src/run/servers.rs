@@ -182,8 +182,9 @@ impl Servers {
                     .push(Node::new(Process::Command(child), pid, Some(addr)));
             }
             ServerSpec::Builtin(builtin) => {
+                let tls = tls.filter(|_| system.tls);
                 servers
-                    .start_builtin(scenario, system, builtin.as_str())
+                    .start_builtin(scenario, system, builtin.as_str(), tls)
                     .await?;
             }
         }
@@ -195,8 +196,14 @@ impl Servers {
         scenario: &Scenario,
         system: &System,
         builtin: &'static str,
+        tls: Option<&TlsFiles>,
     ) -> anyhow::Result<()> {
         let mut args = server_args(scenario);
+        if let Some(files) = tls {
+            for (flag, path) in [("--tls-cert", &files.cert), ("--tls-key", &files.key)] {
+                args.extend([flag.to_owned(), path.display().to_string()]);
+            }
+        }
         if scenario.nodes > 1 {
             let server =
                 RedisServer::start().context("cannot start redis-server for the cluster")?;
@@ -212,7 +219,8 @@ impl Servers {
         self.serve = Some((builtin, args));
         for _ in 0..scenario.nodes {
             let child = self.spawn("127.0.0.1:0").await?;
-            let url = format!("ws://{}/", child.addr);
+            let scheme = if tls.is_some() { "wss" } else { "ws" };
+            let url = format!("{scheme}://{}/", child.addr);
             self.endpoints.push(endpoint_for(scenario, system, &url)?);
             let (pid, addr) = (child.pid, child.addr);
             self.nodes
