@@ -74,6 +74,7 @@ fn connect<W: Wire>(endpoint: &Endpoint) -> Pin<Box<dyn Future<Output = Socket> 
         };
         wsbench_loadgen::clients::connect(&wire::<W>(), dial, &live, Duration::from_secs(10))
             .await
+            .map(|(socket, _)| socket)
             .unwrap_or_else(|e| panic!("connect failed: {}", e.as_str()))
     })
 }

@@ -132,6 +132,11 @@ pub struct HistogramFigures {
 }
 
 impl HistogramFigures {
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
     /// The 99th percentile in milliseconds, if anything was recorded.
     pub fn p99_ms(&self) -> Option<f64> {
         (self.count > 0).then(|| self.p99_us as f64 / 1e3)

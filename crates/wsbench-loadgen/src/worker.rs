@@ -45,6 +45,15 @@ impl WorkerCtx {
         }
     }
 
+    /// Records how long a client's TCP connect and TLS handshake took.
+    pub(crate) fn handshook(&self, phases: crate::clients::Phases) {
+        let counts = &mut self.report.borrow_mut().counts;
+        counts.connect_tcp.record_ns(phases.tcp_ns);
+        if let Some(tls) = phases.tls_ns {
+            counts.connect_tls.record_ns(tls);
+        }
+    }
+
     /// Records a client ready, `started_ns` being when its connection attempt began.
     pub(crate) fn connected(&self, started_ns: u64) {
         let mut report = self.report.borrow_mut();

@@ -385,6 +385,42 @@ pub const CONNECTS_PER_S: Metric = Metric {
     scale: Scale::AsIs,
 };
 
+/// A lean client's TCP connect, median: the part of its setup before TLS and the upgrade.
+pub const TCP_CONNECT_P50: Metric = Metric {
+    key: "tcp_connect_p50_ms",
+    label: "TCP connect p50",
+    short: "tcp p50",
+    unit: "ms",
+    decimals: 2,
+    better: Better::Lower,
+    kind: Kind::Volatile {
+        min_samples: Some(100),
+    },
+    source: Source::Connect,
+    ratio_row: true,
+    get: |r| (!r.connections.tcp_time.is_empty()).then(|| ms(r.connections.tcp_time.p50_us)),
+    block: None,
+    scale: Scale::AsIs,
+};
+
+/// A lean client's TLS handshake, median (over TLS only).
+pub const TLS_HANDSHAKE_P50: Metric = Metric {
+    key: "tls_handshake_p50_ms",
+    label: "TLS handshake p50",
+    short: "tls p50",
+    unit: "ms",
+    decimals: 2,
+    better: Better::Lower,
+    kind: Kind::Volatile {
+        min_samples: Some(100),
+    },
+    source: Source::Connect,
+    ratio_row: true,
+    get: |r| (!r.connections.tls_time.is_empty()).then(|| ms(r.connections.tls_time.p50_us)),
+    block: None,
+    scale: Scale::AsIs,
+};
+
 /// Every compared metric, in report order.
 pub const METRICS: &[Metric] = &[
     DELIVERED_PER_S,
@@ -399,6 +435,8 @@ pub const METRICS: &[Metric] = &[
     CONNECT_P50,
     CONNECT_P99,
     CONNECTS_PER_S,
+    TCP_CONNECT_P50,
+    TLS_HANDSHAKE_P50,
 ];
 
 #[cfg(test)]

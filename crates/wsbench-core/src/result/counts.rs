@@ -19,6 +19,10 @@ pub struct Counts {
     pub failures: BTreeMap<String, u64>,
     /// Connection setup times.
     pub connect_time: LatencyHistogram,
+    /// The TCP connect of each lean client's setup.
+    pub connect_tcp: LatencyHistogram,
+    /// The TLS handshake of each lean client's setup, over TLS.
+    pub connect_tls: LatencyHistogram,
     /// From the first connection attempt to the last client ready, ns (the longest of the
     /// processes added up: they connect side by side).
     pub connect_span_ns: u64,
@@ -53,6 +57,8 @@ impl Counts {
             *self.failures.entry(kind.clone()).or_default() += n;
         }
         self.connect_time.merge(&o.connect_time);
+        self.connect_tcp.merge(&o.connect_tcp);
+        self.connect_tls.merge(&o.connect_tls);
         self.connect_span_ns = self.connect_span_ns.max(o.connect_span_ns);
         self.sent += o.sent;
         self.unsent += o.unsent;

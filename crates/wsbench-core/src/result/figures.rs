@@ -84,6 +84,8 @@ impl Tally {
                 disconnected: c.disconnected,
                 failures: c.failures.clone(),
                 connect_time: histogram(&c.connect_time),
+                connect_tcp: histogram(&c.tcp_time),
+                connect_tls: histogram(&c.tls_time),
                 connect_span_ns: (c.connect_span_s * 1e9).round() as u64,
                 sent: m.sent,
                 unsent: m.unsent,
@@ -137,6 +139,8 @@ impl Tally {
             disconnected: c.disconnected,
             failures: c.failures.clone(),
             connect_time: c.connect_time.figures(),
+            tcp_time: c.connect_tcp.figures(),
+            tls_time: c.connect_tls.figures(),
             connect_span_s: span_s,
             connects_per_s: if span_s > 0.0 {
                 c.connected as f64 / span_s

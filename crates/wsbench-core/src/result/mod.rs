@@ -212,6 +212,12 @@ pub struct Connections {
     /// Time from TCP connect to ready (WebSocket handshake; for Socket.IO also engine.io
     /// open and namespace connect).
     pub connect_time: HistogramFigures,
+    /// Of that, the TCP connect (lean clients; absent for rust_socketio's).
+    #[serde(default, skip_serializing_if = "HistogramFigures::is_empty")]
+    pub tcp_time: HistogramFigures,
+    /// Of that, the TLS handshake (lean clients over TLS).
+    #[serde(default, skip_serializing_if = "HistogramFigures::is_empty")]
+    pub tls_time: HistogramFigures,
     /// From the first connection attempt to the last client ready, seconds: how long the
     /// whole population took to connect.
     #[serde(default)]

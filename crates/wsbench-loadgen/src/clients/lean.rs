@@ -35,7 +35,8 @@ impl<W: Wire> Connection for Lean<W> {
             read_buffer: plan.read_buffer(),
             tls: plan.tls.as_ref(),
         };
-        let ws = wire::connect(&wire, dial, &ctx.live, plan.connect_timeout).await?;
+        let (ws, phases) = wire::connect(&wire, dial, &ctx.live, plan.connect_timeout).await?;
+        ctx.handshook(phases);
         Ok(Lean {
             ws,
             wire,

@@ -19,7 +19,7 @@ pub use failure::ConnectFailure;
 pub use raw_ws::RawWs;
 pub use socketio::SocketIoWs;
 pub use tls::{Stream, TlsClient, TlsTrust};
-pub use wire::{Dial, Endpoint, Incoming, Role, Socket, Wire, connect};
+pub use wire::{Dial, Endpoint, Incoming, Phases, Role, Socket, Wire, connect};
 
 use crate::plan::ClientLibrary;
 use crate::worker::WorkerCtx;

@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::Role as WsRole;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use wsbench_core::adapter::Adapter;
+use wsbench_core::clock::monotonic_ns;
 use wsbench_core::counting::CountingStream;
 use wsbench_core::net;
 use wsbench_core::scenario::Encoding;
@@ -122,24 +123,42 @@ pub struct Dial<'a> {
     pub tls: Option<&'a TlsClient>,
 }
 
+/// How long the first steps of a client's setup took: its TCP connect, and its TLS
+/// handshake (`wss://`); the upgrade and the protocol's handshake are the rest.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Phases {
+    /// The TCP connect, ns.
+    pub tcp_ns: u64,
+    /// The TLS handshake, ns (`None`: plain).
+    pub tls_ns: Option<u64>,
+}
+
 /// Opens TCP (and TLS over it for a `wss://` endpoint), upgrades to WebSocket (with the
 /// adapter's headers and subprotocols) and runs the protocol's handshake, within
-/// `timeout`: a ready client.
+/// `timeout`: a ready client, and how long its TCP and TLS steps took.
 pub async fn connect<W: Wire>(
     wire: &W,
     dial: Dial<'_>,
     live: &Arc<WorkerLive>,
     timeout: Duration,
-) -> Result<Socket, ConnectFailure> {
+) -> Result<(Socket, Phases), ConnectFailure> {
     let attempt = async {
+        let start = monotonic_ns();
         let tcp = open_tcp(dial.endpoint.addr, dial.source).await?;
+        let tcp_done = monotonic_ns();
+        let mut phases = Phases {
+            tcp_ns: tcp_done - start,
+            tls_ns: None,
+        };
         net::tune_stream(&tcp).map_err(|e| ConnectFailure::from_io(&e))?;
         let counted = CountingStream::new(tcp, live.clone());
         let mut stream = match tls_host(&dial.endpoint.url) {
             None => Stream::Plain(counted),
             Some(host) => {
                 let tls = dial.tls.ok_or(ConnectFailure::Tls)?;
-                tls.connect(&host, counted).await?
+                let stream = tls.connect(&host, counted).await?;
+                phases.tls_ns = Some(monotonic_ns() - tcp_done);
+                stream
             }
         };
         let offered = &wire.adapter().subprotocols;
@@ -149,7 +168,7 @@ pub async fn connect<W: Wire>(
             WebSocketStream::from_partially_read(stream, tail, WsRole::Client, Some(config)).await;
         wire.handshake(&mut ws, dial.role, dial.id).await?;
         net::delay_acks(ws.get_ref().tcp()).map_err(|e| ConnectFailure::from_io(&e))?;
-        Ok(ws)
+        Ok((ws, phases))
     };
     tokio::time::timeout(timeout, attempt)
         .await
