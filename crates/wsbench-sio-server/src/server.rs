@@ -197,11 +197,12 @@ impl SioServer {
                 };
                 let (http, tls, stop) = (http.clone(), tls.clone(), stop.clone());
                 conns.spawn(async move {
-                    // Bytes are counted below TLS: records and handshakes are on the wire.
+                    // Bytes are counted below TLS: records and handshakes are on the wire. The
+                    // TLS stream is boxed, so that a plain connection does not hold its size.
                     let io = match tls {
                         None => Either::Left(flow),
                         Some(tls) => match tokio::time::timeout(deadline, tls.accept(flow)).await {
-                            Ok(Ok(stream)) => Either::Right(stream),
+                            Ok(Ok(stream)) => Either::Right(Box::new(stream)),
                             Ok(Err(err)) => {
                                 tracing::debug!(%peer, %err, "TLS handshake failed");
                                 return;

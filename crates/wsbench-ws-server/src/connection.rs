@@ -50,7 +50,7 @@ pub(crate) async fn serve(stream: Stream, shared: Arc<Shared>) {
     let (tcp, session) = match stream {
         Either::Left(plain) => (plain.into_inner(), None),
         Either::Right(tls) => {
-            let (counted, session) = tls.into_inner();
+            let (counted, session) = (*tls).into_inner();
             (counted.into_inner(), Some(Arc::new(Mutex::new(session))))
         }
     };
@@ -79,20 +79,19 @@ pub(crate) async fn serve(stream: Stream, shared: Arc<Shared>) {
 }
 
 /// The TLS handshake (serving TLS), then the WebSocket upgrade over it, each within the
-/// handshake deadline.
+/// handshake deadline. The TLS stream is boxed: unboxed, a session's size would be in every
+/// connection's task, plain ones included.
 async fn handshakes(
     stream: Stream,
     shared: &Shared,
-) -> Option<(Either<Stream, TlsStream<Stream>>, Vec<u8>, Route)> {
+) -> Option<(Either<Stream, Box<TlsStream<Stream>>>, Vec<u8>, Route)> {
     let deadline = shared.config.handshake_timeout;
     let stream = match &shared.tls {
         None => Either::Left(stream),
-        Some(tls) => Either::Right(
-            tokio::time::timeout(deadline, tls.accept(stream))
-                .await
-                .ok()?
-                .ok()?,
-        ),
+        Some(tls) => {
+            let accepted = tokio::time::timeout(deadline, tls.accept(stream)).await;
+            Either::Right(Box::new(accepted.ok()?.ok()?))
+        }
     };
     handshake::accept(stream, deadline).await
 }
