@@ -45,10 +45,11 @@ impl WorkerCtx {
         }
     }
 
-    /// Records how long a client's TCP connect and TLS handshake took.
+    /// Records how long a client's TCP connect, TLS handshake and upgrade took.
     pub(crate) fn handshook(&self, phases: crate::clients::Phases) {
         let counts = &mut self.report.borrow_mut().counts;
         counts.connect_tcp.record_ns(phases.tcp_ns);
+        counts.connect_upgrade.record_ns(phases.upgrade_ns);
         if let Some(tls) = phases.tls_ns {
             counts.connect_tls.record_ns(tls);
         }

@@ -421,6 +421,26 @@ pub const TLS_HANDSHAKE_P50: Metric = Metric {
     scale: Scale::AsIs,
 };
 
+/// A lean client's WebSocket upgrade (request to 101), median.
+pub const UPGRADE_P50: Metric = Metric {
+    key: "upgrade_p50_ms",
+    label: "upgrade p50",
+    short: "upg p50",
+    unit: "ms",
+    decimals: 2,
+    better: Better::Lower,
+    kind: Kind::Volatile {
+        min_samples: Some(100),
+    },
+    source: Source::Connect,
+    ratio_row: true,
+    get: |r| {
+        (!r.connections.upgrade_time.is_empty()).then(|| ms(r.connections.upgrade_time.p50_us))
+    },
+    block: None,
+    scale: Scale::AsIs,
+};
+
 /// Every compared metric, in report order.
 pub const METRICS: &[Metric] = &[
     DELIVERED_PER_S,
@@ -437,6 +457,7 @@ pub const METRICS: &[Metric] = &[
     CONNECTS_PER_S,
     TCP_CONNECT_P50,
     TLS_HANDSHAKE_P50,
+    UPGRADE_P50,
 ];
 
 #[cfg(test)]

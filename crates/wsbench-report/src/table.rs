@@ -4,7 +4,7 @@
 use crate::metrics::{
     CONNECT_P50, CONNECT_P99, CONNECTS_PER_S, CPU_PER_DELIVERY, DELIVERED_PER_S, LATENCY_MAX,
     LATENCY_P50, LATENCY_P99, LATENCY_P999, LOSS, MEMORY_PER_CONNECTION, METRICS, Metric,
-    TCP_CONNECT_P50, TLS_HANDSHAKE_P50, WIRE_PER_DELIVERY,
+    TCP_CONNECT_P50, TLS_HANDSHAKE_P50, UPGRADE_P50, WIRE_PER_DELIVERY,
 };
 use crate::summary::{Stat, SystemSummary, ratio};
 use crate::summary::{baseline_of, own_counterpart, plain_twin};
@@ -156,14 +156,17 @@ pub fn side_by_side_halves(summaries: &[SystemSummary]) -> (Table, Table) {
 /// Metrics of the connections table.
 const CONNECT_COLUMNS: &[&Metric] = &[&CONNECTS_PER_S, &CONNECT_P50, &CONNECT_P99];
 
-/// How the clients connected: rate, handshake times (and where some spoke TLS, the TCP
-/// connect and the TLS handshake apart) and failures by kind (summed over repeats), the
-/// figures a connect storm is about.
+/// How the clients connected: rate, handshake times (and, where measured, its steps: TCP
+/// connect, TLS handshake, WebSocket upgrade) and failures by kind (summed over repeats),
+/// the figures a connect storm is about.
 pub fn connections(summaries: &[SystemSummary]) -> Table {
     let mut columns = CONNECT_COLUMNS.to_vec();
-    if summaries.iter().any(|s| s.tls) {
-        columns.extend([&TCP_CONNECT_P50, &TLS_HANDSHAKE_P50]);
-    }
+    let steps = [&TCP_CONNECT_P50, &TLS_HANDSHAKE_P50, &UPGRADE_P50];
+    columns.extend(
+        steps
+            .into_iter()
+            .filter(|m| summaries.iter().any(|s| s.stat(m).is_some())),
+    );
     let mut header = vec!["transport".to_owned(), "connected".to_owned()];
     header.extend(columns.iter().map(|m| format!("{} {}", m.label, m.unit)));
     header.push("failures".to_owned());

@@ -215,9 +215,10 @@ fn the_built_in_servers_serve_the_runs_certificate() {
             "{name}: {:?}",
             run.wire
         );
-        // Each client's setup in its steps: the TCP connect and the TLS handshake.
+        // Each client's setup in its steps: TCP connect, TLS handshake, upgrade.
         let c = &run.connections;
-        assert_eq!((c.tcp_time.count, c.tls_time.count), (20, 20), "{name}");
+        let counts = (c.tcp_time.count, c.tls_time.count, c.upgrade_time.count);
+        assert_eq!(counts, (20, 20, 20), "{name}");
         assert!(c.tls_time.p50_us <= c.connect_time.p50_us, "{c:?}");
     }
     let md = std::fs::read_to_string(dir.join("out/report.md")).unwrap();

@@ -23,6 +23,8 @@ pub struct Counts {
     pub connect_tcp: LatencyHistogram,
     /// The TLS handshake of each lean client's setup, over TLS.
     pub connect_tls: LatencyHistogram,
+    /// The WebSocket upgrade of each lean client's setup.
+    pub connect_upgrade: LatencyHistogram,
     /// From the first connection attempt to the last client ready, ns (the longest of the
     /// processes added up: they connect side by side).
     pub connect_span_ns: u64,
@@ -59,6 +61,7 @@ impl Counts {
         self.connect_time.merge(&o.connect_time);
         self.connect_tcp.merge(&o.connect_tcp);
         self.connect_tls.merge(&o.connect_tls);
+        self.connect_upgrade.merge(&o.connect_upgrade);
         self.connect_span_ns = self.connect_span_ns.max(o.connect_span_ns);
         self.sent += o.sent;
         self.unsent += o.unsent;

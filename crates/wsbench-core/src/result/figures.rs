@@ -86,6 +86,7 @@ impl Tally {
                 connect_time: histogram(&c.connect_time),
                 connect_tcp: histogram(&c.tcp_time),
                 connect_tls: histogram(&c.tls_time),
+                connect_upgrade: histogram(&c.upgrade_time),
                 connect_span_ns: (c.connect_span_s * 1e9).round() as u64,
                 sent: m.sent,
                 unsent: m.unsent,
@@ -141,6 +142,7 @@ impl Tally {
             connect_time: c.connect_time.figures(),
             tcp_time: c.connect_tcp.figures(),
             tls_time: c.connect_tls.figures(),
+            upgrade_time: c.connect_upgrade.figures(),
             connect_span_s: span_s,
             connects_per_s: if span_s > 0.0 {
                 c.connected as f64 / span_s

@@ -218,6 +218,10 @@ pub struct Connections {
     /// Of that, the TLS handshake (lean clients over TLS).
     #[serde(default, skip_serializing_if = "HistogramFigures::is_empty")]
     pub tls_time: HistogramFigures,
+    /// Of that, the WebSocket upgrade, request to 101 (lean clients); the protocol's own
+    /// handshake is the rest.
+    #[serde(default, skip_serializing_if = "HistogramFigures::is_empty")]
+    pub upgrade_time: HistogramFigures,
     /// From the first connection attempt to the last client ready, seconds: how long the
     /// whole population took to connect.
     #[serde(default)]
