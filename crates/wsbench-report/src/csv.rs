@@ -94,9 +94,7 @@ mod tests {
     use super::*;
     use wsbench_core::result::ThresholdCheck;
 
-    fn pair() -> RunResult {
-        serde_json::from_str(include_str!("../tests/fixtures/pair-result.json")).unwrap()
-    }
+    use crate::fixtures::pair;
 
     fn check(label: &str, limit: &str, value: f64, pass: bool) -> ThresholdCheck {
         ThresholdCheck {

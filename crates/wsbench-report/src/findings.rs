@@ -72,8 +72,7 @@ mod tests {
     /// bullet per claim the run measured (none it did not).
     #[test]
     fn findings_are_a_heading_and_a_bullet_per_measured_claim() {
-        let result: RunResult =
-            serde_json::from_str(include_str!("../tests/fixtures/pair-result.json")).unwrap();
+        let result: RunResult = crate::fixtures::pair();
         let text = render(&result);
         let s = &result.scenario;
         let first = text.lines().next().unwrap();

@@ -10,6 +10,8 @@ pub mod claims;
 pub mod compare;
 pub mod csv;
 pub mod findings;
+#[cfg(test)]
+mod fixtures;
 pub mod html;
 pub mod json;
 pub mod markdown;

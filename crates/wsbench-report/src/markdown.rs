@@ -256,9 +256,7 @@ mod tests {
     use std::time::Duration;
     use wsbench_core::scenario::{HumanDuration, Search, SweepAxis, SweepField};
 
-    fn pair() -> RunResult {
-        serde_json::from_str(include_str!("../tests/fixtures/pair-result.json")).unwrap()
-    }
+    use crate::fixtures::pair;
 
     /// The first column left-aligned, figures right-aligned; a `|` or a line break inside
     /// a cell cannot break the table.

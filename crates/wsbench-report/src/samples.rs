@@ -411,8 +411,7 @@ mod tests {
     /// resolution, timings exactly per repeat.
     #[test]
     fn each_kind_of_figure_has_its_resolution() {
-        let result: RunResult =
-            serde_json::from_str(include_str!("../tests/fixtures/pair-result.json")).unwrap();
+        let result: RunResult = crate::fixtures::pair();
         let ws = &summarize(&result)[0];
         let memory = resolution(&MEMORY_PER_CONNECTION, ws);
         let median = ws.stat(&MEMORY_PER_CONNECTION).unwrap().median;

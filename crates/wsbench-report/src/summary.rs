@@ -321,9 +321,7 @@ mod tests {
     use super::*;
     use crate::metrics::{DELIVERED_PER_S, LATENCY_P50, LOSS};
 
-    fn pair() -> RunResult {
-        serde_json::from_str(include_str!("../tests/fixtures/pair-result.json")).unwrap()
-    }
+    use crate::fixtures::pair;
 
     #[test]
     fn a_stat_is_the_median_and_bounds_of_its_values() {

@@ -134,8 +134,7 @@ mod tests {
     use wsbench_core::scenario::HumanDuration;
 
     fn summary() -> SystemSummary {
-        let result: RunResult =
-            serde_json::from_str(include_str!("../tests/fixtures/pair-result.json")).unwrap();
+        let result: RunResult = crate::fixtures::pair();
         summarize(&result).remove(0)
     }
 

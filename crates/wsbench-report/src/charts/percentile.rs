@@ -136,8 +136,7 @@ mod tests {
     /// A curve per system with samples, named by its label; one without is left out.
     #[test]
     fn a_chart_draws_a_curve_per_system_with_samples() {
-        let result: RunResult =
-            serde_json::from_str(include_str!("../../tests/fixtures/pair-result.json")).unwrap();
+        let result: RunResult = crate::fixtures::pair();
         let mut summaries = summarize(&result);
         let svg = latency_percentiles(&summaries).unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..60]);

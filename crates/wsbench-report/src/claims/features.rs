@@ -188,8 +188,7 @@ mod tests {
     use wsbench_core::result::{OutageFigures, RunResult};
 
     fn socketio() -> SystemSummary {
-        let result: RunResult =
-            serde_json::from_str(include_str!("../../tests/fixtures/pair-result.json")).unwrap();
+        let result: RunResult = crate::fixtures::pair();
         summarize(&result).remove(1)
     }
 

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use wsbench_core::result::validity::{Reason, ReasonKind, Validity};
 
 fn pair() -> Vec<SystemSummary> {
-    let result: RunResult =
-        serde_json::from_str(include_str!("../../tests/fixtures/pair-result.json")).unwrap();
+    let result: RunResult = crate::fixtures::pair();
     summarize(&result)
 }
 

@@ -6,7 +6,6 @@ use crate::metrics::{
     WIRE_PER_DELIVERY,
 };
 use crate::summary::summarize;
-use wsbench_core::result::RunResult;
 use wsbench_core::result::validity::{Reason, ReasonKind, Validity};
 
 fn stat(median: f64, min: f64, max: f64, n: usize) -> Stat {
@@ -18,9 +17,7 @@ fn stat(median: f64, min: f64, max: f64, n: usize) -> Stat {
     }
 }
 
-fn pair() -> RunResult {
-    serde_json::from_str(include_str!("../../tests/fixtures/pair-result.json")).unwrap()
-}
+use crate::fixtures::pair;
 
 /// A relative change counts beyond the tolerance in the metric's direction, never
 /// where the repeats' ranges overlap, and not at all from a zero baseline.

@@ -337,9 +337,7 @@ fn comparable(base: &RunResult, new: &RunResult) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn pair() -> RunResult {
-        serde_json::from_str(include_str!("../../tests/fixtures/pair-result.json")).unwrap()
-    }
+    use crate::fixtures::pair;
 
     /// Two results compare only with readable schemas and the same load; every field that
     /// differs is named at once.
