@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::tcp::OwnedReadHalf;
+use tokio_util::either::Either;
 use wsbench_core::ServerCounters;
 use wsbench_core::counting::CountingStream;
 
@@ -21,10 +22,7 @@ pub(crate) struct Socket {
 }
 
 /// The receiving side: the socket itself, or TLS over it.
-enum Read {
-    Plain(CountingStream<ServerCounters, OwnedReadHalf>),
-    Tls(tls::Reader),
-}
+type Read = Either<CountingStream<ServerCounters, OwnedReadHalf>, tls::Reader>;
 
 impl Socket {
     pub(crate) fn new(
@@ -33,7 +31,7 @@ impl Socket {
         counters: Arc<ServerCounters>,
     ) -> Socket {
         Socket {
-            read: Read::Plain(CountingStream::new(read, counters)),
+            read: Either::Left(CountingStream::new(read, counters)),
             outbox,
         }
     }
@@ -46,7 +44,7 @@ impl Socket {
         counters: Arc<ServerCounters>,
     ) -> Socket {
         Socket {
-            read: Read::Tls(tls::Reader::new(read, session, outbox.clone(), counters)),
+            read: Either::Right(tls::Reader::new(read, session, outbox.clone(), counters)),
             outbox,
         }
     }
@@ -58,10 +56,7 @@ impl AsyncRead for Socket {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match &mut self.read {
-            Read::Plain(read) => Pin::new(read).poll_read(cx, buf),
-            Read::Tls(read) => Pin::new(read).poll_read(cx, buf),
-        }
+        Pin::new(&mut self.read).poll_read(cx, buf)
     }
 }
 

@@ -132,23 +132,7 @@ fn a_connect_storm_reports_its_rate_and_handshake_times() {
 #[test]
 fn slow_consumers_are_bounded_by_the_overflow_policy_and_reported_apart() {
     let out = temp_dir("slow");
-    // 4 of 12 clients stop reading; 2 senders push 60 KB messages, 24 MB per stalled client
-    // over the window: far more than the kernel's socket buffers and a 16-message queue.
-    let path = scenario_copy(
-        &out,
-        "slow-consumer.toml",
-        &[
-            ("clients = 1000", "clients = 12"),
-            ("ramp = \"2s\"", "ramp = \"300ms\""),
-            ("senders = 10", "senders = 2"),
-            ("rate = 10", "rate = 50"),
-            ("payload = 8192", "payload = 60000"),
-            ("stalled = 0.1", "stalled = 4\nqueue_capacity = 16"),
-            ("warmup = \"3s\"", "warmup = \"500ms\""),
-            ("duration = \"45s\"", "duration = \"4s\""),
-        ],
-        "",
-    );
+    let path = small_slow_consumers(&out, "");
     let result = run_ok(&path, &out, &[]);
     assert_eq!(result.scenario.stalled, 4);
     for run in &result.runs {

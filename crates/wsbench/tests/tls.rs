@@ -231,24 +231,7 @@ fn the_built_in_servers_serve_the_runs_certificate() {
 #[test]
 fn slow_consumers_over_tls_are_bounded_and_the_readers_served() {
     let dir = temp_dir("tls-slow");
-    let path = scenario_copy(
-        &dir,
-        "slow-consumer.toml",
-        &[
-            ("clients = 1000", "clients = 12"),
-            ("ramp = \"2s\"", "ramp = \"300ms\""),
-            ("senders = 10", "senders = 2"),
-            ("rate = 10", "rate = 50"),
-            ("payload = 8192", "payload = 60000"),
-            (
-                "stalled = 0.1",
-                "stalled = 4\nqueue_capacity = 16\ntls = true",
-            ),
-            ("warmup = \"3s\"", "warmup = \"500ms\""),
-            ("duration = \"45s\"", "duration = \"4s\""),
-        ],
-        "",
-    );
+    let path = small_slow_consumers(&dir, "tls = true");
     let result = run_ok(&path, &dir.join("out"), &[]);
     for run in &result.runs {
         let t = &run.system;

@@ -2,19 +2,16 @@
 //! `wss://` client speaks WebSocket over. Bytes are counted under TLS, at the TCP socket,
 //! so a run's wire figures include the records, their headers and the handshakes.
 
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
+use tokio_util::either::Either;
 use wsbench_core::counting::CountingStream;
 pub use wsbench_core::scenario::TlsTrust;
 
@@ -74,7 +71,7 @@ impl TlsClient {
             .connect(name, tcp)
             .await
             .map_err(|e| ConnectFailure::from_tls(&e))?;
-        Ok(Stream::Tls(Box::new(tls)))
+        Ok(Either::Right(Box::new(tls)))
     }
 }
 
@@ -153,60 +150,14 @@ impl ServerCertVerifier for AnyCertificate {
     }
 }
 
-/// What a lean client speaks WebSocket over: the counted TCP stream, or TLS over it.
-pub enum Stream {
-    /// `ws://`.
-    Plain(CountingStream<WorkerLive>),
-    /// `wss://` (boxed: a TLS session's state is several times a plain stream's).
-    Tls(Box<TlsStream<CountingStream<WorkerLive>>>),
-}
+/// What a lean client speaks WebSocket over: the counted TCP stream (`ws://`), or TLS over
+/// it (`wss://`, boxed: a TLS session's state is several times a plain stream's).
+pub type Stream = Either<CountingStream<WorkerLive>, Box<TlsStream<CountingStream<WorkerLive>>>>;
 
-impl Stream {
-    /// The TCP socket underneath, for socket options.
-    pub fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s.get_ref(),
-            Stream::Tls(s) => s.get_ref().0.get_ref(),
-        }
-    }
-}
-
-impl AsyncRead for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
+/// The TCP socket under `stream`, for socket options.
+pub fn tcp(stream: &Stream) -> &TcpStream {
+    match stream {
+        Either::Left(s) => s.get_ref(),
+        Either::Right(s) => s.get_ref().0.get_ref(),
     }
 }

@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::Role as WsRole;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_util::either::Either;
 use wsbench_core::adapter::Adapter;
 use wsbench_core::clock::monotonic_ns;
 use wsbench_core::counting::CountingStream;
@@ -21,7 +22,7 @@ use wsbench_core::net;
 use wsbench_core::scenario::Encoding;
 
 use super::failure::ConnectFailure;
-use super::tls::{Stream, TlsClient};
+use super::tls::{self, Stream, TlsClient};
 use super::upgrade;
 use crate::live::WorkerLive;
 
@@ -157,7 +158,7 @@ pub async fn connect<W: Wire>(
         net::tune_stream(&tcp).map_err(|e| ConnectFailure::from_io(&e))?;
         let counted = CountingStream::new(tcp, live.clone());
         let mut stream = match tls_host(&dial.endpoint.url) {
-            None => Stream::Plain(counted),
+            None => Either::Left(counted),
             Some(host) => {
                 let tls = dial.tls.ok_or(ConnectFailure::Tls)?;
                 let stream = tls.connect(&host, counted).await?;
@@ -173,7 +174,7 @@ pub async fn connect<W: Wire>(
         let mut ws =
             WebSocketStream::from_partially_read(stream, tail, WsRole::Client, Some(config)).await;
         wire.handshake(&mut ws, dial.role, dial.id).await?;
-        net::delay_acks(ws.get_ref().tcp()).map_err(|e| ConnectFailure::from_io(&e))?;
+        net::delay_acks(tls::tcp(ws.get_ref())).map_err(|e| ConnectFailure::from_io(&e))?;
         Ok((ws, phases))
     };
     tokio::time::timeout(timeout, attempt)

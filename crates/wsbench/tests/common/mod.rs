@@ -177,6 +177,28 @@ pub fn small_scenario(dir: &Path, replace: &[(&str, &str)], extra: &str) -> Path
     scenario_copy(dir, "smoke.toml", replace, extra)
 }
 
+/// slow-consumer.toml made small: 4 of 12 clients stop reading; 2 senders push 60 KB
+/// messages, 24 MB per stalled client over the window, far more than the kernel's socket
+/// buffers and a 16-message queue. `top` is added to the file's top-level fields.
+pub fn small_slow_consumers(dir: &Path, top: &str) -> PathBuf {
+    let stalled = format!("stalled = 4\nqueue_capacity = 16\n{top}");
+    scenario_copy(
+        dir,
+        "slow-consumer.toml",
+        &[
+            ("clients = 1000", "clients = 12"),
+            ("ramp = \"2s\"", "ramp = \"300ms\""),
+            ("senders = 10", "senders = 2"),
+            ("rate = 10", "rate = 50"),
+            ("payload = 8192", "payload = 60000"),
+            ("stalled = 0.1", stalled.trim_end()),
+            ("warmup = \"3s\"", "warmup = \"500ms\""),
+            ("duration = \"45s\"", "duration = \"4s\""),
+        ],
+        "",
+    )
+}
+
 /// A shipped scenario made small for a test: each `(from, to)` must be in the file (so a
 /// changed scenario fails loudly), then `extra` is appended; written to `dir`.
 pub fn scenario_copy(dir: &Path, name: &str, replace: &[(&str, &str)], extra: &str) -> PathBuf {
