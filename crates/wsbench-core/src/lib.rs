@@ -54,6 +54,7 @@ pub mod duration;
 pub mod handicap;
 pub mod histogram;
 pub mod net;
+pub mod payload;
 pub mod policy;
 pub mod prerequisite;
 pub mod probe;

@@ -221,8 +221,8 @@ impl<C: Connection> Client<C> {
                 }
                 _ = pacer.fired(), if sending(k) => {
                     let due_ns = due(k);
-                    Probe { sender: id as u32, seq: k, intended_ns: due_ns }
-                        .encode_into(plan.payload, &mut probe);
+                    let p = Probe { sender: id as u32, seq: k, intended_ns: due_ns };
+                    plan.payload_kind.encode_into(&p, plan.payload, &mut probe);
                     let step = self.on_due(&probe, due_ns, timeline, &mut down, &mut rng).await;
                     k += 1;
                     if sending(k) && pacer.arm(due(k)).is_err() {

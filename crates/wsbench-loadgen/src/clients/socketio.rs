@@ -84,9 +84,17 @@ impl Wire for SocketIoWs {
                 frame.push_str(ack);
                 frame.push_str("[\"");
                 frame.push_str(event);
-                frame.push_str("\",\"");
-                frame.push_str(text());
-                frame.push_str("\"]");
+                // A JSON payload (`payload_kind = "json"`) is the event's object, as an
+                // application emits one; any other probe is a string.
+                if probe.first() == Some(&b'{') {
+                    frame.push_str("\",");
+                    frame.push_str(text());
+                    frame.push(']');
+                } else {
+                    frame.push_str("\",\"");
+                    frame.push_str(text());
+                    frame.push_str("\"]");
+                }
                 out.push(Message::text(frame));
             }
             Encoding::Binary => {
@@ -248,6 +256,32 @@ mod tests {
 
         assert_eq!(d.decode(Message::text("2")), Incoming::Ping);
         assert_eq!(d.decode(Message::text("41")), Incoming::Closed);
+    }
+
+    #[test]
+    fn a_json_payload_is_the_events_object() {
+        use wsbench_core::payload::PayloadKind;
+        let probe = wsbench_core::probe::Probe {
+            sender: 3,
+            seq: 9,
+            intended_ns: 77,
+        };
+        let mut json = Vec::new();
+        PayloadKind::Json.encode_into(&probe, 300, &mut json);
+        let mut out = Vec::new();
+        let mut d = SocketIoWs::new(&Arc::default());
+        d.encode(Encoding::Text, Role::Broadcast, &json, &mut out);
+        let text = out[0].to_text().unwrap().to_owned();
+        let packet: serde_json::Value = serde_json::from_str(&text[2..]).unwrap();
+        assert_eq!(packet[0], "broadcast");
+        assert_eq!(
+            packet[1]["type"], "message",
+            "an object, not a string: {text}"
+        );
+        let Incoming::Payload(got) = d.decode(out.remove(0)) else {
+            panic!("not a payload");
+        };
+        assert_eq!(wsbench_core::probe::Probe::find(&got), Some(probe));
     }
 
     #[test]
