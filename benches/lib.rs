@@ -71,6 +71,7 @@ fn connect<W: Wire>(endpoint: &Endpoint) -> Pin<Box<dyn Future<Output = Socket> 
             // The benchmarks' probes are 64 bytes, without an adapter.
             read_buffer: wsbench_loadgen::read_buffer_for(64, 0),
             tls: None,
+            deflate: None,
         };
         wsbench_loadgen::clients::connect(&wire::<W>(), dial, &live, Duration::from_secs(10))
             .await

@@ -157,6 +157,8 @@ fn plan(addr: SocketAddr, workers: usize) -> LoadPlan {
         stalled: 0,
         rate: 1e-3,
         payload: PAYLOAD,
+        payload_kind: wsbench_core::scenario::PayloadKind::Padded,
+        deflate: None,
         adapter: Arc::new(Adapter {
             headers: vec!["X-Client: {client}".into()],
             ..Adapter::default()

@@ -451,6 +451,9 @@ pub struct System {
     /// Whether its clients speak TLS to it (`wss://`, `https://`): a started server is
     /// then served with the run's certificate.
     pub tls: bool,
+    /// Whether its clients offer permessage-deflate; whether the server takes it is its
+    /// own (a run counts the connections it accepted it on).
+    pub compression: bool,
 }
 
 impl System {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use wsbench_core::adapter::Adapter;
 pub use wsbench_core::client_library::ClientLibrary;
-use wsbench_core::scenario::Encoding;
+use wsbench_core::scenario::{DeflateOffer, Encoding, PayloadKind};
 use wsbench_core::shard::Shard;
 use wsbench_core::system::Protocol;
 
@@ -50,6 +50,10 @@ pub struct LoadPlan {
     pub rate: f64,
     /// Bytes per probe (the scenario's payload less what an adapter's template adds).
     pub payload: usize,
+    /// What fills a probe's message beyond the probe.
+    pub payload_kind: PayloadKind,
+    /// The permessage-deflate its clients offer (`None`: they offer none).
+    pub deflate: Option<DeflateOffer>,
     /// How the clients speak to this server (wsbench's conventions by default).
     pub adapter: std::sync::Arc<Adapter>,
     /// Length of each sender's schedule (warm-up and measured window).
@@ -246,6 +250,8 @@ mod tests {
             stalled: 0,
             rate: 1.0,
             payload: 64,
+            payload_kind: PayloadKind::Padded,
+            deflate: None,
             adapter: Default::default(),
             messages_per_sender: 1,
             ramp_interval: Duration::ZERO,

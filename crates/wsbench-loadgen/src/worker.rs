@@ -45,9 +45,11 @@ impl WorkerCtx {
         }
     }
 
-    /// Records how long a client's TCP connect, TLS handshake and upgrade took.
+    /// Records how long a client's TCP connect, TLS handshake and upgrade took, and
+    /// whether the server took the compression it offered.
     pub(crate) fn handshook(&self, phases: crate::clients::Phases) {
         let counts = &mut self.report.borrow_mut().counts;
+        counts.compressed += u64::from(phases.compressed);
         counts.connect_tcp.record_ns(phases.tcp_ns);
         counts.connect_upgrade.record_ns(phases.upgrade_ns);
         if let Some(tls) = phases.tls_ns {

@@ -26,6 +26,8 @@ fn plan(protocol: Protocol, endpoint: Endpoint, encoding: Encoding) -> LoadPlan 
         stalled: 0,
         rate: RATE,
         payload: 64,
+        payload_kind: wsbench_core::scenario::PayloadKind::Padded,
+        deflate: None,
         adapter: Default::default(),
         messages_per_sender: 30,
         ramp_interval: Duration::from_millis(1),

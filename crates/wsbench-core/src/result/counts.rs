@@ -25,6 +25,8 @@ pub struct Counts {
     pub connect_tls: LatencyHistogram,
     /// The WebSocket upgrade of each lean client's setup.
     pub connect_upgrade: LatencyHistogram,
+    /// Connections on which the server accepted the permessage-deflate the client offered.
+    pub compressed: u64,
     /// From the first connection attempt to the last client ready, ns (the longest of the
     /// processes added up: they connect side by side).
     pub connect_span_ns: u64,
@@ -62,6 +64,7 @@ impl Counts {
         self.connect_tcp.merge(&o.connect_tcp);
         self.connect_tls.merge(&o.connect_tls);
         self.connect_upgrade.merge(&o.connect_upgrade);
+        self.compressed += o.compressed;
         self.connect_span_ns = self.connect_span_ns.max(o.connect_span_ns);
         self.sent += o.sent;
         self.unsent += o.unsent;

@@ -87,6 +87,7 @@ impl Tally {
                 connect_tcp: histogram(&c.tcp_time),
                 connect_tls: histogram(&c.tls_time),
                 connect_upgrade: histogram(&c.upgrade_time),
+                compressed: c.compressed,
                 connect_span_ns: (c.connect_span_s * 1e9).round() as u64,
                 sent: m.sent,
                 unsent: m.unsent,
@@ -143,6 +144,7 @@ impl Tally {
             tcp_time: c.connect_tcp.figures(),
             tls_time: c.connect_tls.figures(),
             upgrade_time: c.connect_upgrade.figures(),
+            compressed: c.compressed,
             connect_span_s: span_s,
             connects_per_s: if span_s > 0.0 {
                 c.connected as f64 / span_s

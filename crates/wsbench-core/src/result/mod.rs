@@ -222,6 +222,10 @@ pub struct Connections {
     /// handshake is the rest.
     #[serde(default, skip_serializing_if = "HistogramFigures::is_empty")]
     pub upgrade_time: HistogramFigures,
+    /// Connections (reconnections included) on which the server accepted the
+    /// permessage-deflate its client offered (`compression = true`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub compressed: u64,
     /// From the first connection attempt to the last client ready, seconds: how long the
     /// whole population took to connect.
     #[serde(default)]
@@ -368,6 +372,10 @@ pub struct SystemRun {
     /// Whether its clients spoke TLS to it (`wss://`, `https://`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tls: bool,
+    /// Whether its clients offered permessage-deflate (`connections.compressed` says on
+    /// how many connections the server accepted it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compression: bool,
     /// Which repeat, from 0.
     pub repeat: u64,
     /// The sweep point: the value of each swept field (empty without a sweep).
@@ -460,4 +468,8 @@ impl DeliveryTimeline {
         let sum = |v: &[u64]| v.iter().skip(first).take(last.saturating_sub(first)).sum();
         (sum(&self.owed), sum(&self.delivered))
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

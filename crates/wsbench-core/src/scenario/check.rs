@@ -65,6 +65,9 @@ pub(super) struct Common {
     pub system_thresholds: BTreeMap<SystemName, Thresholds>,
     pub tls: bool,
     pub tls_trust: super::TlsTrust,
+    pub payload_kind: super::PayloadKind,
+    pub compression: bool,
+    pub deflate: super::DeflateOffer,
 }
 
 /// The sweepable fields' values at one point (a field whose value was wrong is absent).
@@ -111,6 +114,8 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     let server_cpus = cpus(check, f, "server_cpus", "--server-cpus", &o.server_cpus);
     let loadgen_cpus = cpus(check, f, "loadgen_cpus", "--loadgen-cpus", &o.loadgen_cpus);
     let tls = super::tls::tls(check, f, o);
+    let payload_kind = pick(check, f, "payload_kind", super::PayloadKind::Padded);
+    let compression = super::compression::compression(check, f);
     let mut complete = true;
     let mut got = |ok: bool| complete &= ok;
     got(name.is_some() && transports.is_some() && mode.is_some() && room_size.is_some());
@@ -120,8 +125,9 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     got(queue_capacity.is_some() && outage.is_some() && kill_node_at.is_some());
     got(targets.is_some() && thresholds.is_some() && system_thresholds.is_some());
     got(systems.is_some() && server_cpus.is_some() && loadgen_cpus.is_some() && adapters.is_some());
-    got(tls.is_some());
+    got(tls.is_some() && payload_kind.is_some() && compression.is_some());
     let (tls, tls_trust) = tls.unwrap_or_default();
+    let (compression, deflate) = compression.unwrap_or_default();
     let (target, target_pids) = targets.unwrap_or_default();
     // What failed takes a neutral default, so that the points are still checked; the
     // scenario itself is then not used.
@@ -155,10 +161,14 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
         system_thresholds: system_thresholds.unwrap_or_default(),
         tls,
         tls_trust,
+        payload_kind: payload_kind.unwrap_or_default(),
+        compression,
+        deflate,
     };
     systems::client_library(check, &common);
     systems::servers_exist(check, f, &common);
     super::tls::servers_take_tls(check, f, &common);
+    super::compression::clients_offer_it(check, f, &common);
     (common, complete)
 }
 

@@ -7,6 +7,7 @@
 mod adapter;
 mod check;
 mod checker;
+mod compression;
 mod error;
 mod failures;
 mod limits;
@@ -27,6 +28,8 @@ use crate::policy::OverflowPolicy;
 use crate::system::{Protocol, ServerSpec, System, SystemName};
 
 pub use crate::duration::{HumanDuration, MAX_DURATION, parse_duration};
+pub use crate::payload::PayloadKind;
+pub use compression::DeflateOffer;
 pub use error::{ScenarioError, ScenarioErrors};
 pub use parse::Overrides;
 pub use sweep::{Search, SweepAxis, SweepField, SweepPoint};
@@ -182,6 +185,9 @@ pub struct Scenario {
     pub payload: u64,
     /// Text or binary frames.
     pub encoding: Encoding,
+    /// What fills a message beyond its probe (`payload_kind`).
+    #[serde(default, skip_serializing_if = "is_padded")]
+    pub payload_kind: PayloadKind,
     /// Sent and received, not counted.
     pub warmup: HumanDuration,
     /// The measured window.
@@ -265,6 +271,12 @@ pub struct Scenario {
     /// What the clients trust on a secure server wsbench did not start.
     #[serde(default, skip_serializing_if = "is_system_trust")]
     pub tls_trust: TlsTrust,
+    /// Every system's clients offer permessage-deflate (`compression = true`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compression: bool,
+    /// What they ask of the server's compression where they offer it.
+    #[serde(default, skip_serializing_if = "is_default_offer")]
+    pub deflate: DeflateOffer,
     /// Every point the run measures, worked out once where the file is checked (a share
     /// of stalled clients made a count at that point's clients) and run as checked. Not
     /// recorded: each run in a result records its own point.
@@ -289,9 +301,19 @@ impl Scenario {
     /// The system named `name`: one of `[systems]`, or a built-in one; either way its
     /// server is the scenario's target for it if it names one.
     pub fn system(&self, name: &SystemName) -> Option<System> {
-        let (protocol, runtime, tls) = match self.systems.get(name) {
-            Some(def) => (def.protocol, def.runtime.clone(), def.tls || self.tls),
-            None => (name.builtin()?, "rust".to_owned(), self.tls),
+        let (protocol, runtime, tls, compression) = match self.systems.get(name) {
+            Some(def) => (
+                def.protocol,
+                def.runtime.clone(),
+                def.tls || self.tls,
+                def.compression || self.compression,
+            ),
+            None => (
+                name.builtin()?,
+                "rust".to_owned(),
+                self.tls,
+                self.compression,
+            ),
         };
         let server = match (self.target.get(name), self.systems.get(name)) {
             (Some(url), _) => ServerSpec::Target {
@@ -312,6 +334,7 @@ impl Scenario {
             server,
             runtime,
             tls,
+            compression,
         })
     }
 
@@ -341,6 +364,14 @@ impl Scenario {
 
 fn is_system_trust(t: &TlsTrust) -> bool {
     *t == TlsTrust::System
+}
+
+fn is_padded(k: &PayloadKind) -> bool {
+    *k == PayloadKind::Padded
+}
+
+fn is_default_offer(o: &DeflateOffer) -> bool {
+    *o == DeflateOffer::default()
 }
 
 fn one() -> u64 {

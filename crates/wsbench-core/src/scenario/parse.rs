@@ -43,7 +43,7 @@ pub struct Overrides {
 }
 
 /// The fields a scenario file may have at its top.
-const FIELDS: [&str; 32] = [
+const FIELDS: [&str; 36] = [
     "name",
     "transports",
     "clients",
@@ -76,6 +76,10 @@ const FIELDS: [&str; 32] = [
     "tls",
     "tls_ca_file",
     "tls_insecure",
+    "payload_kind",
+    "compression",
+    "compression_window_bits",
+    "compression_no_context_takeover",
 ];
 
 impl Scenario {

@@ -40,6 +40,12 @@ pub(super) fn point(
         for m in super::adapter::payload_fits(&c.adapters, &c.compared, p) {
             check.report(v.span.clone(), "payload", m);
         }
+        let least = c.payload_kind.min_payload() as u64;
+        if p < least {
+            let kind = c.payload_kind;
+            let m = format!("payload_kind = \"{kind}\" needs at least {least} bytes, not {p}");
+            check.report(v.span.clone(), "payload", m);
+        }
     }
     let mut nodes = ranged(SweepField::Nodes, 1, 16);
     let commands = c.compared.iter().any(|t| c.systems.contains_key(t));
@@ -66,6 +72,7 @@ pub(super) fn point(
         rate: rate?,
         payload: payload?,
         encoding: c.encoding,
+        payload_kind: c.payload_kind,
         warmup: c.warmup,
         duration: c.duration,
         drain: c.drain,
@@ -92,6 +99,8 @@ pub(super) fn point(
         system_thresholds: c.system_thresholds.clone(),
         tls: c.tls,
         tls_trust: c.tls_trust.clone(),
+        compression: c.compression,
+        deflate: c.deflate,
         points: Vec::new(),
         steps: Vec::new(),
     })

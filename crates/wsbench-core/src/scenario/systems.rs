@@ -26,10 +26,15 @@ pub struct SystemDef {
     /// Whether it is served over TLS (its own `tls = true`, or the scenario's).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tls: bool,
+    /// Whether its clients offer permessage-deflate (its own `compression = true`, or the
+    /// scenario's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compression: bool,
 }
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 9] = [
     "tls",
+    "compression",
     "protocol",
     "command",
     "env",
@@ -150,6 +155,9 @@ fn system(check: &Checker<'_>, field: &str, v: &Value) -> Option<SystemDef> {
         check.duration(&t.name("ready_timeout"), d)
     });
     let tls = given(&t, "tls", |b| check.boolean(&t.name("tls"), b));
+    let compression = given(&t, "compression", |b| {
+        check.boolean(&t.name("compression"), b)
+    });
     t.reject_unknown(check, &KEYS);
     let (protocol, command, env) = (protocol?, command?, env?.unwrap_or_default());
     let path = match path? {
@@ -188,6 +196,7 @@ fn system(check: &Checker<'_>, field: &str, v: &Value) -> Option<SystemDef> {
             dir: scenario_dir(check.file),
         },
         tls: tls?.unwrap_or(false),
+        compression: compression?.unwrap_or(false),
     })
 }
 

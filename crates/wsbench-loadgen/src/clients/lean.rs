@@ -34,6 +34,7 @@ impl<W: Wire> Connection for Lean<W> {
             source: plan.source_ip(id),
             read_buffer: plan.read_buffer(),
             tls: plan.tls.as_ref(),
+            deflate: plan.deflate.as_ref(),
         };
         let (ws, phases) = wire::connect(&wire, dial, &ctx.live, plan.connect_timeout).await?;
         ctx.handshook(phases);

@@ -2,6 +2,7 @@
 //! the one client loop (`crate::client`) drives. Adding a protocol means a file here and
 //! one arm in [`run`].
 
+mod deflate;
 mod failure;
 mod lean;
 mod raw_ws;

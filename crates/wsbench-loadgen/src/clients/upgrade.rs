@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use wsbench_core::upgrade::lists;
 
+use super::deflate::{self, Accepted};
 use super::failure::ConnectFailure;
 
 /// Longest answer head accepted, as the servers' own limit for requests.
@@ -18,15 +19,24 @@ const MAX_HEAD: usize = 8 * 1024;
 /// Headers an answer may have.
 const MAX_HEADERS: usize = 64;
 
-/// Writes the upgrade `request` (which offers the subprotocols `offered`) on `stream` and
-/// reads the server's answer; returns the bytes that followed the answer's head (frames the
-/// server wrote at once, such as an engine.io open packet), to be read before anything
-/// else.
+/// What an accepted upgrade leaves a client.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Upgraded {
+    /// The bytes that followed the answer's head (frames the server wrote at once, such as
+    /// an engine.io open packet), to be read before anything else.
+    pub tail: Vec<u8>,
+    /// The permessage-deflate the server accepted, if it did.
+    pub deflate: Option<Accepted>,
+}
+
+/// Writes the upgrade `request` (which offers the subprotocols `offered`, and
+/// permessage-deflate if `deflate_offered`) on `stream` and reads the server's answer.
 pub async fn upgrade<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     request: Request,
     offered: &[String],
-) -> Result<Vec<u8>, ConnectFailure> {
+    deflate_offered: bool,
+) -> Result<Upgraded, ConnectFailure> {
     let (head, key) = generate_request(request).map_err(|e| ConnectFailure::from_ws(&e))?;
     stream
         .write_all(&head)
@@ -49,8 +59,11 @@ pub async fn upgrade<S: AsyncRead + AsyncWrite + Unpin>(
         let mut answer = httparse::Response::new(&mut headers);
         match answer.parse(&buf) {
             Ok(httparse::Status::Complete(len)) => {
-                check(&answer, &accept, offered)?;
-                return Ok(buf[len..].to_vec());
+                let deflate = check(&answer, &accept, offered, deflate_offered)?;
+                return Ok(Upgraded {
+                    tail: buf[len..].to_vec(),
+                    deflate,
+                });
             }
             Ok(httparse::Status::Partial) => {}
             Err(_) => return Err(ConnectFailure::Handshake),
@@ -59,13 +72,15 @@ pub async fn upgrade<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Whether `answer` accepts the upgrade (RFC 6455 §4.1, the client's checks): 101, the
-/// `Upgrade` and `Connection` tokens, the key's accept value, and a subprotocol among those
-/// offered (one must be chosen when any was offered, as tungstenite requires too).
+/// `Upgrade` and `Connection` tokens, the key's accept value, a subprotocol among those
+/// offered (one must be chosen when any was offered, as tungstenite requires too), and no
+/// extension but the permessage-deflate offered; returns that one if accepted.
 fn check(
     answer: &httparse::Response<'_, '_>,
     accept: &str,
     offered: &[String],
-) -> Result<(), ConnectFailure> {
+    deflate_offered: bool,
+) -> Result<Option<Accepted>, ConnectFailure> {
     let header = |name: &str| {
         answer
             .headers
@@ -86,7 +101,7 @@ fn check(
         && header("Sec-WebSocket-Accept") == Some(accept)
         && subprotocol_ok
     {
-        Ok(())
+        deflate::accepted(header("Sec-WebSocket-Extensions"), deflate_offered)
     } else {
         Err(ConnectFailure::Handshake)
     }
@@ -105,6 +120,16 @@ mod tests {
         subprotocols: Option<&str>,
         answer: impl FnOnce(&str) -> Vec<u8> + Send + 'static,
     ) -> (Result<Vec<u8>, ConnectFailure>, String) {
+        let (outcome, head) = against_offering(subprotocols, false, answer).await;
+        (outcome.map(|u| u.tail), head)
+    }
+
+    /// [`against`], offering permessage-deflate if `deflate`.
+    async fn against_offering(
+        subprotocols: Option<&str>,
+        deflate: bool,
+        answer: impl FnOnce(&str) -> Vec<u8> + Send + 'static,
+    ) -> (Result<Upgraded, ConnectFailure>, String) {
         let (mut client, server) = tokio::io::duplex(64 * 1024);
         let peer = tokio::spawn(async move {
             let mut server = BufReader::new(server);
@@ -134,7 +159,7 @@ mod tests {
         let offered: Vec<String> = subprotocols
             .map(|p| p.split(", ").map(str::to_owned).collect())
             .unwrap_or_default();
-        let outcome = upgrade(&mut client, request, &offered).await;
+        let outcome = upgrade(&mut client, request, &offered, deflate).await;
         (outcome, peer.await.unwrap())
     }
 
@@ -187,6 +212,22 @@ mod tests {
             let (outcome, _) = against(offered, move |key| answer(key).into_bytes()).await;
             assert_eq!(outcome, Err(ConnectFailure::Handshake), "{what}");
         }
+    }
+
+    #[tokio::test]
+    async fn an_extension_is_taken_only_where_it_was_offered() {
+        let pmd = "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n";
+        let (outcome, _) =
+            against_offering(None, true, |key| switching(key, pmd).into_bytes()).await;
+        let accepted = Accepted {
+            server_no_context_takeover: true,
+        };
+        assert_eq!(outcome.map(|u| u.deflate), Ok(Some(accepted)));
+        let (outcome, _) =
+            against_offering(None, true, |key| switching(key, "").into_bytes()).await;
+        assert_eq!(outcome.map(|u| u.deflate), Ok(None), "declined");
+        let (outcome, _) = against(None, |key| switching(key, pmd).into_bytes()).await;
+        assert_eq!(outcome, Err(ConnectFailure::Handshake), "not offered");
     }
 
     #[tokio::test]

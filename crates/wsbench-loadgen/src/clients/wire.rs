@@ -21,13 +21,15 @@ use wsbench_core::counting::CountingStream;
 use wsbench_core::net;
 use wsbench_core::scenario::Encoding;
 
+use super::deflate::{DeflateOffer, Inflating};
 use super::failure::ConnectFailure;
 use super::tls::{self, Stream, TlsClient};
 use super::upgrade;
 use crate::live::WorkerLive;
 
-/// A client's WebSocket over a byte-counting TCP stream, or TLS over one.
-pub type Socket = WebSocketStream<Stream>;
+/// A client's WebSocket over a byte-counting TCP stream, or TLS over one, inflating what
+/// the server compressed where it accepted permessage-deflate.
+pub type Socket = WebSocketStream<Inflating<Stream>>;
 
 /// Where a client connects: the TCP address and the WebSocket URL.
 #[derive(Debug, Clone)]
@@ -122,6 +124,8 @@ pub struct Dial<'a> {
     pub read_buffer: usize,
     /// The TLS a `wss://` endpoint is spoken to with (see [`crate::LoadPlan::tls`]).
     pub tls: Option<&'a TlsClient>,
+    /// The permessage-deflate offered (see [`crate::LoadPlan::deflate`]).
+    pub deflate: Option<&'a DeflateOffer>,
 }
 
 /// How long the steps of a client's setup took: its TCP connect, its TLS handshake
@@ -135,6 +139,8 @@ pub struct Phases {
     pub tls_ns: Option<u64>,
     /// The WebSocket upgrade (request to 101), ns.
     pub upgrade_ns: u64,
+    /// Whether the server accepted permessage-deflate.
+    pub compressed: bool,
 }
 
 /// Opens TCP (and TLS over it for a `wss://` endpoint), upgrades to WebSocket (with the
@@ -154,6 +160,7 @@ pub async fn connect<W: Wire>(
             tcp_ns: tcp_done - start,
             tls_ns: None,
             upgrade_ns: 0,
+            compressed: false,
         };
         net::tune_stream(&tcp).map_err(|e| ConnectFailure::from_io(&e))?;
         let counted = CountingStream::new(tcp, live.clone());
@@ -168,13 +175,18 @@ pub async fn connect<W: Wire>(
         };
         let offered = &wire.adapter().subprotocols;
         let upgrading = monotonic_ns();
-        let tail = upgrade::upgrade(&mut stream, request(wire, &dial)?, offered).await?;
+        let request = request(wire, &dial)?;
+        let up = upgrade::upgrade(&mut stream, request, offered, dial.deflate.is_some()).await?;
         phases.upgrade_ns = monotonic_ns() - upgrading;
+        phases.compressed = up.deflate.is_some();
         let config = client_config(dial.read_buffer);
+        let (stream, tail) =
+            Inflating::new(stream, up.deflate, up.tail).map_err(|e| ConnectFailure::from_io(&e))?;
         let mut ws =
             WebSocketStream::from_partially_read(stream, tail, WsRole::Client, Some(config)).await;
         wire.handshake(&mut ws, dial.role, dial.id).await?;
-        net::delay_acks(tls::tcp(ws.get_ref())).map_err(|e| ConnectFailure::from_io(&e))?;
+        let tcp = tls::tcp(ws.get_ref().get_ref());
+        net::delay_acks(tcp).map_err(|e| ConnectFailure::from_io(&e))?;
         Ok((ws, phases))
     };
     tokio::time::timeout(timeout, attempt)
@@ -194,6 +206,10 @@ fn request<W: Wire>(wire: &W, dial: &Dial<'_>) -> Result<Request, ConnectFailure
         let name = HeaderName::try_from(name).map_err(|_| ConnectFailure::Handshake)?;
         let value = HeaderValue::try_from(value).map_err(|_| ConnectFailure::Handshake)?;
         headers.append(name, value);
+    }
+    if let Some(offer) = dial.deflate {
+        let offer = HeaderValue::try_from(offer.header()).map_err(|_| ConnectFailure::Handshake)?;
+        headers.insert("Sec-WebSocket-Extensions", offer);
     }
     if !adapter.subprotocols.is_empty() {
         let offered = HeaderValue::try_from(adapter.subprotocols.join(", "))

@@ -83,6 +83,7 @@ fn empty_run(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> SystemRun {
         system: system.name.clone(),
         protocol: Some(system.protocol),
         tls: system.tls,
+        compression: system.compression,
         repeat,
         point: Default::default(),
         status: Status::Failed,

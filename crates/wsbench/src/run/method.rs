@@ -30,6 +30,7 @@ pub fn lines(scenario: &Scenario) -> Vec<String> {
     lines.extend(handicap());
     lines.extend(adapters(scenario));
     lines.extend(tls(scenario));
+    lines.extend(compression(scenario));
     lines.extend(remote_hosts(scenario).iter().map(|(name, host)| {
         format!("{name}'s target {host} is not on this machine: allowed with --allow-remote; its figures include a real network between the load generator and the server.")
     }));
@@ -73,6 +74,38 @@ fn tls(scenario: &Scenario) -> Option<String> {
         });
     }
     Some(line)
+}
+
+/// What the clients offered for compression, to which systems, and what filled the
+/// payloads.
+fn compression(scenario: &Scenario) -> Option<String> {
+    use wsbench_core::scenario::PayloadKind;
+    let names: Vec<String> = scenario
+        .systems()
+        .into_iter()
+        .filter(|s| s.compression)
+        .map(|s| s.name.to_string())
+        .collect();
+    let payload = match scenario.payload_kind {
+        PayloadKind::Padded => "the probe padded with dots (compresses to almost nothing)",
+        PayloadKind::Random => "the probe and random letters and digits (incompressible)",
+        PayloadKind::Json => {
+            "a chat message as a JSON object around the probe (a Socket.IO \
+                               event's object argument)"
+        }
+    };
+    if names.is_empty() {
+        return (scenario.payload_kind != PayloadKind::Padded)
+            .then(|| format!("Payloads: {payload}."));
+    }
+    Some(format!(
+        "Compression: the clients of {} offered permessage-deflate (`{}`) and inflated what \
+         the server compressed (flate2); they send uncompressed (RFC 7692 leaves that to each \
+         sender). Each run records the connections the server accepted it on. Payloads: \
+         {payload}.",
+        names.join(", "),
+        scenario.deflate.header()
+    ))
 }
 
 /// The targets of `scenario` that are not loopback addresses, as (system, host).

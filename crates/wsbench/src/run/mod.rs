@@ -198,6 +198,10 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
             println!("{}", headline::wrap(&format!("  - {line}"), "    ", width));
         }
     }
+    let summaries = wsbench_report::summary::summarize(result);
+    for line in wsbench_report::compression::lines(&summaries) {
+        println!("{}", note(&line));
+    }
     for run in &result.runs {
         if let Some(e) = &run.error {
             eprintln!("wsbench: {e}");

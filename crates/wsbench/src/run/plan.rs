@@ -102,6 +102,8 @@ fn plan_with_one_worker(ctx: &RunCtx<'_>, system: &System, endpoints: Vec<Endpoi
         rate: s.rate,
         // The scenario's payload is the whole message; the check made sure the probe fits.
         payload: s.payload as usize - adapter.template_overhead(),
+        payload_kind: s.payload_kind,
+        deflate: system.compression.then_some(s.deflate),
         adapter: std::sync::Arc::new(adapter),
         messages_per_sender: s.messages_per_sender(),
         ramp_interval: s.ramp.interval(s.clients),
