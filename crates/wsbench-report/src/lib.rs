@@ -8,6 +8,7 @@
 pub mod charts;
 pub mod claims;
 pub mod compare;
+pub mod compression;
 pub mod csv;
 pub mod findings;
 #[cfg(test)]

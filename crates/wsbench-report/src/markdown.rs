@@ -112,6 +112,23 @@ fn scenario_sections(out: &mut String, result: &RunResult, summaries: &[SystemSu
         );
         out.push_str(&markdown_table(&table));
     }
+    if let Some(table) = crate::compression::table(summaries) {
+        let _ = writeln!(
+            out,
+            "\n## Compression\n\nThe clients offered permessage-deflate (RFC 7692: `{}`) \
+             to the systems below, and inflated what the servers compressed; they send \
+             uncompressed, so the bytes saved are the server's (wire: bytes read per probe \
+             received, at the TCP level). Payloads: `{}`. Each is compared with the same \
+             runtime's system of its protocol measured without compression.\n",
+            s.deflate.header(),
+            s.payload_kind
+        );
+        out.push_str(&markdown_table(&table));
+        out.push('\n');
+        for line in crate::compression::lines(summaries) {
+            let _ = writeln!(out, "- {}", escape(&line));
+        }
+    }
     if let Some(table) = table::cluster(summaries) {
         let _ = writeln!(
             out,

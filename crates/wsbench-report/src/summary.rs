@@ -63,6 +63,9 @@ pub struct SystemSummary {
     pub runtime: String,
     /// Whether its clients spoke TLS to it.
     pub tls: bool,
+    /// Whether its clients offered permessage-deflate (see [`SystemSummary::compressed`]
+    /// for whether the server took it).
+    pub compression: bool,
     /// The sweep point (empty without a sweep).
     pub point: BTreeMap<String, f64>,
     /// Its runs, in order.
@@ -101,14 +104,28 @@ impl SystemSummary {
         self.runs.iter().any(|r| r.status.measured())
     }
 
-    /// What its figures are compared within: its runtime, and whether over TLS (`node`,
-    /// `node over TLS`). Claims are judged per group, ratios taken within one.
+    /// What its figures are compared within: its runtime, whether over TLS, and whether
+    /// compressed (`node`, `node over TLS`, `node compressed`). Claims are judged per
+    /// group, ratios taken within one.
     pub fn group(&self) -> String {
+        let mut group = self.runtime.clone();
         if self.tls {
-            format!("{} over TLS", self.runtime)
-        } else {
-            self.runtime.clone()
+            group.push_str(" over TLS");
         }
+        if self.compressed() {
+            group.push_str(" compressed");
+        }
+        group
+    }
+
+    /// Connections on which the server accepted permessage-deflate, over all its runs.
+    pub fn compressed_connections(&self) -> u64 {
+        self.runs.iter().map(|r| r.connections.compressed).sum()
+    }
+
+    /// Whether it was measured compressed: offered, and the server took it.
+    pub fn compressed(&self) -> bool {
+        self.compression && self.compressed_connections() > 0
     }
 
     /// Whether its clients speak `protocol`.
@@ -150,12 +167,17 @@ pub fn own_counterpart<'a>(
         return None;
     }
     summaries.iter().find(|o| {
-        o.runtime == OWN_RUNTIME && o.tls == s.tls && o.protocol == s.protocol && o.point == s.point
+        o.runtime == OWN_RUNTIME
+            && o.tls == s.tls
+            && o.compressed() == s.compressed()
+            && o.protocol == s.protocol
+            && o.point == s.point
     })
 }
 
 /// For a system spoken to over TLS, the same runtime's system of its protocol without TLS
-/// at its point: the ratio row of what TLS adds (`node-ws-tls/node-ws`).
+/// (compressed or not as it is) at its point: the ratio row of what TLS adds
+/// (`node-ws-tls/node-ws`).
 pub fn plain_twin<'a>(
     summaries: &'a [SystemSummary],
     s: &SystemSummary,
@@ -163,9 +185,29 @@ pub fn plain_twin<'a>(
     if !s.tls {
         return None;
     }
-    summaries.iter().find(|p| {
-        !p.tls && p.runtime == s.runtime && p.protocol == s.protocol && p.point == s.point
-    })
+    summaries
+        .iter()
+        .find(|p| !p.tls && p.compressed() == s.compressed() && same_kind(p, s))
+}
+
+/// For a system measured compressed, the same runtime's system of its protocol without
+/// compression (over TLS or not as it is) at its point: the ratio row of what compression
+/// changes (`node-ws-deflate/node-ws`).
+pub fn uncompressed_twin<'a>(
+    summaries: &'a [SystemSummary],
+    s: &SystemSummary,
+) -> Option<&'a SystemSummary> {
+    if !s.compressed() {
+        return None;
+    }
+    summaries
+        .iter()
+        .find(|p| !p.compression && p.tls == s.tls && same_kind(p, s))
+}
+
+/// Same runtime, protocol and point.
+fn same_kind(a: &SystemSummary, b: &SystemSummary) -> bool {
+    a.runtime == b.runtime && a.protocol == b.protocol && a.point == b.point
 }
 
 /// The groups measured (runtimes, over TLS or not), in the order their first system ran.
@@ -264,6 +306,7 @@ pub fn summary_at(
             protocol: runs[0].protocol.or(system.as_ref().map(|s| s.protocol)),
             runtime: system.map_or_else(|| OWN_RUNTIME.to_owned(), |s| s.runtime),
             tls: runs.iter().any(|r| r.tls),
+            compression: runs.iter().any(|r| r.compression),
             point: point.clone(),
             status,
             connected: Stat::of(

@@ -7,7 +7,7 @@ use crate::metrics::{
     TCP_CONNECT_P50, TLS_HANDSHAKE_P50, UPGRADE_P50, WIRE_PER_DELIVERY,
 };
 use crate::summary::{Stat, SystemSummary, ratio};
-use crate::summary::{baseline_of, own_counterpart, plain_twin};
+use crate::summary::{baseline_of, own_counterpart, plain_twin, uncompressed_twin};
 
 /// A table as text cells, rendered by each format its own way.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +46,8 @@ pub struct FigureRow<'a> {
 /// The figures `keys` of every system (medians over repeats), then the ratio rows: Socket.IO
 /// against raw WebSocket within each runtime (over TLS or not), then each other runtime
 /// against wsbench's own for the same protocol, then each system over TLS against its plain
-/// twin (what TLS adds), at the same sweep point. Every table of figures is cut from this.
+/// twin (what TLS adds), then each compressed system against its uncompressed twin, at the
+/// same sweep point. Every table of figures is cut from this.
 pub fn figure_rows<'a>(summaries: &'a [SystemSummary], columns: &[&Metric]) -> Vec<FigureRow<'a>> {
     let mut rows: Vec<FigureRow<'a>> = summaries
         .iter()
@@ -69,7 +70,10 @@ pub fn figure_rows<'a>(summaries: &'a [SystemSummary], columns: &[&Metric]) -> V
     let tls = summaries
         .iter()
         .filter_map(|s| Some((s, plain_twin(summaries, s)?)));
-    for (s, base) in within.chain(across).chain(tls) {
+    let deflate = summaries
+        .iter()
+        .filter_map(|s| Some((s, uncompressed_twin(summaries, s)?)));
+    for (s, base) in within.chain(across).chain(tls).chain(deflate) {
         let cells = columns
             .iter()
             .map(|m| {

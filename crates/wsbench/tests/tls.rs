@@ -20,12 +20,6 @@ fn the_node_servers_are_measured_plain_and_over_tls() {
         return;
     }
     let dir = temp_dir("tls");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let ws = root.join("servers/node/ws-server.js").display().to_string();
-    let sio = root
-        .join("servers/node/socketio-server.js")
-        .display()
-        .to_string();
     let path = scenario_copy(
         &dir,
         "tls.toml",
@@ -35,8 +29,6 @@ fn the_node_servers_are_measured_plain_and_over_tls() {
             ("warmup = \"3s\"", "warmup = \"1s\""),
             ("duration = \"10s\"", "duration = \"2s\""),
             ("repeat = 2", "repeat = 1"),
-            ("../servers/node/ws-server.js", &ws),
-            ("../servers/node/socketio-server.js", &sio),
         ],
         "",
     );

@@ -200,7 +200,8 @@ pub fn small_slow_consumers(dir: &Path, top: &str) -> PathBuf {
 }
 
 /// A shipped scenario made small for a test: each `(from, to)` must be in the file (so a
-/// changed scenario fails loudly), then `extra` is appended; written to `dir`.
+/// changed scenario fails loudly), then `extra` is appended; written to `dir`. Its
+/// commands' `../servers/` (the seed's Node servers) point at this checkout's.
 pub fn scenario_copy(dir: &Path, name: &str, replace: &[(&str, &str)], extra: &str) -> PathBuf {
     let mut text = std::fs::read_to_string(scenario_path(name)).unwrap();
     for (from, to) in replace {
@@ -208,6 +209,8 @@ pub fn scenario_copy(dir: &Path, name: &str, replace: &[(&str, &str)], extra: &s
         text = text.replace(from, to);
     }
     text.push_str(extra);
+    let servers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../servers/");
+    text = text.replace("\"../servers/", &format!("\"{}", servers.display()));
     let path = dir.join(format!("small-{name}"));
     std::fs::write(&path, text).unwrap();
     path

@@ -1,0 +1,131 @@
+//! What compression bought and cost, per system whose clients offered permessage-deflate:
+//! the connections its server accepted it on, and against the same runtime's system of
+//! its protocol measured without it, the bytes on the wire saved for the memory per
+//! connection and the CPU per delivery it took ("compression saves N% of bytes for M KiB
+//! per connection"). A server that declined is said to have, never measured as compressed.
+
+use crate::metrics::{CPU_PER_DELIVERY, MEMORY_PER_CONNECTION, Metric, WIRE_PER_DELIVERY};
+use crate::summary::{SystemSummary, uncompressed_twin};
+use crate::table::Table;
+
+/// The median of `m` for `s`.
+fn median(s: &SystemSummary, m: &Metric) -> Option<f64> {
+    s.stat(m).map(|st| st.median)
+}
+
+/// Connections its clients made, reconnections included, over all its runs.
+fn connections(s: &SystemSummary) -> u64 {
+    s.runs.iter().map(|r| r.connections.connected).sum()
+}
+
+/// What compression did for `s` against `twin`, in words.
+fn against(s: &SystemSummary, twin: &SystemSummary) -> Option<String> {
+    let (wire, plain) = (
+        median(s, &WIRE_PER_DELIVERY)?,
+        median(twin, &WIRE_PER_DELIVERY)?,
+    );
+    let saved = (1.0 - wire / plain) * 100.0;
+    let memory = match (
+        median(s, &MEMORY_PER_CONNECTION),
+        median(twin, &MEMORY_PER_CONNECTION),
+    ) {
+        (Some(a), Some(b)) => format!("{:+.1} KiB of server memory per connection", a - b),
+        _ => "server memory not measured".to_owned(),
+    };
+    let cpu = match (
+        median(s, &CPU_PER_DELIVERY),
+        median(twin, &CPU_PER_DELIVERY),
+    ) {
+        (Some(a), Some(b)) if b > 0.0 => format!("×{:.2} server CPU per delivery", a / b),
+        _ => "server CPU not measured".to_owned(),
+    };
+    let caveat = if [s, twin].iter().all(|x| x.status.starts_with("ok")) {
+        ""
+    } else {
+        "; not every run was ok (see the statuses): read the CPU with care"
+    };
+    Some(format!(
+        "{}: compression saves {saved:.0}% of the bytes on the wire ({plain:.0} → {wire:.0} B \
+         per delivery) for {memory} and {cpu} (against {}){caveat}",
+        s.label(),
+        twin.label()
+    ))
+}
+
+/// A line per system whose clients offered compression: what it saved and cost, or that
+/// its server declined (on every connection, or on some).
+pub fn lines(summaries: &[SystemSummary]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in summaries.iter().filter(|s| s.compression) {
+        let (took, all) = (s.compressed_connections(), connections(s));
+        if took == 0 {
+            out.push(format!(
+                "{}: the server declined permessage-deflate on all {all} connections: its \
+                 figures are uncompressed",
+                s.label()
+            ));
+            continue;
+        }
+        if took < all {
+            out.push(format!(
+                "{}: the server accepted permessage-deflate on {took} of {all} connections \
+                 only",
+                s.label()
+            ));
+        }
+        if let Some(line) = uncompressed_twin(summaries, s).and_then(|t| against(s, t)) {
+            out.push(line);
+        }
+    }
+    out
+}
+
+/// The compression table: per system that offered it, the connections it was accepted on
+/// and the wire, memory and CPU figures beside its uncompressed twin's; `None` when no
+/// system offered it.
+pub fn table(summaries: &[SystemSummary]) -> Option<Table> {
+    let offered: Vec<&SystemSummary> = summaries.iter().filter(|s| s.compression).collect();
+    if offered.is_empty() {
+        return None;
+    }
+    let header = [
+        "transport",
+        "compressed connections",
+        "wire B/delivery",
+        "uncompressed twin",
+        "its wire B/delivery",
+        "bytes saved",
+        "mem/conn added KiB",
+        "CPU/delivery ×",
+    ];
+    let cell = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("-".to_owned(), f);
+    let rows = offered
+        .into_iter()
+        .map(|s| {
+            let twin = uncompressed_twin(summaries, s);
+            let of = |t: Option<&SystemSummary>, m: &Metric| t.and_then(|t| median(t, m));
+            let wire = median(s, &WIRE_PER_DELIVERY);
+            let twin_wire = of(twin, &WIRE_PER_DELIVERY);
+            let diff = |m: &Metric| Some(median(s, m)? - of(twin, m)?);
+            let cpu = (|| Some(median(s, &CPU_PER_DELIVERY)? / of(twin, &CPU_PER_DELIVERY)?))()
+                .filter(|r| r.is_finite());
+            vec![
+                s.label(),
+                format!("{}/{}", s.compressed_connections(), connections(s)),
+                cell(wire, &|v| format!("{v:.1}")),
+                twin.map_or("-".to_owned(), SystemSummary::label),
+                cell(twin_wire, &|v| format!("{v:.1}")),
+                cell(
+                    wire.zip(twin_wire).map(|(w, t)| (1.0 - w / t) * 100.0),
+                    &|v| format!("{v:.0}%"),
+                ),
+                cell(diff(&MEMORY_PER_CONNECTION), &|v| format!("{v:+.1}")),
+                cell(cpu, &|v| format!("×{v:.2}")),
+            ]
+        })
+        .collect();
+    Some(Table {
+        header: header.iter().map(|h| (*h).to_owned()).collect(),
+        rows,
+    })
+}
