@@ -6,7 +6,9 @@
 // - `join` with a room name: the client moves to that room; the ack answers with the name;
 // - `echo`: answered with an ack carrying the same arguments (or an `echo` event).
 // It listens on 127.0.0.1 and on the port wsbench picks (PORT), over TLS (https://) when
-// TLS_CERT and TLS_KEY name a PEM certificate and key, and prints one line when it does.
+// TLS_CERT and TLS_KEY name a PEM certificate and key, with permessage-deflate on its
+// WebSocket transport (`perMessageDeflate: true`: engine.io's defaults, messages of 1 KiB
+// and more compressed) when COMPRESSION=1, and prints one line when it listens.
 const fs = require('fs');
 const { Server } = require('socket.io');
 
@@ -19,7 +21,8 @@ const httpServer = tls
     key: fs.readFileSync(process.env.TLS_KEY),
   })
   : require('http').createServer();
-const io = new Server(httpServer);
+const perMessageDeflate = process.env.COMPRESSION === '1';
+const io = new Server(httpServer, { perMessageDeflate });
 
 io.on('connection', socket => {
   let room = LOBBY;
@@ -43,5 +46,6 @@ io.on('connection', socket => {
 });
 
 httpServer.listen(port, '127.0.0.1', () => {
-  console.log(`Socket.IO server listening on 127.0.0.1:${port}${tls ? ' (TLS)' : ''}`);
+  const extras = `${tls ? ' (TLS)' : ''}${perMessageDeflate ? ' (permessage-deflate)' : ''}`;
+  console.log(`Socket.IO server listening on 127.0.0.1:${port}${extras}`);
 });

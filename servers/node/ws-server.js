@@ -1,9 +1,12 @@
 // The seed's server.js ("WebSocket or Socket.io in Node.js"), kept as written but for where
 // it listens: on 127.0.0.1 (wsbench sends load only to loopback), on the port wsbench picks
-// (PORT) where the seed hard-codes 8080, and over TLS (wss://) when TLS_CERT and TLS_KEY
-// name a PEM certificate and key, as a deployment behind https serves it.
+// (PORT) where the seed hard-codes 8080, over TLS (wss://) when TLS_CERT and TLS_KEY
+// name a PEM certificate and key, as a deployment behind https serves it, and with the
+// `ws` package's permessage-deflate (`perMessageDeflate: true`, its defaults: messages of
+// 1 KiB and more compressed) when COMPRESSION=1.
 const WebSocket = require('ws');
 const port = Number(process.env.PORT) || 8080;
+const perMessageDeflate = process.env.COMPRESSION === '1';
 const tls = process.env.TLS_CERT && process.env.TLS_KEY
   ? require('https').createServer({
     cert: require('fs').readFileSync(process.env.TLS_CERT),
@@ -11,8 +14,8 @@ const tls = process.env.TLS_CERT && process.env.TLS_KEY
   })
   : null;
 const wss = tls
-  ? new WebSocket.Server({ server: tls.listen(port, '127.0.0.1') })
-  : new WebSocket.Server({ host: '127.0.0.1', port });
+  ? new WebSocket.Server({ server: tls.listen(port, '127.0.0.1'), perMessageDeflate })
+  : new WebSocket.Server({ host: '127.0.0.1', port, perMessageDeflate });
 
 wss.on('connection', ws => {
   console.log('Client connected');
@@ -38,4 +41,4 @@ wss.on('connection', ws => {
   ws.send('Welcome to the WebSocket server!');
 });
 
-console.log(`WebSocket server listening on port ${port}${tls ? ' (TLS)' : ''}`);
+console.log(`WebSocket server listening on port ${port}${tls ? ' (TLS)' : ''}${perMessageDeflate ? ' (permessage-deflate)' : ''}`);
