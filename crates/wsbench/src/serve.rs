@@ -58,7 +58,11 @@ impl Running for SioServerHandle {
 /// The TLS `args` ask for: their files, or a certificate made now; `None` for plain.
 fn tls(args: &ServeArgs) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
     match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Ok(Some(wsbench_core::tls::server_config(cert, key)?)),
+        // A certificate or key that cannot be served is the user's input: exit 2, before
+        // anything listens.
+        (Some(cert), Some(key)) => wsbench_core::tls::server_config(cert, key)
+            .map(Some)
+            .map_err(|e| crate::exit::Usage(format!("--tls-cert/--tls-key: {e}")).into()),
         _ if args.tls => {
             let (_, cert, key) = crate::certs::generate().context("cannot make a certificate")?;
             eprintln!(

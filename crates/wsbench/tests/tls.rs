@@ -262,3 +262,37 @@ fn serve_with_tls_says_its_secure_url() {
         assert_eq!(url, Some(format!("{scheme}{addr}/")), "{line}");
     }
 }
+
+/// `wsbench serve --tls-cert --tls-key` with a key that is not the certificate's, or files
+/// that are not PEM: exit 2 before anything listens, naming the flags and the reason.
+#[test]
+fn a_certificate_and_key_that_cannot_be_served_are_refused_before_listening() {
+    let dir = temp_dir("tls-bad-pair");
+    let (first, second) = (dir.join("a"), dir.join("b"));
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::create_dir_all(&second).unwrap();
+    let (_, cert, _) = certificates(&first);
+    let (_, _, other_key) = certificates(&second);
+    let not_pem = dir.join("not.pem");
+    std::fs::write(&not_pem, "hello\n").unwrap();
+    for (cert, key, why) in [
+        (&cert, &other_key, "the certificate and key"),
+        (&not_pem, &other_key, "no certificate"),
+        (&cert, &not_pem, "not a PEM key"),
+    ] {
+        let out = wsbench()
+            .args(["serve", "ws", "--listen", "127.0.0.1:0", "--tls-cert"])
+            .arg(cert)
+            .arg("--tls-key")
+            .arg(key)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{why}: {stderr}");
+        assert!(stderr.contains("--tls-cert/--tls-key") && stderr.contains(why), "{stderr}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("ready"));
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
