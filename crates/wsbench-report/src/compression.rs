@@ -3,9 +3,10 @@
 //! its protocol measured without it, the bytes on the wire saved for the memory per
 //! connection and the CPU per delivery it took ("compression saves N% of bytes for M KiB
 //! per connection"). A server that declined is said to have, never measured as compressed.
+//! What TLS adds is said the same way, against a system's plain twin.
 
 use crate::metrics::{CPU_PER_DELIVERY, MEMORY_PER_CONNECTION, Metric, WIRE_PER_DELIVERY};
-use crate::summary::{SystemSummary, uncompressed_twin};
+use crate::summary::{SystemSummary, plain_twin, uncompressed_twin};
 use crate::table::Table;
 
 /// The median of `m` for `s`.
@@ -39,17 +40,48 @@ fn against(s: &SystemSummary, twin: &SystemSummary) -> Option<String> {
         (Some(a), Some(b)) if b > 0.0 => format!("×{:.2} server CPU per delivery", a / b),
         _ => "server CPU not measured".to_owned(),
     };
-    let caveat = if [s, twin].iter().all(|x| x.status.starts_with("ok")) {
+    Some(format!(
+        "{}: compression saves {saved:.0}% of the bytes on the wire ({plain:.0} → {wire:.0} B \
+         per delivery) for {memory} and {cpu} (against {}){}",
+        s.label(),
+        twin.label(),
+        caveat(s, twin)
+    ))
+}
+
+/// Where either side's runs were not all ok, a word that the figures need care.
+fn caveat(s: &SystemSummary, twin: &SystemSummary) -> &'static str {
+    if [s, twin].iter().all(|x| x.status.starts_with("ok")) {
         ""
     } else {
         "; not every run was ok (see the statuses): read the CPU with care"
-    };
-    Some(format!(
-        "{}: compression saves {saved:.0}% of the bytes on the wire ({plain:.0} → {wire:.0} B \
-         per delivery) for {memory} and {cpu} (against {}){caveat}",
-        s.label(),
-        twin.label()
-    ))
+    }
+}
+
+/// A line per system over TLS with a plain twin: what TLS adds to its memory per
+/// connection, CPU per delivery and bytes per delivery ("TLS adds X per connection, Y per
+/// delivery").
+pub fn tls_lines(summaries: &[SystemSummary]) -> Vec<String> {
+    summaries
+        .iter()
+        .filter_map(|s| {
+            let twin = plain_twin(summaries, s)?;
+            let added = |m: &Metric| Some(median(s, m)? - median(twin, m)?);
+            let cell = |v: Option<f64>, unit: &str, decimals: usize| {
+                v.map_or("-".to_owned(), |v| format!("{v:+.decimals$} {unit}"))
+            };
+            Some(format!(
+                "{}: TLS adds {} of server memory per connection, {} of server CPU and {} on \
+                 the wire per delivery (against {}){}",
+                s.label(),
+                cell(added(&MEMORY_PER_CONNECTION), "KiB", 1),
+                cell(added(&CPU_PER_DELIVERY), "µs", 2),
+                cell(added(&WIRE_PER_DELIVERY), "B", 0),
+                twin.label(),
+                caveat(s, twin)
+            ))
+        })
+        .collect()
 }
 
 /// A line per system whose clients offered compression: what it saved and cost, or that

@@ -112,6 +112,17 @@ fn scenario_sections(out: &mut String, result: &RunResult, summaries: &[SystemSu
         );
         out.push_str(&markdown_table(&table));
     }
+    let tls = crate::compression::tls_lines(summaries);
+    if !tls.is_empty() {
+        out.push_str(
+            "\n## What TLS adds\n\nEach system over TLS against the same runtime's \
+                      system of its protocol without TLS, at the same load (medians over \
+                      repeats):\n\n",
+        );
+        for line in tls {
+            let _ = writeln!(out, "- {}", escape(&line));
+        }
+    }
     if let Some(table) = crate::compression::table(summaries) {
         let _ = writeln!(
             out,

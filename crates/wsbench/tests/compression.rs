@@ -3,7 +3,6 @@
 //! payloads arrive whole through the inflating layer, the bytes on the wire shrink, and
 //! the run says which servers declined rather than calling them compressed.
 
-
 mod common;
 
 use common::*;

@@ -61,6 +61,9 @@ fn the_node_servers_are_measured_plain_and_over_tls() {
     assert!(md.contains("| node-ws-tls/node-ws |"), "{md}");
     assert!(md.contains("| node-socketio-tls/node-ws-tls |"), "{md}");
     assert!(md.contains("### node over TLS"), "{md}");
+    assert!(md.contains("## What TLS adds"), "{md}");
+    assert!(md.contains("- node-ws-tls: TLS adds +"), "{md}");
+    assert!(md.contains("(against node-socketio)"), "{md}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -291,7 +294,10 @@ fn a_certificate_and_key_that_cannot_be_served_are_refused_before_listening() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{why}: {stderr}");
-        assert!(stderr.contains("--tls-cert/--tls-key") && stderr.contains(why), "{stderr}");
+        assert!(
+            stderr.contains("--tls-cert/--tls-key") && stderr.contains(why),
+            "{stderr}"
+        );
         assert!(!String::from_utf8_lossy(&out.stdout).contains("ready"));
     }
     std::fs::remove_dir_all(dir).unwrap();

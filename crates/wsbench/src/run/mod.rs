@@ -199,8 +199,12 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
         }
     }
     let summaries = wsbench_report::summary::summarize(result);
-    for line in wsbench_report::compression::lines(&summaries) {
-        println!("{}", note(&line));
+    let tls = wsbench_report::compression::tls_lines(&summaries);
+    for line in tls
+        .iter()
+        .chain(&wsbench_report::compression::lines(&summaries))
+    {
+        println!("{}", note(line));
     }
     for run in &result.runs {
         if let Some(e) = &run.error {
