@@ -68,6 +68,7 @@ pub(super) struct Common {
     pub payload_kind: super::PayloadKind,
     pub compression: bool,
     pub deflate: super::DeflateOffer,
+    pub network: Option<super::Network>,
 }
 
 /// The sweepable fields' values at one point (a field whose value was wrong is absent).
@@ -116,6 +117,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     let tls = super::tls::tls(check, f, o);
     let payload_kind = pick(check, f, "payload_kind", super::PayloadKind::Padded);
     let compression = super::compression::compression(check, f);
+    let network = super::network::network(check, f);
     let mut complete = true;
     let mut got = |ok: bool| complete &= ok;
     got(name.is_some() && transports.is_some() && mode.is_some() && room_size.is_some());
@@ -125,7 +127,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     got(queue_capacity.is_some() && outage.is_some() && kill_node_at.is_some());
     got(targets.is_some() && thresholds.is_some() && system_thresholds.is_some());
     got(systems.is_some() && server_cpus.is_some() && loadgen_cpus.is_some() && adapters.is_some());
-    got(tls.is_some() && payload_kind.is_some() && compression.is_some());
+    got(tls.is_some() && payload_kind.is_some() && compression.is_some() && network.is_some());
     let (tls, tls_trust) = tls.unwrap_or_default();
     let (compression, deflate) = compression.unwrap_or_default();
     let (target, target_pids) = targets.unwrap_or_default();
@@ -164,6 +166,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
         payload_kind: payload_kind.unwrap_or_default(),
         compression,
         deflate,
+        network: network.flatten(),
     };
     systems::client_library(check, &common);
     systems::servers_exist(check, f, &common);

@@ -11,6 +11,7 @@ mod compression;
 mod error;
 mod failures;
 mod limits;
+mod network;
 mod parse;
 mod point;
 mod sweep;
@@ -31,6 +32,7 @@ pub use crate::duration::{HumanDuration, MAX_DURATION, parse_duration};
 pub use crate::payload::PayloadKind;
 pub use compression::DeflateOffer;
 pub use error::{ScenarioError, ScenarioErrors};
+pub use network::Network;
 pub use parse::Overrides;
 pub use sweep::{Search, SweepAxis, SweepField, SweepPoint};
 pub use systems::SystemDef;
@@ -277,6 +279,9 @@ pub struct Scenario {
     /// What they ask of the server's compression where they offer it.
     #[serde(default, skip_serializing_if = "is_default_offer")]
     pub deflate: DeflateOffer,
+    /// An emulated link between the clients and the servers (`[network]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<Network>,
     /// Every point the run measures, worked out once where the file is checked (a share
     /// of stalled clients made a count at that point's clients) and run as checked. Not
     /// recorded: each run in a result records its own point.

@@ -43,7 +43,7 @@ pub struct Overrides {
 }
 
 /// The fields a scenario file may have at its top.
-const FIELDS: [&str; 36] = [
+const FIELDS: [&str; 37] = [
     "name",
     "transports",
     "clients",
@@ -80,6 +80,7 @@ const FIELDS: [&str; 36] = [
     "compression",
     "compression_window_bits",
     "compression_no_context_takeover",
+    "network",
 ];
 
 impl Scenario {

@@ -101,6 +101,7 @@ pub(super) fn point(
         tls_trust: c.tls_trust.clone(),
         compression: c.compression,
         deflate: c.deflate,
+        network: c.network.clone(),
         points: Vec::new(),
         steps: Vec::new(),
     })
