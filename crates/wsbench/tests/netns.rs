@@ -12,24 +12,6 @@ use std::time::Duration;
 use common::*;
 use wsbench_core::result::RunResult;
 
-fn can_create_namespaces() -> Result<(), String> {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false);
-    if !root {
-        return Err("root (ip netns add)".to_owned());
-    }
-    match Command::new("ip").args(["netns", "list"]).output() {
-        Ok(o) if o.status.success() => Ok(()),
-        _ => Err("iproute2 with network namespace support".to_owned()),
-    }
-}
-
 #[test]
 fn shards_in_two_namespaces_load_a_server_in_a_third_with_exact_accounting() {
     if let Err(why) = can_create_namespaces() {

@@ -31,6 +31,15 @@ pub fn lines(scenario: &Scenario) -> Vec<String> {
     lines.extend(adapters(scenario));
     lines.extend(tls(scenario));
     lines.extend(compression(scenario));
+    lines.extend(scenario.network.as_ref().map(|n| {
+        format!(
+            "Network: every packet between the clients and the servers crossed an emulated \
+             link, Linux netem on the loopback of a network namespace made for the run: {}. \
+             Latencies include it (a broadcast crosses it twice, sender to server to \
+             receiver; a TCP handshake three times), and TCP retransmits what it drops.",
+            n.describe()
+        )
+    }));
     lines.extend(remote_hosts(scenario).iter().map(|(name, host)| {
         format!("{name}'s target {host} is not on this machine: allowed with --allow-remote; its figures include a real network between the load generator and the server.")
     }));

@@ -12,6 +12,7 @@ mod heap;
 mod live_view;
 mod measure;
 mod method;
+mod netem;
 mod output;
 mod phases;
 mod plan;
@@ -56,6 +57,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    if let Some(network) = &scenario.network
+        && !netem::inside()
+    {
+        return netem::run_inside(network, &args.scenario);
+    }
     for (name, host) in method::remote_hosts(&scenario) {
         eprintln!(
             "wsbench: warning: --allow-remote: {name} sends load to {host}, off this machine"
@@ -158,7 +164,13 @@ fn checked(args: &RunArgs) -> Result<(Scenario, Shard), Vec<String>> {
         .map_err(|errors| errors.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     let shard = args.shard.unwrap_or_default();
     check_shardable(&scenario, shard).map_err(|why| vec![format!("--shard {shard}: {why}")])?;
-    let mistakes = preflight::mistakes(&scenario);
+    let mut mistakes = preflight::mistakes(&scenario);
+    if scenario.network.is_some()
+        && !netem::inside()
+        && let Some(why) = netem::missing()
+    {
+        mistakes.push(format!("{}: [network]: {why}", args.scenario.display()));
+    }
     if !mistakes.is_empty() {
         return Err(mistakes);
     }

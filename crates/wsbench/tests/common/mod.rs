@@ -240,3 +240,23 @@ pub fn wait_output(
         err_reader.join().unwrap(),
     )
 }
+
+/// Whether this machine lets a test make network namespaces (root, iproute2); the
+/// prerequisite missing, in words.
+pub fn can_create_namespaces() -> Result<(), String> {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false);
+    if !root {
+        return Err("root (ip netns add)".to_owned());
+    }
+    match Command::new("ip").args(["netns", "list"]).output() {
+        Ok(o) if o.status.success() => Ok(()),
+        _ => Err("iproute2 with network namespace support".to_owned()),
+    }
+}
