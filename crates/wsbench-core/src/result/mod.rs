@@ -10,6 +10,7 @@ mod cluster;
 mod counts;
 pub mod figures;
 mod outage;
+mod proxy;
 pub mod validity;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ pub use self::calibration::Calibration;
 pub use self::cluster::{ClusterFigures, NodeFigures};
 pub use self::counts::Counts;
 pub use self::outage::{OutageFigures, OutageInputs};
+pub use self::proxy::ProxyFigures;
 pub use self::validity::{Backlog, Validity};
 use crate::CountersSnapshot;
 use crate::histogram::HistogramFigures;
@@ -422,6 +424,9 @@ pub struct SystemRun {
     /// Per node and Redis, when the server ran as a cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterFigures>,
+    /// The proxy in front of its server (`[proxy]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyFigures>,
 }
 
 /// Deliveries owed and made, bucketed by the intended send time of their probes from the

@@ -69,6 +69,7 @@ pub(super) struct Common {
     pub compression: bool,
     pub deflate: super::DeflateOffer,
     pub network: Option<super::Network>,
+    pub proxy: Option<super::Proxy>,
 }
 
 /// The sweepable fields' values at one point (a field whose value was wrong is absent).
@@ -118,6 +119,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     let payload_kind = pick(check, f, "payload_kind", super::PayloadKind::Padded);
     let compression = super::compression::compression(check, f);
     let network = super::network::network(check, f);
+    let proxy = super::proxy::proxy(check, f);
     let mut complete = true;
     let mut got = |ok: bool| complete &= ok;
     got(name.is_some() && transports.is_some() && mode.is_some() && room_size.is_some());
@@ -128,6 +130,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     got(targets.is_some() && thresholds.is_some() && system_thresholds.is_some());
     got(systems.is_some() && server_cpus.is_some() && loadgen_cpus.is_some() && adapters.is_some());
     got(tls.is_some() && payload_kind.is_some() && compression.is_some() && network.is_some());
+    got(proxy.is_some());
     let (tls, tls_trust) = tls.unwrap_or_default();
     let (compression, deflate) = compression.unwrap_or_default();
     let (target, target_pids) = targets.unwrap_or_default();
@@ -167,6 +170,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
         compression,
         deflate,
         network: network.flatten(),
+        proxy: proxy.flatten(),
     };
     systems::client_library(check, &common);
     systems::servers_exist(check, f, &common);

@@ -14,6 +14,7 @@ mod limits;
 mod network;
 mod parse;
 mod point;
+mod proxy;
 mod sweep;
 mod systems;
 mod tls;
@@ -34,6 +35,7 @@ pub use compression::DeflateOffer;
 pub use error::{ScenarioError, ScenarioErrors};
 pub use network::Network;
 pub use parse::Overrides;
+pub use proxy::Proxy;
 pub use sweep::{Search, SweepAxis, SweepField, SweepPoint};
 pub use systems::SystemDef;
 pub use tls::TlsTrust;
@@ -282,6 +284,9 @@ pub struct Scenario {
     /// An emulated link between the clients and the servers (`[network]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<Network>,
+    /// A reverse proxy wsbench starts in front of each system's server (`[proxy]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<Proxy>,
     /// Every point the run measures, worked out once where the file is checked (a share
     /// of stalled clients made a count at that point's clients) and run as checked. Not
     /// recorded: each run in a result records its own point.

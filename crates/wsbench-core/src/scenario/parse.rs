@@ -43,7 +43,7 @@ pub struct Overrides {
 }
 
 /// The fields a scenario file may have at its top.
-const FIELDS: [&str; 37] = [
+const FIELDS: [&str; 38] = [
     "name",
     "transports",
     "clients",
@@ -81,6 +81,7 @@ const FIELDS: [&str; 37] = [
     "compression_window_bits",
     "compression_no_context_takeover",
     "network",
+    "proxy",
 ];
 
 impl Scenario {

@@ -1,0 +1,21 @@
+//! What the proxy in front of a system did (`[proxy]`), measured like a server: its whole
+//! process tree's CPU over the measured window and its peak memory while traffic ran.
+
+use serde::{Deserialize, Serialize};
+
+/// The proxy's figures for one run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ProxyFigures {
+    /// What it was (`nginx 1.22.1`).
+    pub software: String,
+    /// Whether it passed the WebSocket upgrade on.
+    pub upgrade: bool,
+    /// Where the clients connected: the proxy, in front of `server_url`.
+    pub url: String,
+    /// Its CPU over the measured window, seconds (master and workers).
+    pub cpu_s: f64,
+    /// That per delivery, µs.
+    pub cpu_us_per_delivery: f64,
+    /// Its highest memory (RSS of master and workers) while traffic ran, bytes.
+    pub rss_peak_bytes: u64,
+}
