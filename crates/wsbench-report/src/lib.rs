@@ -17,6 +17,7 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod metrics;
+pub mod proxy;
 pub mod samples;
 pub mod stats;
 pub mod summary;

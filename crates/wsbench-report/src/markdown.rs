@@ -112,6 +112,17 @@ fn scenario_sections(out: &mut String, result: &RunResult, summaries: &[SystemSu
         );
         out.push_str(&markdown_table(&table));
     }
+    let proxied = crate::proxy::lines(summaries);
+    if !proxied.is_empty() {
+        out.push_str(
+            "\n## Through a proxy\n\nThe clients reached each server through a \
+                      reverse proxy wsbench started in front of it (its configuration is \
+                      under proxy/ beside the result):\n\n",
+        );
+        for line in proxied {
+            let _ = writeln!(out, "- {}", escape(&line));
+        }
+    }
     let tls = crate::compression::tls_lines(summaries);
     if !tls.is_empty() {
         out.push_str(

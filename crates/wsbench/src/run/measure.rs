@@ -17,6 +17,7 @@ use wsbench_loadgen::LoadGen;
 
 use super::phases::{self, Stop};
 use super::plan::load_plan;
+use super::proxy::FrontProxy;
 use super::servers::Servers;
 use super::{figures, heap};
 use wsbench_core::result::validity;
@@ -39,6 +40,8 @@ pub struct RunCtx<'a> {
     pub own_clients: u64,
     /// The run's certificate for the servers it starts over TLS.
     pub tls: Option<&'a wsbench_core::system::TlsFiles>,
+    /// Where the proxies' files go (`[proxy]`).
+    pub proxy_dir: Option<&'a std::path::Path>,
 }
 
 impl<'a> RunCtx<'a> {
@@ -58,6 +61,7 @@ impl<'a> RunCtx<'a> {
             progress,
             own_clients: plan.shard.clients_of(scenario.clients),
             tls: plan.tls.as_ref(),
+            proxy_dir: plan.proxy_dir.as_deref(),
         }
     }
 }
@@ -110,6 +114,7 @@ fn empty_run(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> SystemRun {
         backlog: None,
         outage: None,
         cluster: None,
+        proxy: None,
     }
 }
 
@@ -124,6 +129,13 @@ async fn measure_into(
     ctx.progress.set_message("starting the server");
     let mut servers = Servers::start(s, system, ctx.tls).await?;
     run.server_url = servers.url().to_owned();
+    if let (Some(spec), Some(dir)) = (&s.proxy, ctx.proxy_dir) {
+        let backend = servers.endpoints()[0].addr;
+        let dir = dir.join(system.name.as_str());
+        let cpus = s.server_cpus.as_ref();
+        let proxy = FrontProxy::start(spec, backend, ctx.own_clients, &dir, cpus).await?;
+        servers.front_with(proxy);
+    }
     let memory_before = heap::footprint();
     let plan = load_plan(ctx, system, servers.endpoints())?;
     run.loadgen.workers = plan.workers as u64;
@@ -137,7 +149,12 @@ async fn measure_into(
     let report = tokio::task::spawn_blocking(move || load.finish())
         .await
         .context("the load generator panicked")?;
-    let stopped = servers.stop(s.clients).await;
+    let mut stopped = servers.stop(s.clients).await;
+    run.proxy = stopped.proxy.take().map(|mut p| {
+        let delivered = report.counts.delivered.max(1) as f64;
+        p.cpu_us_per_delivery = p.cpu_s * 1e6 / delivered;
+        p
+    });
     if stop.is_some() && seen.window_s > 0.0 {
         // Cut short: the window measured is the part that ran.
         run.window.measured_s = seen.window_s.min(run.window.measured_s);

@@ -31,6 +31,15 @@ pub fn lines(scenario: &Scenario) -> Vec<String> {
     lines.extend(adapters(scenario));
     lines.extend(tls(scenario));
     lines.extend(compression(scenario));
+    lines.extend(scenario.proxy.as_ref().map(|p| {
+        format!(
+            "Proxy: each system's clients reached its server through nginx (the \
+             distribution's), started by wsbench in front of it on another loopback port, \
+             HTTP/1.1 to the server, buffering off; it {} the WebSocket upgrade on. Its CPU \
+             and memory are measured as a server's and reported apart.",
+            if p.upgrade { "passed" } else { "did NOT pass" }
+        )
+    }));
     lines.extend(scenario.network.as_ref().map(|n| {
         format!(
             "Network: every packet between the clients and the servers crossed an emulated \

@@ -18,6 +18,7 @@ mod phases;
 mod plan;
 mod preflight;
 mod procfs;
+mod proxy;
 mod sampler;
 mod schedule;
 mod search;
@@ -132,6 +133,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         shard,
         start_at: args.start_at,
         tls: tls::files_for(&result.scenario, &dir)?,
+        proxy_dir: result.scenario.proxy.is_some().then(|| dir.join("proxy")),
     };
     let status = runtime.block_on(schedule::run_all(&mut result, &plan, &result_path))?;
     result.status = status;
@@ -212,10 +214,9 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
     }
     let summaries = wsbench_report::summary::summarize(result);
     let tls = wsbench_report::compression::tls_lines(&summaries);
-    for line in tls
-        .iter()
-        .chain(&wsbench_report::compression::lines(&summaries))
-    {
+    let proxied = wsbench_report::proxy::lines(&summaries);
+    let compressed = wsbench_report::compression::lines(&summaries);
+    for line in proxied.iter().chain(&tls).chain(&compressed) {
         println!("{}", note(line));
     }
     for run in &result.runs {
@@ -296,4 +297,6 @@ pub(crate) struct RunPlan {
     pub start_at: Option<SystemTime>,
     /// The run's certificate for the servers it starts over TLS.
     pub tls: Option<wsbench_core::system::TlsFiles>,
+    /// Where the proxies' configurations go (`[proxy]`): `<out>/proxy/`.
+    pub proxy_dir: Option<PathBuf>,
 }

@@ -151,8 +151,15 @@ impl Phases<'_, '_> {
         }
         let live = self.load.live();
         if live.connected == 0 {
+            let blocked = match &self.ctx.scenario.proxy {
+                Some(p) if !p.upgrade => {
+                    " (through the proxy, which does not pass the WebSocket upgrade on: \
+                     [proxy] upgrade = false)"
+                }
+                _ => "",
+            };
             let why = format!(
-                "no client could connect to {}{}",
+                "no client could connect to {}{}{blocked}",
                 self.servers.url(),
                 failure_kinds(&live)
             );

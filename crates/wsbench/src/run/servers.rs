@@ -21,6 +21,7 @@ use super::child::ServerChild;
 use super::command::CommandChild;
 use super::plan::{endpoint_for, server_args};
 use super::procfs;
+use super::proxy::FrontProxy;
 use super::sampler::Sampler;
 
 /// A server process, and how wsbench may handle it.
@@ -128,10 +129,13 @@ pub struct Servers {
     serve: Option<(&'static str, Vec<String>)>,
     cpus: Option<wsbench_core::cpus::CpuSet>,
     load: Option<(Instant, Instant)>,
+    proxy: Option<FrontProxy>,
 }
 
 /// What the servers did, once stopped.
 pub struct Stopped {
+    /// The proxy in front, if one was.
+    pub proxy: Option<wsbench_core::result::ProxyFigures>,
     /// Every node, in order (empty for a target without a pid).
     pub nodes: Vec<NodeSample>,
     /// A cluster's figures (Redis's, and every node's).
@@ -147,6 +151,7 @@ impl Servers {
             serve: None,
             cpus: scenario.server_cpus.clone(),
             load: None,
+            proxy: None,
         }
     }
 
@@ -236,6 +241,12 @@ impl Servers {
             .with_context(|| format!("the {server} server did not start"))
     }
 
+    /// Puts `proxy` in front of the server: clients connect to it from now on.
+    pub fn front_with(&mut self, proxy: FrontProxy) {
+        self.endpoints = self.endpoints.iter().map(|e| proxy.front(e)).collect();
+        self.proxy = Some(proxy);
+    }
+
     /// Where clients connect: client `i` to `endpoints[i % len]`.
     pub fn endpoints(&self) -> Vec<Endpoint> {
         self.endpoints.clone()
@@ -253,6 +264,9 @@ impl Servers {
 
     /// Why a node that should be running is not, if one is not.
     pub fn died(&mut self) -> Option<String> {
+        if let Some(why) = self.proxy.as_mut().and_then(FrontProxy::died) {
+            return Some(why);
+        }
         let many = self.nodes.len() > 1;
         self.nodes.iter_mut().enumerate().find_map(|(i, n)| {
             let why = n.exited()?;
@@ -328,6 +342,9 @@ impl Servers {
         if let Some(r) = self.redis.as_mut() {
             r.cpu_start = procfs::cpu_seconds(r.server.pid()).unwrap_or(0.0);
         }
+        if let Some(p) = self.proxy.as_mut() {
+            p.window_started();
+        }
         self.counters_now().await
     }
 
@@ -339,6 +356,9 @@ impl Servers {
         }
         if let Some(r) = self.redis.as_mut() {
             r.cpu_s = procfs::cpu_seconds(r.server.pid()).map_or(0.0, |c| c - r.cpu_start);
+        }
+        if let Some(p) = self.proxy.as_mut() {
+            p.window_ended();
         }
         let mut sum = None;
         for c in self.nodes.iter().filter_map(|n| n.counters_window_end) {
@@ -396,6 +416,10 @@ impl Servers {
             n.end(false).await;
         }
         let (from, to) = self.load.unwrap_or((Instant::now(), Instant::now()));
+        let proxy = match self.proxy.take() {
+            Some(p) => Some(p.stop((from, to)).await),
+            None => None,
+        };
         let count = self.nodes.len() as u64;
         let nodes: Vec<NodeSample> = self
             .nodes
@@ -409,7 +433,11 @@ impl Servers {
             redis_cpu_s: r.cpu_s,
             redis_rss_peak_bytes: r.sampler.peak_between(from, to),
         });
-        Stopped { nodes, cluster }
+        Stopped {
+            nodes,
+            cluster,
+            proxy,
+        }
     }
 }
 

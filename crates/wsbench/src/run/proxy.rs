@@ -1,0 +1,181 @@
+//! The proxy in front of a system's server (`[proxy]`): nginx from the distribution,
+//! started, checked ready and stopped like a `[systems.X]` server (a process group of its
+//! own on a free loopback port, its error output kept to explain a failure), with a
+//! configuration written for the run under `<out>/proxy/<system>/`. Its CPU over the
+//! measured window and its peak memory are recorded as the server's are
+//! (docs/method.md, "A proxy in front").
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use wsbench_core::cpus::CpuSet;
+use wsbench_core::result::ProxyFigures;
+use wsbench_core::scenario::Proxy;
+use wsbench_core::system::CommandSpec;
+use wsbench_loadgen::Endpoint;
+
+use super::command::CommandChild;
+use super::procfs;
+use super::sampler::Sampler;
+
+/// How long nginx may take to serve.
+const READY: Duration = Duration::from_secs(10);
+
+/// Writes the configuration with the port wsbench picked (`$PORT`), then becomes nginx:
+/// in the foreground, with its errors on stderr, everything under the run's directory.
+const START: &str = "mkdir -p tmp && sed \"s/@PORT@/$PORT/\" nginx.conf.in > nginx.conf && \
+                     exec nginx -p \"$PWD/\" -c \"$PWD/nginx.conf\" -e stderr -g 'daemon off;'";
+
+/// A running proxy.
+pub struct FrontProxy {
+    child: CommandChild,
+    sampler: Sampler,
+    cpu_start: f64,
+    figures: ProxyFigures,
+}
+
+impl FrontProxy {
+    /// Starts nginx in front of `backend` for `clients` clients, its files under `dir`.
+    pub async fn start(
+        spec: &Proxy,
+        backend: SocketAddr,
+        clients: u64,
+        dir: &Path,
+        cpus: Option<&CpuSet>,
+    ) -> anyhow::Result<FrontProxy> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
+        std::fs::write(dir.join("nginx.conf.in"), config(spec, backend, clients))
+            .context("cannot write the proxy's configuration")?;
+        let command = CommandSpec {
+            command: ["sh", "-c", START].map(str::to_owned).to_vec(),
+            env: [("PORT".to_owned(), "{port}".to_owned())].into(),
+            ready: None,
+            path: "/".to_owned(),
+            ready_timeout: wsbench_core::duration::HumanDuration(READY),
+            dir: dir.to_owned(),
+        };
+        let child = CommandChild::spawn(&command, cpus, None, READY)
+            .await
+            .context("the proxy (nginx) did not start")?;
+        let sampler = Sampler::start(child.pid);
+        let figures = ProxyFigures {
+            software: version(),
+            upgrade: spec.upgrade,
+            url: format!("http://{}/", child.addr),
+            ..ProxyFigures::default()
+        };
+        Ok(FrontProxy {
+            child,
+            sampler,
+            cpu_start: 0.0,
+            figures,
+        })
+    }
+
+    /// `e` reached through the proxy: its address, and its URL on the proxy's port.
+    pub fn front(&self, e: &Endpoint) -> Endpoint {
+        let mut url = url::Url::parse(&e.url).expect("an endpoint's URL parses");
+        let _ = url.set_port(Some(self.child.addr.port()));
+        Endpoint {
+            addr: self.child.addr,
+            url: url.to_string(),
+        }
+    }
+
+    /// Why it is not running, if it is not.
+    pub fn died(&mut self) -> Option<String> {
+        self.child.exited().map(|why| format!("the proxy: {why}"))
+    }
+
+    /// The measured window began.
+    pub fn window_started(&mut self) {
+        self.cpu_start = procfs::tree_cpu(self.child.pid).unwrap_or(0.0);
+    }
+
+    /// The measured window ended.
+    pub fn window_ended(&mut self) {
+        let now = procfs::tree_cpu(self.child.pid).unwrap_or(self.cpu_start);
+        self.figures.cpu_s = now - self.cpu_start;
+    }
+
+    /// Stops it; its figures, `load` being when traffic ran.
+    pub async fn stop(self, load: (Instant, Instant)) -> ProxyFigures {
+        let mut figures = self.figures;
+        figures.rss_peak_bytes = self.sampler.peak_between(load.0, load.1);
+        drop(self.sampler.finish());
+        self.child.stop().await;
+        figures
+    }
+}
+
+/// `nginx -v`, as it says it (`nginx/1.22.1`).
+fn version() -> String {
+    std::process::Command::new("nginx")
+        .arg("-v")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_owned())
+        .and_then(|v| v.rsplit(' ').next().map(str::to_owned))
+        .unwrap_or_else(|| "nginx".to_owned())
+}
+
+/// A reverse proxy as deployments write one for WebSockets (nginx's own guide), or, with
+/// `upgrade = false`, as one that does not pass the upgrade on (nginx's default: the
+/// hop-by-hop `Upgrade` and `Connection` headers are not forwarded). Buffering is off, so
+/// long-polling answers and streamed frames pass as they come.
+fn config(spec: &Proxy, backend: SocketAddr, clients: u64) -> String {
+    // Each client is two connections (to the client, to the server), and nginx sizes its
+    // tables by this number: enough, not a fixed 100,000 (98 MB of tables at 20 clients).
+    let connections = (clients * 2 + 256).max(1024);
+    let upgrade = if spec.upgrade {
+        "proxy_set_header Upgrade $http_upgrade;\n            \
+         proxy_set_header Connection $connection_upgrade;"
+    } else {
+        "proxy_set_header Connection \"\";"
+    };
+    format!(
+        r#"# Written by wsbench for one run: the proxy in front of {backend}.
+user root;
+worker_processes 1;
+pid nginx.pid;
+worker_rlimit_nofile {files};
+events {{
+    worker_connections {connections};
+}}
+http {{
+    access_log off;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    client_body_buffer_size 1m;
+    client_max_body_size 16m;
+    map $http_upgrade $connection_upgrade {{
+        default upgrade;
+        '' '';
+    }}
+    upstream system {{
+        server {backend};
+        keepalive 64;
+    }}
+    server {{
+        listen 127.0.0.1:@PORT@;
+        location / {{
+            proxy_pass http://system;
+            proxy_http_version 1.1;
+            proxy_set_header Host $host;
+            {upgrade}
+            proxy_buffering off;
+            proxy_request_buffering off;
+            proxy_read_timeout 1h;
+            proxy_send_timeout 1h;
+        }}
+    }}
+}}
+"#,
+        files = connections + 64
+    )
+}

@@ -1,0 +1,99 @@
+//! `[proxy]`: nginx started in front of each system's server. Passing the upgrade on, every
+//! system delivers through it and its cost is recorded; not passing it, raw WebSocket and
+//! Socket.IO over websocket cannot connect and say why, while Socket.IO over long-polling
+//! delivers everything. Needs nginx: skipped with a message without it, except under CI,
+//! which installs it (.ci/run).
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn nginx(test: &str) -> bool {
+    let found = Command::new("nginx").arg("-v").output().is_ok();
+    if !found {
+        wsbench_core::prerequisite::missing(test, "nginx (Debian: apt-get install nginx-light)");
+    }
+    found
+}
+
+/// nginx processes whose configuration is under `dir`.
+fn left_in(dir: &std::path::Path) -> Vec<String> {
+    command_lines(|l| l.contains("nginx") && l.contains(dir.to_str().unwrap()))
+}
+
+#[test]
+fn every_system_is_measured_through_a_proxy_that_passes_the_upgrade() {
+    let test = "every_system_is_measured_through_a_proxy_that_passes_the_upgrade";
+    if !nginx(test) {
+        return;
+    }
+    let dir = temp_dir("proxy-through");
+    let path = small_scenario(&dir, &[], "\n[proxy]\nupgrade = true\n");
+    let result = run_ok(&path, &dir.join("out"), &[]);
+    for run in &result.runs {
+        let name = run.system.as_str();
+        assert!(run.status.measured(), "{name}: {:?}", run.error);
+        assert_eq!(run.messages.delivered, run.messages.expected, "{name}");
+        let proxy = run
+            .proxy
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: no proxy"));
+        assert!(proxy.software.starts_with("nginx"), "{proxy:?}");
+        assert!(proxy.upgrade);
+        assert!(proxy.cpu_s > 0.0 && proxy.rss_peak_bytes > 0, "{proxy:?}");
+        assert!(dir.join(format!("out/proxy/{name}/nginx.conf")).exists());
+    }
+    let md = std::fs::read_to_string(dir.join("out/report.md")).unwrap();
+    assert!(md.contains("## Through a proxy"), "{md}");
+    assert!(left_in(&dir).is_empty(), "{:?}", left_in(&dir));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn behind_a_proxy_that_blocks_upgrades_only_long_polling_gets_through() {
+    let test = "behind_a_proxy_that_blocks_upgrades_only_long_polling_gets_through";
+    if !nginx(test) {
+        return;
+    }
+    let dir = temp_dir("proxy-blocked");
+    let path = scenario_copy(
+        &dir,
+        "blocked-upgrade.toml",
+        &[
+            ("clients = 200", "clients = 20"),
+            ("senders = 10", "senders = 2"),
+            ("warmup = \"3s\"", "warmup = \"1s\""),
+            ("duration = \"10s\"", "duration = \"2s\""),
+        ],
+        "",
+    );
+    let (code, result) = run_with(&path, &dir.join("out"), &[]);
+    assert_eq!(code, Some(1), "the two WebSocket systems fail");
+    for run in &result.runs {
+        let name = run.system.as_str();
+        if name == "socketio-polling" {
+            assert!(run.status.measured(), "{name}: {:?}", run.error);
+            assert_eq!(run.connections.connected, 20);
+            assert_eq!(run.messages.delivered, run.messages.expected);
+        } else {
+            assert_eq!(run.connections.connected, 0, "{name}");
+            assert_eq!(
+                run.connections.failures.get("handshake"),
+                Some(&20),
+                "{name}"
+            );
+            let error = run.error.as_deref().unwrap_or_default();
+            assert!(error.contains("[proxy] upgrade = false"), "{error}");
+        }
+    }
+    let md = std::fs::read_to_string(dir.join("out/report.md")).unwrap();
+    assert!(md.contains("ws: no client got through nginx"), "{md}");
+    assert!(
+        md.contains("does not pass the WebSocket upgrade on"),
+        "{md}"
+    );
+    assert!(left_in(&dir).is_empty(), "{:?}", left_in(&dir));
+    std::fs::remove_dir_all(dir).unwrap();
+}
