@@ -137,8 +137,24 @@ fn way(command: &str, dir: &Path, owned: &Owned) -> Way {
     } else if let Some(rest) = c.strip_prefix("cargo run --release -p wsbench -- ") {
         // The build is this test's binary.
         Way::Run(subs(&[(c, format!("wsbench {rest}"))]), &[0])
-    } else if c.starts_with("wsbench run scenarios/node.toml") && node_modules(NAME).is_none() {
+    } else if ["node", "tls", "compression"]
+        .iter()
+        .any(|s| c.starts_with(&format!("wsbench run scenarios/{s}.toml")))
+        && node_modules(NAME).is_none()
+    {
         Way::Skip("servers/node has no node_modules (said above)")
+    } else if c.starts_with("wsbench run scenarios/blocked-upgrade.toml") {
+        // Documented to exit 1: the two WebSocket systems cannot get through.
+        if std::process::Command::new("nginx")
+            .arg("-v")
+            .output()
+            .is_err()
+        {
+            wsbench_core::prerequisite::missing(NAME, "nginx (Debian: nginx-light)");
+            Way::Skip("nginx is not installed (said above)")
+        } else {
+            Way::Run(Vec::new(), &[1])
+        }
     } else if c.starts_with("wsbench run my.toml --target ws=ws://127.0.0.1:8080/") {
         let (port, pid) = owned.target;
         std::fs::copy(dir.join("scenarios/smoke.toml"), dir.join("my.toml")).unwrap();
