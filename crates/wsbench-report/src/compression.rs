@@ -19,27 +19,41 @@ fn connections(s: &SystemSummary) -> u64 {
     s.runs.iter().map(|r| r.connections.connected).sum()
 }
 
-/// What compression did for `s` against `twin`, in words.
-fn against(s: &SystemSummary, twin: &SystemSummary) -> Option<String> {
+/// What `s`'s median of `m` adds to `twin`'s.
+fn added(s: &SystemSummary, twin: &SystemSummary, m: &Metric) -> Option<f64> {
+    Some(median(s, m)? - median(twin, m)?)
+}
+
+/// The share of `twin`'s bytes on the wire per delivery that `s` saves, %.
+fn saved(s: &SystemSummary, twin: &SystemSummary) -> Option<f64> {
     let (wire, plain) = (
         median(s, &WIRE_PER_DELIVERY)?,
         median(twin, &WIRE_PER_DELIVERY)?,
     );
-    let saved = (1.0 - wire / plain) * 100.0;
-    let memory = match (
-        median(s, &MEMORY_PER_CONNECTION),
-        median(twin, &MEMORY_PER_CONNECTION),
-    ) {
-        (Some(a), Some(b)) => format!("{:+.1} KiB of server memory per connection", a - b),
-        _ => "server memory not measured".to_owned(),
-    };
-    let cpu = match (
-        median(s, &CPU_PER_DELIVERY),
-        median(twin, &CPU_PER_DELIVERY),
-    ) {
-        (Some(a), Some(b)) if b > 0.0 => format!("×{:.2} server CPU per delivery", a / b),
-        _ => "server CPU not measured".to_owned(),
-    };
+    Some((1.0 - wire / plain) * 100.0)
+}
+
+/// `s`'s server CPU per delivery as a multiple of `twin`'s.
+fn cpu_ratio(s: &SystemSummary, twin: &SystemSummary) -> Option<f64> {
+    let r = median(s, &CPU_PER_DELIVERY)? / median(twin, &CPU_PER_DELIVERY)?;
+    r.is_finite().then_some(r)
+}
+
+/// What compression did for `s` against `twin`, in words.
+fn against(s: &SystemSummary, twin: &SystemSummary) -> Option<String> {
+    let saved = saved(s, twin)?;
+    let (wire, plain) = (
+        median(s, &WIRE_PER_DELIVERY)?,
+        median(twin, &WIRE_PER_DELIVERY)?,
+    );
+    let memory = added(s, twin, &MEMORY_PER_CONNECTION).map_or_else(
+        || "server memory not measured".to_owned(),
+        |kib| format!("{kib:+.1} KiB of server memory per connection"),
+    );
+    let cpu = cpu_ratio(s, twin).map_or_else(
+        || "server CPU not measured".to_owned(),
+        |r| format!("×{r:.2} server CPU per delivery"),
+    );
     Some(format!(
         "{}: compression saves {saved:.0}% of the bytes on the wire ({plain:.0} → {wire:.0} B \
          per delivery) for {memory} and {cpu} (against {}){}",
@@ -66,7 +80,7 @@ pub fn tls_lines(summaries: &[SystemSummary]) -> Vec<String> {
         .iter()
         .filter_map(|s| {
             let twin = plain_twin(summaries, s)?;
-            let added = |m: &Metric| Some(median(s, m)? - median(twin, m)?);
+            let added = |m: &Metric| added(s, twin, m);
             let cell = |v: Option<f64>, unit: &str, decimals: usize| {
                 v.map_or("-".to_owned(), |v| format!("{v:+.decimals$} {unit}"))
             };
@@ -135,23 +149,20 @@ pub fn table(summaries: &[SystemSummary]) -> Option<Table> {
         .into_iter()
         .map(|s| {
             let twin = uncompressed_twin(summaries, s);
-            let of = |t: Option<&SystemSummary>, m: &Metric| t.and_then(|t| median(t, m));
+            let with_twin = |f: &dyn Fn(&SystemSummary) -> Option<f64>| twin.and_then(f);
             let wire = median(s, &WIRE_PER_DELIVERY);
-            let twin_wire = of(twin, &WIRE_PER_DELIVERY);
-            let diff = |m: &Metric| Some(median(s, m)? - of(twin, m)?);
-            let cpu = (|| Some(median(s, &CPU_PER_DELIVERY)? / of(twin, &CPU_PER_DELIVERY)?))()
-                .filter(|r| r.is_finite());
+            let twin_wire = with_twin(&|t| median(t, &WIRE_PER_DELIVERY));
+            let memory = with_twin(&|t| added(s, t, &MEMORY_PER_CONNECTION));
+            let saved = with_twin(&|t| saved(s, t));
+            let cpu = with_twin(&|t| cpu_ratio(s, t));
             vec![
                 s.label(),
                 format!("{}/{}", s.compressed_connections(), connections(s)),
                 cell(wire, &|v| format!("{v:.1}")),
                 twin.map_or("-".to_owned(), SystemSummary::label),
                 cell(twin_wire, &|v| format!("{v:.1}")),
-                cell(
-                    wire.zip(twin_wire).map(|(w, t)| (1.0 - w / t) * 100.0),
-                    &|v| format!("{v:.0}%"),
-                ),
-                cell(diff(&MEMORY_PER_CONNECTION), &|v| format!("{v:+.1}")),
+                cell(saved, &|v| format!("{v:.0}%")),
+                cell(memory, &|v| format!("{v:+.1}")),
                 cell(cpu, &|v| format!("×{v:.2}")),
             ]
         })
