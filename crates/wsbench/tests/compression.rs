@@ -14,7 +14,7 @@ fn compressed_servers_save_bytes_and_a_server_that_declines_is_named() {
         return;
     }
     let dir = temp_dir("compression");
-    let path = scenario_copy(
+    let path = small_of_200(
         &dir,
         "compression.toml",
         &[
@@ -22,12 +22,8 @@ fn compressed_servers_save_bytes_and_a_server_that_declines_is_named() {
                 r#"transports = ["ws", "ws-deflate", "socketio", "node-ws", "node-ws-deflate", "node-socketio", "node-socketio-deflate"]"#,
                 r#"transports = ["ws-deflate", "node-ws", "node-ws-deflate", "node-socketio", "node-socketio-deflate"]"#,
             ),
-            ("clients = 200", "clients = 20"),
-            ("warmup = \"3s\"", "warmup = \"1s\""),
-            ("duration = \"10s\"", "duration = \"2s\""),
             ("repeat = 2", "repeat = 1"),
         ],
-        "",
     );
     let out = dir.join("out");
     let result = run_ok(&path, &out, &[]);

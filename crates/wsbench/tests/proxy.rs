@@ -58,16 +58,10 @@ fn behind_a_proxy_that_blocks_upgrades_only_long_polling_gets_through() {
         return;
     }
     let dir = temp_dir("proxy-blocked");
-    let path = scenario_copy(
+    let path = small_of_200(
         &dir,
         "blocked-upgrade.toml",
-        &[
-            ("clients = 200", "clients = 20"),
-            ("senders = 10", "senders = 2"),
-            ("warmup = \"3s\"", "warmup = \"1s\""),
-            ("duration = \"10s\"", "duration = \"2s\""),
-        ],
-        "",
+        &[("senders = 10", "senders = 2")],
     );
     let (code, result) = run_with(&path, &dir.join("out"), &[]);
     assert_eq!(code, Some(1), "the two WebSocket systems fail");

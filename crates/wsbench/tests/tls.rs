@@ -20,17 +20,13 @@ fn the_node_servers_are_measured_plain_and_over_tls() {
         return;
     }
     let dir = temp_dir("tls");
-    let path = scenario_copy(
+    let path = small_of_200(
         &dir,
         "tls.toml",
         &[
-            ("clients = 200", "clients = 20"),
             ("senders = 10", "senders = 2"),
-            ("warmup = \"3s\"", "warmup = \"1s\""),
-            ("duration = \"10s\"", "duration = \"2s\""),
             ("repeat = 2", "repeat = 1"),
         ],
-        "",
     );
     let out = dir.join("out");
     let result = run_ok(&path, &out, &[]);

@@ -216,6 +216,18 @@ pub fn scenario_copy(dir: &Path, name: &str, replace: &[(&str, &str)], extra: &s
     path
 }
 
+/// A shipped scenario of 200 clients (tls, compression, blocked-upgrade) made small for a
+/// test: 20 clients, a 1 s warm-up and a 2 s window, then `more` as [`scenario_copy`] does.
+pub fn small_of_200(dir: &Path, name: &str, more: &[(&str, &str)]) -> PathBuf {
+    let mut replace = vec![
+        ("clients = 200", "clients = 20"),
+        ("warmup = \"3s\"", "warmup = \"1s\""),
+        ("duration = \"10s\"", "duration = \"2s\""),
+    ];
+    replace.extend_from_slice(more);
+    scenario_copy(dir, name, &replace, "")
+}
+
 /// Waits (bounded) for `child`; its exit code, stdout and stderr.
 pub fn wait_output(
     mut child: std::process::Child,
