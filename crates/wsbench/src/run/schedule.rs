@@ -104,14 +104,17 @@ pub async fn measure_and_save(
             .collect();
         status = format!("{status} ({})", kinds.join(", "));
     }
-    ctx.progress.suspend(|| {
-        eprintln!(
-            "{t}#{}{}{at}: {status}, {counts}, p50 {:.2} ms",
-            repeat + 1,
-            if at.is_empty() { "" } else { " " },
-            run.latency.p50_us as f64 / 1e3
-        )
-    });
+    let line = format!(
+        "{t}#{}{}{at}: {status}, {counts}, p50 {:.2} ms",
+        repeat + 1,
+        if at.is_empty() { "" } else { " " },
+        run.latency.p50_us as f64 / 1e3
+    );
+    // Wrapped at the terminal's width like the rest of the run's end: a degraded run's
+    // reasons make the line long.
+    let width = super::headline::width();
+    ctx.progress
+        .suspend(|| eprintln!("{}", super::headline::wrap(&line, "    ", width)));
     let status = run.status;
     result.runs.push(run);
     save(result, path)?;
