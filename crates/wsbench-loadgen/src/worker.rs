@@ -50,6 +50,7 @@ impl WorkerCtx {
     pub(crate) fn handshook(&self, phases: crate::clients::Phases) {
         let counts = &mut self.report.borrow_mut().counts;
         counts.compressed += u64::from(phases.compressed);
+        counts.tls_resumed += u64::from(phases.tls_resumed);
         counts.connect_tcp.record_ns(phases.tcp_ns);
         counts.connect_upgrade.record_ns(phases.upgrade_ns);
         if let Some(tls) = phases.tls_ns {

@@ -98,6 +98,36 @@ pub fn tls_lines(summaries: &[SystemSummary]) -> Vec<String> {
         .collect()
 }
 
+/// A line per system whose clients resumed TLS sessions (`tls_resumption`): how many of
+/// its TLS handshakes the server resumed, out of how many (first connections cannot be).
+pub fn resumption_lines(summaries: &[SystemSummary]) -> Vec<String> {
+    summaries
+        .iter()
+        .filter(|s| s.runs.iter().any(|r| r.tls_resumption))
+        .map(|s| {
+            let handshakes: u64 = s.runs.iter().map(|r| r.connections.tls_time.count).sum();
+            let resumed: u64 = s.runs.iter().map(|r| r.connections.tls_resumed).sum();
+            let back: u64 = s
+                .runs
+                .iter()
+                .filter_map(|r| r.outage.as_ref())
+                .map(|o| o.reconnected)
+                .sum();
+            let none = if resumed == 0 && handshakes > connections(s).saturating_sub(back) {
+                ": the server resumed none (it issued no session tickets, or none it could \
+                 open again)"
+            } else {
+                ""
+            };
+            format!(
+                "{}: {resumed} of {handshakes} TLS handshakes resumed the client's session \
+                 ({back} reconnections; first connections have none to resume){none}",
+                s.label()
+            )
+        })
+        .collect()
+}
+
 /// A line per system whose clients offered compression: what it saved and cost, or that
 /// its server declined (on every connection, or on some).
 pub fn lines(summaries: &[SystemSummary]) -> Vec<String> {

@@ -134,6 +134,16 @@ fn scenario_sections(out: &mut String, result: &RunResult, summaries: &[SystemSu
             let _ = writeln!(out, "- {}", escape(&line));
         }
     }
+    let resumed = crate::compression::resumption_lines(summaries);
+    if !resumed.is_empty() {
+        out.push_str(
+            "\n## TLS session resumption\n\nThe clients kept the session each server gave \
+             them and offered it when they connected again (`tls_resumption = true`):\n\n",
+        );
+        for line in resumed {
+            let _ = writeln!(out, "- {}", escape(&line));
+        }
+    }
     if let Some(table) = crate::compression::table(summaries) {
         let _ = writeln!(
             out,

@@ -160,23 +160,7 @@ fn slow_consumers_are_bounded_by_the_overflow_policy_and_reported_apart() {
 #[test]
 fn after_a_server_is_killed_every_client_reconnects_and_the_outage_is_accounted() {
     let out = temp_dir("reconnect");
-    let path = scenario_copy(
-        &out,
-        "reconnect.toml",
-        &[
-            ("clients = 1000", "clients = 20"),
-            ("ramp = \"2s\"", "ramp = \"200ms\""),
-            ("senders = 10", "senders = 4"),
-            ("warmup = \"3s\"", "warmup = \"500ms\""),
-            ("duration = \"20s\"", "duration = \"4s\""),
-            ("drain = \"3s\"", "drain = \"1s\""),
-            ("repeat = 2", "repeat = 1"),
-            ("at = \"5s\"", "at = \"1s\""),
-            ("down = \"1s\"", "down = \"300ms\""),
-            ("reconnect_delay = \"1s\"", "reconnect_delay = \"100ms\""),
-        ],
-        "",
-    );
+    let path = small_reconnect(&out, "");
     let result = run_ok(&path, &out, &[]);
     assert_eq!(result.runs.len(), 2);
     for run in &result.runs {

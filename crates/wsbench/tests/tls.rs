@@ -217,6 +217,38 @@ fn the_built_in_servers_serve_the_runs_certificate() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// Reconnecting over TLS after their server was killed and restarted (with the same
+/// certificate and key), clients that keep their session resume it: every reconnection's
+/// handshake is a resumed one, counted and said; without `tls_resumption` none is.
+#[test]
+fn sessions_are_resumed_on_reconnect_when_asked_and_counted() {
+    let dir = temp_dir("tls-resume");
+    let path = small_reconnect(&dir, "tls = true\ntls_resumption = true");
+    let result = run_ok(&path, &dir.join("out"), &[]);
+    for run in &result.runs {
+        let name = run.system.as_str();
+        assert!(run.status.measured() && run.tls, "{name}: {:?}", run.error);
+        assert!(run.tls_resumption, "{name}");
+        let back = run.outage.as_ref().expect("outage figures").reconnected;
+        assert_eq!(back, 20, "{name}");
+        let c = &run.connections;
+        assert_eq!(c.tls_time.count, 40, "{name}: {c:?}");
+        assert_eq!(c.tls_resumed, back, "{name}: {c:?}");
+    }
+    let md = std::fs::read_to_string(dir.join("out/report.md")).unwrap();
+    assert!(md.contains("## TLS session resumption"), "{md}");
+    assert!(md.contains("- ws: 20 of 40 TLS handshakes resumed"), "{md}");
+
+    let plain = temp_dir("tls-full");
+    let path = small_reconnect(&plain, "tls = true");
+    let result = run_ok(&path, &plain.join("out"), &["--transport", "ws"]);
+    let c = &result.runs[0].connections;
+    assert!(!result.runs[0].tls_resumption);
+    assert_eq!((c.tls_time.count, c.tls_resumed), (40, 0), "{c:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+    std::fs::remove_dir_all(plain).unwrap();
+}
+
 /// Over TLS too, clients that stop reading are bounded by the overflow policy (what the
 /// socket does not take waits as records, counted) and the others get everything.
 #[test]

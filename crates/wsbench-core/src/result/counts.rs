@@ -25,6 +25,8 @@ pub struct Counts {
     pub connect_tls: LatencyHistogram,
     /// The WebSocket upgrade of each lean client's setup.
     pub connect_upgrade: LatencyHistogram,
+    /// TLS handshakes in which the server resumed the client's session.
+    pub tls_resumed: u64,
     /// Connections on which the server accepted the permessage-deflate the client offered.
     pub compressed: u64,
     /// From the first connection attempt to the last client ready, ns (the longest of the
@@ -65,6 +67,7 @@ impl Counts {
         self.connect_tls.merge(&o.connect_tls);
         self.connect_upgrade.merge(&o.connect_upgrade);
         self.compressed += o.compressed;
+        self.tls_resumed += o.tls_resumed;
         self.connect_span_ns = self.connect_span_ns.max(o.connect_span_ns);
         self.sent += o.sent;
         self.unsent += o.unsent;

@@ -88,6 +88,7 @@ impl Tally {
                 connect_tls: histogram(&c.tls_time),
                 connect_upgrade: histogram(&c.upgrade_time),
                 compressed: c.compressed,
+                tls_resumed: c.tls_resumed,
                 connect_span_ns: (c.connect_span_s * 1e9).round() as u64,
                 sent: m.sent,
                 unsent: m.unsent,
@@ -145,6 +146,7 @@ impl Tally {
             tls_time: c.connect_tls.figures(),
             upgrade_time: c.connect_upgrade.figures(),
             compressed: c.compressed,
+            tls_resumed: c.tls_resumed,
             connect_span_s: span_s,
             connects_per_s: if span_s > 0.0 {
                 c.connected as f64 / span_s

@@ -228,6 +228,10 @@ pub struct Connections {
     /// permessage-deflate its client offered (`compression = true`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub compressed: u64,
+    /// Connections (reconnections included) whose TLS handshake resumed a session the
+    /// client was given before (`tls_resumption = true`); the rest were full handshakes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tls_resumed: u64,
     /// From the first connection attempt to the last client ready, seconds: how long the
     /// whole population took to connect.
     #[serde(default)]
@@ -374,6 +378,11 @@ pub struct SystemRun {
     /// Whether its clients spoke TLS to it (`wss://`, `https://`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tls: bool,
+    /// Whether its clients, over TLS, offered the session they were last given when they
+    /// reconnected (`tls_resumption`; `connections.tls_resumed` counts those the server
+    /// resumed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls_resumption: bool,
     /// Whether its clients offered permessage-deflate (`connections.compressed` says on
     /// how many connections the server accepted it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

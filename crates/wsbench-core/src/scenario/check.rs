@@ -65,6 +65,7 @@ pub(super) struct Common {
     pub system_thresholds: BTreeMap<SystemName, Thresholds>,
     pub tls: bool,
     pub tls_trust: super::TlsTrust,
+    pub tls_resumption: bool,
     pub payload_kind: super::PayloadKind,
     pub compression: bool,
     pub deflate: super::DeflateOffer,
@@ -116,6 +117,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     let server_cpus = cpus(check, f, "server_cpus", "--server-cpus", &o.server_cpus);
     let loadgen_cpus = cpus(check, f, "loadgen_cpus", "--loadgen-cpus", &o.loadgen_cpus);
     let tls = super::tls::tls(check, f, o);
+    let tls_resumption = super::tls::resumption(check, f);
     let payload_kind = pick(check, f, "payload_kind", super::PayloadKind::Padded);
     let compression = super::compression::compression(check, f);
     let network = super::network::network(check, f);
@@ -130,7 +132,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
     got(targets.is_some() && thresholds.is_some() && system_thresholds.is_some());
     got(systems.is_some() && server_cpus.is_some() && loadgen_cpus.is_some() && adapters.is_some());
     got(tls.is_some() && payload_kind.is_some() && compression.is_some() && network.is_some());
-    got(proxy.is_some());
+    got(proxy.is_some() && tls_resumption.is_some());
     let (tls, tls_trust) = tls.unwrap_or_default();
     let (compression, deflate) = compression.unwrap_or_default();
     let (target, target_pids) = targets.unwrap_or_default();
@@ -166,6 +168,7 @@ pub(super) fn common(check: &Checker<'_>, f: &Fields<'_>, o: &Overrides) -> (Com
         system_thresholds: system_thresholds.unwrap_or_default(),
         tls,
         tls_trust,
+        tls_resumption: tls_resumption.unwrap_or_default(),
         payload_kind: payload_kind.unwrap_or_default(),
         compression,
         deflate,

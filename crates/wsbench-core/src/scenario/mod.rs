@@ -275,6 +275,10 @@ pub struct Scenario {
     /// What the clients trust on a secure server wsbench did not start.
     #[serde(default, skip_serializing_if = "is_system_trust")]
     pub tls_trust: TlsTrust,
+    /// Each client keeps the TLS session it was given and offers it when it reconnects
+    /// (`tls_resumption = true`); otherwise every handshake is a full one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls_resumption: bool,
     /// Every system's clients offer permessage-deflate (`compression = true`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub compression: bool,

@@ -43,7 +43,7 @@ pub struct Overrides {
 }
 
 /// The fields a scenario file may have at its top.
-const FIELDS: [&str; 38] = [
+const FIELDS: [&str; 39] = [
     "name",
     "transports",
     "clients",
@@ -76,6 +76,7 @@ const FIELDS: [&str; 38] = [
     "tls",
     "tls_ca_file",
     "tls_insecure",
+    "tls_resumption",
     "payload_kind",
     "compression",
     "compression_window_bits",

@@ -99,6 +99,7 @@ pub(super) fn point(
         system_thresholds: c.system_thresholds.clone(),
         tls: c.tls,
         tls_trust: c.tls_trust.clone(),
+        tls_resumption: c.tls_resumption,
         compression: c.compression,
         deflate: c.deflate,
         network: c.network.clone(),

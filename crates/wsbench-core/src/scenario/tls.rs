@@ -1,5 +1,6 @@
-//! `tls`, `tls_ca_file`, `tls_insecure`: whether the systems wsbench starts are served over
-//! TLS, and what the clients trust on a secure server (`wss://`, `https://`).
+//! `tls`, `tls_ca_file`, `tls_insecure`, `tls_resumption`: whether the systems wsbench
+//! starts are served over TLS, what the clients trust on a secure server (`wss://`,
+//! `https://`), and whether they resume their sessions when they reconnect.
 
 use std::path::PathBuf;
 
@@ -100,6 +101,14 @@ fn trust(check: &Checker<'_>, f: &Fields<'_>) -> Option<Option<TlsTrust>> {
         (false, None) => TlsTrust::System,
     };
     Some(Some(trust))
+}
+
+/// `tls_resumption = true|false` (false: every handshake a full one).
+pub(super) fn resumption(check: &Checker<'_>, f: &Fields<'_>) -> Option<bool> {
+    match f.get("tls_resumption") {
+        Some(v) => check.boolean("tls_resumption", v),
+        None => Some(false),
+    }
 }
 
 /// A system spoken to over TLS: a command wsbench starts must take the run's certificate

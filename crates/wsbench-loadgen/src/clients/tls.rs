@@ -2,12 +2,14 @@
 //! `wss://` client speaks WebSocket over. Bytes are counted under TLS, at the TCP socket,
 //! so a run's wire figures include the records, their headers and the handshakes.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{ClientSessionMemoryCache, Resumption};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{ClientConfig, DigitallySignedStruct, HandshakeKind, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -22,6 +24,9 @@ use crate::live::WorkerLive;
 #[derive(Clone)]
 pub struct TlsClient {
     connector: TlsConnector,
+    /// With resumption: each client's own configuration, its session cache inside, kept
+    /// from its first connection to its reconnections (made at its first).
+    own: Option<Arc<Mutex<HashMap<u64, TlsConnector>>>>,
 }
 
 impl std::fmt::Debug for TlsClient {
@@ -33,8 +38,9 @@ impl std::fmt::Debug for TlsClient {
 impl TlsClient {
     /// The client configuration for `trust`: the system's roots, a CA file's, or none
     /// checked (`insecure`). Sessions are not resumed across clients: each client is a
-    /// browser of its own, and shares no session cache with the others.
-    pub fn new(trust: &TlsTrust) -> Result<TlsClient, String> {
+    /// browser of its own, and shares no session cache with the others; with `resume`,
+    /// a client offers the session it was last given when it connects again.
+    pub fn new(trust: &TlsTrust, resume: bool) -> Result<TlsClient, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
@@ -51,27 +57,47 @@ impl TlsClient {
                 .with_root_certificates(roots_from(path)?)
                 .with_no_client_auth(),
         };
-        config.resumption = rustls::client::Resumption::disabled();
+        config.resumption = Resumption::disabled();
         Ok(TlsClient {
             connector: TlsConnector::from(Arc::new(config)),
+            own: resume.then(Default::default),
         })
     }
 
     /// TLS over `tcp` to the server named by `host` (SNI, and the name its certificate
-    /// must carry: a DNS name or an IP address).
+    /// must carry: a DNS name or an IP address), for client `id`; and whether the server
+    /// resumed the client's session.
     pub(crate) async fn connect(
         &self,
         host: &str,
+        id: u64,
         tcp: CountingStream<WorkerLive>,
-    ) -> Result<Stream, ConnectFailure> {
+    ) -> Result<(Stream, bool), ConnectFailure> {
         let name = ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
             .map_err(|_| ConnectFailure::Tls)?;
         let tls = self
-            .connector
+            .connector_of(id)
             .connect(name, tcp)
             .await
             .map_err(|e| ConnectFailure::from_tls(&e))?;
-        Ok(Either::Right(Box::new(tls)))
+        let resumed = tls.get_ref().1.handshake_kind() == Some(HandshakeKind::Resumed);
+        Ok((Either::Right(Box::new(tls)), resumed))
+    }
+
+    /// The plan's connector, or with resumption client `id`'s own (a cache of one server's
+    /// tickets: rustls keeps a few per server name, each used once).
+    fn connector_of(&self, id: u64) -> TlsConnector {
+        let Some(own) = &self.own else {
+            return self.connector.clone();
+        };
+        let mut own = own.lock().unwrap_or_else(|e| e.into_inner());
+        own.entry(id)
+            .or_insert_with(|| {
+                let mut config = ClientConfig::clone(self.connector.config());
+                config.resumption = Resumption::store(Arc::new(ClientSessionMemoryCache::new(1)));
+                TlsConnector::from(Arc::new(config))
+            })
+            .clone()
     }
 }
 

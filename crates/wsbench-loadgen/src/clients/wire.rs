@@ -139,6 +139,8 @@ pub struct Phases {
     pub tls_ns: Option<u64>,
     /// The WebSocket upgrade (request to 101), ns.
     pub upgrade_ns: u64,
+    /// Whether the server resumed the client's TLS session (a ticket it was given before).
+    pub tls_resumed: bool,
     /// Whether the server accepted permessage-deflate.
     pub compressed: bool,
 }
@@ -159,6 +161,7 @@ pub async fn connect<W: Wire>(
         let mut phases = Phases {
             tcp_ns: tcp_done - start,
             tls_ns: None,
+            tls_resumed: false,
             upgrade_ns: 0,
             compressed: false,
         };
@@ -168,8 +171,9 @@ pub async fn connect<W: Wire>(
             None => Either::Left(counted),
             Some(host) => {
                 let tls = dial.tls.ok_or(ConnectFailure::Tls)?;
-                let stream = tls.connect(&host, counted).await?;
+                let (stream, resumed) = tls.connect(&host, dial.id, counted).await?;
                 phases.tls_ns = Some(monotonic_ns() - tcp_done);
+                phases.tls_resumed = resumed;
                 stream
             }
         };

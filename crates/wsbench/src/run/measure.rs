@@ -87,6 +87,7 @@ fn empty_run(ctx: &RunCtx<'_>, system: &System, repeat: u64) -> SystemRun {
         system: system.name.clone(),
         protocol: Some(system.protocol),
         tls: system.tls,
+        tls_resumption: system.tls && s.tls_resumption,
         compression: system.compression,
         repeat,
         point: Default::default(),

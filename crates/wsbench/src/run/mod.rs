@@ -215,8 +215,14 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
     let summaries = wsbench_report::summary::summarize(result);
     let tls = wsbench_report::compression::tls_lines(&summaries);
     let proxied = wsbench_report::proxy::lines(&summaries);
+    let resumed = wsbench_report::compression::resumption_lines(&summaries);
     let compressed = wsbench_report::compression::lines(&summaries);
-    for line in proxied.iter().chain(&tls).chain(&compressed) {
+    for line in proxied
+        .iter()
+        .chain(&tls)
+        .chain(&resumed)
+        .chain(&compressed)
+    {
         println!("{}", note(line));
     }
     for run in &result.runs {

@@ -78,7 +78,7 @@ fn tls_client(ctx: &RunCtx<'_>, system: &System) -> anyhow::Result<Option<TlsCli
         (ServerSpec::Target { .. }, _) | (_, None) => ctx.scenario.tls_trust.clone(),
         (_, Some(files)) => TlsTrust::CaFile(files.ca.clone()),
     };
-    TlsClient::new(&trust)
+    TlsClient::new(&trust, ctx.scenario.tls_resumption)
         .map(Some)
         .map_err(|e| anyhow::anyhow!("TLS for {}: {e}", system.name))
 }

@@ -199,6 +199,31 @@ pub fn small_slow_consumers(dir: &Path, top: &str) -> PathBuf {
     )
 }
 
+/// reconnect.toml made small: 20 clients, 4 senders, the server killed 1 s into a 4 s
+/// window and back 300 ms later, clients retrying from 100 ms. `top` is added to the
+/// file's top-level fields.
+pub fn small_reconnect(dir: &Path, top: &str) -> PathBuf {
+    let name = format!("name = \"reconnect\"\n{top}");
+    scenario_copy(
+        dir,
+        "reconnect.toml",
+        &[
+            ("name = \"reconnect\"", name.trim_end()),
+            ("clients = 1000", "clients = 20"),
+            ("ramp = \"2s\"", "ramp = \"200ms\""),
+            ("senders = 10", "senders = 4"),
+            ("warmup = \"3s\"", "warmup = \"500ms\""),
+            ("duration = \"20s\"", "duration = \"4s\""),
+            ("drain = \"3s\"", "drain = \"1s\""),
+            ("repeat = 2", "repeat = 1"),
+            ("at = \"5s\"", "at = \"1s\""),
+            ("down = \"1s\"", "down = \"300ms\""),
+            ("reconnect_delay = \"1s\"", "reconnect_delay = \"100ms\""),
+        ],
+        "",
+    )
+}
+
 /// A shipped scenario made small for a test: each `(from, to)` must be in the file (so a
 /// changed scenario fails loudly), then `extra` is appended; written to `dir`. Its
 /// commands' `../servers/` (the seed's Node servers) point at this checkout's.
