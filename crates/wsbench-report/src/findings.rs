@@ -28,7 +28,7 @@ pub fn render(result: &RunResult) -> String {
     let load = if s.sweep.is_empty() {
         format!("{} clients", s.clients)
     } else {
-        format!("claims at {}", claims::judged_at(&summaries))
+        format!("claims at {}", claims::judged_at(result, &summaries))
     };
     let mut out = format!(
         "**{}** ({load}, {} sender(s) × {} msg/s of {} B, {} s window, {} repeat(s); {}, {} \

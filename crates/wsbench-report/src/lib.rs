@@ -5,6 +5,7 @@
 //! the seed's claims are judged by [`claims`] from the data alone. [`compare`] sets two
 //! results side by side for regression checks; [`thresholds`] checks one against limits.
 
+pub mod capacity;
 pub mod charts;
 pub mod claims;
 pub mod compare;

@@ -31,7 +31,7 @@ impl Exporter for MarkdownExporter {
             let _ = writeln!(
                 out,
                 "## Saturation search\n\n{} raised from {} ({}) up to {}, per transport, while \
-                 {}; each step below is a row of the table that follows.\n",
+                 {} in a valid run{}; each step below is a row of the table that follows.\n",
                 search.field,
                 search.start,
                 match search.step {
@@ -40,8 +40,17 @@ impl Exporter for MarkdownExporter {
                 },
                 search.max,
                 search_limits(search),
+                if search.bisect {
+                    ", by bisection over those values"
+                } else {
+                    ""
+                },
             );
             out.push_str(&markdown_table(&table));
+            if let Some(load) = &result.common_load {
+                let line = crate::capacity::common_load_line(load);
+                let _ = writeln!(out, "\n{}.", escape(&line));
+            }
             out.push('\n');
         }
         out.push_str(&markdown_table(&side_by_side(&summaries)));
@@ -59,7 +68,7 @@ impl Exporter for MarkdownExporter {
         out.push_str("\n## Connections\n\n");
         out.push_str(&markdown_table(&connections(&summaries)));
         scenario_sections(&mut out, result, &summaries);
-        let at = claims::judged_at(&summaries);
+        let at = claims::judged_at(result, &summaries);
         if at.is_empty() {
             out.push_str("\n## The claims\n\n");
         } else {
@@ -348,6 +357,8 @@ mod tests {
             max: 800.0,
             p99: Some(HumanDuration(Duration::from_millis(100))),
             loss: 0.0,
+            bisect: false,
+            common_load: 0.5,
         };
         assert_eq!(
             search_limits(&search),

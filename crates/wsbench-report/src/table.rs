@@ -429,6 +429,7 @@ pub fn search(result: &wsbench_core::result::RunResult) -> Option<Table> {
     let header = vec![
         "transport".to_owned(),
         format!("highest {} that held", search.field),
+        "deliveries/s there".to_owned(),
         "first that broke".to_owned(),
         "why it stopped".to_owned(),
     ];
@@ -440,6 +441,8 @@ pub fn search(result: &wsbench_core::result::RunResult) -> Option<Table> {
             vec![
                 o.system.to_string(),
                 o.highest_held.map_or("none".to_owned(), |v| v.to_string()),
+                o.capacity_per_s
+                    .map_or("-".to_owned(), |d| format!("{d:.0}")),
                 show(o.first_broken),
                 o.stopped.clone(),
             ]

@@ -107,9 +107,23 @@ fn a_search_stops_each_transport_at_the_first_broken_limit() {
     for o in &result.search {
         assert_eq!(o.highest_held, None, "{o:?}");
         assert_eq!(o.first_broken, Some(5.0), "{o:?}");
-        assert!(o.stopped.contains("p99"), "{o:?}");
+        assert!(
+            o.stopped
+                .starts_with("below the first step (rate = 5): p99"),
+            "{o:?}"
+        );
     }
     assert_eq!(result.runs.len(), 2, "one step per transport");
+    // No capacity, so no load every system carried: said, and nothing more measured.
+    let load = result
+        .common_load
+        .as_ref()
+        .expect("the common load's place");
+    assert_eq!(load.value, None);
+    assert!(
+        load.none.as_ref().unwrap().contains("held no value"),
+        "{load:?}"
+    );
 
     let path = small_scenario(
         &out,
@@ -122,11 +136,21 @@ fn a_search_stops_each_transport_at_the_first_broken_limit() {
         assert_eq!(o.highest_held, Some(20.0), "{o:?}");
         assert_eq!(o.first_broken, None, "{o:?}");
     }
+    // Half the smaller capacity is 10, which both measured on the way: no more runs.
     let rates: Vec<f64> = result.runs.iter().map(|r| r.point["rate"]).collect();
     assert_eq!(rates, [5.0, 10.0, 20.0, 5.0, 10.0, 20.0]);
+    assert_eq!(result.common_load.as_ref().unwrap().value, Some(10.0));
     let md = std::fs::read_to_string(out2.join("report.md")).unwrap();
     assert!(md.contains("## Saturation search"), "{md}");
-    assert!(md.contains("| ws | 20 | - |"), "{md}");
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| ws | 20 | "))
+        .expect("ws's row");
+    assert!(
+        row.contains(" | - | every value up to the maximum"),
+        "{row}"
+    );
+    assert!(md.contains("The claims (judged at rate=10)"), "{md}");
     std::fs::remove_dir_all(out).unwrap();
 }
 

@@ -67,6 +67,10 @@ pub struct RunResult {
     /// What a saturation search found, per system (empty without one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub search: Vec<SearchOutcome>,
+    /// The load every searched system was compared at after its search (absent without a
+    /// search, or with `common_load = 0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub common_load: Option<CommonLoad>,
     /// The part of a sharded run this result is (absent for a whole run or a merge).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
@@ -114,6 +118,32 @@ pub struct SearchOutcome {
     pub first_broken: Option<f64>,
     /// Why it stopped, in words.
     pub stopped: String,
+    /// Its capacity as a rate: deliveries per second made at the highest value that held
+    /// (median of that step's repeats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_per_s: Option<f64>,
+    /// The steps that decided it (the highest that held, the first that broke) whose runs
+    /// cannot carry a figure (a busy machine, a starved load generator), with why: the
+    /// capacity is then this machine's as much as the system's, and judges no claim.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spoilt: Vec<String>,
+}
+
+/// Where a search's systems were compared after it: a load every one of them carried.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CommonLoad {
+    /// The field searched.
+    pub field: String,
+    /// The share of the smallest capacity asked for (`[search] common_load`).
+    pub share: f64,
+    /// The smallest capacity found, and whose it was.
+    pub smallest: Option<(SystemName, f64)>,
+    /// The value every system was measured at: the highest of the search's values at or
+    /// below `share` of the smallest capacity; `None` when there is none.
+    pub value: Option<f64>,
+    /// Why there is no common load, where there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub none: Option<String>,
 }
 
 /// A run read from a result written before validity was recorded: taken as valid.

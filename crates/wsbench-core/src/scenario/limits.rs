@@ -263,9 +263,34 @@ pub(super) fn search(check: &Checker<'_>, v: &Value) -> Option<Search> {
              (e.g. loss = 0)",
         );
     }
+    let bisect = given(&t, "bisect", |b| check.boolean("search.bisect", b));
+    let common_load = given(&t, "common_load", |l| {
+        let n = check.number("search.common_load", l)?;
+        if !(0.0..=1.0).contains(&n) {
+            return check.fail(
+                l.span.clone(),
+                "search.common_load",
+                format!(
+                    "is a share of the smallest capacity found, from 0 (no common-load \
+                     step) to 1, not {n}"
+                ),
+            );
+        }
+        Some(n)
+    });
     t.reject_unknown(
         check,
-        &["field", "start", "factor", "step", "max", "p99", "loss"],
+        &[
+            "field",
+            "start",
+            "factor",
+            "step",
+            "max",
+            "p99",
+            "loss",
+            "bisect",
+            "common_load",
+        ],
     );
     Some(Search {
         field: field?,
@@ -275,6 +300,8 @@ pub(super) fn search(check: &Checker<'_>, v: &Value) -> Option<Search> {
         max: max?,
         p99: p99?,
         loss: loss?.unwrap_or(0.0),
+        bisect: bisect?.unwrap_or(false),
+        common_load: common_load?.unwrap_or(0.5),
     })
 }
 

@@ -107,6 +107,20 @@ pub struct Search {
     pub p99: Option<HumanDuration>,
     /// Limit: share of expected deliveries lost at most.
     pub loss: f64,
+    /// Find the capacity by bisection over the values (doubling the step until a limit
+    /// breaks, then halving the gap) rather than trying them one after the other.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bisect: bool,
+    /// After every system's search, each is measured at this share of the smallest
+    /// capacity found (the highest value at or below it), where latency and CPU are
+    /// compared; 0: no common-load step.
+    #[serde(default = "half")]
+    pub common_load: f64,
+}
+
+/// The default common load: half the smallest capacity.
+fn half() -> f64 {
+    0.5
 }
 
 /// Most steps a search takes, whatever its start, factor and maximum.

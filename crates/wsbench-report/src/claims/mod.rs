@@ -49,9 +49,9 @@ pub fn by_runtime(result: &RunResult, summaries: &[SystemSummary]) -> Vec<(Strin
 /// Evaluates every claim of the seed against `result`, from `summaries` (one runtime's).
 ///
 /// In a sweep, claims are judged at its last point (the heaviest load, as sweeps are written
-/// in rising order); [`judged_at`] names it.
+/// in rising order); after a capacity search, at its common load; [`judged_at`] names it.
 pub fn evaluate(result: &RunResult, summaries: &[SystemSummary]) -> Vec<Claim> {
-    let last = judged_point(summaries);
+    let last = judged_point(result, summaries);
     let summaries: Vec<&SystemSummary> = summaries.iter().filter(|s| s.point == last).collect();
     let find = |p: Protocol| summaries.iter().copied().find(|s| s.speaks(p));
     let (ws, sio) = (find(Protocol::Ws), find(Protocol::Socketio));
@@ -107,6 +107,11 @@ pub fn evaluate(result: &RunResult, summaries: &[SystemSummary]) -> Vec<Claim> {
     gate(&mut claims[0], (ws, sio), true);
     gate(&mut claims[1], (ws, sio), false);
     gate(&mut claims[3], (ws, sio), true);
+    if let Some(note) = crate::capacity::judged_note(result, &last) {
+        for i in [0, 2, 3, 4] {
+            claims[i].evidence = format!("{note}: {}", claims[i].evidence);
+        }
+    }
     claims.push(features::reconnect_claim(ws, sio));
     claims.push(features::fallback_claim(
         find(Protocol::SocketioPolling),
@@ -199,16 +204,25 @@ fn gate(claim: &mut Claim, pair: (Option<&SystemSummary>, Option<&SystemSummary>
 }
 
 /// The sweep point claims are judged at, as text (empty without a sweep).
-pub fn judged_at(summaries: &[SystemSummary]) -> String {
-    wsbench_core::result::point_label(&judged_point(summaries))
+pub fn judged_at(result: &RunResult, summaries: &[SystemSummary]) -> String {
+    wsbench_core::result::point_label(&judged_point(result, summaries))
 }
 
-/// The last point at which both ws and socketio were measured (a search stops the two at
+/// After a capacity search, its common load (where every system was measured); otherwise
+/// the last point at which both ws and socketio were measured (a search stops the two at
 /// different steps), else the last point.
-fn judged_point(summaries: &[SystemSummary]) -> std::collections::BTreeMap<String, f64> {
+fn judged_point(
+    result: &RunResult,
+    summaries: &[SystemSummary],
+) -> std::collections::BTreeMap<String, f64> {
     let has = |t: Protocol, p: &std::collections::BTreeMap<String, f64>| {
         summaries.iter().any(|s| s.speaks(t) && &s.point == p)
     };
+    if let Some(common) = crate::capacity::common_point(result)
+        && summaries.iter().any(|s| s.point == common)
+    {
+        return common;
+    }
     summaries
         .iter()
         .rev()
@@ -365,17 +379,32 @@ fn search_claim(result: &RunResult, summaries: &[&SystemSummary]) -> Option<Clai
         })
     };
     let (ws, sio) = (find(Protocol::Ws)?, find(Protocol::Socketio)?);
-    let show = |v: Option<f64>| v.map_or("none".to_owned(), |v| v.to_string());
+    // A capacity, with the deliveries per second made there.
+    let show = |o: &wsbench_core::result::SearchOutcome| match (o.highest_held, o.capacity_per_s) {
+        (None, _) => "none".to_owned(),
+        (Some(v), None) => v.to_string(),
+        (Some(v), Some(d)) => format!("{v} ({d:.0} deliveries/s)"),
+    };
     let (wn, sn) = (&ws.system, &sio.system);
     let evidence = format!(
-        "highest {} that held ({}): {wn} {}, {sn} {}; {wn} stopped at {}, {sn} at {}",
+        "capacity, the highest {} that held ({}): {wn} {}, {sn} {}; {wn} stopped at {}, {sn} \
+         at {}",
         search.field,
         crate::markdown::search_limits(search),
-        show(ws.highest_held),
-        show(sio.highest_held),
+        show(ws),
+        show(sio),
         ws.stopped,
         sio.stopped
     );
+    if let Some(why) = [ws, sio].iter().find_map(|o| {
+        crate::capacity::spoilt(o).map(|why| format!("{}'s capacity was {why}", o.system))
+    }) {
+        return Some(Claim {
+            claim: "WebSocket has higher throughput",
+            evidence: format!("not judged: {why}; {evidence}"),
+            verdict: Verdict::NotJudged,
+        });
+    }
     let verdict = match (ws.highest_held, sio.highest_held) {
         (None, None) => Verdict::NotMeasured,
         // Neither broke: the search did not find either limit.

@@ -35,7 +35,8 @@ fn a_figure_is_its_median_with_the_range_of_its_repeats() {
 #[test]
 fn claims_are_judged_at_the_last_point_with_both_protocols() {
     let mut summaries = pair();
-    assert_eq!(judged_at(&summaries), "");
+    let result = crate::fixtures::pair();
+    assert_eq!(judged_at(&result, &summaries), "");
     let at = |clients: f64| BTreeMap::from([("clients".to_owned(), clients)]);
     let mut more = summaries.clone();
     for s in &mut more {
@@ -45,9 +46,9 @@ fn claims_are_judged_at_the_last_point_with_both_protocols() {
         s.point = at(100.0);
     }
     summaries.extend(more);
-    assert_eq!(judged_at(&summaries), "clients=1000");
+    assert_eq!(judged_at(&result, &summaries), "clients=1000");
     summaries.pop(); // socketio did not reach 1000 (a search stopped it)
-    assert_eq!(judged_at(&summaries), "clients=100");
+    assert_eq!(judged_at(&result, &summaries), "clients=100");
 }
 
 /// A claim whose system lost deliveries is not judged where capacity decides it, and

@@ -4,6 +4,7 @@
 mod calibrate;
 mod child;
 mod command;
+mod common_load;
 mod environment;
 mod fdlimit;
 mod figures;
@@ -112,6 +113,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         scenario,
         runs: Vec::new(),
         search: Vec::new(),
+        common_load: None,
         shard: (!shard.is_whole()).then_some(shard),
         merged_from: Vec::new(),
         thresholds: Vec::new(),

@@ -34,7 +34,15 @@ pub async fn run_all(
     progress.enable_steady_tick(std::time::Duration::from_millis(200));
 
     let status = match result.scenario.search.clone() {
-        Some(search) => search::run(result, &search, plan, &interrupt, &progress, path).await?,
+        Some(search) => {
+            let searching = search::Searching {
+                plan,
+                interrupt: &interrupt,
+                progress: &progress,
+                path,
+            };
+            search::run(result, &search, &searching).await?
+        }
         None => run_points(result, plan, &interrupt, &progress, path).await?,
     };
     progress.finish_and_clear();
