@@ -110,6 +110,7 @@ impl BenchServer {
             BuiltinServer::Socketio => BenchServer::Sio(
                 SioServer::start(listener, SioServerConfig::default()).expect("server starts"),
             ),
+            BuiltinServer::WsStock => unreachable!("no protocol's built-in server is ws-stock"),
         }
     }
 

@@ -94,11 +94,19 @@ pub enum BuiltinServer {
     Ws,
     /// Socket.IO on socketioxide: events `broadcast`, `join`, `echo` on namespace `/`.
     Socketio,
+    /// Raw WebSocket as tokio-tungstenite's own example server writes it (`ws-stock`): the
+    /// same paths, none of the tuned server's write path. Not a protocol's built-in
+    /// system: a scenario starts it as a command (`wsbench serve ws-stock`).
+    WsStock,
 }
 
 impl BuiltinServer {
     /// Every built-in server.
-    pub const ALL: [BuiltinServer; 2] = [BuiltinServer::Ws, BuiltinServer::Socketio];
+    pub const ALL: [BuiltinServer; 3] = [
+        BuiltinServer::Ws,
+        BuiltinServer::Socketio,
+        BuiltinServer::WsStock,
+    ];
 
     /// How it makes one delivery, and so where its CPU per delivery goes, for the reports'
     /// method notes (docs/cost-breakdown.md measures each step).
@@ -121,11 +129,17 @@ impl BuiltinServer {
                  tungstenite (another copy) and flushes: one `send`, one task wakeup and two \
                  copies per delivery, user-space work the ws server does not do."
             }
+            BuiltinServer::WsStock => {
+                "a broadcast clones the message into every other peer's unbounded channel \
+                 under one lock, and each peer's task frames it with tungstenite and sends \
+                 it: one task wakeup, one framing and one `send` per delivery, and no bound \
+                 on what waits for a slow peer, as tokio-tungstenite's example server does."
+            }
         }
     }
 }
 
-named!(BuiltinServer, "server", Ws => "ws", Socketio => "socketio");
+named!(BuiltinServer, "server", Ws => "ws", Socketio => "socketio", WsStock => "ws-stock");
 
 /// Which library the clients speak their protocol with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

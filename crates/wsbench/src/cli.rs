@@ -315,6 +315,10 @@ fn builtin_server() -> impl TypedValueParser<Value = BuiltinServer> {
             .help("Raw WebSocket (tokio-tungstenite): paths `/`, `/room/NAME`, `/echo`"),
         PossibleValue::new(BuiltinServer::Socketio.as_str())
             .help("Socket.IO (socketioxide): events `broadcast`, `join`, `echo` on namespace `/`"),
+        PossibleValue::new(BuiltinServer::WsStock.as_str()).help(
+            "Raw WebSocket as tokio-tungstenite's example server writes it (the stock \
+             baseline): same paths, plain ws:// only, no bound or policy",
+        ),
     ])
     .try_map(|s| s.parse::<BuiltinServer>())
 }

@@ -16,6 +16,7 @@ use wsbench_core::system::BuiltinServer;
 use wsbench_core::{CountersSnapshot, net};
 use wsbench_sio_server::{SioServer, SioServerConfig, SioServerHandle};
 use wsbench_ws_server::{WsServer, WsServerConfig, WsServerHandle};
+use wsbench_ws_stock::WsStockHandle;
 
 use crate::cli::ServeArgs;
 
@@ -40,6 +41,18 @@ impl Running for WsServerHandle {
     }
     fn shutdown(self: Box<Self>, grace: Duration) -> Pin<Box<dyn Future<Output = bool>>> {
         Box::pin(WsServerHandle::shutdown(*self, grace))
+    }
+}
+
+impl Running for WsStockHandle {
+    fn counters(&self) -> CountersSnapshot {
+        WsStockHandle::counters(self)
+    }
+    fn local_addr(&self) -> SocketAddr {
+        WsStockHandle::local_addr(self)
+    }
+    fn shutdown(self: Box<Self>, grace: Duration) -> Pin<Box<dyn Future<Output = bool>>> {
+        Box::pin(WsStockHandle::shutdown(*self, grace))
     }
 }
 
@@ -81,8 +94,8 @@ fn tls(args: &ServeArgs) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
 /// Where clients connect to a server of `args` at `addr`.
 fn url_of(args: &ServeArgs, addr: SocketAddr, tls: bool) -> String {
     let scheme = match (args.transport, tls) {
-        (BuiltinServer::Ws, false) => "ws",
-        (BuiltinServer::Ws, true) => "wss",
+        (BuiltinServer::Ws | BuiltinServer::WsStock, false) => "ws",
+        (BuiltinServer::Ws | BuiltinServer::WsStock, true) => "wss",
         (BuiltinServer::Socketio, false) => "http",
         (BuiltinServer::Socketio, true) => "https",
     };
@@ -113,6 +126,7 @@ async fn start(
                 Some(url) => WsServer::start_clustered(listener, config, url).await?,
             })
         }
+        BuiltinServer::WsStock => Box::new(wsbench_ws_stock::start(listener)?),
         BuiltinServer::Socketio => {
             let config = SioServerConfig {
                 ping_interval: args.ping_interval.unwrap_or(Duration::from_secs(25)),
@@ -147,6 +161,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: ServeArgs, addr: SocketAddr) -> anyhow::Result<ExitCode> {
+    let asks_tls = args.tls || args.tls_cert.is_some();
+    if args.transport == BuiltinServer::WsStock && (asks_tls || args.redis.is_some()) {
+        // The example server as written: no TLS, no cluster.
+        return Err(crate::exit::Usage(
+            "ws-stock serves plain ws:// on one node only, as tokio-tungstenite's example \
+             does: drop --tls/--tls-cert and --redis"
+                .to_owned(),
+        )
+        .into());
+    }
     let listener = net::bind_listener(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let tls = tls(&args)?;
     let secure = tls.is_some();

@@ -1,0 +1,77 @@
+//! `ws-stock`, the raw-WebSocket server written as tokio-tungstenite's example writes one
+//! (`wsbench serve ws-stock`), measured as a `[systems]` command beside the tuned `ws`
+//! server in the three jobs of the server contract: broadcast, echo and rooms, each with
+//! exact accounting (everything owed arrives, nothing outside its scope).
+
+mod common;
+
+use common::*;
+
+fn stock_scenario(dir: &std::path::Path, mode: &str) -> std::path::PathBuf {
+    let top = match mode {
+        "broadcast" => String::new(),
+        _ => format!("mode = \"{mode}\"\n"),
+    };
+    let top = if mode == "rooms" {
+        format!("{top}room_size = 5\n")
+    } else {
+        top
+    };
+    scenario_copy(
+        dir,
+        "smoke.toml",
+        &[
+            (
+                "transports = [\"ws\", \"socketio\"]",
+                &format!("transports = [\"ws\", \"ws-stock\"]\n{top}"),
+            ),
+            ("duration = \"2s\"", "duration = \"1s\""),
+        ],
+        "\n[systems.ws-stock]\nprotocol = \"ws\"\ncommand = [\"{wsbench}\", \"serve\", \
+         \"ws-stock\", \"--listen\", \"127.0.0.1:{port}\"]\nready = \"ready\"\n",
+    )
+}
+
+#[test]
+fn the_stock_server_does_every_job_of_the_contract_with_exact_accounting() {
+    for mode in ["broadcast", "echo", "rooms"] {
+        let dir = temp_dir(&format!("stock-{mode}"));
+        let path = stock_scenario(&dir, mode);
+        let result = run_ok(&path, &dir.join("out"), &[]);
+        assert_eq!(result.runs.len(), 2, "{mode}");
+        for run in &result.runs {
+            let name = run.system.as_str();
+            assert!(run.status.measured(), "{mode} {name}: {:?}", run.error);
+            assert_eq!(run.connections.connected, 20, "{mode} {name}");
+            let m = &run.messages;
+            assert!(m.sent > 0, "{mode} {name}");
+            assert_eq!(m.delivered, m.expected, "{mode} {name}: {m:?}");
+            assert_eq!((m.misrouted, m.duplicated), (0, 0), "{mode} {name}: {m:?}");
+            // Owed per probe: every other client, the sender itself, or its room's others.
+            let per_probe = match mode {
+                "broadcast" => 19,
+                "echo" => 1,
+                _ => 4,
+            };
+            assert_eq!(m.expected, m.sent * per_probe, "{mode} {name}: {m:?}");
+        }
+        // Its process measured like any command's: memory sampled over the window.
+        let stock = result.runs.iter().find(|r| r.system.as_str() == "ws-stock");
+        let server = stock.unwrap().server.as_ref().expect("server figures");
+        assert!(!server.rss_samples.is_empty(), "{mode}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+/// The example server serves plain `ws://` on one node: asking it for TLS is a usage
+/// error before it listens.
+#[test]
+fn the_stock_server_refuses_tls() {
+    let out = wsbench()
+        .args(["serve", "ws-stock", "--listen", "127.0.0.1:0", "--tls"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ws-stock serves plain ws://"), "{stderr}");
+}
