@@ -25,7 +25,7 @@ pub fn render(result: &RunResult) -> String {
     let e = &result.environment;
     let summaries = summarize(result);
     let day = result.started_at.get(..10).unwrap_or(&result.started_at);
-    let load = if s.sweep.is_empty() {
+    let load = if s.sweep.is_empty() && s.search.is_none() {
         format!("{} clients", s.clients)
     } else {
         format!("claims at {}", claims::judged_at(result, &summaries))
@@ -59,6 +59,15 @@ pub fn render(result: &RunResult) -> String {
                 c.evidence
             ));
         }
+    }
+    let pairs = crate::shootout::pairs(result, &summaries);
+    if let (Some(table), Some(answer)) = (
+        crate::shootout::table(&pairs),
+        crate::shootout::answer_line(&pairs),
+    ) {
+        out.push('\n');
+        out.push_str(&crate::markdown::markdown_table(&table));
+        out.push_str(&format!("\n{answer}.\n"));
     }
     out.push('\n');
     out

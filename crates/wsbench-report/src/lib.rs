@@ -20,6 +20,7 @@ pub mod markdown;
 pub mod metrics;
 pub mod proxy;
 pub mod samples;
+pub mod shootout;
 pub mod stats;
 pub mod summary;
 pub mod table;

@@ -52,6 +52,7 @@ impl Exporter for MarkdownExporter {
                 let _ = writeln!(out, "\n{}.", escape(&line));
             }
             out.push('\n');
+            shootout_section(&mut out, result, &summaries);
         }
         out.push_str(&markdown_table(&side_by_side(&summaries)));
         let failures: Vec<String> = result.runs.iter().filter_map(|r| r.error.clone()).collect();
@@ -186,6 +187,25 @@ fn scenario_sections(out: &mut String, result: &RunResult, summaries: &[SystemSu
         );
         out.push_str(&markdown_table(&table));
     }
+}
+
+/// Socket.IO against each raw-WebSocket server of its runtime, after a capacity search:
+/// the ratios and the answer to "inherent or implementation?".
+fn shootout_section(out: &mut String, result: &RunResult, summaries: &[SystemSummary]) {
+    let pairs = crate::shootout::pairs(result, summaries);
+    let (Some(table), Some(answer)) = (
+        crate::shootout::table(&pairs),
+        crate::shootout::answer_line(&pairs),
+    ) else {
+        return;
+    };
+    out.push_str(
+        "## Inherent or implementation?\n\nSocket.IO against each raw-WebSocket server of \
+         its runtime: capacities from the search, the rest at the common load (Socket.IO / \
+         WS; above ×1 Socket.IO has more, of capacity the better, of the rest the worse).\n\n",
+    );
+    out.push_str(&markdown_table(&table));
+    let _ = writeln!(out, "\n{}.\n", escape(&answer));
 }
 
 /// A search's limits in words: "p99 <= 100ms and loss <= 0%".

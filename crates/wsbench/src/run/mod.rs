@@ -219,11 +219,14 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
     let proxied = wsbench_report::proxy::lines(&summaries);
     let resumed = wsbench_report::compression::resumption_lines(&summaries);
     let compressed = wsbench_report::compression::lines(&summaries);
+    let pairs = wsbench_report::shootout::pairs(result, &summaries);
+    let answer = wsbench_report::shootout::answer_line(&pairs);
     for line in proxied
         .iter()
         .chain(&tls)
         .chain(&resumed)
         .chain(&compressed)
+        .chain(answer.iter())
     {
         println!("{}", note(line));
     }
