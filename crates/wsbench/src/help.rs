@@ -17,7 +17,7 @@ pub const SERVE: &str = "Examples:
   wsbench serve ws --listen 127.0.0.1:8080
   wsbench serve socketio --listen 127.0.0.1:3000 --redis redis://127.0.0.1:6379/
   wsbench serve ws --listen 127.0.0.1:8080 --tls --tls-cert cert.pem --tls-key key.pem
-  wsbench serve ws-stock --listen 127.0.0.1:8081
+  wsbench serve ws-stock --listen 127.0.0.1:8080
 
 Exit codes: 0 stopped by SIGTERM or Ctrl-C, 1 it could not serve, 2 bad arguments.";
 

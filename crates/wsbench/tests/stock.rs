@@ -75,3 +75,32 @@ fn the_stock_server_refuses_tls() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("ws-stock serves plain ws://"), "{stderr}");
 }
+
+/// The seed's Node server without its log line per message (`QUIET=1`, `node-ws-quiet` in
+/// shootout.toml) is still the seed's server: it relays everything owed.
+#[test]
+fn the_seeds_server_without_its_log_line_relays_everything() {
+    if node_modules("the_seeds_server_without_its_log_line_relays_everything").is_none() {
+        return;
+    }
+    let dir = temp_dir("node-quiet");
+    let path = scenario_copy(
+        &dir,
+        "smoke.toml",
+        &[
+            (
+                "transports = [\"ws\", \"socketio\"]",
+                "transports = [\"node-ws-quiet\"]",
+            ),
+            ("duration = \"2s\"", "duration = \"1s\""),
+        ],
+        "\n[systems.node-ws-quiet]\nprotocol = \"ws\"\ncommand = [\"node\", \
+         \"../servers/node/ws-server.js\"]\nenv = { PORT = \"{port}\", QUIET = \"1\" }\n",
+    );
+    let result = run_ok(&path, &dir.join("out"), &[]);
+    let m = &result.runs[0].messages;
+    assert!(m.sent > 0, "{m:?}");
+    assert_eq!(m.delivered, m.expected, "{m:?}");
+    assert_eq!(m.expected, m.sent * 19, "{m:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
