@@ -7,7 +7,7 @@ use std::path::Path;
 use wsbench_core::result::RunResult;
 
 /// The published scenarios, in the order the block lists them.
-const PUBLISHED: [&str; 8] = [
+const PUBLISHED: [&str; 10] = [
     "fanout",
     "echo",
     "rooms",
@@ -16,6 +16,8 @@ const PUBLISHED: [&str; 8] = [
     "slow-consumer",
     "sweep-clients",
     "node",
+    "saturation",
+    "shootout",
 ];
 
 #[test]
