@@ -1,6 +1,7 @@
 //! One result's findings in a few lines, for the README's "What we found": the scenario and
 //! its load, the machine and date, and each seed claim the run measured with its verdict
-//! and the figures behind it. `scripts/publish.sh` strings these together from the
+//! and the figures behind it; then what TLS and compression added where the run measured
+//! them, and after a shootout the answer to "inherent or implementation?". `scripts/publish.sh` strings these together from the
 //! committed results, and a test checks the README against them.
 
 use wsbench_core::result::RunResult;
@@ -59,6 +60,15 @@ pub fn render(result: &RunResult) -> String {
                 c.evidence
             ));
         }
+    }
+    // What TLS and compression add or save, a line each, where the run measured them.
+    let lines = [
+        crate::compression::tls_lines(&summaries),
+        crate::compression::resumption_lines(&summaries),
+        crate::compression::lines(&summaries),
+    ];
+    for line in lines.iter().flatten() {
+        out.push_str(&format!("- {line}\n"));
     }
     let pairs = crate::shootout::pairs(result, &summaries);
     if let (Some(table), Some(answer)) = (
