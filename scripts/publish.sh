@@ -5,16 +5,16 @@
 # `wsbench report --format findings`. A test (crates/wsbench/tests/findings.rs) checks that
 # the block matches the committed results, figure for figure.
 #
-#   scripts/publish.sh            # every scenario (about 50 minutes here), then the block
+#   scripts/publish.sh            # every scenario (about an hour here), then the block
 #   scripts/publish.sh --readme   # only rewrite the block from the committed results
 #   SCENARIOS="fanout echo" scripts/publish.sh   # some of them
 #
-# Needs Node.js and servers/node/node_modules for the node and shootout scenarios (npm ci
-# there).
+# Needs Node.js and servers/node/node_modules for the node, shootout, tls and compression
+# scenarios (npm ci there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all="fanout echo rooms polling reconnect slow-consumer sweep-clients node saturation shootout"
+all="fanout echo rooms polling reconnect slow-consumer sweep-clients node saturation shootout tls compression"
 scenarios=${SCENARIOS:-$all}
 bin=./target/release/wsbench
 cargo build --release --locked -p wsbench

@@ -7,7 +7,7 @@ use std::path::Path;
 use wsbench_core::result::RunResult;
 
 /// The published scenarios, in the order the block lists them.
-const PUBLISHED: [&str; 10] = [
+const PUBLISHED: [&str; 12] = [
     "fanout",
     "echo",
     "rooms",
@@ -18,6 +18,8 @@ const PUBLISHED: [&str; 10] = [
     "node",
     "saturation",
     "shootout",
+    "tls",
+    "compression",
 ];
 
 #[test]
