@@ -202,7 +202,8 @@ fn shootout_section(out: &mut String, result: &RunResult, summaries: &[SystemSum
     out.push_str(
         "## Inherent or implementation?\n\nSocket.IO against each raw-WebSocket server of \
          its runtime: capacities from the search, the rest at the common load (Socket.IO / \
-         WS; above ×1 Socket.IO has more, of capacity the better, of the rest the worse).\n\n",
+         WS; above ×1 Socket.IO has more, of capacity the better, of the rest the worse; a \
+         capacity ratio marked >= or <= is a bound: a server held the search's maximum).\n\n",
     );
     out.push_str(&markdown_table(&table));
     let _ = writeln!(out, "\n{}.\n", escape(&answer));

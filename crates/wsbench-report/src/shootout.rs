@@ -24,6 +24,10 @@ pub struct Pair {
     pub sio: String,
     /// Capacity (the highest value held): below 1, Socket.IO holds less.
     pub capacity: Option<f64>,
+    /// How `capacity` bounds the true ratio: `>=` where Socket.IO held the search's
+    /// maximum (its capacity is at least that), `<=` where the WebSocket server did, empty
+    /// where both broke a limit. Both at the maximum: no ratio.
+    pub capacity_bound: &'static str,
     /// Latency p50 at the common load.
     pub p50: Option<f64>,
     /// Server memory per connection at the common load.
@@ -39,10 +43,10 @@ pub fn pairs(result: &RunResult, summaries: &[SystemSummary]) -> Vec<Pair> {
         return Vec::new();
     };
     let at: Vec<&SystemSummary> = summaries.iter().filter(|s| s.point == point).collect();
-    let capacity = |s: &SystemSummary| {
-        let o = result.search.iter().find(|o| o.system == s.system)?;
-        o.highest_held
-    };
+    let outcome = |s: &SystemSummary| result.search.iter().find(|o| o.system == s.system);
+    let capacity = |s: &SystemSummary| outcome(s)?.highest_held;
+    // A search that never broke a limit found a lower bound of the capacity.
+    let at_max = |s: &SystemSummary| outcome(s).is_some_and(|o| o.first_broken.is_none());
     let ratio = |sio: &SystemSummary, ws: &SystemSummary, m: &Metric| {
         let r = sio.stat(m)?.median / ws.stat(m)?.median;
         r.is_finite().then_some(r)
@@ -53,6 +57,12 @@ pub fn pairs(result: &RunResult, summaries: &[SystemSummary]) -> Vec<Pair> {
             .iter()
             .filter(|w| w.speaks(Protocol::Ws) && w.group() == sio.group());
         for ws in same {
+            let capacity_bound = match (at_max(sio), at_max(ws)) {
+                (true, true) => None,
+                (true, false) => Some(">="),
+                (false, true) => Some("<="),
+                (false, false) => Some(""),
+            };
             out.push(Pair {
                 runtime: sio.group(),
                 ws: ws.system.to_string(),
@@ -60,7 +70,8 @@ pub fn pairs(result: &RunResult, summaries: &[SystemSummary]) -> Vec<Pair> {
                 capacity: capacity(sio)
                     .zip(capacity(ws))
                     .map(|(s, w)| s / w)
-                    .filter(|r| r.is_finite()),
+                    .filter(|r| r.is_finite() && capacity_bound.is_some()),
+                capacity_bound: capacity_bound.unwrap_or(""),
                 p50: ratio(sio, ws, &LATENCY_P50),
                 memory: ratio(sio, ws, &MEMORY_PER_CONNECTION),
                 cpu: ratio(sio, ws, &CPU_PER_DELIVERY),
@@ -100,7 +111,8 @@ pub fn table(pairs: &[Pair]) -> Option<Table> {
             vec![
                 p.runtime.clone(),
                 format!("{}/{}", p.sio, p.ws),
-                cell(p.capacity),
+                p.capacity
+                    .map_or("-".to_owned(), |v| format!("{}×{v:.2}", p.capacity_bound)),
                 cell(p.p50),
                 cell(p.memory),
                 cell(p.cpu),
@@ -171,6 +183,7 @@ mod tests {
             ws: ws.to_owned(),
             sio: "socketio".to_owned(),
             capacity: Some(capacity),
+            capacity_bound: "",
             p50: None,
             memory: Some(5.5),
             cpu: Some(cpu),
@@ -202,6 +215,12 @@ mod tests {
         let table = table(&pairs).unwrap();
         assert_eq!(table.rows[1][1], "socketio/ws-stock");
         assert_eq!(table.rows[1][2], "×1.70");
+        let held_the_maximum = Pair {
+            capacity_bound: ">=",
+            ..pair("ws", 1.4, 1.3)
+        };
+        let table = super::table(&[held_the_maximum, pair("ws-stock", 1.7, 0.9)]).unwrap();
+        assert_eq!(table.rows[0][2], ">=×1.40");
         assert_eq!(table.rows[1][3], "-");
         assert!(answer_line(&[]).is_none());
         // One raw-WebSocket server per runtime cannot tell a protocol from an implementation.
