@@ -58,6 +58,7 @@ impl Exporter for HtmlExporter {
         let connect_chart = charts::connect_percentiles(&summaries)?;
         let slow = slow_consumers(result.scenario.stalled, &summaries);
         let recovery = reconnection(&summaries);
+        let pairs = crate::shootout::pairs(result, &summaries);
         let deliveries_chart = match &recovery {
             Some(_) => Some(charts::deliveries_over_time(&summaries)?),
             None => None,
@@ -111,6 +112,8 @@ impl Exporter for HtmlExporter {
             search => crate::table::search(result).map(|t| context! { header => t.header, rows => t.rows }),
             search_limits => result.scenario.search.as_ref().map(crate::markdown::search_limits),
             common_load => result.common_load.as_ref().map(crate::capacity::common_load_line),
+            shootout => crate::shootout::table(&pairs).map(|t| context! { header => t.header, rows => t.rows }),
+            shootout_answer => crate::shootout::answer_line(&pairs),
             latency_chart => latency_chart,
             connect_header => connect_table.header,
             connect_rows => connect_table.rows,

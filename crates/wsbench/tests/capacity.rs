@@ -1,7 +1,9 @@
-//! A capacity search over two systems, one slowed on purpose (the test aid
-//! `WSBENCH_HANDICAP_US`: 3 ms of CPU per delivery, so that even with two cores to
-//! itself it cannot make 670 deliveries a second): the search finds the slowed one's capacity lower, by bisection, then measures
-//! both at half the smaller capacity, where the claims are judged and say so. Alone in its
+//! A capacity search over wsbench's ws server, the stock one (ws-stock) and a Socket.IO
+//! server slowed on purpose (the test aid `WSBENCH_HANDICAP_US`: 3 ms of CPU per delivery,
+//! so that even with two cores to itself it cannot make 670 deliveries a second): the
+//! search finds the slowed one's capacity lower, by bisection, then measures all three at
+//! half the smallest capacity, where the claims are judged and say so, and Socket.IO is
+//! set against both raw-WebSocket servers ("inherent or implementation?"). Alone in its
 //! test binary, so that no other test's load shares the machine with it.
 
 mod common;
@@ -9,7 +11,7 @@ mod common;
 use common::*;
 
 const SCENARIO: &str = r#"name = "capacity"
-transports = ["ws", "socketio-slow"]
+transports = ["ws", "ws-stock", "socketio-slow"]
 clients = 20
 ramp = "200ms"
 senders = 2
@@ -20,6 +22,11 @@ warmup = "500ms"
 duration = "1s"
 drain = "1s"
 repeat = 1
+
+[systems.ws-stock]
+protocol = "ws"
+command = ["{wsbench}", "serve", "ws-stock", "--listen", "127.0.0.1:{port}"]
+ready = "ready"
 
 [systems.socketio-slow]
 protocol = "socketio"
@@ -84,7 +91,7 @@ fn a_slowed_system_has_the_lower_capacity_and_claims_are_judged_at_half_of_it() 
         .copied();
     assert_eq!(load.value, common, "{load:?}");
     if let Some(common) = common {
-        for name in ["ws", "socketio-slow"] {
+        for name in ["ws", "ws-stock", "socketio-slow"] {
             let there = result
                 .runs
                 .iter()
@@ -98,6 +105,21 @@ fn a_slowed_system_has_the_lower_capacity_and_claims_are_judged_at_half_of_it() 
     assert!(md.contains("capacity, the highest rate that held"), "{md}");
     assert!(md.contains("common load: rate = "), "{md}");
     assert_claims_at_the_common_load(&md, common);
+    // Two raw-WebSocket servers of one runtime: Socket.IO against each, and the answer.
+    if common.is_some() {
+        assert!(md.contains("| socketio-slow/ws-stock |"), "{md}");
+        assert!(
+            md.contains("Inherent or implementation? Socket.IO's capacity "),
+            "{md}"
+        );
+        // The HTML escapes `/` and `'`: its section, and the pair's row.
+        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(
+            html.contains("<h2>Inherent or implementation?</h2>"),
+            "{html}"
+        );
+        assert!(html.contains("socketio-slow&#x2f;ws-stock"), "{html}");
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }
 
