@@ -415,9 +415,12 @@ impl CommandSpec {
         argv
     }
 
-    /// `path` as the command sees it: relative paths against [`Self::dir`].
+    /// `path` as the command sees it: relative paths against [`Self::dir`], made absolute,
+    /// since the command runs in that directory: `scenarios/../bin/server`, relative to
+    /// wsbench's own directory, named nothing from inside `scenarios/`.
     pub fn resolve(&self, path: &str) -> std::path::PathBuf {
-        self.dir.join(path)
+        let joined = self.dir.join(path);
+        std::path::absolute(&joined).unwrap_or(joined)
     }
 
     /// The environment with the placeholders replaced as in [`Self::argv`].

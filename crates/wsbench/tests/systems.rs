@@ -295,6 +295,27 @@ fn a_commands_paths_are_from_the_scenario_files_directory() {
     assert_eq!(code, Some(0), "{:?}", result.runs[0].error);
     let run = &result.runs[0];
     assert_eq!(run.messages.delivered, run.messages.expected);
+    // The scenario named by a relative path (`wsbench run scenarios/x.toml`, as the README
+    // does): the program was resolved to `DIR/bin/serve` relative to wsbench's directory,
+    // then started inside DIR, where that names nothing.
+    let parent = dir.parent().unwrap();
+    let relative = path.strip_prefix(parent).unwrap();
+    let mut child = wsbench()
+        .current_dir(parent)
+        .arg("run")
+        .arg(relative)
+        .arg("--out")
+        .arg(dir.join("out-relative"))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = wait_with_timeout(&mut child, Duration::from_secs(120));
+    let result = read_result(&dir.join("out-relative"));
+    assert_eq!(status.code(), Some(0), "{:?}", result.runs[0].error);
+    assert_eq!(
+        result.runs[0].messages.delivered,
+        result.runs[0].messages.expected
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
