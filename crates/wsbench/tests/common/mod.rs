@@ -21,6 +21,26 @@ pub fn node_modules(test: &str) -> Option<PathBuf> {
     Some(modules.canonicalize().unwrap())
 }
 
+/// The Python servers' virtual environment (servers/python/.venv, made by
+/// `servers/python/install.sh`), or `None` after saying loudly that it is missing (a
+/// failure under `CI=true`).
+pub fn python_venv(test: &str) -> Option<PathBuf> {
+    let python =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../servers/python/.venv/bin/python");
+    let works = Command::new(&python)
+        .args(["-c", "import websockets, socketio, uvicorn"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !works {
+        let why = "the Python servers' packages (run `bash servers/python/install.sh`)";
+        wsbench_core::prerequisite::missing(test, why);
+        return None;
+    }
+    // Not canonicalized: the venv's `python` is a link to the interpreter it was made
+    // from, and only started by its own path does it find the venv's packages.
+    Some(python)
+}
+
 pub fn wsbench() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wsbench"))
 }
