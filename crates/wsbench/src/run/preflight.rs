@@ -19,7 +19,9 @@ pub fn mistakes(scenario: &Scenario) -> Vec<String> {
         }
         let resolved = def.start.argv(0, None).swap_remove(0);
         if !runnable(&resolved) {
-            let hint = if program.contains('/') {
+            let hint = if let Some(install) = uninstalled_venv(Path::new(&resolved)) {
+                format!("its virtual environment is not installed: run `{install}` first")
+            } else if program.contains('/') {
                 format!(
                     "no executable {resolved}: a command's paths are from the scenario's directory"
                 )
@@ -86,6 +88,32 @@ fn uninstalled(script: &Path) -> Option<std::path::PathBuf> {
         package
     };
     (!dir.join("node_modules").is_dir()).then(|| dir.to_path_buf())
+}
+
+/// For a program inside a Python virtual environment (`…/.venv/bin/python`) that is not
+/// there: the command that makes it — the directory's `install.sh` where it has one
+/// (servers/python), else the venv and its `requirements.txt`.
+fn uninstalled_venv(program: &Path) -> Option<String> {
+    let bin = program.parent()?;
+    let venv = bin.parent()?;
+    let is_venv = bin.file_name()? == "bin"
+        && venv
+            .file_name()
+            .is_some_and(|n| n == ".venv" || n == "venv");
+    if !is_venv || venv.exists() {
+        return None;
+    }
+    let dir = venv.parent()?;
+    if dir.join("install.sh").is_file() {
+        return Some(format!("bash {}", dir.join("install.sh").display()));
+    }
+    dir.join("requirements.txt").is_file().then(|| {
+        format!(
+            "python3 -m venv {v} && {v}/bin/pip install -r {}",
+            dir.join("requirements.txt").display(),
+            v = venv.display()
+        )
+    })
 }
 
 /// Whether `program` names an executable file: a path (with a `/`) as it is, a bare name
