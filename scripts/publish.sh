@@ -9,12 +9,13 @@
 #   scripts/publish.sh --readme   # only rewrite the block from the committed results
 #   SCENARIOS="fanout echo" scripts/publish.sh   # some of them
 #
-# Needs Node.js and servers/node/node_modules for the node, shootout, tls and compression
-# scenarios (npm ci there).
+# Needs Node.js and servers/node/node_modules for the node, shootout, idle, tls and
+# compression scenarios (npm ci there), and the Python servers' venv for shootout and idle
+# (bash servers/python/install.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all="fanout echo rooms polling reconnect slow-consumer sweep-clients node saturation shootout tls compression"
+all="fanout echo rooms polling reconnect slow-consumer sweep-clients node saturation shootout idle tls compression"
 scenarios=${SCENARIOS:-$all}
 bin=./target/release/wsbench
 cargo build --release --locked -p wsbench

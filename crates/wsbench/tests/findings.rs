@@ -7,7 +7,7 @@ use std::path::Path;
 use wsbench_core::result::RunResult;
 
 /// The published scenarios, in the order the block lists them.
-const PUBLISHED: [&str; 12] = [
+const PUBLISHED: [&str; 13] = [
     "fanout",
     "echo",
     "rooms",
@@ -18,6 +18,7 @@ const PUBLISHED: [&str; 12] = [
     "node",
     "saturation",
     "shootout",
+    "idle",
     "tls",
     "compression",
 ];
