@@ -17,28 +17,21 @@
 //! profile, `kernel.io_uring_disabled`), its row says so. docs/cost-breakdown.md, "The floor".
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, RawFd};
+use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+#[path = "floor.rs"]
+mod floor;
 #[path = "recv_floor/uring.rs"]
 mod uring;
+
+use floor::{Reading, loopback_pairs, read_epoll};
 
 const CONNECTIONS: usize = 1000;
 const MESSAGE: usize = 64;
 /// The longest a way may take before the bench gives up on it (a lost byte, a stuck ring).
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// What a reader counted: its CPU time and the syscalls it made.
-struct Reading {
-    user: Duration,
-    system: Duration,
-    /// Reads (`recv`) or completions reaped (io_uring).
-    reads: u64,
-    /// `epoll_wait` or `io_uring_enter` calls.
-    waits: u64,
-}
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -77,17 +70,7 @@ fn measure(
     rate: u64,
     total: u64,
 ) -> std::io::Result<Reading> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let (mut readers, mut writers) = (Vec::new(), Vec::new());
-    for _ in 0..CONNECTIONS {
-        let r = TcpStream::connect(listener.local_addr()?)?;
-        let (w, _) = listener.accept()?;
-        r.set_nodelay(true)?;
-        w.set_nodelay(true)?;
-        r.set_nonblocking(true)?;
-        readers.push(r);
-        writers.push(w);
-    }
+    let (readers, mut writers) = loopback_pairs(CONNECTIONS)?;
     let (done, finished) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = done.send(reader(readers, total * MESSAGE as u64));
@@ -117,67 +100,4 @@ fn write_paced(sockets: &mut [TcpStream], rate: u64, total: u64) -> std::io::Res
         }
     }
     Ok(())
-}
-
-/// epoll (level-triggered) and one `recv` per ready socket, until `bytes` have arrived.
-fn read_epoll(sockets: Vec<TcpStream>, bytes: u64) -> std::io::Result<Reading> {
-    let fds: Vec<RawFd> = sockets.iter().map(AsRawFd::as_raw_fd).collect();
-    // SAFETY: plain syscalls on descriptors this function owns (through `sockets`) and on
-    // buffers it owns; every result is checked.
-    unsafe {
-        let ep = check(libc::epoll_create1(libc::EPOLL_CLOEXEC))?;
-        for (i, &fd) in fds.iter().enumerate() {
-            let mut ev = libc::epoll_event {
-                events: libc::EPOLLIN as u32,
-                u64: i as u64,
-            };
-            check(libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev))?;
-        }
-        let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
-        let mut buf = [0u8; 4096];
-        let (mut got, mut reads, mut waits) = (0u64, 0u64, 0u64);
-        let cpu0 = thread_cpu();
-        while got < bytes {
-            let n = check(libc::epoll_wait(ep, events.as_mut_ptr(), 1024, 1000))?;
-            waits += 1;
-            for ev in &events[..n as usize] {
-                let fd = fds[ev.u64 as usize];
-                let r = libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0);
-                reads += 1;
-                if r > 0 {
-                    got += r as u64;
-                }
-            }
-        }
-        let cpu1 = thread_cpu();
-        libc::close(ep);
-        drop(sockets);
-        Ok(Reading {
-            user: cpu1.0 - cpu0.0,
-            system: cpu1.1 - cpu0.1,
-            reads,
-            waits,
-        })
-    }
-}
-
-/// This thread's (user, kernel) CPU time so far.
-fn thread_cpu() -> (Duration, Duration) {
-    // SAFETY: getrusage writes into the zeroed struct it is given.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_THREAD, &mut usage);
-        usage
-    };
-    let d = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    (d(usage.ru_utime), d(usage.ru_stime))
-}
-
-/// A libc return value, or the error it stands for.
-fn check(ret: i32) -> std::io::Result<i32> {
-    if ret < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(ret)
-    }
 }

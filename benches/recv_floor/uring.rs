@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 
-use super::{Reading, check, thread_cpu};
+use super::floor::{Reading, check, thread_cpu};
 
 const SETUP_CQSIZE: u32 = 1 << 3;
 const SETUP_SINGLE_ISSUER: u32 = 1 << 12;
