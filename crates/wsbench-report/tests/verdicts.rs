@@ -3,7 +3,8 @@
 //! `wsbench run verdicts.toml` (ws and socketio, 50 clients, 5 senders × 20 msg/s, a 3 s
 //! window, two repeats); `ws-handicapped-result.json` the same with the ws server started
 //! by hand as `wsbench serve ws --handicap-us 20 --handicap-wire-bytes 16` and measured as
-//! a target with its pid: 20 µs more CPU and an 18-byte pong per delivery.
+//! a target with its pid: 20 µs more CPU and an 18-byte pong per delivery; and
+//! `sparse-result.json` two systems of an idle run (below).
 
 use std::path::Path;
 
@@ -357,5 +358,22 @@ fn a_change_judged_per_machine_speed_shows_the_change_as_measured_too() {
     assert!(
         row.contains("-50.0%") && row.contains("per machine speed (as measured +0.0%)"),
         "{row}"
+    );
+}
+
+/// A load so sparse that most blocks of the window see no delivery (`sparse-result.json`:
+/// py-ws and py-socketio from a first `wsbench run idle.toml`, 10,000 clients and one
+/// message every 10 s, where py-socketio lost some deliveries and so the throughput claim
+/// was considered): not enough data, saying why, where it said "delivered/s of py-ws is
+/// zero" of a server that delivered 1,000 a second.
+#[test]
+fn not_enough_data_where_most_blocks_see_no_delivery() {
+    let c = claim(&fixture("sparse-result.json"), "higher throughput");
+    assert_eq!(c.verdict, Verdict::NotEnoughData, "{}", c.evidence);
+    assert!(
+        c.evidence
+            .contains("delivered/s of py-ws is zero in half or more of its window's blocks"),
+        "{}",
+        c.evidence
     );
 }

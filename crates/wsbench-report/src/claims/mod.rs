@@ -244,6 +244,22 @@ fn describe(stat: Stat, unit: &str) -> String {
     }
 }
 
+/// Why no ratio could be formed: the WebSocket side's figure is zero — over its window's
+/// blocks, that is in half of them or more (a sparse load, such as one message every 10 s,
+/// leaves most blocks without a delivery), which says nothing of the system.
+fn zero(m: &Metric, ws: &SystemSummary, from_blocks: bool) -> String {
+    if from_blocks {
+        format!(
+            "{} of {} is zero in half or more of its window's blocks: too few events per \
+             block to compare (a longer window or a higher rate would give some)",
+            m.label,
+            ws.label()
+        )
+    } else {
+        format!("{} of {} is zero", m.label, ws.label())
+    }
+}
+
 /// The verdict on "ws is better at `m`" between two systems of one run, and the ratio
 /// behind it (`sio / ws`, as reports print it, with how its interval was drawn); `Err`
 /// with the reason when the data cannot carry one.
@@ -255,7 +271,7 @@ fn judge(
 ) -> Result<(Verdict, String), String> {
     let (w, s) = (samples(ws, m, env)?, samples(sio, m, env)?);
     let ratio = ratio_interval(m, (&s, resolution(m, sio)), (&w, resolution(m, ws)))
-        .ok_or_else(|| format!("{} of {} is zero", m.label, ws.label()))?;
+        .ok_or_else(|| zero(m, ws, w.from_blocks))?;
     let blocks = w.from_blocks && s.from_blocks;
     let text = if blocks {
         ratio.ratio_text()
