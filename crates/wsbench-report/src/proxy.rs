@@ -1,5 +1,5 @@
 //! The proxy in front of each system (`[proxy]`), in words: what it was, whether it passed
-//! the WebSocket upgrade on, and what it cost per delivery (its CPU over the measured
+//! the WebSocket upgrade on (and whether it spoke TLS on both sides), and what it cost per delivery (its CPU over the measured
 //! window, medians over repeats) and in memory (its highest peak) — part of the path, so
 //! part of what a deployment pays.
 
@@ -12,10 +12,15 @@ pub fn lines(summaries: &[SystemSummary]) -> Vec<String> {
         .filter_map(|s| {
             let proxies: Vec<_> = s.runs.iter().filter_map(|r| r.proxy.as_ref()).collect();
             let first = proxies.first()?;
-            let how = if first.upgrade {
+            let upgrade = if first.upgrade {
                 "which passes the WebSocket upgrade on"
             } else {
                 "which does not pass the WebSocket upgrade on"
+            };
+            let how = if first.tls {
+                format!("{upgrade}, over TLS to the clients and to the server")
+            } else {
+                upgrade.to_owned()
             };
             if s.runs.iter().all(|r| r.connections.connected == 0) {
                 return Some(format!(

@@ -51,6 +51,52 @@ fn every_system_is_measured_through_a_proxy_that_passes_the_upgrade() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A system served over TLS, behind the proxy: the clients speak TLS to nginx (the run's
+/// certificate, trusted through its CA), nginx speaks TLS to the server (verifying it
+/// against the same CA); every delivery arrives. It was refused up front ("not there
+/// yet").
+#[test]
+fn tls_systems_are_measured_through_a_proxy_speaking_tls_on_both_sides() {
+    let test = "tls_systems_are_measured_through_a_proxy_speaking_tls_on_both_sides";
+    if !nginx(test) {
+        return;
+    }
+    let dir = temp_dir("proxy-tls");
+    let path = small_scenario(
+        &dir,
+        &[(
+            "transports = [\"ws\", \"socketio\"]",
+            "transports = [\"ws\", \"socketio\"]\ntls = true",
+        )],
+        "\n[proxy]\nupgrade = true\n",
+    );
+    let result = run_ok(&path, &dir.join("out"), &[]);
+    assert_eq!(result.runs.len(), 2);
+    for run in &result.runs {
+        let name = run.system.as_str();
+        assert!(run.status.measured(), "{name}: {:?}", run.error);
+        assert_eq!(run.messages.delivered, run.messages.expected, "{name}");
+        assert!(run.messages.sent > 0, "{name}");
+        // Every client's handshake was a TLS one, with the proxy.
+        assert_eq!(run.connections.tls_time.count, 20, "{name}");
+        let proxy = run.proxy.as_ref().expect("proxy figures");
+        assert!(proxy.tls && proxy.url.starts_with("https://"), "{proxy:?}");
+        let conf = std::fs::read_to_string(dir.join(format!("out/proxy/{name}/nginx.conf")));
+        let conf = conf.unwrap();
+        assert!(
+            conf.contains(" ssl;") && conf.contains("proxy_pass https://"),
+            "{conf}"
+        );
+    }
+    let md = std::fs::read_to_string(dir.join("out/report.md")).unwrap();
+    assert!(
+        md.contains("over TLS to the clients and to the server"),
+        "{md}"
+    );
+    assert!(left_in(&dir).is_empty(), "{:?}", left_in(&dir));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn behind_a_proxy_that_blocks_upgrades_only_long_polling_gets_through() {
     let test = "behind_a_proxy_that_blocks_upgrades_only_long_polling_gets_through";

@@ -10,6 +10,11 @@ pub struct ProxyFigures {
     pub software: String,
     /// Whether it passed the WebSocket upgrade on.
     pub upgrade: bool,
+    /// Whether the clients spoke TLS to it (a system served over TLS): it terminates the
+    /// clients' TLS and speaks TLS again to the server, as a proxy in front of an https
+    /// backend does.
+    #[serde(default)]
+    pub tls: bool,
     /// Where the clients connected: the proxy, in front of `server_url`.
     pub url: String,
     /// Its CPU over the measured window, seconds (master and workers).

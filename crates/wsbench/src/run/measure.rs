@@ -134,7 +134,8 @@ async fn measure_into(
         let backend = servers.endpoints()[0].addr;
         let dir = dir.join(system.name.as_str());
         let cpus = s.server_cpus.as_ref();
-        let proxy = FrontProxy::start(spec, backend, ctx.own_clients, &dir, cpus).await?;
+        let tls = ctx.tls.filter(|_| system.tls);
+        let proxy = FrontProxy::start(spec, backend, ctx.own_clients, &dir, cpus, tls).await?;
         servers.front_with(proxy);
     }
     let memory_before = heap::footprint();

@@ -48,13 +48,6 @@ pub fn mistakes(scenario: &Scenario) -> Vec<String> {
                 "[proxy]: needs nginx, on PATH (Debian: apt-get install nginx-light)".to_owned(),
             );
         }
-        for system in scenario.systems().iter().filter(|s| s.tls) {
-            out.push(format!(
-                "[proxy]: {} is served over TLS: a proxy in front of TLS servers is not there \
-                 yet (measure it without [proxy], or without TLS)",
-                system.name
-            ));
-        }
     }
     for (name, pid) in &scenario.target_pids {
         if !Path::new(&format!("/proc/{pid}")).exists() {

@@ -13,7 +13,7 @@ use anyhow::Context;
 use wsbench_core::cpus::CpuSet;
 use wsbench_core::result::ProxyFigures;
 use wsbench_core::scenario::Proxy;
-use wsbench_core::system::CommandSpec;
+use wsbench_core::system::{CommandSpec, TlsFiles};
 use wsbench_loadgen::Endpoint;
 
 use super::command::CommandChild;
@@ -37,17 +37,23 @@ pub struct FrontProxy {
 }
 
 impl FrontProxy {
-    /// Starts nginx in front of `backend` for `clients` clients, its files under `dir`.
+    /// Starts nginx in front of `backend` for `clients` clients, its files under `dir`;
+    /// with `tls` (the system is served over TLS), speaking TLS on both sides with the
+    /// run's certificate.
     pub async fn start(
         spec: &Proxy,
         backend: SocketAddr,
         clients: u64,
         dir: &Path,
         cpus: Option<&CpuSet>,
+        tls: Option<&TlsFiles>,
     ) -> anyhow::Result<FrontProxy> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
-        std::fs::write(dir.join("nginx.conf.in"), config(spec, backend, clients))
-            .context("cannot write the proxy's configuration")?;
+        std::fs::write(
+            dir.join("nginx.conf.in"),
+            config(spec, backend, clients, tls),
+        )
+        .context("cannot write the proxy's configuration")?;
         let command = CommandSpec {
             command: ["sh", "-c", START].map(str::to_owned).to_vec(),
             env: [("PORT".to_owned(), "{port}".to_owned())].into(),
@@ -63,7 +69,12 @@ impl FrontProxy {
         let figures = ProxyFigures {
             software: version(),
             upgrade: spec.upgrade,
-            url: format!("http://{}/", child.addr),
+            tls: tls.is_some(),
+            url: format!(
+                "{}://{}/",
+                if tls.is_some() { "https" } else { "http" },
+                child.addr
+            ),
             ..ProxyFigures::default()
         };
         Ok(FrontProxy {
@@ -124,8 +135,11 @@ fn version() -> String {
 /// A reverse proxy as deployments write one for WebSockets (nginx's own guide), or, with
 /// `upgrade = false`, as one that does not pass the upgrade on (nginx's default: the
 /// hop-by-hop `Upgrade` and `Connection` headers are not forwarded). Buffering is off, so
-/// long-polling answers and streamed frames pass as they come.
-fn config(spec: &Proxy, backend: SocketAddr, clients: u64) -> String {
+/// long-polling answers and streamed frames pass as they come. In front of a TLS server it
+/// terminates the clients' TLS with the run's certificate (a session cache, so clients
+/// that offer a session resume it) and speaks TLS to the server, verifying it against the
+/// run's CA and reusing its sessions to it.
+fn config(spec: &Proxy, backend: SocketAddr, clients: u64, tls: Option<&TlsFiles>) -> String {
     // Each client is two connections (to the client, to the server), and nginx sizes its
     // tables by this number: enough, not a fixed 100,000 (98 MB of tables at 20 clients).
     let connections = (clients * 2 + 256).max(1024);
@@ -162,9 +176,9 @@ http {{
         keepalive 64;
     }}
     server {{
-        listen 127.0.0.1:@PORT@;
+        listen 127.0.0.1:@PORT@{listen_tls};{front_tls}
         location / {{
-            proxy_pass http://system;
+            proxy_pass {scheme}://system;{back_tls}
             proxy_http_version 1.1;
             proxy_set_header Host $host;
             {upgrade}
@@ -176,6 +190,29 @@ http {{
     }}
 }}
 "#,
-        files = connections + 64
+        files = connections + 64,
+        listen_tls = if tls.is_some() { " ssl" } else { "" },
+        scheme = if tls.is_some() { "https" } else { "http" },
+        front_tls = tls.map(front_tls).unwrap_or_default(),
+        back_tls = tls.map(back_tls).unwrap_or_default(),
+    )
+}
+
+/// The clients' side of TLS: the run's certificate, and sessions kept for resumption.
+fn front_tls(tls: &TlsFiles) -> String {
+    format!(
+        "\n        ssl_certificate {};\n        ssl_certificate_key {};\n        \
+         ssl_protocols TLSv1.2 TLSv1.3;\n        ssl_session_cache shared:wsbench:10m;",
+        tls.cert.display(),
+        tls.key.display()
+    )
+}
+
+/// The server's side: verified against the run's CA, its sessions reused.
+fn back_tls(tls: &TlsFiles) -> String {
+    format!(
+        "\n            proxy_ssl_trusted_certificate {};\n            proxy_ssl_verify on;\n            \
+         proxy_ssl_name localhost;\n            proxy_ssl_session_reuse on;",
+        tls.ca.display()
     )
 }
