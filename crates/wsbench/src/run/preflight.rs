@@ -42,12 +42,8 @@ pub fn mistakes(scenario: &Scenario) -> Vec<String> {
             ));
         }
     }
-    if scenario.proxy.is_some() {
-        if !runnable("nginx") {
-            out.push(
-                "[proxy]: needs nginx, on PATH (Debian: apt-get install nginx-light)".to_owned(),
-            );
-        }
+    if scenario.proxy.is_some() && !runnable("nginx") {
+        out.push("[proxy]: needs nginx, on PATH (Debian: apt-get install nginx-light)".to_owned());
     }
     for (name, pid) in &scenario.target_pids {
         if !Path::new(&format!("/proc/{pid}")).exists() {
