@@ -63,22 +63,7 @@ fn the_python_servers_do_every_job_of_the_contract_with_exact_accounting() {
         let systems = if mode == "broadcast" { 3 } else { 2 };
         assert_eq!(result.runs.len(), systems, "{mode}");
         for run in &result.runs {
-            let name = run.system.as_str();
-            assert!(run.status.measured(), "{mode} {name}: {:?}", run.error);
-            assert_eq!(run.connections.connected, 20, "{mode} {name}");
-            let m = &run.messages;
-            assert!(m.sent > 0, "{mode} {name}");
-            assert_eq!(m.delivered, m.expected, "{mode} {name}: {m:?}");
-            assert_eq!((m.misrouted, m.duplicated), (0, 0), "{mode} {name}: {m:?}");
-            let per_probe = match mode {
-                "broadcast" => 19,
-                "echo" => 1,
-                _ => 4,
-            };
-            assert_eq!(m.expected, m.sent * per_probe, "{mode} {name}: {m:?}");
-            // Each process measured like any command's.
-            let server = run.server.as_ref().expect("server figures");
-            assert!(!server.rss_samples.is_empty(), "{mode} {name}");
+            assert_contract_job(run, mode);
         }
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -101,19 +86,12 @@ fn a_python_server_without_its_venv_is_refused_up_front_naming_the_install() {
            \"app/server.py\"]\nenv = { PORT = \"{port}\" }\n";
     let path = dir.join("py.toml");
     std::fs::write(&path, text).unwrap();
-    let out = wsbench()
-        .args(["run", path.to_str().unwrap(), "--out"])
-        .arg(dir.join("out"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = refused_up_front(&path, &dir.join("out"));
     assert!(
         err.contains("[systems.py]")
             && err.contains("virtual environment is not installed")
             && err.contains("app/install.sh"),
         "{err}"
     );
-    assert!(!err.contains("measuring"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -40,25 +40,8 @@ fn the_stock_server_does_every_job_of_the_contract_with_exact_accounting() {
         let result = run_ok(&path, &dir.join("out"), &[]);
         assert_eq!(result.runs.len(), 2, "{mode}");
         for run in &result.runs {
-            let name = run.system.as_str();
-            assert!(run.status.measured(), "{mode} {name}: {:?}", run.error);
-            assert_eq!(run.connections.connected, 20, "{mode} {name}");
-            let m = &run.messages;
-            assert!(m.sent > 0, "{mode} {name}");
-            assert_eq!(m.delivered, m.expected, "{mode} {name}: {m:?}");
-            assert_eq!((m.misrouted, m.duplicated), (0, 0), "{mode} {name}: {m:?}");
-            // Owed per probe: every other client, the sender itself, or its room's others.
-            let per_probe = match mode {
-                "broadcast" => 19,
-                "echo" => 1,
-                _ => 4,
-            };
-            assert_eq!(m.expected, m.sent * per_probe, "{mode} {name}: {m:?}");
+            assert_contract_job(run, mode);
         }
-        // Its process measured like any command's: memory sampled over the window.
-        let stock = result.runs.iter().find(|r| r.system.as_str() == "ws-stock");
-        let server = stock.unwrap().server.as_ref().expect("server figures");
-        assert!(!server.rss_samples.is_empty(), "{mode}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -41,6 +41,44 @@ pub fn python_venv(test: &str) -> Option<PathBuf> {
     Some(python)
 }
 
+/// One job of the server contract (`broadcast`, `echo`, `rooms` with rooms of 5) done by
+/// `run` with exact accounting for 20 clients: measured, every client connected, something
+/// sent, everything owed delivered (every other client, the sender, or its room's others),
+/// nothing outside its scope, and the server's process sampled like any command's.
+pub fn assert_contract_job(run: &wsbench_core::result::SystemRun, mode: &str) {
+    let name = run.system.as_str();
+    assert!(run.status.measured(), "{mode} {name}: {:?}", run.error);
+    assert_eq!(run.connections.connected, 20, "{mode} {name}");
+    let m = &run.messages;
+    assert!(m.sent > 0, "{mode} {name}");
+    assert_eq!(m.delivered, m.expected, "{mode} {name}: {m:?}");
+    assert_eq!((m.misrouted, m.duplicated), (0, 0), "{mode} {name}: {m:?}");
+    let per_probe = match mode {
+        "broadcast" => 19,
+        "echo" => 1,
+        _ => 4,
+    };
+    assert_eq!(m.expected, m.sent * per_probe, "{mode} {name}: {m:?}");
+    let server = run.server.as_ref().expect("server figures");
+    assert!(!server.rss_samples.is_empty(), "{mode} {name}");
+}
+
+/// `wsbench run PATH --out OUT`, which must be refused before anything is measured
+/// (exit 2, no progress line): its error output.
+pub fn refused_up_front(path: &Path, out: &Path) -> String {
+    let output = wsbench()
+        .arg("run")
+        .arg(path)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(!err.contains("measuring"), "{err}");
+    err
+}
+
 pub fn wsbench() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wsbench"))
 }
