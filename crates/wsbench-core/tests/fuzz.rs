@@ -44,6 +44,8 @@ fn scenario_line() -> impl Strategy<Value = String> {
         "bisect",
         "common_load",
         "tls_resumption",
+        "upgrade",
+        "sticky",
         "ws",
         "socketio",
         "nonsense",
@@ -73,6 +75,7 @@ fn scenario_line() -> impl Strategy<Value = String> {
         (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
         prop::sample::select(vec![
             "[outage]",
+            "[proxy]",
             "[search]",
             "[target]",
             "[thresholds]",

@@ -70,7 +70,7 @@ pub(super) struct Common {
     pub compression: bool,
     pub deflate: super::DeflateOffer,
     pub network: Option<super::Network>,
-    pub proxy: Option<super::Proxy>,
+    pub proxy: Option<At<super::Proxy>>,
 }
 
 /// The sweepable fields' values at one point (a field whose value was wrong is absent).

@@ -263,6 +263,7 @@ fn sweep(
              the clustered points of a sweep",
         );
     }
+    cluster_behind_proxy(check, common, nodes.map(|(_, n)| n.as_slice()));
     if !every_point {
         return None;
     }
@@ -277,6 +278,31 @@ fn sweep(
         .collect();
     scenario.points = points;
     Some(scenario)
+}
+
+/// A proxy in front of a cluster: `sticky` means something only there, and killing a node
+/// behind it is not built (the proxy, not wsbench, decides where that node's clients go).
+fn cluster_behind_proxy(check: &Checker<'_>, common: &Common, nodes: Option<&[At<f64>]>) {
+    let Some(proxy) = &common.proxy else {
+        return;
+    };
+    let clustered = nodes.is_some_and(|n| n.iter().any(|n| n.v >= 2.0));
+    if proxy.v.sticky.is_some() && !clustered {
+        check.report(
+            proxy.span.clone(),
+            "proxy.sticky",
+            "applies in front of a cluster (nodes = 2 or more): one server has no other \
+             node to send a client to",
+        );
+    }
+    if let (Some(kill), true) = (&common.kill_node_at, clustered) {
+        check.report(
+            kill.span.clone(),
+            "kill_node_at",
+            "cannot be combined with [proxy] yet: behind a proxy, the proxy decides where a \
+             killed node's clients go",
+        );
+    }
 }
 
 /// `[search]`: checked, and every value it may reach checked as a point and kept as

@@ -51,12 +51,12 @@ pub(super) fn point(
     let commands = c.compared.iter().any(|t| c.systems.contains_key(t));
     if let (Some(n), Some((_, span))) = (nodes, int(SweepField::Nodes))
         && n > 1
-        && (c.outage.is_some() || c.has_target || commands || c.proxy.is_some())
+        && (c.outage.is_some() || c.has_target || commands)
     {
         nodes = check.fail(
             span,
             "nodes",
-            "a cluster runs built-in servers and kills nodes itself: it cannot be combined with [target], [outage], [proxy] (not yet: sticky sessions) or [systems] servers",
+            "a cluster runs built-in servers and kills nodes itself: it cannot be combined with [target], [outage] or [systems] servers",
         );
     }
     let stalled = stalled(check, c, clients?, senders?)?;
@@ -103,7 +103,7 @@ pub(super) fn point(
         compression: c.compression,
         deflate: c.deflate,
         network: c.network.clone(),
-        proxy: c.proxy.clone(),
+        proxy: c.proxy.as_ref().map(|p| p.v.clone()),
         points: Vec::new(),
         steps: Vec::new(),
     })
