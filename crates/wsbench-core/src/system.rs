@@ -219,8 +219,10 @@ static PROTOCOLS: [ProtocolSpec; 3] = [
         family: Family::SocketIo,
         server: Some(BuiltinServer::Socketio),
         target_schemes: &["http", "ws", "https", "wss"],
-        client_scheme: "ws",
-        endpoint_path: Some(("/socket.io/", "EIO=4&transport=websocket")),
+        // What its clients open first: an HTTP request of the polling transport (the
+        // client builds its requests from the address; this is the URL reports show).
+        client_scheme: "http",
+        endpoint_path: Some(("/socket.io/", "EIO=4&transport=polling")),
         client: ClientLibrary::RustSocketio,
         send_buffer: true,
         reconnection: SOCKETIO_RECONNECTION,

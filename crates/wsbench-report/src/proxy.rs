@@ -3,6 +3,8 @@
 //! window, medians over repeats) and in memory (its highest peak) — part of the path, so
 //! part of what a deployment pays.
 
+use std::fmt::Write as _;
+
 use crate::summary::SystemSummary;
 
 /// A line per system measured through a proxy.
@@ -17,14 +19,22 @@ pub fn lines(summaries: &[SystemSummary]) -> Vec<String> {
             } else {
                 "which does not pass the WebSocket upgrade on"
             };
-            let how = if first.tls {
-                format!("{upgrade}, over TLS to the clients and to the server")
-            } else {
-                upgrade.to_owned()
-            };
+            let mut how = upgrade.to_owned();
+            if first.tls {
+                how.push_str(", over TLS to the clients and to the server");
+            }
+            if first.nodes > 1 {
+                let balance = if first.sticky {
+                    "keeping each client on one node (hashed on its address)"
+                } else {
+                    "without sticky sessions (round robin, request by request)"
+                };
+                let _ = write!(how, ", in front of {} nodes, {balance}", first.nodes);
+            }
+            let failed = failed(&proxies);
             if s.runs.iter().all(|r| r.connections.connected == 0) {
                 return Some(format!(
-                    "{}: no client got through {} ({how})",
+                    "{}: no client got through {} ({how}){failed}",
                     s.label(),
                     first.software
                 ));
@@ -34,7 +44,7 @@ pub fn lines(summaries: &[SystemSummary]) -> Vec<String> {
             let peak = proxies.iter().map(|p| p.rss_peak_bytes).max().unwrap_or(0);
             Some(format!(
                 "{}: through {} ({how}): the proxy's CPU {:.2} µs per delivery, its memory at \
-                 most {:.1} MiB",
+                 most {:.1} MiB{failed}",
                 s.label(),
                 first.software,
                 cpu[cpu.len() / 2],
@@ -42,4 +52,24 @@ pub fn lines(summaries: &[SystemSummary]) -> Vec<String> {
             ))
         })
         .collect()
+}
+
+/// The proxy's error answers over the runs, by status (`; it answered 400 to 20
+/// requests`), or nothing. A long-polling client's last request after its session closed
+/// is one too; a session whose requests reached a node that had not opened it is another.
+fn failed(proxies: &[&wsbench_core::result::ProxyFigures]) -> String {
+    let mut by_status = std::collections::BTreeMap::new();
+    for p in proxies {
+        for (status, n) in &p.failed {
+            *by_status.entry(*status).or_insert(0u64) += n;
+        }
+    }
+    if by_status.is_empty() {
+        return String::new();
+    }
+    let answers: Vec<String> = by_status
+        .iter()
+        .map(|(status, n)| format!("{status} to {n} request(s)"))
+        .collect();
+    format!("; it answered {}", answers.join(", "))
 }

@@ -155,6 +155,20 @@ fn way(command: &str, dir: &Path, owned: &Owned) -> Way {
         } else {
             Way::Run(Vec::new(), &[1])
         }
+    } else if c.starts_with("wsbench run scenarios/no-sticky.toml") {
+        // Documented to exit 1: the long-polling clients cannot keep a session.
+        let has = |program: &str, flag: &str| {
+            std::process::Command::new(program)
+                .arg(flag)
+                .output()
+                .is_ok()
+        };
+        if !has("nginx", "-v") || !has("redis-server", "--version") {
+            wsbench_core::prerequisite::missing(NAME, "nginx and redis-server");
+            Way::Skip("nginx or redis-server is not installed (said above)")
+        } else {
+            Way::Run(Vec::new(), &[1])
+        }
     } else if c.starts_with("wsbench run my.toml --target ws=ws://127.0.0.1:8080/") {
         let (port, pid) = owned.target;
         std::fs::copy(dir.join("scenarios/smoke.toml"), dir.join("my.toml")).unwrap();

@@ -137,3 +137,79 @@ fn behind_a_proxy_that_blocks_upgrades_only_long_polling_gets_through() {
     assert!(left_in(&dir).is_empty(), "{:?}", left_in(&dir));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Whether redis-server is there (a cluster's nodes share it); says so loudly if not.
+fn redis_server(test: &str) -> bool {
+    let found = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !found {
+        wsbench_core::prerequisite::missing(
+            test,
+            "redis-server (Debian: apt-get install redis-server)",
+        );
+    }
+    found
+}
+
+/// Three Socket.IO nodes sharing Redis behind the proxy. Without sticky sessions (round
+/// robin) a long-polling client's requests reach nodes that did not open its session,
+/// which answer 400: the polling clients fail, the proxy counts the 400s and the run says
+/// why; Socket.IO over websocket is one connection and needs no stickiness. With sticky
+/// sessions (hashed on the client's address) every polling client delivers everything.
+#[test]
+fn a_cluster_behind_the_proxy_needs_sticky_sessions_for_long_polling() {
+    let test = "a_cluster_behind_the_proxy_needs_sticky_sessions_for_long_polling";
+    if !nginx(test) || !redis_server(test) {
+        return;
+    }
+    for sticky in [false, true] {
+        let dir = temp_dir(&format!("proxy-sticky-{sticky}"));
+        let path = small_scenario(
+            &dir,
+            &[(
+                "transports = [\"ws\", \"socketio\"]",
+                "transports = [\"socketio-polling\", \"socketio\"]\nnodes = 3",
+            )],
+            &format!("\n[proxy]\nsticky = {sticky}\n"),
+        );
+        let (code, result) = run_with(&path, &dir.join("out"), &[]);
+        let run = |name: &str| {
+            let found = result.runs.iter().find(|r| r.system.as_str() == name);
+            found.unwrap_or_else(|| panic!("no {name} run"))
+        };
+        let websocket = run("socketio");
+        assert_eq!(websocket.connections.connected, 20, "sticky {sticky}");
+        let m = &websocket.messages;
+        assert!(
+            m.sent > 0 && m.delivered == m.expected,
+            "sticky {sticky}: {m:?}"
+        );
+        let polling = run("socketio-polling");
+        let proxy = polling.proxy.as_ref().expect("proxy figures");
+        assert_eq!((proxy.nodes, proxy.sticky), (3, sticky), "{proxy:?}");
+        let conf = std::fs::read_to_string(dir.join("out/proxy/socketio-polling/nginx.conf"));
+        assert_eq!(conf.unwrap().contains("hash $remote_addr"), sticky);
+        let md = std::fs::read_to_string(dir.join("out/report.md")).unwrap();
+        let m = &polling.messages;
+        if sticky {
+            assert_eq!(code, Some(0), "{:?}", polling.error);
+            assert_eq!(polling.connections.connected, 20);
+            assert!(m.sent > 0 && m.delivered == m.expected, "{m:?}");
+            assert!(md.contains("keeping each client on one node"), "{md}");
+        } else {
+            // No polling client connected so far (exit 1); one whose requests happened to
+            // meet one node could, and would then lose deliveries.
+            let failed = polling.connections.connected < 20 || m.delivered < m.expected;
+            assert!(failed, "{:?} {m:?}", polling.connections);
+            assert!(proxy.failed.get(&400).is_some_and(|n| *n > 0), "{proxy:?}");
+            assert!(
+                md.contains("without sticky sessions") && md.contains("answered 400"),
+                "{md}"
+            );
+        }
+        assert!(left_in(&dir).is_empty(), "{:?}", left_in(&dir));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

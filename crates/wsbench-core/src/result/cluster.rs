@@ -10,7 +10,8 @@ use crate::histogram::HistogramFigures;
 /// the other nodes through Redis.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClusterFigures {
-    /// One entry per node, in node order (client `i` is on node `i % nodes`).
+    /// One entry per node, in node order (client `i` is on node `i % nodes`, unless a
+    /// proxy in front placed the clients).
     pub nodes: Vec<NodeFigures>,
     /// Latency of the deliveries that crossed nodes through Redis (sender and receiver on
     /// different nodes), a subset of the run's latency.
@@ -26,7 +27,8 @@ pub struct ClusterFigures {
 pub struct NodeFigures {
     /// Its process id.
     pub pid: u32,
-    /// Clients asked to connect to it.
+    /// Clients asked to connect to it; behind a proxy, which placed them, the connections
+    /// it counted (its counters' total).
     pub clients: u64,
     /// RSS before any client connected, bytes.
     #[serde(default)]

@@ -23,4 +23,20 @@ pub struct ProxyFigures {
     pub cpu_us_per_delivery: f64,
     /// Its highest memory (RSS of master and workers) while traffic ran, bytes.
     pub rss_peak_bytes: u64,
+    /// How many server nodes it was in front of (1 without a cluster).
+    #[serde(default = "one")]
+    pub nodes: u64,
+    /// In front of a cluster: whether it kept each client on one node (hashed on the
+    /// client's address) rather than spreading requests round robin.
+    #[serde(default)]
+    pub sticky: bool,
+    /// Its answers with an error status (4xx, 5xx), by status, over the whole run: what a
+    /// client was refused and why, as the proxy saw it (a server's own 400 passed on, or
+    /// the proxy's 502 when no server answered).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub failed: std::collections::BTreeMap<u16, u64>,
+}
+
+fn one() -> u64 {
+    1
 }

@@ -13,7 +13,8 @@ pub enum ConnectFailure {
     Reset,
     /// Out of file descriptors or local ports.
     Resources,
-    /// The HTTP upgrade was refused.
+    /// The handshake was answered with an HTTP error (an upgrade refused; a long-polling
+    /// request refused).
     Handshake,
     /// The engine.io/socket.io handshake went wrong.
     Protocol,
@@ -51,7 +52,11 @@ impl ConnectFailure {
             ConnectFailure::Timeout => "no answer in time",
             ConnectFailure::Reset => "the server closed or reset the connection in the handshake",
             ConnectFailure::Resources => "out of file descriptors or local ports here",
-            ConnectFailure::Handshake => "the HTTP upgrade was refused (path, headers)",
+            ConnectFailure::Handshake => {
+                "the server answered the handshake with an HTTP error (the upgrade refused: \
+                 path, headers; for long-polling, also a request for a session it does not \
+                 know)"
+            }
             ConnectFailure::Protocol => "the engine.io or Socket.IO handshake went wrong",
             ConnectFailure::Rejected => {
                 "the Socket.IO server refused the namespace CONNECT (CONNECT_ERROR: the \

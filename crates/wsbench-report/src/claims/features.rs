@@ -141,8 +141,12 @@ pub(super) fn fallback_claim(
             }
         );
     }
-    // What the fallback costs against Socket.IO's own websocket transport.
-    if let Some(sio) = sio {
+    if let Some(place) = through(p) {
+        evidence = format!("{place}: {evidence}");
+    }
+    // What the fallback costs against Socket.IO's own websocket transport (where polling
+    // delivered something to cost).
+    if let Some(sio) = sio.filter(|_| delivered > 0) {
         let costs: Vec<String> = [&LATENCY_P50, &CPU_PER_DELIVERY, &WIRE_PER_DELIVERY]
             .into_iter()
             .filter_map(|m| {
@@ -162,6 +166,36 @@ pub(super) fn fallback_claim(
         evidence,
         verdict: feature_verdict(p, expected > 0 && delivered == expected),
     }
+}
+
+/// Where the long-polling clients were measured, when a proxy stood in front: the
+/// condition the claim was judged under ("through a proxy that blocks upgrades", "behind
+/// a load balancer without sticky sessions"), with the proxy's 400s where it spread a
+/// session's requests over nodes.
+fn through(p: &SystemSummary) -> Option<String> {
+    let front = p.runs.iter().find_map(|r| r.proxy.as_ref())?;
+    let software = &front.software;
+    let nodes = front.nodes;
+    Some(if nodes > 1 && !front.sticky {
+        let refused: u64 = p
+            .runs
+            .iter()
+            .filter_map(|r| r.proxy.as_ref()?.failed.get(&400))
+            .sum();
+        format!(
+            "behind a load balancer without sticky sessions ({software} in front of {nodes} \
+             nodes, round robin; it passed on 400 to {refused} request(s))"
+        )
+    } else if nodes > 1 {
+        format!(
+            "behind a load balancer with sticky sessions ({software} in front of {nodes} \
+             nodes, each client hashed to one)"
+        )
+    } else if !front.upgrade {
+        format!("through a proxy that blocks upgrades ({software})")
+    } else {
+        format!("through a proxy ({software})")
+    })
 }
 
 /// A feature claim's verdict: supported when every run completed and `delivered_all`;

@@ -131,11 +131,11 @@ async fn measure_into(
     let mut servers = Servers::start(s, system, ctx.tls).await?;
     run.server_url = servers.url().to_owned();
     if let (Some(spec), Some(dir)) = (&s.proxy, ctx.proxy_dir) {
-        let backend = servers.endpoints()[0].addr;
+        let backends: Vec<_> = servers.endpoints().iter().map(|e| e.addr).collect();
         let dir = dir.join(system.name.as_str());
         let cpus = s.server_cpus.as_ref();
         let tls = ctx.tls.filter(|_| system.tls);
-        let proxy = FrontProxy::start(spec, backend, ctx.own_clients, &dir, cpus, tls).await?;
+        let proxy = FrontProxy::start(spec, &backends, ctx.own_clients, &dir, cpus, tls).await?;
         servers.front_with(proxy);
     }
     let memory_before = heap::footprint();

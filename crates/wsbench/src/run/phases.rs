@@ -151,10 +151,17 @@ impl Phases<'_, '_> {
         }
         let live = self.load.live();
         if live.connected == 0 {
+            let nodes = self.ctx.scenario.nodes;
             let blocked = match &self.ctx.scenario.proxy {
                 Some(p) if !p.upgrade => {
                     " (through the proxy, which does not pass the WebSocket upgrade on: \
                      [proxy] upgrade = false)"
+                }
+                Some(p) if nodes > 1 && !p.sticky() => {
+                    " (through the proxy in front of the cluster, without sticky sessions: a \
+                     long-polling session's requests reach nodes that did not open it, which \
+                     answer 400 \"Session ID unknown\"; [proxy] sticky = true keeps each \
+                     client on one node)"
                 }
                 _ => "",
             };

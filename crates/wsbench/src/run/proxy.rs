@@ -30,6 +30,8 @@ const START: &str = "mkdir -p tmp && sed \"s/@PORT@/$PORT/\" nginx.conf.in > ngi
 
 /// A running proxy.
 pub struct FrontProxy {
+    /// Its log of answers with an error status.
+    failed_log: std::path::PathBuf,
     child: CommandChild,
     sampler: Sampler,
     cpu_start: f64,
@@ -37,12 +39,13 @@ pub struct FrontProxy {
 }
 
 impl FrontProxy {
-    /// Starts nginx in front of `backend` for `clients` clients, its files under `dir`;
+    /// Starts nginx in front of `backends` (a server's nodes) for `clients` clients, its
+    /// files under `dir`;
     /// with `tls` (the system is served over TLS), speaking TLS on both sides with the
     /// run's certificate.
     pub async fn start(
         spec: &Proxy,
-        backend: SocketAddr,
+        backends: &[SocketAddr],
         clients: u64,
         dir: &Path,
         cpus: Option<&CpuSet>,
@@ -51,7 +54,7 @@ impl FrontProxy {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
         std::fs::write(
             dir.join("nginx.conf.in"),
-            config(spec, backend, clients, tls),
+            config(spec, backends, clients, tls),
         )
         .context("cannot write the proxy's configuration")?;
         let command = CommandSpec {
@@ -70,6 +73,8 @@ impl FrontProxy {
             software: version(),
             upgrade: spec.upgrade,
             tls: tls.is_some(),
+            nodes: backends.len() as u64,
+            sticky: backends.len() > 1 && spec.sticky(),
             url: format!(
                 "{}://{}/",
                 if tls.is_some() { "https" } else { "http" },
@@ -78,6 +83,7 @@ impl FrontProxy {
             ..ProxyFigures::default()
         };
         Ok(FrontProxy {
+            failed_log: dir.join(FAILED_LOG),
             child,
             sampler,
             cpu_start: 0.0,
@@ -117,8 +123,25 @@ impl FrontProxy {
         figures.rss_peak_bytes = self.sampler.peak_between(load.0, load.1);
         drop(self.sampler.finish());
         self.child.stop().await;
+        figures.failed = failed_by_status(&self.failed_log);
         figures
     }
+}
+
+/// The file, beside its configuration, where nginx logs each answer with an error status.
+const FAILED_LOG: &str = "failed.log";
+
+/// The error answers in `log` (one status per line), counted by status.
+fn failed_by_status(log: &Path) -> std::collections::BTreeMap<u16, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    for status in text
+        .lines()
+        .filter_map(|l| l.split(' ').next()?.parse().ok())
+    {
+        *out.entry(status).or_insert(0) += 1;
+    }
+    out
 }
 
 /// `nginx -v`, as it says it (`nginx/1.22.1`).
@@ -139,7 +162,7 @@ fn version() -> String {
 /// terminates the clients' TLS with the run's certificate (a session cache, so clients
 /// that offer a session resume it) and speaks TLS to the server, verifying it against the
 /// run's CA and reusing its sessions to it.
-fn config(spec: &Proxy, backend: SocketAddr, clients: u64, tls: Option<&TlsFiles>) -> String {
+fn config(spec: &Proxy, backends: &[SocketAddr], clients: u64, tls: Option<&TlsFiles>) -> String {
     // Each client is two connections (to the client, to the server), and nginx sizes its
     // tables by this number: enough, not a fixed 100,000 (98 MB of tables at 20 clients).
     let connections = (clients * 2 + 256).max(1024);
@@ -150,7 +173,7 @@ fn config(spec: &Proxy, backend: SocketAddr, clients: u64, tls: Option<&TlsFiles
         "proxy_set_header Connection \"\";"
     };
     format!(
-        r#"# Written by wsbench for one run: the proxy in front of {backend}.
+        r#"# Written by wsbench for one run: the proxy in front of {front}.
 user root;
 worker_processes 1;
 pid nginx.pid;
@@ -159,7 +182,13 @@ events {{
     worker_connections {connections};
 }}
 http {{
-    access_log off;
+    # Only answers with an error status are logged: what a client was refused, counted.
+    map $status $failed {{
+        ~^[123] 0;
+        default 1;
+    }}
+    log_format status '$status $upstream_addr';
+    access_log {FAILED_LOG} status if=$failed;
     client_body_temp_path tmp/body;
     proxy_temp_path tmp/proxy;
     fastcgi_temp_path tmp/fastcgi;
@@ -171,8 +200,8 @@ http {{
         default upgrade;
         '' '';
     }}
-    upstream system {{
-        server {backend};
+    upstream system {{{balance}
+{servers}
         keepalive 64;
     }}
     server {{
@@ -191,6 +220,23 @@ http {{
 }}
 "#,
         files = connections + 64,
+        front = backends
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        servers = backends
+            .iter()
+            .map(|b| format!("        server {b};"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        // Sticky as ip_hash deployments are, but on the whole address (ip_hash takes only
+        // the first three bytes of an IPv4 address); round robin, nginx's default, else.
+        balance = if backends.len() > 1 && spec.sticky() {
+            "\n        hash $remote_addr consistent;"
+        } else {
+            ""
+        },
         listen_tls = if tls.is_some() { " ssl" } else { "" },
         scheme = if tls.is_some() { "https" } else { "http" },
         front_tls = tls.map(front_tls).unwrap_or_default(),

@@ -243,7 +243,8 @@ impl Servers {
 
     /// Puts `proxy` in front of the server: clients connect to it from now on.
     pub fn front_with(&mut self, proxy: FrontProxy) {
-        self.endpoints = self.endpoints.iter().map(|e| proxy.front(e)).collect();
+        // One front for all nodes: the proxy, not the load generator, places each client.
+        self.endpoints = vec![proxy.front(&self.endpoints[0])];
         self.proxy = Some(proxy);
     }
 
@@ -416,6 +417,7 @@ impl Servers {
             n.end(false).await;
         }
         let (from, to) = self.load.unwrap_or((Instant::now(), Instant::now()));
+        let proxied = self.proxy.is_some();
         let proxy = match self.proxy.take() {
             Some(p) => Some(p.stop((from, to)).await),
             None => None,
@@ -425,7 +427,15 @@ impl Servers {
             .nodes
             .into_iter()
             .enumerate()
-            .map(|(i, n)| sample(n, i as u64, count, clients, (from, to)))
+            .map(|(i, n)| {
+                // Behind a proxy the proxy placed the clients: what each node counted.
+                let placed = if proxied {
+                    n.counters.map_or(0, |c| c.connections_total)
+                } else {
+                    clients / count + u64::from((i as u64) < clients % count)
+                };
+                sample(n, placed, (from, to))
+            })
             .collect();
         let cluster = self.redis.map(|r| ClusterFigures {
             nodes: nodes.iter().map(|n| n.figures.clone()).collect(),
@@ -441,14 +451,14 @@ impl Servers {
     }
 }
 
-/// Node `i` of `count`'s figures; `load` is when traffic ran.
-fn sample(n: Node, i: u64, count: u64, clients: u64, load: (Instant, Instant)) -> NodeSample {
+/// A node's figures, `clients` having been placed on it; `load` is when traffic ran.
+fn sample(n: Node, clients: u64, load: (Instant, Instant)) -> NodeSample {
     let peak = n.sampler.peak_between(load.0, load.1);
     let samples = n.sampler.finish();
     NodeSample {
         figures: NodeFigures {
             pid: n.pid,
-            clients: clients / count + u64::from(i < clients % count),
+            clients,
             rss_baseline_bytes: n.baseline_rss,
             rss_idle_bytes: n.idle_rss,
             rss_peak_bytes: peak,
