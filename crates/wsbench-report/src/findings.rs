@@ -1,8 +1,9 @@
 //! One result's findings in a few lines, for the README's "What we found": the scenario and
 //! its load, the machine and date, and each seed claim the run measured with its verdict
 //! and the figures behind it; then what TLS and compression added where the run measured
-//! them, and after a shootout the answer to "inherent or implementation?". `scripts/publish.sh` strings these together from the
-//! committed results, and a test checks the README against them.
+//! them, and after a shootout the answer to "inherent or implementation?".
+//! `scripts/publish.sh` strings these together from the committed results, and a test
+//! checks the README against them.
 
 use wsbench_core::result::RunResult;
 

@@ -1,9 +1,13 @@
 //! The proxy in front of each system (`[proxy]`), in words: what it was, whether it passed
-//! the WebSocket upgrade on (and whether it spoke TLS on both sides), and what it cost per delivery (its CPU over the measured
+//! the WebSocket upgrade on (whether it spoke TLS on both sides, how it balanced a
+//! cluster), what it refused, and what it cost per delivery (its CPU over the measured
 //! window, medians over repeats) and in memory (its highest peak) — part of the path, so
 //! part of what a deployment pays.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+use wsbench_core::result::ProxyFigures;
 
 use crate::summary::SystemSummary;
 
@@ -31,7 +35,7 @@ pub fn lines(summaries: &[SystemSummary]) -> Vec<String> {
                 };
                 let _ = write!(how, ", in front of {} nodes, {balance}", first.nodes);
             }
-            let failed = failed(&proxies);
+            let failed = answered(&failed_by_status(&proxies));
             if s.runs.iter().all(|r| r.connections.connected == 0) {
                 return Some(format!(
                     "{}: no client got through {} ({how}){failed}",
@@ -54,16 +58,21 @@ pub fn lines(summaries: &[SystemSummary]) -> Vec<String> {
         .collect()
 }
 
-/// The proxy's error answers over the runs, by status (`; it answered 400 to 20
-/// requests`), or nothing. A long-polling client's last request after its session closed
-/// is one too; a session whose requests reached a node that had not opened it is another.
-fn failed(proxies: &[&wsbench_core::result::ProxyFigures]) -> String {
-    let mut by_status = std::collections::BTreeMap::new();
+/// The proxy's error answers over the runs, by status. A long-polling client's last request
+/// after its session closed is one too; a session whose requests reached a node that had
+/// not opened it is another.
+pub fn failed_by_status(proxies: &[&ProxyFigures]) -> BTreeMap<u16, u64> {
+    let mut by_status = BTreeMap::new();
     for p in proxies {
         for (status, n) in &p.failed {
             *by_status.entry(*status).or_insert(0u64) += n;
         }
     }
+    by_status
+}
+
+/// Those answers in words (`; it answered 400 to 20 request(s)`), or nothing.
+fn answered(by_status: &BTreeMap<u16, u64>) -> String {
     if by_status.is_empty() {
         return String::new();
     }

@@ -173,15 +173,13 @@ pub(super) fn fallback_claim(
 /// a load balancer without sticky sessions"), with the proxy's 400s where it spread a
 /// session's requests over nodes.
 fn through(p: &SystemSummary) -> Option<String> {
-    let front = p.runs.iter().find_map(|r| r.proxy.as_ref())?;
+    let proxies: Vec<_> = p.runs.iter().filter_map(|r| r.proxy.as_ref()).collect();
+    let front = proxies.first()?;
     let software = &front.software;
     let nodes = front.nodes;
     Some(if nodes > 1 && !front.sticky {
-        let refused: u64 = p
-            .runs
-            .iter()
-            .filter_map(|r| r.proxy.as_ref()?.failed.get(&400))
-            .sum();
+        let by_status = crate::proxy::failed_by_status(&proxies);
+        let refused = by_status.get(&400).copied().unwrap_or(0);
         format!(
             "behind a load balancer without sticky sessions ({software} in front of {nodes} \
              nodes, round robin; it passed on 400 to {refused} request(s))"

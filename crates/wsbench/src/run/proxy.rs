@@ -40,9 +40,8 @@ pub struct FrontProxy {
 
 impl FrontProxy {
     /// Starts nginx in front of `backends` (a server's nodes) for `clients` clients, its
-    /// files under `dir`;
-    /// with `tls` (the system is served over TLS), speaking TLS on both sides with the
-    /// run's certificate.
+    /// files under `dir`; with `tls` (the system is served over TLS), speaking TLS on both
+    /// sides with the run's certificate.
     pub async fn start(
         spec: &Proxy,
         backends: &[SocketAddr],
@@ -74,12 +73,8 @@ impl FrontProxy {
             upgrade: spec.upgrade,
             tls: tls.is_some(),
             nodes: backends.len() as u64,
-            sticky: backends.len() > 1 && spec.sticky(),
-            url: format!(
-                "{}://{}/",
-                if tls.is_some() { "https" } else { "http" },
-                child.addr
-            ),
+            sticky: sticky(spec, backends),
+            url: format!("{}://{}/", scheme(tls), child.addr),
             ..ProxyFigures::default()
         };
         Ok(FrontProxy {
@@ -126,6 +121,16 @@ impl FrontProxy {
         figures.failed = failed_by_status(&self.failed_log);
         figures
     }
+}
+
+/// Whether it keeps each client on one node: asked for, and more than one node to choose.
+fn sticky(spec: &Proxy, backends: &[SocketAddr]) -> bool {
+    backends.len() > 1 && spec.sticky()
+}
+
+/// The scheme it serves and proxies to: TLS on both sides or on neither.
+fn scheme(tls: Option<&TlsFiles>) -> &'static str {
+    if tls.is_some() { "https" } else { "http" }
 }
 
 /// The file, beside its configuration, where nginx logs each answer with an error status.
@@ -232,13 +237,13 @@ http {{
             .join("\n"),
         // Sticky as ip_hash deployments are, but on the whole address (ip_hash takes only
         // the first three bytes of an IPv4 address); round robin, nginx's default, else.
-        balance = if backends.len() > 1 && spec.sticky() {
+        balance = if sticky(spec, backends) {
             "\n        hash $remote_addr consistent;"
         } else {
             ""
         },
         listen_tls = if tls.is_some() { " ssl" } else { "" },
-        scheme = if tls.is_some() { "https" } else { "http" },
+        scheme = scheme(tls),
         front_tls = tls.map(front_tls).unwrap_or_default(),
         back_tls = tls.map(back_tls).unwrap_or_default(),
     )
