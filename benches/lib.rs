@@ -72,6 +72,7 @@ fn connect<W: Wire>(endpoint: &Endpoint) -> Pin<Box<dyn Future<Output = Socket> 
             read_buffer: wsbench_loadgen::read_buffer_for(64, 0),
             tls: None,
             deflate: None,
+            gated: false,
         };
         wsbench_loadgen::clients::connect(&wire::<W>(), dial, &live, Duration::from_secs(10))
             .await

@@ -159,6 +159,7 @@ fn plan(addr: SocketAddr, workers: usize) -> LoadPlan {
         payload: PAYLOAD,
         payload_kind: wsbench_core::scenario::PayloadKind::Padded,
         deflate: None,
+        io: wsbench_core::io_path::IoPath::Epoll,
         adapter: Arc::new(Adapter {
             headers: vec!["X-Client: {client}".into()],
             ..Adapter::default()

@@ -53,6 +53,7 @@ pub mod cpus;
 pub mod duration;
 pub mod handicap;
 pub mod histogram;
+pub mod io_path;
 pub mod net;
 pub mod payload;
 pub mod policy;

@@ -17,6 +17,7 @@ mod ledger;
 mod live;
 mod pacer;
 mod plan;
+mod receiver;
 mod report;
 mod worker;
 
@@ -32,7 +33,7 @@ pub use clients::{ConnectFailure, Endpoint, Incoming, Role, Socket};
 pub use ledger::{Delivery, Ledger};
 pub use live::{LiveSnapshot, WorkerLive, quantile_us};
 pub use plan::{ClientLibrary, LoadPlan, Scope, Timeline, read_buffer_for};
-pub use report::{LoadReport, Reconnection};
+pub use report::{IoUse, LoadReport, Reconnection};
 
 /// A running load: clients connecting, then traffic once [`LoadGen::begin`] is called.
 pub struct LoadGen {

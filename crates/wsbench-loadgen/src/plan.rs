@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use wsbench_core::adapter::Adapter;
 pub use wsbench_core::client_library::ClientLibrary;
+use wsbench_core::io_path::IoPath;
 use wsbench_core::scenario::{DeflateOffer, Encoding, PayloadKind};
 use wsbench_core::shard::Shard;
 use wsbench_core::system::Protocol;
@@ -72,6 +73,9 @@ pub struct LoadPlan {
     pub reconnect: Option<Backoff>,
     /// The TLS its clients speak to `wss://` endpoints (`None`: every endpoint is plain).
     pub tls: Option<crate::clients::TlsClient>,
+    /// How the clients read: [`IoPath::Uring`] where [`LoadPlan::batchable`] allows,
+    /// else the per-client epoll path whatever is asked.
+    pub io: IoPath,
 }
 
 /// Messages a lean client's read buffer has room for: enough that a read takes every
@@ -96,6 +100,25 @@ pub fn read_buffer_for(payload: usize, template_overhead: usize) -> usize {
 }
 
 impl LoadPlan {
+    /// Whether the batched receiver can read for these clients (`crate::receiver`); if
+    /// not, why: it reads plain TCP for lean clients that never stop reading.
+    pub fn batchable(&self) -> Result<(), &'static str> {
+        let plain = self.endpoints.iter().all(|e| e.url.starts_with("ws://"));
+        if self.client != ClientLibrary::Lean
+            || !matches!(self.protocol, Protocol::Ws | Protocol::Socketio)
+        {
+            Err("rust_socketio reads its own sockets")
+        } else if !plain || self.tls.is_some() {
+            Err("TLS clients read through rustls")
+        } else if self.deflate.is_some() {
+            Err("permessage-deflate clients read through the inflating layer")
+        } else if self.stalled > 0 {
+            Err("slow consumers must stop reading")
+        } else {
+            Ok(())
+        }
+    }
+
     /// Bytes a lean client reads at once, see [`read_buffer_for`].
     pub fn read_buffer(&self) -> usize {
         read_buffer_for(self.payload, self.adapter.template_overhead())
@@ -260,6 +283,7 @@ mod tests {
             reconnect: None,
             shard: Shard::WHOLE,
             tls: None,
+            io: IoPath::Epoll,
         }
     }
 

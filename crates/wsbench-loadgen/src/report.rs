@@ -26,6 +26,19 @@ pub struct LoadReport {
     pub discarded: u64,
     /// Measured-window probes sent while disconnected, buffered and written on reconnect.
     pub buffered: u64,
+    /// How the workers read.
+    pub io: IoUse,
+}
+
+/// How many workers read through the batched io_uring receiver, of how many.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IoUse {
+    /// Workers.
+    pub workers: u64,
+    /// Of which read through io_uring.
+    pub uring_workers: u64,
+    /// Why a worker asked to could not (the first such reason).
+    pub uring_error: Option<String>,
 }
 
 /// A connection lost and (perhaps) regained, in CLOCK_MONOTONIC ns.
@@ -71,5 +84,10 @@ impl LoadReport {
         self.failed_reconnects += other.failed_reconnects;
         self.discarded += other.discarded;
         self.buffered += other.buffered;
+        self.io.workers += other.io.workers;
+        self.io.uring_workers += other.io.uring_workers;
+        if self.io.uring_error.is_none() {
+            self.io.uring_error.clone_from(&other.io.uring_error);
+        }
     }
 }

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use wsbench_core::clock::monotonic_ns;
+use wsbench_core::io_path::IoPath;
 use wsbench_core::probe::Probe;
 
 use crate::accounting::account;
@@ -19,6 +20,7 @@ use crate::clients::ConnectFailure;
 use crate::ledger::Ledger;
 use crate::live::WorkerLive;
 use crate::plan::{LoadPlan, Timeline};
+use crate::receiver::Receiver;
 use crate::report::{LoadReport, Reconnection, add_to_bucket};
 
 /// Everything a worker's clients share.
@@ -31,6 +33,9 @@ pub(crate) struct WorkerCtx {
     /// The same instant on both clocks, to turn monotonic ns into timer deadlines.
     base: (Instant, u64),
     pub(crate) connect_start_ns: u64,
+    /// The batched receiver that reads for this worker's clients (`None`: each client
+    /// reads for itself).
+    pub(crate) receiver: Option<Rc<Receiver>>,
 }
 
 impl WorkerCtx {
@@ -207,6 +212,7 @@ pub(crate) fn run_worker(
         .expect("a current-thread runtime always builds");
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
+        let (receiver, io_error) = receiver_for(&plan);
         let ctx = Rc::new(WorkerCtx {
             plan: plan.clone(),
             live,
@@ -215,7 +221,17 @@ pub(crate) fn run_worker(
             abort,
             base: (Instant::now(), monotonic_ns()),
             connect_start_ns,
+            receiver: receiver.clone(),
         });
+        {
+            let mut report = ctx.report.borrow_mut();
+            report.io.uring_workers = u64::from(receiver.is_some());
+            report.io.workers = 1;
+            report.io.uring_error = io_error;
+        }
+        if let Some(receiver) = receiver {
+            tokio::task::spawn_local(receiver.drive(ctx.clone()));
+        }
         // This shard's clients, dealt round robin over the workers.
         let workers = plan.workers.max(1);
         let tasks: Vec<_> = (0..plan.clients)
@@ -233,6 +249,18 @@ pub(crate) fn run_worker(
         }
         ctx.report.take()
     })
+}
+
+/// The worker's batched receiver, where its plan asks for io_uring and its clients can
+/// use it; else none, and why not where the ring could not be made.
+fn receiver_for(plan: &LoadPlan) -> (Option<Rc<Receiver>>, Option<String>) {
+    if plan.io != IoPath::Uring || plan.batchable().is_err() {
+        return (None, None);
+    }
+    match Receiver::new() {
+        Ok(r) => (Some(Rc::new(r)), None),
+        Err(e) => (None, Some(format!("cannot set up io_uring: {e}"))),
+    }
 }
 
 /// Waits for the runner to publish the traffic timeline, or for an abort.

@@ -8,6 +8,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use wsbench_core::OverflowPolicy;
 use wsbench_core::cpus::CpuSet;
+use wsbench_core::io_path::IoChoice;
 use wsbench_core::shard::Shard;
 use wsbench_core::system::{BuiltinServer, SystemName};
 use wsbench_report::Format;
@@ -186,6 +187,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub workers: Option<u64>,
 
+    /// How the load generator's clients read: `epoll` (a task per client on tokio's
+    /// reactor), `uring` (one io_uring per worker, reads batched and accounted in place;
+    /// plain ws:// lean clients that never stop reading), or `auto` (uring where the
+    /// kernel allows it and the clients can use it). Recorded in result.json.
+    #[arg(long, value_name = "PATH", default_value = "auto", env = "WSBENCH_IO", value_parser = parse_io)]
+    pub io: IoChoice,
+
     /// Directory for result.json and the reports (default: results/<scenario>-<UTC
     /// timestamp>). A directory that already holds a result is refused.
     #[arg(long, value_name = "DIR")]
@@ -305,6 +313,10 @@ fn parse_time(s: &str) -> Result<SystemTime, String> {
 }
 
 fn parse_transport(s: &str) -> Result<SystemName, String> {
+    s.parse()
+}
+
+fn parse_io(s: &str) -> Result<IoChoice, String> {
     s.parse()
 }
 

@@ -65,6 +65,8 @@ pub struct Tally {
     /// Load-generator memory growth (heap in use, or RSS without an allocator count) from
     /// before connecting to all clients settled, bytes.
     pub loadgen_memory_growth: f64,
+    /// How the clients read (epoll where processes differed).
+    pub io: crate::io_path::IoPath,
 }
 
 impl Tally {
@@ -111,6 +113,7 @@ impl Tally {
             loadgen_cpu_s: l.cpu_s,
             loadgen_utilisation: l.cpu_utilisation,
             loadgen_memory_growth: l.memory_per_client_bytes * c.connected as f64,
+            io: l.io,
         }
     }
 
@@ -130,6 +133,9 @@ impl Tally {
         self.loadgen_cpu_s += o.loadgen_cpu_s;
         self.loadgen_utilisation = self.loadgen_utilisation.max(o.loadgen_utilisation);
         self.loadgen_memory_growth += o.loadgen_memory_growth;
+        if self.io != o.io {
+            self.io = crate::io_path::IoPath::Epoll;
+        }
     }
 
     /// Connection figures.
@@ -201,6 +207,8 @@ impl Tally {
             bound: self.loadgen_utilisation > BOUND_THRESHOLD,
             memory_per_client_bytes: per(self.loadgen_memory_growth, self.counts.connected),
             cpus: None,
+            io: self.io,
+            io_note: None,
         }
     }
 
@@ -211,7 +219,10 @@ impl Tally {
         run.latency = self.counts.latency.figures();
         run.send_lag = self.counts.send_lag.figures();
         run.wire = self.wire();
+        // Why the path is epoll is the measuring process's to say; a merge keeps it.
+        let io_note = run.loadgen.io_note.take();
         run.loadgen = self.loadgen();
+        run.loadgen.io_note = io_note;
     }
 }
 

@@ -294,6 +294,13 @@ pub struct ServerFigures {
 pub struct LoadGenFigures {
     /// Worker threads.
     pub workers: u64,
+    /// How its clients read (`--io`): per client on epoll, or batched on io_uring.
+    #[serde(default)]
+    pub io: crate::io_path::IoPath,
+    /// Why the clients read on epoll where io_uring was asked for (`--io uring`, or
+    /// `auto` where the kernel refused a ring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub io_note: Option<String>,
     /// CPU used in the measured window, seconds.
     pub cpu_s: f64,
     /// `cpu_s / (window × usable cores)`.

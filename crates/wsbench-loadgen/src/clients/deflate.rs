@@ -18,6 +18,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 pub use wsbench_core::scenario::DeflateOffer;
 
 use super::failure::ConnectFailure;
+use super::frame::{frame_into, header};
+use super::gate::Gate;
 
 /// The extension's name.
 const NAME: &str = "permessage-deflate";
@@ -73,6 +75,8 @@ pub fn accepted(answer: Option<&str>, offered: bool) -> Result<Option<Accepted>,
 pub struct Inflating<S> {
     inner: S,
     state: Option<Box<Inflater>>,
+    /// Where the batched receiver will take the connection over (see [`Gate`]).
+    gate: Option<Box<Gate>>,
 }
 
 impl<S> Inflating<S> {
@@ -83,7 +87,12 @@ impl<S> Inflating<S> {
     /// first byte), and tungstenite starts with nothing.
     pub fn new(inner: S, accepted: Option<Accepted>, tail: Vec<u8>) -> io::Result<(Self, Vec<u8>)> {
         let Some(accepted) = accepted else {
-            return Ok((Inflating { inner, state: None }, tail));
+            let layer = Inflating {
+                inner,
+                state: None,
+                gate: None,
+            };
+            return Ok((layer, tail));
         };
         let mut state = Box::new(Inflater::new(accepted));
         state.end = tail.len();
@@ -93,9 +102,30 @@ impl<S> Inflating<S> {
             Inflating {
                 inner,
                 state: Some(state),
+                gate: None,
             },
             Vec::new(),
         ))
+    }
+
+    /// `inner` passed through a [`Gate`] (nothing inflated), the batched receiver's to
+    /// take over with [`Inflating::into_gated`] once the handshake is done; tungstenite
+    /// is to read nothing before it.
+    pub(crate) fn gated(inner: S, tail: Vec<u8>) -> Self {
+        Inflating {
+            inner,
+            state: None,
+            gate: Some(Box::new(Gate::new(tail))),
+        }
+    }
+
+    /// The stream under it, and what the gate read and did not hand on (nothing where
+    /// there is no gate).
+    pub(crate) fn into_gated(self) -> (S, Vec<u8>) {
+        (
+            self.inner,
+            self.gate.map(|g| g.into_unread()).unwrap_or_default(),
+        )
     }
 
     /// The stream under it.
@@ -122,13 +152,6 @@ struct Inflater {
 
 /// Bytes read from the socket at once.
 const READ: usize = 16 * 1024;
-
-/// A frame's header as the server sent it.
-struct Header {
-    first: u8,
-    len: usize,
-    at: usize,
-}
 
 impl Inflater {
     fn new(accepted: Accepted) -> Self {
@@ -162,10 +185,10 @@ impl Inflater {
     fn rewrite(&mut self) -> io::Result<()> {
         let mut at = self.start;
         while let Some(h) = header(&self.raw[at..self.end]) {
-            if self.end - at < h.at + h.len {
+            if self.end - at < h.end() {
                 break;
             }
-            let payload = at + h.at..at + h.at + h.len;
+            let payload = at + h.at..at + h.end();
             let (fin, rsv1, opcode) = (h.first & 0x80 != 0, h.first & 0x40 != 0, h.first & 0x0f);
             let compressed = match (opcode, rsv1, self.opcode) {
                 (1 | 2, true, None) => {
@@ -201,42 +224,6 @@ impl Inflater {
         }
         Ok(())
     }
-}
-
-/// The header at the start of `b`, if all of it is there.
-fn header(b: &[u8]) -> Option<Header> {
-    let (first, second) = (*b.first()?, *b.get(1)?);
-    let mask = if second & 0x80 != 0 { 4 } else { 0 };
-    let (len, at) = match second & 0x7f {
-        126 => (usize::from(u16::from_be_bytes([*b.get(2)?, *b.get(3)?])), 4),
-        127 => {
-            let bytes: [u8; 8] = b.get(2..10)?.try_into().ok()?;
-            (usize::try_from(u64::from_be_bytes(bytes)).ok()?, 10)
-        }
-        n => (usize::from(n), 2),
-    };
-    (b.len() >= at + mask).then_some(Header {
-        first,
-        len,
-        at: at + mask,
-    })
-}
-
-/// One final, unmasked frame of `opcode` carrying `data`.
-fn frame_into(opcode: u8, data: &[u8], out: &mut Vec<u8>) {
-    out.push(0x80 | opcode);
-    match data.len() {
-        n @ 0..=125 => out.push(n as u8),
-        n @ 126..=0xffff => {
-            out.push(126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(data);
 }
 
 /// Inflates all of `input` onto `out`.
@@ -279,6 +266,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Inflating<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if let Some(gate) = this.gate.as_deref_mut() {
+            return gate.poll_read(&mut this.inner, cx, buf);
+        }
         let Some(st) = this.state.as_deref_mut() else {
             return Pin::new(&mut this.inner).poll_read(cx, buf);
         };

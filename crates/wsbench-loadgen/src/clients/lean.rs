@@ -35,6 +35,7 @@ impl<W: Wire> Connection for Lean<W> {
             read_buffer: plan.read_buffer(),
             tls: plan.tls.as_ref(),
             deflate: plan.deflate.as_ref(),
+            gated: false,
         };
         let (ws, phases) = wire::connect(&wire, dial, &ctx.live, plan.connect_timeout).await?;
         ctx.handshook(phases);

@@ -2,8 +2,11 @@
 //! the one client loop (`crate::client`) drives. Adding a protocol means a file here and
 //! one arm in [`run`].
 
+mod batched;
 mod deflate;
 mod failure;
+pub(crate) mod frame;
+mod gate;
 mod lean;
 mod raw_ws;
 mod rust_sio;
@@ -20,7 +23,7 @@ pub use failure::ConnectFailure;
 pub use raw_ws::RawWs;
 pub use socketio::SocketIoWs;
 pub use tls::{Stream, TlsClient, TlsTrust};
-pub use wire::{Dial, Endpoint, Incoming, Phases, Role, Socket, Wire, connect};
+pub use wire::{Decoded, Dial, Endpoint, Incoming, Phases, Role, Socket, Wire, connect};
 
 use crate::plan::ClientLibrary;
 use crate::worker::WorkerCtx;
@@ -52,7 +55,14 @@ pub(crate) async fn run(id: u64, ctx: Rc<WorkerCtx>) -> Option<tokio::task::Join
     // Boxed, each in its own size: unboxed, every task would be as large as the largest
     // client's state (rust_socketio's: 9 KB a client against the lean ones' 1.7 KB).
     // Returns the connected client's task, see `crate::client::run`.
+    let batched = ctx.receiver.is_some();
     match (ctx.plan.client, ctx.plan.protocol) {
+        (ClientLibrary::Lean, Protocol::Ws) if batched => {
+            Box::pin(client::<batched::Batched<RawWs>>(id, ctx)).await
+        }
+        (ClientLibrary::Lean, Protocol::Socketio) if batched => {
+            Box::pin(client::<batched::Batched<SocketIoWs>>(id, ctx)).await
+        }
         (ClientLibrary::Lean, Protocol::Ws) => Box::pin(client::<lean::Lean<RawWs>>(id, ctx)).await,
         (ClientLibrary::Lean, Protocol::Socketio) => {
             Box::pin(client::<lean::Lean<SocketIoWs>>(id, ctx)).await

@@ -11,7 +11,7 @@ use wsbench_core::adapter::{Adapter, fill};
 use wsbench_core::scenario::Encoding;
 
 use super::failure::ConnectFailure;
-use super::wire::{Endpoint, Incoming, Role, Socket, Wire, with_path};
+use super::wire::{Decoded, Endpoint, Role, Socket, Wire, with_path};
 
 /// The raw WebSocket wire: no state beyond the system's adapter.
 #[derive(Debug)]
@@ -67,13 +67,8 @@ impl Wire for RawWs {
         });
     }
 
-    fn decode(&mut self, msg: Message) -> Incoming {
-        match msg {
-            Message::Text(t) => Incoming::Payload(t.into()),
-            Message::Binary(b) => Incoming::Payload(b),
-            Message::Close(_) => Incoming::Closed,
-            _ => Incoming::Other,
-        }
+    fn decode_data(&mut self, _: bool, _: &[u8]) -> Decoded {
+        Decoded::Payload(0)
     }
 
     fn pong(&self) -> Message {
@@ -89,6 +84,7 @@ impl Wire for RawWs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clients::Incoming;
 
     #[test]
     fn raw_frames_are_the_probe() {

@@ -12,7 +12,7 @@ use wsbench_core::adapter::Adapter;
 use wsbench_core::scenario::Encoding;
 
 use super::failure::ConnectFailure;
-use super::wire::{Endpoint, Incoming, Role, Socket, Wire};
+use super::wire::{Decoded, Endpoint, Role, Socket, Wire};
 
 /// The lean Socket.IO wire: the system's adapter (event names, namespace, auth), and an
 /// attachment announced by the last packet.
@@ -106,14 +106,13 @@ impl Wire for SocketIoWs {
         }
     }
 
-    fn decode(&mut self, msg: Message) -> Incoming {
-        match msg {
-            Message::Close(_) => Incoming::Closed,
-            Message::Binary(b) if std::mem::take(&mut self.attachment_pending) => {
-                Incoming::Payload(b)
-            }
-            Message::Text(t) => self.decode_text(t.into()),
-            _ => Incoming::Other,
+    fn decode_data(&mut self, text: bool, data: &[u8]) -> Decoded {
+        if text {
+            self.decode_text(data)
+        } else if std::mem::take(&mut self.attachment_pending) {
+            Decoded::Payload(0)
+        } else {
+            Decoded::Other
         }
     }
 
@@ -153,17 +152,17 @@ fn packet(t: &[u8]) -> Option<Packet<'_>> {
 }
 
 impl SocketIoWs {
-    fn decode_text(&mut self, t: Bytes) -> Incoming {
-        match &t[..] {
-            b"2" => return Incoming::Ping,
-            [b'1', ..] => return Incoming::Closed,
+    fn decode_text(&mut self, t: &[u8]) -> Decoded {
+        match t {
+            b"2" => return Decoded::Ping,
+            [b'1', ..] => return Decoded::Closed,
             _ => {}
         }
-        let Some(p) = packet(&t) else {
-            return Incoming::Other;
+        let Some(p) = packet(t) else {
+            return Decoded::Other;
         };
         if p.nsp != self.nsp.as_bytes() {
-            return Incoming::Other;
+            return Decoded::Other;
         }
         let data = &t[p.at..];
         // An event counts if it is the one receivers listen to; its probe is then found
@@ -180,22 +179,22 @@ impl SocketIoWs {
         let args = || {
             let from = p.at + 2 + self.adapter.receive_event().len() + 1;
             let skip = if t[from..].starts_with(b",\"") { 2 } else { 0 };
-            t.slice(from + skip..)
+            from + skip
         };
         match p.kind {
-            b'1' => Incoming::Closed,
-            b'2' if counted() => Incoming::Payload(args()),
+            b'1' => Decoded::Closed,
+            b'2' if counted() => Decoded::Payload(args()),
             // An ack (the echo's answer): its arguments hold the probe.
-            b'3' => Incoming::Payload(t.slice(p.at..)),
+            b'3' => Decoded::Payload(p.at),
             b'5' if counted() => {
                 self.attachment_pending = true;
-                Incoming::Other
+                Decoded::Other
             }
             b'6' => {
                 self.attachment_pending = true;
-                Incoming::Other
+                Decoded::Other
             }
-            _ => Incoming::Other,
+            _ => Decoded::Other,
         }
     }
 }
@@ -224,6 +223,7 @@ async fn send_text(ws: &mut Socket, text: String) -> Result<(), ConnectFailure> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clients::Incoming;
 
     #[test]
     fn socketio_frames_carry_the_probe_bytes_unchanged() {

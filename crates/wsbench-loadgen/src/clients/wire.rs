@@ -74,6 +74,20 @@ pub enum Incoming {
     Other,
 }
 
+/// What a data message means to a client, decoded in place: [`Incoming`] with the probe
+/// given as where it starts in the message (it runs to the message's end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoded {
+    /// The bytes from this offset on should hold a probe.
+    Payload(usize),
+    /// See [`Incoming::Ping`].
+    Ping,
+    /// See [`Incoming::Closed`].
+    Closed,
+    /// See [`Incoming::Other`].
+    Other,
+}
+
 /// How one protocol rides on WebSocket: one implementation per protocol, in a file of its
 /// own. A value holds the system's adapter (shared) and the per-connection decoding state.
 // The clients run on current-thread runtimes: these futures never need to be `Send`.
@@ -92,8 +106,26 @@ pub trait Wire: Sized {
     /// The messages that carry one probe for a client of `role`, into `out` (cleared).
     fn encode(&self, encoding: Encoding, role: Role, probe: &[u8], out: &mut Vec<Message>);
 
+    /// What a data message (`text` or binary) holding `data` means, given what came
+    /// before it on this connection. Decoded in place: the batched receiver
+    /// (`crate::receiver`) decodes frames where they lie in its read buffers.
+    fn decode_data(&mut self, text: bool, data: &[u8]) -> Decoded;
+
     /// What `msg` means, given what came before it on this connection.
-    fn decode(&mut self, msg: Message) -> Incoming;
+    fn decode(&mut self, msg: Message) -> Incoming {
+        let (text, bytes) = match msg {
+            Message::Text(t) => (true, Bytes::from(t)),
+            Message::Binary(b) => (false, b),
+            Message::Close(_) => return Incoming::Closed,
+            _ => return Incoming::Other,
+        };
+        match self.decode_data(text, &bytes) {
+            Decoded::Payload(at) => Incoming::Payload(bytes.slice(at..)),
+            Decoded::Ping => Incoming::Ping,
+            Decoded::Closed => Incoming::Closed,
+            Decoded::Other => Incoming::Other,
+        }
+    }
 
     /// The answer to [`Incoming::Ping`].
     fn pong(&self) -> Message;
@@ -126,6 +158,10 @@ pub struct Dial<'a> {
     pub tls: Option<&'a TlsClient>,
     /// The permessage-deflate offered (see [`crate::LoadPlan::deflate`]).
     pub deflate: Option<&'a DeflateOffer>,
+    /// Whether the batched receiver takes the connection over after its handshake (plain
+    /// TCP, nothing offered): tungstenite then reads through a gate, so that nothing it
+    /// has read is left unread at the handover (`super::gate`).
+    pub gated: bool,
 }
 
 /// How long the steps of a client's setup took: its TCP connect, its TLS handshake
@@ -184,8 +220,11 @@ pub async fn connect<W: Wire>(
         phases.upgrade_ns = monotonic_ns() - upgrading;
         phases.compressed = up.deflate.is_some();
         let config = client_config(dial.read_buffer);
-        let (stream, tail) =
-            Inflating::new(stream, up.deflate, up.tail).map_err(|e| ConnectFailure::from_io(&e))?;
+        let (stream, tail) = if dial.gated {
+            (Inflating::gated(stream, up.tail), Vec::new())
+        } else {
+            Inflating::new(stream, up.deflate, up.tail).map_err(|e| ConnectFailure::from_io(&e))?
+        };
         let mut ws =
             WebSocketStream::from_partially_read(stream, tail, WsRole::Client, Some(config)).await;
         wire.handshake(&mut ws, dial.role, dial.id).await?;

@@ -140,6 +140,7 @@ fn tally(
         loadgen_cpu_s: seen.loadgen_cpu_s,
         loadgen_utilisation: utilisation(seen.loadgen_cpu_s, seen.window_s, usable),
         loadgen_memory_growth: seen.loadgen_idle_memory.saturating_sub(memory_before) as f64,
+        io: run.loadgen.io,
     }
 }
 

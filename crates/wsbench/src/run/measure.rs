@@ -42,6 +42,8 @@ pub struct RunCtx<'a> {
     pub tls: Option<&'a wsbench_core::system::TlsFiles>,
     /// Where the proxies' files go (`[proxy]`).
     pub proxy_dir: Option<&'a std::path::Path>,
+    /// How the clients read (`--io`).
+    pub io: wsbench_core::io_path::IoChoice,
 }
 
 impl<'a> RunCtx<'a> {
@@ -62,6 +64,7 @@ impl<'a> RunCtx<'a> {
             own_clients: plan.shard.clients_of(scenario.clients),
             tls: plan.tls.as_ref(),
             proxy_dir: plan.proxy_dir.as_deref(),
+            io: plan.io,
         }
     }
 }
@@ -141,6 +144,7 @@ async fn measure_into(
     let memory_before = heap::footprint();
     let plan = load_plan(ctx, system, servers.endpoints())?;
     run.loadgen.workers = plan.workers as u64;
+    let batchable = plan.batchable();
     let load = LoadGen::start(plan).context("cannot start the load generator")?;
 
     let (seen, stop) = phases::run(ctx, &load, &mut servers).await;
@@ -161,6 +165,7 @@ async fn measure_into(
         // Cut short: the window measured is the part that ran.
         run.window.measured_s = seen.window_s.min(run.window.measured_s);
     }
+    (run.loadgen.io, run.loadgen.io_note) = super::plan::io_used(ctx.io, batchable, &report.io);
     figures::fill(
         run,
         system,

@@ -136,6 +136,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         start_at: args.start_at,
         tls: tls::files_for(&result.scenario, &dir)?,
         proxy_dir: result.scenario.proxy.is_some().then(|| dir.join("proxy")),
+        io: args.io,
     };
     let status = runtime.block_on(schedule::run_all(&mut result, &plan, &result_path))?;
     result.status = status;
@@ -310,4 +311,6 @@ pub(crate) struct RunPlan {
     pub tls: Option<wsbench_core::system::TlsFiles>,
     /// Where the proxies' configurations go (`[proxy]`): `<out>/proxy/`.
     pub proxy_dir: Option<PathBuf>,
+    /// How the clients read (`--io`).
+    pub io: wsbench_core::io_path::IoChoice,
 }

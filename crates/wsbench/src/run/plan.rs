@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use wsbench_core::io_path::{IoChoice, IoPath};
 use wsbench_core::scenario::{Mode, Scenario};
 use wsbench_core::system::{ServerSpec, System};
 use wsbench_loadgen::clients::{TlsClient, TlsTrust};
-use wsbench_loadgen::{Backoff, ClientLibrary, Endpoint, LoadPlan, Scope};
+use wsbench_loadgen::{Backoff, ClientLibrary, Endpoint, IoUse, LoadPlan, Scope};
 
 use super::measure::RunCtx;
 
@@ -65,7 +66,30 @@ pub fn load_plan(
         .workers
         .count(offered_deliveries_per_s(&plan, ctx.own_clients));
     plan.tls = tls_client(ctx, system)?;
+    plan.io = match ctx.io {
+        IoChoice::Epoll => IoPath::Epoll,
+        IoChoice::Uring | IoChoice::Auto => IoPath::Uring,
+    };
     Ok(plan)
+}
+
+/// The path the clients read by, and why it is epoll where io_uring was asked for
+/// (`auto` asks for it too, and says nothing where the clients cannot use it).
+pub fn io_used(
+    asked: IoChoice,
+    batchable: Result<(), &'static str>,
+    io: &IoUse,
+) -> (IoPath, Option<String>) {
+    if io.workers > 0 && io.uring_workers == io.workers {
+        return (IoPath::Uring, None);
+    }
+    let why = match (asked, batchable, &io.uring_error) {
+        (IoChoice::Epoll, ..) => None,
+        (IoChoice::Uring, Err(why), _) => Some(why.to_owned()),
+        (_, Ok(()), Some(e)) => Some(e.clone()),
+        _ => None,
+    };
+    (IoPath::Epoll, why)
 }
 
 /// The TLS `system`'s clients speak: trusting the run's CA for a server wsbench started,
@@ -114,6 +138,7 @@ fn plan_with_one_worker(ctx: &RunCtx<'_>, system: &System, endpoints: Vec<Endpoi
             .map(|o| Backoff::new(o.reconnect_delay.0, o.reconnect_delay_max.0)),
         shard: ctx.shard,
         tls: None,
+        io: IoPath::Epoll,
     }
 }
 
