@@ -159,7 +159,7 @@ fn plan(addr: SocketAddr, workers: usize) -> LoadPlan {
         payload: PAYLOAD,
         payload_kind: wsbench_core::scenario::PayloadKind::Padded,
         deflate: None,
-        io: wsbench_core::io_path::IoPath::Epoll,
+        io: wsbench_core::io_path::IoPath::Tokio,
         adapter: Arc::new(Adapter {
             headers: vec!["X-Client: {client}".into()],
             ..Adapter::default()

@@ -8,6 +8,7 @@
 #
 #   scripts/cost-breakdown.sh [SCENARIO] [TRANSPORT]     # default scenarios/fanout.toml ws
 #   WSBENCH=path/to/wsbench scripts/cost-breakdown.sh …   # another build (default target/release)
+#   IO=epoll scripts/cost-breakdown.sh …                  # the clients' I/O path (default auto)
 #
 # Needs perf (linux-perf) and root (or kernel.perf_event_paranoid <= 0) for the syscall
 # tracepoints.
@@ -22,7 +23,7 @@ command -v perf >/dev/null || { echo "cost-breakdown: needs perf" >&2; exit 77; 
 
 out=$(mktemp -d)
 trap 'kill "$run" 2>/dev/null || true' EXIT
-"$bin" run "$scenario" --transport "$transport" --repeat 1 --duration 20s \
+"$bin" run "$scenario" --transport "$transport" --repeat 1 --duration 20s --io "${IO:-auto}" \
   --out "$out/run" >"$out/stdout" 2>"$out/stderr" &
 run=$!
 

@@ -1,6 +1,6 @@
-//! How the load generator's lean clients read their sockets (`wsbench run --io`): the
-//! per-client path on tokio's epoll reactor, or the batched io_uring receiver; what a run
-//! used is in its result (docs/method.md, "The load generator's I/O").
+//! How the load generator's lean clients read their sockets (`wsbench run --io`): a task
+//! per client on tokio's reactor, or a batched receiver per worker on epoll or io_uring;
+//! what a run used is in its result (docs/method.md, "The load generator's I/O").
 
 use serde::{Deserialize, Serialize};
 
@@ -10,26 +10,33 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "lowercase")]
 pub enum IoPath {
-    /// A task per client, woken by tokio's reactor (epoll), one `recv` per read.
+    /// A task per client, woken by tokio's reactor (epoll), tungstenite cutting frames.
     #[default]
+    Tokio,
+    /// One epoll set per worker: every ready socket read once with `recv`, the frames
+    /// parsed and accounted where they landed, a wakeup per batch of reads.
     Epoll,
     /// A multishot receive per connection on one io_uring per worker, the frames parsed
     /// and accounted in the buffers the kernel filled, a wakeup per batch of reads.
     Uring,
 }
 
-named!(IoPath, "I/O path", Epoll => "epoll", Uring => "uring");
+named!(IoPath, "I/O path", Tokio => "tokio", Epoll => "epoll", Uring => "uring");
 
 /// What `--io` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IoChoice {
-    /// The per-client epoll path.
+    /// A task per client.
+    Tokio,
+    /// The batched epoll receiver for every client that can use it.
     Epoll,
-    /// io_uring for every client that can use it.
+    /// The batched io_uring receiver for every client that can use it (epoll where the
+    /// kernel refuses a ring).
     Uring,
-    /// io_uring where the kernel allows it and the clients can use it, else epoll.
+    /// The batched receiver that measured cheapest for the whole run (see
+    /// docs/method.md), for every client that can use it.
     #[default]
     Auto,
 }
 
-named!(IoChoice, "I/O path", Epoll => "epoll", Uring => "uring", Auto => "auto");
+named!(IoChoice, "I/O path", Tokio => "tokio", Epoll => "epoll", Uring => "uring", Auto => "auto");

@@ -73,8 +73,8 @@ pub struct LoadPlan {
     pub reconnect: Option<Backoff>,
     /// The TLS its clients speak to `wss://` endpoints (`None`: every endpoint is plain).
     pub tls: Option<crate::clients::TlsClient>,
-    /// How the clients read: [`IoPath::Uring`] where [`LoadPlan::batchable`] allows,
-    /// else the per-client epoll path whatever is asked.
+    /// How the clients read: a batched receiver ([`IoPath::Epoll`], [`IoPath::Uring`])
+    /// where [`LoadPlan::batchable`] allows, else a task per client whatever is asked.
     pub io: IoPath,
 }
 
@@ -283,7 +283,7 @@ mod tests {
             reconnect: None,
             shard: Shard::WHOLE,
             tls: None,
-            io: IoPath::Epoll,
+            io: IoPath::Tokio,
         }
     }
 

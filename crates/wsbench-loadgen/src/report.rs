@@ -30,13 +30,15 @@ pub struct LoadReport {
     pub io: IoUse,
 }
 
-/// How many workers read through the batched io_uring receiver, of how many.
+/// How many workers read through a batched receiver, of how many.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IoUse {
     /// Workers.
     pub workers: u64,
     /// Of which read through io_uring.
     pub uring_workers: u64,
+    /// Of which read through the batched epoll set.
+    pub epoll_workers: u64,
     /// Why a worker asked to could not (the first such reason).
     pub uring_error: Option<String>,
 }
@@ -86,6 +88,7 @@ impl LoadReport {
         self.buffered += other.buffered;
         self.io.workers += other.io.workers;
         self.io.uring_workers += other.io.uring_workers;
+        self.io.epoll_workers += other.io.epoll_workers;
         if self.io.uring_error.is_none() {
             self.io.uring_error.clone_from(&other.io.uring_error);
         }

@@ -225,7 +225,9 @@ pub(crate) fn run_worker(
         });
         {
             let mut report = ctx.report.borrow_mut();
-            report.io.uring_workers = u64::from(receiver.is_some());
+            let path = receiver.as_ref().map(|r| r.path());
+            report.io.uring_workers = u64::from(path == Some(IoPath::Uring));
+            report.io.epoll_workers = u64::from(path == Some(IoPath::Epoll));
             report.io.workers = 1;
             report.io.uring_error = io_error;
         }
@@ -251,15 +253,26 @@ pub(crate) fn run_worker(
     })
 }
 
-/// The worker's batched receiver, where its plan asks for io_uring and its clients can
-/// use it; else none, and why not where the ring could not be made.
+/// The worker's batched receiver, where its plan asks for one and its clients can use it
+/// (epoll where io_uring was asked for and the kernel refused a ring: the refusal comes
+/// with it); else none.
 fn receiver_for(plan: &LoadPlan) -> (Option<Rc<Receiver>>, Option<String>) {
-    if plan.io != IoPath::Uring || plan.batchable().is_err() {
+    if plan.io == IoPath::Tokio || plan.batchable().is_err() {
         return (None, None);
     }
-    match Receiver::new() {
-        Ok(r) => (Some(Rc::new(r)), None),
-        Err(e) => (None, Some(format!("cannot set up io_uring: {e}"))),
+    let mut refused = None;
+    let receiver = Receiver::new(plan.io).or_else(|e| {
+        if plan.io == IoPath::Uring {
+            refused = Some(format!("cannot set up io_uring: {e}"));
+        }
+        Receiver::new(IoPath::Epoll)
+    });
+    match receiver {
+        Ok(r) => (Some(Rc::new(r)), refused),
+        Err(e) => {
+            tracing::error!("no batched receiver: {e}");
+            (None, refused)
+        }
     }
 }
 

@@ -36,7 +36,7 @@ fn plan(protocol: Protocol, endpoint: Endpoint, encoding: Encoding) -> LoadPlan 
         reconnect: None,
         shard: wsbench_core::shard::Shard::WHOLE,
         tls: None,
-        io: wsbench_core::io_path::IoPath::Epoll,
+        io: wsbench_core::io_path::IoPath::Tokio,
     }
 }
 

@@ -1,7 +1,8 @@
-//! `wsbench run --io epoll|uring`: both ways the lean clients read keep the accounting
-//! exact on every job of the server contract, for both transports, and the result says
-//! which way was used and, where io_uring was asked for and not used, why. Real binary,
-//! real servers, real sockets; the rest of the suite runs on the default (`auto`).
+//! `wsbench run --io tokio|epoll|uring`: every way the lean clients read keeps the
+//! accounting exact on every job of the server contract, for both transports, and the
+//! result says which way was used and, where one was asked for by name and not used, why.
+//! Real binary, real servers, real sockets; the rest of the suite runs on the default
+//! (`auto`).
 
 mod common;
 
@@ -20,90 +21,82 @@ fn job(dir: &std::path::Path, mode: &str) -> std::path::PathBuf {
     small_scenario(dir, &[("name = \"smoke\"", name.trim_end())], "")
 }
 
-/// The path a run asked to use io_uring read by: io_uring, or epoll with the kernel's
-/// refusal named (a container may forbid io_uring; the clients then read on epoll).
-fn uring_or_refused(run: &SystemRun) -> IoPath {
+/// Checks the path `run` read by against `--io io`: io_uring may have been refused by
+/// the kernel (a container may forbid it), and then the batched epoll receiver read, the
+/// refusal named.
+fn check_path(run: &SystemRun, io: &str) {
     let l = &run.loadgen;
-    if l.io == IoPath::Epoll {
+    if io == "uring" && l.io == IoPath::Epoll {
         let note = l.io_note.as_deref().unwrap_or_default();
         assert!(note.contains("cannot set up io_uring"), "{note:?}");
         eprintln!("NOTE: io_uring is refused here ({note}): the epoll fallback was tested");
+        return;
     }
-    l.io
+    assert_eq!(l.io, io.parse().unwrap(), "{:?}", run.system);
+    assert_eq!(l.io_note, None, "{:?} {io}", run.system);
 }
 
 #[test]
-fn both_io_paths_account_every_job_exactly_on_both_transports() {
+fn every_io_path_accounts_every_job_exactly_on_both_transports() {
     let out = temp_dir("io-paths");
     for mode in ["broadcast", "echo", "rooms"] {
         let path = job(&out, mode);
-        for io in ["epoll", "uring"] {
+        for io in ["tokio", "epoll", "uring"] {
             let dir = out.join(format!("{mode}-{io}"));
             let result = run_ok(&path, &dir, &["--io", io]);
             assert_eq!(result.runs.len(), 2, "{mode} {io}");
             for run in &result.runs {
                 assert_contract_job(run, mode);
-                assert_eq!(run.messages.out_of_order, 0, "{mode} {io}");
-                assert_eq!(run.messages.foreign, 0, "{mode} {io}");
+                let m = &run.messages;
+                assert_eq!((m.out_of_order, m.foreign), (0, 0), "{mode} {io}");
                 // The bytes are counted either way, at the clients' sockets.
                 assert!(run.wire.bytes_read > 0 && run.wire.bytes_written > 0);
-                let used = match io {
-                    "epoll" => run.loadgen.io,
-                    _ => uring_or_refused(run),
-                };
-                if io == "epoll" {
-                    assert_eq!(used, IoPath::Epoll);
-                    assert_eq!(run.loadgen.io_note, None);
-                }
+                check_path(run, io);
             }
         }
     }
     std::fs::remove_dir_all(out).unwrap();
 }
 
-/// Through an outage the io_uring receiver hands each client's ledger to its next
+/// Through an outage a batched receiver hands each client's ledger to its next
 /// connection: nothing counted twice, every client back, every delivery accounted.
 #[test]
-fn io_uring_clients_reconnect_without_counting_anything_twice() {
+fn batched_clients_reconnect_without_counting_anything_twice() {
     let out = temp_dir("io-reconnect");
     let path = small_reconnect(&out, "");
-    let result = run_ok(&path, &out, &["--io", "uring"]);
-    for run in &result.runs {
-        uring_or_refused(run);
-        let o = run.outage.as_ref().expect("an outage");
-        assert_eq!(o.reconnected, 20, "{:?}", run.system);
-        let m = &run.messages;
-        assert_eq!((m.duplicated, m.misrouted, m.foreign), (0, 0, 0), "{m:?}");
-        assert!(
-            m.delivered > 0 && m.delivered + m.lost == m.expected,
-            "{m:?}"
-        );
+    for io in ["epoll", "uring"] {
+        let result = run_ok(&path, &out.join(io), &["--io", io]);
+        for run in &result.runs {
+            check_path(run, io);
+            let o = run.outage.as_ref().expect("an outage");
+            assert_eq!(o.reconnected, 20, "{:?} {io}", run.system);
+            let m = &run.messages;
+            assert_eq!(
+                (m.duplicated, m.misrouted, m.foreign),
+                (0, 0, 0),
+                "{io} {m:?}"
+            );
+            assert!(m.delivered > 0, "{io} {m:?}");
+            assert_eq!(m.delivered + m.lost, m.expected, "{io} {m:?}");
+        }
     }
     std::fs::remove_dir_all(out).unwrap();
 }
 
-/// Clients that cannot read through the batched receiver (TLS here) read on epoll, and
-/// the result says why where io_uring was asked for by name.
+/// Clients that cannot read through a batched receiver (TLS here) read a task per
+/// client, and the result says why where a receiver was asked for by name.
 #[test]
-fn clients_io_uring_cannot_serve_read_on_epoll_and_the_result_says_why() {
+fn clients_a_receiver_cannot_serve_read_a_task_each_and_the_result_says_why() {
     let out = temp_dir("io-tls");
     let path = small_of_200(&out, "tls.toml", &[]);
-    let args = [
-        "--io",
-        "uring",
-        "--repeat",
-        "1",
-        "--transport",
-        "ws-tls",
-        "--transport",
-        "socketio-tls",
-    ];
-    let result = run_ok(&path, &out, &args);
+    let args = ["--io", "uring", "--repeat", "1"];
+    let systems = ["--transport", "ws-tls", "--transport", "socketio-tls"];
+    let result = run_ok(&path, &out, &[&args[..], &systems[..]].concat());
     assert_eq!(result.runs.len(), 2);
     for run in &result.runs {
         assert!(run.status.measured(), "{:?}", run.error);
         assert_eq!(run.messages.delivered, run.messages.expected);
-        assert_eq!(run.loadgen.io, IoPath::Epoll);
+        assert_eq!(run.loadgen.io, IoPath::Tokio);
         let note = run.loadgen.io_note.as_deref().unwrap_or_default();
         assert!(note.contains("TLS"), "{note:?}");
     }

@@ -65,7 +65,7 @@ pub struct Tally {
     /// Load-generator memory growth (heap in use, or RSS without an allocator count) from
     /// before connecting to all clients settled, bytes.
     pub loadgen_memory_growth: f64,
-    /// How the clients read (epoll where processes differed).
+    /// How the clients read (a task per client, the default, where processes differed).
     pub io: crate::io_path::IoPath,
 }
 
@@ -134,7 +134,7 @@ impl Tally {
         self.loadgen_utilisation = self.loadgen_utilisation.max(o.loadgen_utilisation);
         self.loadgen_memory_growth += o.loadgen_memory_growth;
         if self.io != o.io {
-            self.io = crate::io_path::IoPath::Epoll;
+            self.io = crate::io_path::IoPath::Tokio;
         }
     }
 

@@ -1,7 +1,8 @@
-//! The batched receiver (`--io uring`): a worker's connections read through one io_uring
-//! (`uring.rs`), their frames parsed where the kernel put them and their probes accounted
-//! there, with no task woken, no timer polled and nothing allocated per message. A client's
-//! own task then runs only to send, to answer a heartbeat and to see its connection end.
+//! The batched receiver (`--io epoll|uring`): a worker's connections read together, by one
+//! epoll set (`epoll.rs`) or one io_uring (`uring.rs`), their frames parsed where the
+//! bytes landed and their probes accounted there, with no task woken, no timer polled and
+//! nothing allocated per message. A client's own task then runs only to send, to answer a
+//! heartbeat and to see its connection end.
 //!
 //! The path per received message is what accounting needs and no more: the completion,
 //! the frame header, the protocol's decode in place, one clock read, the ledger and the
@@ -9,6 +10,7 @@
 //! a layer above TCP (TLS, permessage-deflate) or that must stop reading (slow consumers)
 //! keep the per-client path (`crate::clients::lean`).
 
+mod epoll;
 mod uring;
 
 use std::cell::RefCell;
@@ -28,7 +30,9 @@ use crate::clients::{Decoded, Incoming, Wire};
 use crate::ledger::Ledger;
 use crate::plan::Timeline;
 use crate::worker::WorkerCtx;
+use epoll::{EpollSet, Read};
 use uring::{CANCEL, Completion, Ring};
+use wsbench_core::io_path::IoPath;
 
 /// How a connection's data messages are decoded: its protocol's [`Wire`], behind a
 /// pointer so that one receiver serves whatever its worker's clients speak.
@@ -86,7 +90,9 @@ struct Conn {
 }
 
 impl Conn {
-    fn wake(&mut self) {
+    /// The connection is over (its end read, or a read failed): its client is told.
+    fn end(&mut self) {
+        self.closed = true;
         if let Some(w) = self.waker.take() {
             w.wake();
         }
@@ -99,8 +105,42 @@ struct Slot {
     conn: Option<Conn>,
 }
 
+/// What reads for the receiver, and what it reads into.
+enum Backend {
+    Uring(Box<Ring>, Vec<Completion>),
+    Epoll(EpollSet, Vec<u64>),
+}
+
+impl Backend {
+    /// The descriptor the worker's reactor watches.
+    fn fd(&self) -> RawFd {
+        match self {
+            Backend::Uring(ring, _) => ring.eventfd(),
+            Backend::Epoll(set, _) => set.fd(),
+        }
+    }
+
+    /// Starts reading socket `fd` for the connection of `key`.
+    fn watch(&mut self, fd: RawFd, key: Key) -> io::Result<()> {
+        match self {
+            Backend::Uring(ring, _) => ring.arm(fd, key.user_data()).and_then(|()| ring.enter()),
+            Backend::Epoll(set, _) => set.add(fd, key.user_data()),
+        }
+    }
+
+    /// Stops reading socket `fd` for the connection of `key`.
+    fn unwatch(&mut self, fd: RawFd, key: Key) {
+        match self {
+            Backend::Uring(ring, _) => {
+                let _ = ring.cancel(key.user_data()).and_then(|()| ring.enter());
+            }
+            Backend::Epoll(set, _) => set.remove(fd),
+        }
+    }
+}
+
 struct State {
-    ring: Ring,
+    backend: Backend,
     slots: Vec<Slot>,
     free: Vec<u32>,
     /// The ledgers of clients between connections: a reconnected client's deliveries are
@@ -108,13 +148,13 @@ struct State {
     parked: HashMap<u64, Ledger>,
     /// Where each client's connection is attached.
     attached: HashMap<u64, Key>,
-    completions: Vec<Completion>,
 }
 
-/// The ring's eventfd, as tokio's reactor watches it.
-struct EventFd(RawFd);
+/// The backend's descriptor (the ring's eventfd, the epoll set), as tokio's reactor
+/// watches it.
+struct WakeFd(RawFd);
 
-impl AsRawFd for EventFd {
+impl AsRawFd for WakeFd {
     fn as_raw_fd(&self) -> RawFd {
         self.0
     }
@@ -122,32 +162,43 @@ impl AsRawFd for EventFd {
 
 /// A worker's batched receiver.
 pub(crate) struct Receiver {
-    // Deregistered before the ring (and its eventfd) closes: fields drop in order.
-    wake: AsyncFd<EventFd>,
+    // Deregistered before the backend's descriptor closes: fields drop in order.
+    wake: AsyncFd<WakeFd>,
     state: RefCell<State>,
 }
 
 impl Receiver {
-    /// A receiver with its ring; an error where io_uring cannot be used here. Call on
-    /// the worker's thread (the ring takes submissions from it alone), inside its runtime.
-    pub fn new() -> io::Result<Receiver> {
-        let ring = Ring::new()?;
-        let eventfd = EventFd(ring.eventfd());
-        // SAFETY: the eventfd is the ring's, open until the ring drops, after this
+    /// A receiver reading by `path` (epoll or io_uring); an error where it cannot be set
+    /// up here (io_uring: an old kernel, `io_uring_disabled`, a seccomp filter). Call on
+    /// the worker's thread (a ring takes submissions from one thread), inside its runtime.
+    pub fn new(path: IoPath) -> io::Result<Receiver> {
+        let backend = match path {
+            IoPath::Uring => Backend::Uring(Box::new(Ring::new()?), Vec::with_capacity(1024)),
+            _ => Backend::Epoll(EpollSet::new()?, Vec::with_capacity(1024)),
+        };
+        let fd = WakeFd(backend.fd());
+        // SAFETY: the descriptor is the backend's, open until it drops, after this
         // registration (see the fields' order).
-        let wake = unsafe { AsyncFd::register_with_interest(eventfd, Interest::READABLE) }
+        let wake = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
             .map_err(|e| e.into_parts().1)?;
         Ok(Receiver {
             state: RefCell::new(State {
-                ring,
+                backend,
                 slots: Vec::new(),
                 free: Vec::new(),
                 parked: HashMap::new(),
                 attached: HashMap::new(),
-                completions: Vec::with_capacity(1024),
             }),
             wake,
         })
+    }
+
+    /// How it reads.
+    pub fn path(&self) -> IoPath {
+        match self.state.borrow().backend {
+            Backend::Uring(..) => IoPath::Uring,
+            Backend::Epoll(..) => IoPath::Epoll,
+        }
     }
 
     /// Takes over client `id`'s connection on socket `fd` (its handshake done; `unread`,
@@ -163,9 +214,9 @@ impl Receiver {
         let st = &mut *self.state.borrow_mut();
         // A connection it replaces before that one's end was seen (a failed write).
         if let Some(old) = st.attached.get(&id).copied()
-            && release(st, old)
+            && let Some(old_fd) = release(st, old)
         {
-            st.ring.cancel(old.user_data())?;
+            st.backend.unwatch(old_fd, old);
         }
         let ledger = st
             .parked
@@ -195,11 +246,7 @@ impl Receiver {
             feed(ctx, conn, unread, timeline.as_ref(), monotonic_ns());
         }
         st.attached.insert(id, key);
-        if let Err(e) = st
-            .ring
-            .arm(fd, key.user_data())
-            .and_then(|()| st.ring.enter())
-        {
+        if let Err(e) = st.backend.watch(fd, key) {
             release(st, key);
             return Err(e);
         }
@@ -210,11 +257,8 @@ impl Receiver {
     /// cancelled and what arrives for it from now on is not looked at.
     pub fn detach(&self, key: Key) {
         let st = &mut *self.state.borrow_mut();
-        if release(st, key) {
-            let _ = st
-                .ring
-                .cancel(key.user_data())
-                .and_then(|()| st.ring.enter());
+        if let Some(fd) = release(st, key) {
+            st.backend.unwatch(fd, key);
         }
     }
 
@@ -247,95 +291,130 @@ impl Receiver {
             let Ok(mut ready) = self.wake.readable().await else {
                 return;
             };
-            match ready.try_io(|fd| {
-                let _ = fd;
-                self.state.borrow().ring.clear_eventfd()
-            }) {
-                Ok(Ok(())) => self.turn(&ctx),
-                Ok(Err(e)) => {
-                    tracing::error!("the io_uring receiver's eventfd failed: {e}");
-                    return;
+            // Cleared before the turn, so that readiness during it is a wakeup after it
+            // (tokio keeps a readiness that arrived after this guard was taken). The ring's
+            // eventfd is never read: each signal is an edge for the reactor whatever its
+            // count, and a read per wakeup was half the receiver's syscalls.
+            ready.clear_ready();
+            let st = &mut *self.state.borrow_mut();
+            let timeline = *ctx.timeline.borrow();
+            match &mut st.backend {
+                Backend::Uring(ring, completions) => {
+                    uring_turn(&ctx, ring, completions, &mut st.slots, timeline.as_ref());
                 }
-                // Nothing signalled since the last turn: readiness cleared, wait again.
-                Err(_) => {}
-            }
-        }
-    }
-
-    /// Reaps every completion ready and handles it.
-    fn turn(&self, ctx: &WorkerCtx) {
-        let st = &mut *self.state.borrow_mut();
-        if let Err(e) = st.ring.enter() {
-            tracing::error!("io_uring_enter failed in the receiver: {e}");
-        }
-        let mut completions = std::mem::take(&mut st.completions);
-        st.ring.reap(&mut completions);
-        let timeline = *ctx.timeline.borrow();
-        let now = monotonic_ns();
-        let mut rearm = Vec::new();
-        for c in completions.drain(..) {
-            if c.user_data == CANCEL {
-                continue;
-            }
-            let key = Key::of(c.user_data);
-            let bytes = c
-                .buffer()
-                .map(|bid| (bid, st.ring.bytes(bid, c.result.max(0) as usize)));
-            if let Some(conn) = conn_of(&mut st.slots, key) {
-                match (c.result, bytes) {
-                    (n, Some((_, bytes))) if n > 0 => {
-                        ctx.live.add_read(n as u64);
-                        feed(ctx, conn, bytes, timeline.as_ref(), now);
-                    }
-                    // Out of buffers for now: the bytes wait in the socket.
-                    (n, _) if n == -libc::ENOBUFS => {}
-                    _ => {
-                        conn.closed = true;
-                        conn.wake();
-                    }
-                }
-                if !c.more() && !conn.closed {
-                    rearm.push((key, conn.fd));
-                }
-            }
-            if let Some((bid, _)) = bytes {
-                st.ring.recycle(bid);
-            }
-        }
-        st.completions = completions;
-        st.ring.publish();
-        for (key, fd) in rearm {
-            if let Err(e) = st
-                .ring
-                .arm(fd, key.user_data())
-                .and_then(|()| st.ring.enter())
-            {
-                tracing::error!("cannot re-arm a receive: {e}");
-                if let Some(conn) = conn_of(&mut st.slots, key) {
-                    conn.closed = true;
-                    conn.wake();
+                Backend::Epoll(set, ready) => {
+                    epoll_turn(&ctx, set, ready, &mut st.slots, timeline.as_ref());
                 }
             }
         }
     }
 }
 
-/// Frees `key`'s slot, parking its ledger; whether it was still attached.
-fn release(st: &mut State, key: Key) -> bool {
-    let Some(slot) = st.slots.get_mut(key.index as usize) else {
-        return false;
-    };
-    if slot.generation != key.generation {
-        return false;
+/// Reaps every completion of `ring` ready and handles it.
+fn uring_turn(
+    ctx: &WorkerCtx,
+    ring: &mut Ring,
+    completions: &mut Vec<Completion>,
+    slots: &mut [Slot],
+    timeline: Option<&Timeline>,
+) {
+    // A full completion queue may have left completions in the kernel's overflow list,
+    // which no eventfd signal announces again: enter until the queue is not full.
+    loop {
+        if let Err(e) = ring.enter() {
+            tracing::error!("io_uring_enter failed in the receiver: {e}");
+        }
+        let before = completions.len();
+        ring.reap(completions);
+        if completions.len() - before < uring::CQ_ENTRIES as usize {
+            break;
+        }
     }
-    let Some(conn) = slot.conn.take() else {
-        return false;
-    };
+    let now = monotonic_ns();
+    let mut rearm = Vec::new();
+    for c in completions.drain(..) {
+        if c.user_data == CANCEL {
+            continue;
+        }
+        let key = Key::of(c.user_data);
+        let bid = c.buffer();
+        if let Some(conn) = conn_of(slots, key) {
+            match (c.result, bid) {
+                (n, Some(bid)) if n > 0 => {
+                    ctx.live.add_read(n as u64);
+                    feed(ctx, conn, ring.bytes(bid, n as usize), timeline, now);
+                }
+                // Out of buffers for now: the bytes wait in the socket.
+                (n, _) if n == -libc::ENOBUFS => {}
+                _ => conn.end(),
+            }
+            if !c.more() && !conn.closed {
+                rearm.push((key, conn.fd));
+            }
+        }
+        if let Some(bid) = bid {
+            ring.recycle(bid);
+        }
+    }
+    ring.publish();
+    for (key, fd) in rearm {
+        if let Err(e) = ring.arm(fd, key.user_data()).and_then(|()| ring.enter()) {
+            tracing::error!("cannot re-arm a receive: {e}");
+            if let Some(conn) = conn_of(slots, key) {
+                conn.end();
+            }
+        }
+    }
+}
+
+/// Reads every socket of `set` ready now once, and again while the set may hold more.
+fn epoll_turn(
+    ctx: &WorkerCtx,
+    set: &mut EpollSet,
+    ready: &mut Vec<u64>,
+    slots: &mut [Slot],
+    timeline: Option<&Timeline>,
+) {
+    loop {
+        ready.clear();
+        let mut more = set.ready(ready);
+        let now = monotonic_ns();
+        for &user_data in ready.iter() {
+            let Some(conn) = conn_of(slots, Key::of(user_data)) else {
+                continue;
+            };
+            if conn.closed {
+                continue;
+            }
+            let (read, full) = set.read(conn.fd);
+            more |= full;
+            match read {
+                Read::Bytes(bytes) => {
+                    ctx.live.add_read(bytes.len() as u64);
+                    feed(ctx, conn, bytes, timeline, now);
+                }
+                Read::Nothing => {}
+                Read::End => conn.end(),
+            }
+        }
+        if !more {
+            return;
+        }
+    }
+}
+
+/// Frees `key`'s slot, parking its ledger; its socket, if it was still attached.
+fn release(st: &mut State, key: Key) -> Option<RawFd> {
+    let slot = st.slots.get_mut(key.index as usize)?;
+    if slot.generation != key.generation {
+        return None;
+    }
+    let conn = slot.conn.take()?;
     slot.generation = slot.generation.wrapping_add(1);
     st.attached.remove(&conn.id);
     st.parked.insert(conn.id, conn.ledger);
     st.free.push(key.index);
-    true
+    Some(conn.fd)
 }
 
 fn conn_of(slots: &mut [Slot], key: Key) -> Option<&mut Conn> {

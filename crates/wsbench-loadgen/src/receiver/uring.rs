@@ -23,7 +23,7 @@ const GROUP: u16 = 0;
 /// Submission entries (arming and cancelling only) and completion entries (a wakeup's
 /// worth of reads; the kernel keeps any overflow and posts it later).
 const SQ_ENTRIES: u32 = 256;
-const CQ_ENTRIES: u32 = 16 * 1024;
+pub(crate) const CQ_ENTRIES: u32 = 16 * 1024;
 /// `IORING_ENTER_GETEVENTS`: run the deferred completion work.
 const ENTER_GETEVENTS: u32 = 1;
 /// The user data of a cancellation's own completion.
@@ -145,17 +145,6 @@ impl Ring {
     /// The eventfd the ring signals when it has work for this thread.
     pub fn eventfd(&self) -> RawFd {
         self.eventfd.as_raw_fd()
-    }
-
-    /// Empties the eventfd's count.
-    pub fn clear_eventfd(&self) -> io::Result<()> {
-        let mut count = 0u64;
-        // SAFETY: reads 8 bytes into `count`.
-        let n = unsafe { libc::read(self.eventfd(), (&raw mut count).cast(), 8) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
     }
 
     /// Queues a multishot receive on `fd`, its completions carrying `user_data` (submitted

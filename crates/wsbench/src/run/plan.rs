@@ -67,29 +67,31 @@ pub fn load_plan(
         .count(offered_deliveries_per_s(&plan, ctx.own_clients));
     plan.tls = tls_client(ctx, system)?;
     plan.io = match ctx.io {
-        IoChoice::Epoll => IoPath::Epoll,
-        IoChoice::Uring | IoChoice::Auto => IoPath::Uring,
+        IoChoice::Tokio => IoPath::Tokio,
+        IoChoice::Epoll | IoChoice::Auto => IoPath::Epoll,
+        IoChoice::Uring => IoPath::Uring,
     };
     Ok(plan)
 }
 
-/// The path the clients read by, and why it is epoll where io_uring was asked for
-/// (`auto` asks for it too, and says nothing where the clients cannot use it).
+/// The path the clients read by, and why it is not the one asked for by name (`auto`
+/// says nothing where the clients cannot use a batched receiver).
 pub fn io_used(
     asked: IoChoice,
     batchable: Result<(), &'static str>,
     io: &IoUse,
 ) -> (IoPath, Option<String>) {
-    if io.workers > 0 && io.uring_workers == io.workers {
-        return (IoPath::Uring, None);
+    let all = |n: u64| io.workers > 0 && n == io.workers;
+    if all(io.uring_workers) {
+        (IoPath::Uring, None)
+    } else if all(io.uring_workers + io.epoll_workers) {
+        let refused = (asked == IoChoice::Uring).then(|| io.uring_error.clone());
+        (IoPath::Epoll, refused.flatten())
+    } else {
+        let asked_by_name = matches!(asked, IoChoice::Epoll | IoChoice::Uring);
+        let why = batchable.err().filter(|_| asked_by_name).map(str::to_owned);
+        (IoPath::Tokio, why)
     }
-    let why = match (asked, batchable, &io.uring_error) {
-        (IoChoice::Epoll, ..) => None,
-        (IoChoice::Uring, Err(why), _) => Some(why.to_owned()),
-        (_, Ok(()), Some(e)) => Some(e.clone()),
-        _ => None,
-    };
-    (IoPath::Epoll, why)
 }
 
 /// The TLS `system`'s clients speak: trusting the run's CA for a server wsbench started,
