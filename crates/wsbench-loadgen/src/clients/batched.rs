@@ -50,16 +50,8 @@ impl<W: Wire + 'static> Connection for Batched<W> {
             .expect("batched clients need the receiver");
         let role = plan.role_of(id);
         let wire = W::new(&plan.adapter);
-        let dial = Dial {
-            endpoint: plan.endpoint_of(id),
-            role,
-            id,
-            source: plan.source_ip(id),
-            read_buffer: plan.read_buffer(),
-            tls: None,
-            deflate: None,
-            gated: true,
-        };
+        // A batchable plan offers no TLS or compression (`LoadPlan::batchable`).
+        let dial = Dial::of(plan, id, true);
         let (ws, phases) = wire::connect(&wire, dial, &ctx.live, plan.connect_timeout).await?;
         ctx.handshook(phases);
         let (stream, unread) = ws.into_inner().into_gated();

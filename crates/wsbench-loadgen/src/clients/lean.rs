@@ -27,16 +27,7 @@ impl<W: Wire> Connection for Lean<W> {
         let plan = &ctx.plan;
         let role = plan.role_of(id);
         let wire = W::new(&plan.adapter);
-        let dial = Dial {
-            endpoint: plan.endpoint_of(id),
-            role,
-            id,
-            source: plan.source_ip(id),
-            read_buffer: plan.read_buffer(),
-            tls: plan.tls.as_ref(),
-            deflate: plan.deflate.as_ref(),
-            gated: false,
-        };
+        let dial = Dial::of(plan, id, false);
         let (ws, phases) = wire::connect(&wire, dial, &ctx.live, plan.connect_timeout).await?;
         ctx.handshook(phases);
         Ok(Lean {

@@ -164,6 +164,22 @@ pub struct Dial<'a> {
     pub gated: bool,
 }
 
+impl<'a> Dial<'a> {
+    /// How client `id` of `plan` connects; `gated` for the batched receiver.
+    pub(crate) fn of(plan: &'a crate::LoadPlan, id: u64, gated: bool) -> Dial<'a> {
+        Dial {
+            endpoint: plan.endpoint_of(id),
+            role: plan.role_of(id),
+            id,
+            source: plan.source_ip(id),
+            read_buffer: plan.read_buffer(),
+            tls: plan.tls.as_ref(),
+            deflate: plan.deflate.as_ref(),
+            gated,
+        }
+    }
+}
+
 /// How long the steps of a client's setup took: its TCP connect, its TLS handshake
 /// (`wss://`) and its WebSocket upgrade; the protocol's own handshake (engine.io open and
 /// namespace CONNECT) is the rest of its connect time.
