@@ -23,6 +23,17 @@ pub enum IoPath {
 
 named!(IoPath, "I/O path", Tokio => "tokio", Epoll => "epoll", Uring => "uring");
 
+impl IoPath {
+    /// What the path is, in a report's words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            IoPath::Tokio => "a task per client on tokio's reactor (--io tokio)",
+            IoPath::Epoll => "one batched epoll receiver per worker (--io epoll)",
+            IoPath::Uring => "one batched io_uring receiver per worker (--io uring)",
+        }
+    }
+}
+
 /// What `--io` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IoChoice {

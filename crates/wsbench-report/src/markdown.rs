@@ -89,6 +89,9 @@ impl Exporter for MarkdownExporter {
         for line in &result.method {
             let _ = writeln!(out, "- {}", escape(line));
         }
+        if let Some(line) = io_line(result) {
+            let _ = writeln!(out, "- {}", escape(&line));
+        }
         Ok(out.into_bytes())
     }
 }
@@ -218,6 +221,35 @@ pub fn search_limits(search: &wsbench_core::scenario::Search) -> String {
     limits.push(format!("loss <= {}%", search.loss * 100.0));
     limits.push("every client connected and the run complete".to_owned());
     limits.join(", ")
+}
+
+/// How the load generator's clients read, per system (`--io`; docs/method.md, "The load
+/// generator's I/O"), with why where a path asked for by name was not used.
+fn io_line(result: &RunResult) -> Option<String> {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for run in &result.runs {
+        let l = &run.loadgen;
+        let path = match &l.io_note {
+            Some(why) => format!("{} ({why})", l.io.describe()),
+            None => l.io.describe().to_owned(),
+        };
+        let name = run.system.as_str();
+        match groups.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, names)) if !names.contains(&name) => names.push(name),
+            Some(_) => {}
+            None => groups.push((path, vec![name])),
+        }
+    }
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|(path, names)| format!("{path} for {}", names.join(", ")))
+        .collect();
+    (!parts.is_empty()).then(|| {
+        format!(
+            "The load generator's clients read with {}.",
+            parts.join("; ")
+        )
+    })
 }
 
 /// One line: what ran, how long, on what.

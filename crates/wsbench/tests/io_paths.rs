@@ -100,5 +100,9 @@ fn clients_a_receiver_cannot_serve_read_a_task_each_and_the_result_says_why() {
         let note = run.loadgen.io_note.as_deref().unwrap_or_default();
         assert!(note.contains("TLS"), "{note:?}");
     }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let line = "a task per client on tokio's reactor (--io tokio) (TLS clients read through \
+                rustls) for ws-tls, socketio-tls";
+    assert!(md.contains(line), "{md}");
     std::fs::remove_dir_all(out).unwrap();
 }
