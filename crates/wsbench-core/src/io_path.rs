@@ -51,3 +51,42 @@ pub enum IoChoice {
 }
 
 named!(IoChoice, "I/O path", Tokio => "tokio", Epoll => "epoll", Uring => "uring", Auto => "auto");
+
+/// How a server wrote its broadcasts (`wsbench serve ws --io`; docs/method.md, "The
+/// floors"). Servers wsbench does not build write by `send` as far as it knows.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SendPath {
+    /// One `send` per recipient, sockets watched by tokio's reactor (epoll).
+    #[default]
+    Epoll,
+    /// A large broadcast's sends submitted together on an io_uring, one `io_uring_enter`
+    /// for many recipients.
+    Uring,
+}
+
+named!(SendPath, "send path", Epoll => "epoll", Uring => "uring");
+
+impl SendPath {
+    /// Whether the sends went through io_uring.
+    pub fn is_uring(self) -> bool {
+        self == SendPath::Uring
+    }
+}
+
+/// What `wsbench serve ws --io` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SendChoice {
+    /// One `send` per recipient.
+    Epoll,
+    /// io_uring where the kernel allows a ring (`send` per recipient where it does not).
+    Uring,
+    /// The path that measured cheaper on the machines wsbench was measured on
+    /// (docs/cost-breakdown.md).
+    #[default]
+    Auto,
+}
+
+named!(SendChoice, "send path", Epoll => "epoll", Uring => "uring", Auto => "auto");

@@ -14,6 +14,7 @@ pub mod csv;
 pub mod findings;
 #[cfg(test)]
 mod fixtures;
+pub mod floor;
 pub mod html;
 pub mod json;
 pub mod markdown;

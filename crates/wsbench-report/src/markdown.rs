@@ -92,6 +92,7 @@ impl Exporter for MarkdownExporter {
         if let Some(line) = io_line(result) {
             let _ = writeln!(out, "- {}", escape(&line));
         }
+        let _ = writeln!(out, "- {}", escape(&crate::floor::method_line(result)));
         Ok(out.into_bytes())
     }
 }

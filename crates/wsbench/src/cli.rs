@@ -62,6 +62,31 @@ pub enum Command {
     /// from every shard.
     #[command(after_help = crate::help::MERGE)]
     Merge(MergeArgs),
+    /// Measure the kernel's floor under each side on this machine, and keep it.
+    ///
+    /// A bare reader of 64-byte messages on 1,000 loopback connections at 100,000/s (the
+    /// load generator's floor) and a bare writer of one frame to each of them 100 times a
+    /// second (the ws server's), each by epoll and by io_uring. Kept in
+    /// $WSBENCH_FLOOR_FILE or ~/.cache/wsbench/floor.json, where every later `wsbench run`
+    /// on this machine finds it and reports each side's cost as a ratio to it.
+    /// docs/method.md, "The floors".
+    #[command(after_help = crate::help::FLOOR)]
+    Floor(FloorArgs),
+}
+
+/// Options of `wsbench floor`.
+#[derive(Debug, Args)]
+pub struct FloorArgs {
+    /// How long each of the four ways runs, seconds (0.1 to 60).
+    #[arg(long, value_name = "S", default_value_t = 1.0, allow_negative_numbers = true, value_parser = parse_seconds)]
+    pub seconds: f64,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.1..=60.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a number of seconds from 0.1 to 60")),
+    }
 }
 
 /// Options of `wsbench merge`.
@@ -187,12 +212,20 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub workers: Option<u64>,
 
-    /// How the load generator's clients read: `epoll` (a task per client on tokio's
-    /// reactor), `uring` (one io_uring per worker, reads batched and accounted in place;
-    /// plain ws:// lean clients that never stop reading), or `auto` (uring where the
-    /// kernel allows it and the clients can use it). Recorded in result.json.
+    /// How the load generator's clients read: `tokio` (a task per client on tokio's
+    /// reactor), `epoll` (one epoll set per worker, every ready socket read once and its
+    /// frames accounted in place), `uring` (the same on one io_uring per worker), or
+    /// `auto` (epoll, which costs the server least here). Only plain ws:// lean clients
+    /// that never stop reading are batched; the rest read by tokio. Recorded in
+    /// result.json.
     #[arg(long, value_name = "PATH", default_value = "auto", env = "WSBENCH_IO", value_parser = parse_io)]
     pub io: IoChoice,
+
+    /// Measure the kernel's floor on this machine before the systems (about 5 s) and give
+    /// each side's CPU per message as a ratio to it in the report; kept for later runs
+    /// (see `wsbench floor`). Without it a run uses the floor kept for this machine, if any.
+    #[arg(long)]
+    pub floor: bool,
 
     /// Directory for result.json and the reports (default: results/<scenario>-<UTC
     /// timestamp>). A directory that already holds a result is refused.

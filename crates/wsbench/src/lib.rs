@@ -6,6 +6,7 @@
 mod certs;
 pub mod cli;
 pub mod exit;
+pub mod floor;
 pub mod help;
 pub mod merge;
 pub mod report;
@@ -43,6 +44,7 @@ where
         Command::Report(args) => report::report(args),
         Command::Compare(args) => report::compare(args),
         Command::Merge(args) => merge::merge(args),
+        Command::Floor(args) => floor::run(args),
     };
     match result {
         Ok(code) => code,

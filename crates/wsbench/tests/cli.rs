@@ -30,7 +30,7 @@ fn fixture() -> PathBuf {
 
 #[test]
 fn every_subcommand_has_examples_and_the_exit_codes_in_its_help() {
-    for sub in ["run", "serve", "report", "compare", "merge"] {
+    for sub in ["run", "serve", "report", "compare", "merge", "floor"] {
         let (code, out, _) = wsbench_with(&[sub, "--help"]);
         assert_eq!(code, Some(0), "{sub}");
         assert!(

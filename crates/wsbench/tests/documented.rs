@@ -66,7 +66,7 @@ fn readme_commands() -> Vec<String> {
 /// The examples of every subcommand's `--help`, as the binary prints them.
 fn help_commands() -> Vec<String> {
     let mut out = Vec::new();
-    for sub in ["run", "serve", "report", "compare", "merge"] {
+    for sub in ["run", "serve", "report", "compare", "merge", "floor"] {
         let help = wsbench().args([sub, "--help"]).output().unwrap();
         let help = String::from_utf8(help.stdout).unwrap();
         let examples = help.split("Examples:\n").nth(1).expect("examples");
@@ -225,7 +225,10 @@ fn way(command: &str, dir: &Path, owned: &Owned) -> Way {
         // removes its output first (or adds --force, the next example).
         let _ = std::fs::remove_file(dir.join("results/merged.json"));
         Way::Run(Vec::new(), &[0])
-    } else if c.starts_with("wsbench merge") {
+    } else if c.starts_with("wsbench merge")
+        || c.starts_with("wsbench floor")
+        || c.starts_with("WSBENCH_FLOOR_FILE=")
+    {
         Way::Run(Vec::new(), &[0])
     } else {
         Way::Skip("")
@@ -360,6 +363,10 @@ fn bash(dir: &Path, script: &str) -> Command {
         .args(["-c", script])
         .current_dir(dir)
         .env("PATH", path)
+        // The machine's floor (`wsbench floor`, `--floor`) is kept in the scratch
+        // directory, not in the user's cache.
+        .env("XDG_CACHE_HOME", dir.join(".cache"))
+        .env_remove("WSBENCH_FLOOR_FILE")
         .env_remove("COLUMNS")
         .stdin(Stdio::null())
         .process_group(0);

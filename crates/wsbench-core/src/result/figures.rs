@@ -273,6 +273,9 @@ pub fn server_figures(
         memory_per_connection_bytes: grown as f64 / connected.max(1) as f64,
         cpu_s,
         cpu_us_per_delivery: per(cpu_s * 1e6, delivered),
+        // The runner says how the server wrote, where it knows.
+        io: Default::default(),
+        io_note: None,
         counters: counters(|n| n.figures.counters),
         counters_window_end: counters(|n| n.counters_window_end),
         rss_samples: first.rss_samples.clone(),

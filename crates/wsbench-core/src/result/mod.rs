@@ -9,6 +9,7 @@ pub mod calibration;
 mod cluster;
 mod counts;
 pub mod figures;
+mod floor;
 mod outage;
 mod proxy;
 mod search;
@@ -22,6 +23,7 @@ pub use self::blocks::{Block, BoundaryReadings};
 pub use self::calibration::Calibration;
 pub use self::cluster::{ClusterFigures, NodeFigures};
 pub use self::counts::Counts;
+pub use self::floor::Floor;
 pub use self::outage::{OutageFigures, OutageInputs};
 pub use self::proxy::ProxyFigures;
 pub use self::search::{CommonLoad, SearchOutcome};
@@ -177,6 +179,10 @@ pub struct Environment {
     /// against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<Calibration>,
+    /// The kernel's floor under each side on this machine, measured by this run
+    /// (`--floor`) or read from the machine's cache: what the report's ratios are to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<Floor>,
 }
 
 /// The measured window of one system run.
@@ -276,6 +282,13 @@ pub struct ServerFigures {
     pub cpu_s: f64,
     /// Server CPU per delivered message, µs: the headline efficiency figure.
     pub cpu_us_per_delivery: f64,
+    /// How it wrote its broadcasts (`wsbench serve ws --io`): `epoll` for every other
+    /// server, and for ws where io_uring was not used.
+    #[serde(default)]
+    pub io: crate::io_path::SendPath,
+    /// Why it wrote by `send` where io_uring was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub io_note: Option<String>,
     /// Server counters at the end of the run (a cluster's nodes added up).
     pub counters: Option<CountersSnapshot>,
     /// Server counters when the measured window ended, before clients closed: who was

@@ -49,6 +49,7 @@ pub fn collect(open_files_limit: [u64; 2]) -> Environment {
         release_build: !cfg!(debug_assertions),
         cpu_source: super::procfs::CpuSource::here().describe().to_owned(),
         calibration: None,
+        floor: None,
     }
 }
 

@@ -48,6 +48,16 @@ pub use crate::exit::{
     INTERRUPTED as EXIT_INTERRUPTED, THRESHOLDS as EXIT_THRESHOLDS, USAGE as EXIT_USAGE,
 };
 
+/// Raises the open-files limit to at least `needed`; the (soft, hard) limits in force.
+pub(crate) fn raise_fd_limit(needed: u64) -> anyhow::Result<[u64; 2]> {
+    fdlimit::raise(needed)
+}
+
+/// This machine, build and tree, as a result records them.
+pub(crate) fn environment(open_files_limit: [u64; 2]) -> wsbench_core::result::Environment {
+    environment::collect(open_files_limit)
+}
+
 /// Runs `wsbench run` to completion.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (scenario, shard) = match checked(&args) {
@@ -80,10 +90,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         cpus.apply_to_this_thread()
             .with_context(|| format!("cannot run the load generator on CPUs {cpus}"))?;
     }
-    let limits = fdlimit::raise(fdlimit::needed(
+    let mut fds = fdlimit::needed(
         shard.clients_of(scenario.max_clients()),
         shard.clients_of(scenario.max_senders()),
-    ))?;
+    );
+    if args.floor {
+        fds = fds.max(crate::floor::FDS);
+    }
+    let limits = fdlimit::raise(fds)?;
     let workers = match args.workers.or(scenario.workers) {
         Some(w) => plan::Workers::Fixed(w as usize),
         // The CPUs this thread may run on (the load generator's, once pinned).
@@ -121,6 +135,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if result.shard.is_some() {
         result.method.push(method::SHARD_SERVER_FIGURES.to_owned());
     }
+    result.environment.floor = if args.floor {
+        Some(crate::floor::measure(&result.environment, 1.0)?)
+    } else {
+        crate::floor::cached(&result.environment)
+    };
     let mut calibration = Default::default();
     calibrate::measure(&mut calibration);
     result.environment.calibration = Some(calibration);
@@ -222,12 +241,14 @@ fn conclude(result: &RunResult, dir: &std::path::Path, wide: bool) -> ExitCode {
     let compressed = wsbench_report::compression::lines(&summaries);
     let pairs = wsbench_report::shootout::pairs(result, &summaries);
     let answer = wsbench_report::shootout::answer_line(&pairs);
+    let floor = wsbench_report::floor::terminal_line(result);
     for line in proxied
         .iter()
         .chain(&tls)
         .chain(&resumed)
         .chain(&compressed)
         .chain(answer.iter())
+        .chain(floor.iter())
     {
         println!("{}", note(line));
     }

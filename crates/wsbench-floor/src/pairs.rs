@@ -1,5 +1,5 @@
-//! What the floor benchmarks (recv_floor, send_floor) share: connected loopback pairs, a
-//! thread's own CPU time, and the epoll reader that takes every byte off many sockets.
+//! What the floors share: connected loopback pairs, a thread's own CPU time, and the epoll
+//! reader that takes every byte off many sockets.
 
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
@@ -7,7 +7,9 @@ use std::time::Duration;
 
 /// What a reader counted: its CPU time and the syscalls it made.
 pub struct Reading {
+    /// CPU time in user space.
     pub user: Duration,
+    /// CPU time in the kernel.
     pub system: Duration,
     /// Reads (`recv`) or completions reaped (io_uring).
     pub reads: u64,

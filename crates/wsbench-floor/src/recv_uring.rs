@@ -1,6 +1,6 @@
-//! The io_uring reader of `recv_floor`, on the raw kernel interface (`linux/io_uring.h`;
-//! no io_uring crate is among this build's dependencies): a ring set up for one thread
-//! that defers the kernel's completion work to its own waits (`SINGLE_ISSUER |
+//! The io_uring way of the receive floor, on the raw kernel interface (`linux/io_uring.h`;
+//! written before the io-uring crate was a dependency, and kept as measured): a ring set up
+//! for one thread that defers the kernel's completion work to its own waits (`SINGLE_ISSUER |
 //! DEFER_TASKRUN`, Linux 6.1), a provided-buffer ring (`REGISTER_PBUF_RING`, 5.19), and one
 //! multishot `RECV` per socket (6.0) that the kernel re-arms itself while `F_MORE` says so.
 
@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 
-use super::floor::{Reading, check, thread_cpu};
+use crate::pairs::{Reading, check, thread_cpu};
 
 const SETUP_CQSIZE: u32 = 1 << 3;
 const SETUP_SINGLE_ISSUER: u32 = 1 << 12;
@@ -157,7 +157,7 @@ impl Drop for Map {
 }
 
 /// Reads until `bytes` have arrived on `sockets`, with one multishot receive per socket.
-pub(super) fn read(sockets: Vec<TcpStream>, bytes: u64) -> std::io::Result<Reading> {
+pub(crate) fn read(sockets: Vec<TcpStream>, bytes: u64) -> std::io::Result<Reading> {
     let mut p = Params {
         cq_entries: 16384,
         flags: SETUP_CQSIZE | SETUP_SINGLE_ISSUER | SETUP_DEFER_TASKRUN,
