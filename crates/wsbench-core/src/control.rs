@@ -30,6 +30,12 @@ pub enum ServeEvent {
         /// Socket.IO's polling). Absent from servers that predate it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         url: Option<String>,
+        /// How it writes broadcasts (`wsbench serve ws --io`), where it says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        io: Option<crate::io_path::SendPath>,
+        /// Why not the path asked for, where it does not take it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        io_note: Option<String>,
     },
     /// The answer to [`REQUEST_COUNTERS`].
     Counters(CountersSnapshot),
@@ -64,6 +70,8 @@ mod tests {
                 addr: "127.0.0.1:4000".parse().unwrap(),
                 pid: 42,
                 url: Some("wss://127.0.0.1:4000/".into()),
+                io: Some(crate::io_path::SendPath::Uring),
+                io_note: None,
             },
             ServeEvent::Counters(CountersSnapshot {
                 connections_open: 3,
@@ -87,6 +95,8 @@ mod tests {
             addr: "127.0.0.1:5000".parse().unwrap(),
             pid: 7,
             url: None,
+            io: None,
+            io_note: None,
         }
         .to_line();
         assert_eq!(

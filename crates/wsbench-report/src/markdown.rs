@@ -92,6 +92,9 @@ impl Exporter for MarkdownExporter {
         if let Some(line) = io_line(result) {
             let _ = writeln!(out, "- {}", escape(&line));
         }
+        if let Some(line) = server_io_line(result) {
+            let _ = writeln!(out, "- {}", escape(&line));
+        }
         let _ = writeln!(out, "- {}", escape(&crate::floor::method_line(result)));
         Ok(out.into_bytes())
     }
@@ -248,6 +251,29 @@ fn io_line(result: &RunResult) -> Option<String> {
     (!parts.is_empty()).then(|| {
         format!(
             "The load generator's clients read with {}.",
+            parts.join("; ")
+        )
+    })
+}
+
+/// Which servers wrote their broadcasts through io_uring (`--server-io`), or were asked to
+/// and did not, and why; nothing when every server wrote one `send` per recipient.
+fn server_io_line(result: &RunResult) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for run in &result.runs {
+        let Some(s) = &run.server else { continue };
+        let part = match (&s.io_note, s.io.is_uring()) {
+            (Some(why), _) => format!("{} one `send` per recipient ({why})", run.system),
+            (None, true) => format!("{} through io_uring, a submission per share", run.system),
+            (None, false) => continue,
+        };
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    (!parts.is_empty()).then(|| {
+        format!(
+            "Server writes (--server-io): {}; every other server one `send` per recipient.",
             parts.join("; ")
         )
     })

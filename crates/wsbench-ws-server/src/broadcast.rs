@@ -25,6 +25,8 @@ pub(crate) struct Sending {
     pub(crate) policy: OverflowPolicy,
     pub(crate) counters: Arc<ServerCounters>,
     pub(crate) handicap: Handicap,
+    /// Whether a large broadcast's shares are written through io_uring ([`crate::uring`]).
+    pub(crate) uring: bool,
 }
 
 impl Sending {

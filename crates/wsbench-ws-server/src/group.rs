@@ -41,6 +41,21 @@ impl Group {
     ) -> u64 {
         let members = self.members.read().unwrap();
         let mut queued = 0;
+        if members.len() <= MIN_SHARE && s.uring {
+            // Queued at every recipient, then written by this caller on its ring, a
+            // submission per [`YIELD_EVERY`] recipients.
+            let mut taken = Vec::with_capacity(members.len());
+            for (id, outbox) in members.iter() {
+                let (frames, count) = frames_for(*id);
+                if *count > 0 && outbox.enqueue(frames, *count, s.policy, &s.counters) > 0 {
+                    queued += *count;
+                    taken.push(outbox.clone());
+                }
+            }
+            drop(members);
+            taken.chunks(YIELD_EVERY).for_each(crate::uring::flush);
+            return queued;
+        }
         if members.len() <= MIN_SHARE {
             for (id, outbox) in members.iter() {
                 let (frames, count) = frames_for(*id);
@@ -62,13 +77,13 @@ impl Group {
                 queued += taken;
                 chunk.push(outbox.clone());
                 if chunk.len() == share {
-                    flush_later(std::mem::take(&mut chunk));
+                    flush_later(std::mem::take(&mut chunk), s.uring);
                 }
             }
         }
         drop(members);
         if !chunk.is_empty() {
-            flush_later(chunk);
+            flush_later(chunk, s.uring);
         }
         queued
     }
@@ -91,14 +106,17 @@ fn shares(recipients: usize) -> usize {
 }
 
 /// Writes what was queued for `outboxes`, in a task of its own that lets other tasks run
-/// after every [`YIELD_EVERY`] recipients.
-fn flush_later(outboxes: Vec<Arc<Outbox>>) {
+/// after every [`YIELD_EVERY`] recipients: one `send` each, or through io_uring (`uring`),
+/// one submission for the recipients between two yields.
+fn flush_later(outboxes: Vec<Arc<Outbox>>, uring: bool) {
     tokio::spawn(async move {
-        for (i, outbox) in outboxes.iter().enumerate() {
-            outbox.flush_now();
-            if i % YIELD_EVERY == YIELD_EVERY - 1 {
-                tokio::task::yield_now().await;
+        for batch in outboxes.chunks(YIELD_EVERY) {
+            if uring {
+                crate::uring::flush(batch);
+            } else {
+                batch.iter().for_each(|outbox| outbox.flush_now());
             }
+            tokio::task::yield_now().await;
         }
     });
 }

@@ -25,6 +25,7 @@ mod route;
 mod server;
 mod socket;
 mod tls;
+mod uring;
 
 pub use route::Route;
 pub use server::{WsServer, WsServerConfig, WsServerHandle};

@@ -17,12 +17,13 @@ use std::task::{Context, Poll};
 use bytes::{Buf, Bytes};
 use futures_util::task::AtomicWaker;
 use wsbench_core::bounds::{self, QueueBytes};
+use wsbench_core::counting::ByteCounter;
 use wsbench_core::{OverflowPolicy, ServerCounters};
 
 use crate::tls::Sink;
 
 /// Most entries one write gathers.
-const GATHER: usize = 32;
+pub(crate) const GATHER: usize = 32;
 
 /// [`Outbox::stop_reason`]: the client does not keep up (disconnect policy).
 pub(crate) const KICKED: u8 = 1;
@@ -339,6 +340,65 @@ impl Outbox {
 
     fn lock(&self) -> MutexGuard<'_, Waiting> {
         self.waiting.lock().unwrap()
+    }
+
+    /// What waits here, held for a batched write ([`crate::uring`]): `None` when nothing
+    /// waits, the socket is TLS's, or another thread holds the queue now (it writes it).
+    /// Held, no one else writes to the socket, so the frames keep their order.
+    pub(crate) fn hold(&self) -> Option<Held<'_>> {
+        let Sink::Plain(tcp) = &self.socket else {
+            return None;
+        };
+        let waiting = self.waiting.try_lock().ok()?;
+        if waiting.frames.is_empty() {
+            return None;
+        }
+        Some(Held {
+            outbox: self,
+            fd: std::os::fd::AsRawFd::as_raw_fd(tcp.as_ref()),
+            waiting,
+        })
+    }
+}
+
+/// An outbox's waiting frames, held for one batched write: its queue locked until the
+/// kernel's answer is [`Held::finish`]ed.
+pub(crate) struct Held<'a> {
+    outbox: &'a Outbox,
+    waiting: MutexGuard<'a, Waiting>,
+    /// The socket's descriptor.
+    pub(crate) fd: std::os::fd::RawFd,
+}
+
+impl Held<'_> {
+    /// Points `iov` at the frames waiting, front first, as many as fit ([`GATHER`] at
+    /// most); how many it filled.
+    pub(crate) fn slices(&self, iov: &mut [libc::iovec]) -> usize {
+        let mut n = 0;
+        for (slot, (entry, _)) in iov.iter_mut().zip(&self.waiting.frames).take(GATHER) {
+            *slot = libc::iovec {
+                iov_base: entry.as_ptr() as *mut libc::c_void,
+                iov_len: entry.len(),
+            };
+            n += 1;
+        }
+        n
+    }
+
+    /// The kernel's answer to the write: bytes taken, or `-errno`. What it did not take
+    /// (a full socket, an error) is left to the connection's task, woken for it, whose own
+    /// write finds out which.
+    pub(crate) fn finish(mut self, result: i32) {
+        if result > 0 {
+            let n = result as usize;
+            self.outbox.counters.add_written(n as u64);
+            self.waiting.bytes -= n as u64;
+            self.waiting.server.sub(n as u64);
+            self.waiting.consume(n);
+        }
+        if !self.waiting.frames.is_empty() {
+            self.outbox.waker.wake();
+        }
     }
 }
 

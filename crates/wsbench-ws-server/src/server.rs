@@ -11,6 +11,7 @@ use tokio_util::task::TaskTracker;
 use wsbench_core::bounds::{self, QueueBytes};
 use wsbench_core::counting::CountingStream;
 use wsbench_core::handicap::Handicap;
+use wsbench_core::io_path::{SendChoice, SendPath};
 use wsbench_core::{CountersSnapshot, OverflowPolicy, ServerCounters, net};
 
 use crate::broadcast::Sending;
@@ -44,6 +45,9 @@ pub struct WsServerConfig {
     /// Serve TLS (`wss://`) with this configuration; plain without one. The TLS handshake
     /// must end within `handshake_timeout` too.
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// How a large broadcast is written: one `send` per recipient, or its shares submitted
+    /// together on io_uring (plain TCP only; docs/method.md, "The floors").
+    pub io: SendChoice,
 }
 
 impl Default for WsServerConfig {
@@ -58,6 +62,7 @@ impl Default for WsServerConfig {
             handshake_timeout: Duration::from_secs(10),
             handicap: Handicap::default(),
             tls: None,
+            io: SendChoice::default(),
         }
     }
 }
@@ -120,10 +125,12 @@ impl WsServer {
             None => (None, None),
         };
         let counters = Arc::<ServerCounters>::default();
+        let send_path = send_path(&config);
         let sending = Sending {
             policy: config.overflow,
             counters: counters.clone(),
             handicap: config.handicap,
+            uring: send_path.0.is_uring(),
         };
         let tls = config.tls.clone().map(tokio_rustls::TlsAcceptor::from);
         let shared = Arc::new(Shared {
@@ -146,9 +153,34 @@ impl WsServer {
             local_addr,
             shared,
             tracker,
+            send_path,
         })
     }
 }
+
+/// The path `config` asks for, where this server can take it; why not where it cannot.
+fn send_path(config: &WsServerConfig) -> (SendPath, Option<String>) {
+    let uring = match config.io {
+        SendChoice::Epoll => return (SendPath::Epoll, None),
+        SendChoice::Uring => true,
+        // What measured cheaper here (docs/cost-breakdown.md).
+        SendChoice::Auto => AUTO_IS_URING,
+    };
+    if !uring {
+        (SendPath::Epoll, None)
+    } else if config.tls.is_some() {
+        let why = "TLS: rustls writes the records";
+        (SendPath::Epoll, Some(why.to_owned()))
+    } else {
+        match crate::uring::available() {
+            Ok(()) => (SendPath::Uring, None),
+            Err(why) => (SendPath::Epoll, Some(why)),
+        }
+    }
+}
+
+/// Whether `--io auto` writes through io_uring.
+const AUTO_IS_URING: bool = false;
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tracker: TaskTracker) {
     loop {
@@ -179,12 +211,18 @@ pub struct WsServerHandle {
     local_addr: SocketAddr,
     shared: Arc<Shared>,
     tracker: TaskTracker,
+    send_path: (SendPath, Option<String>),
 }
 
 impl WsServerHandle {
     /// The address clients connect to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// How it writes large broadcasts, and why not the way asked for where it does not.
+    pub fn send_path(&self) -> (SendPath, Option<String>) {
+        self.send_path.clone()
     }
 
     /// The server's counters right now.

@@ -8,6 +8,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{WebSocketStream, client_async};
+use wsbench_core::io_path::SendChoice;
 use wsbench_core::net::bind_listener;
 use wsbench_ws_server::{WsServer, WsServerConfig, WsServerHandle};
 
@@ -98,20 +99,30 @@ async fn bursts_arrive_whole(server: &WsServerHandle, n: usize, rounds: usize) {
     reader.join().unwrap();
 }
 
-#[tokio::test]
-async fn a_burst_beyond_the_queue_reaches_a_receiver_that_keeps_up_on_one_thread() {
+/// Bursts of `n` for each `n`, the server writing broadcasts by `io` (`send` where the
+/// kernel refuses io_uring: then that is what is tested, and the server says why).
+async fn bursts_on(io: SendChoice) {
     for n in [1_200, 3_000] {
         let listener = bind_listener("127.0.0.1:0".parse().unwrap()).unwrap();
-        let server = WsServer::start(listener, WsServerConfig::default()).unwrap();
+        let config = WsServerConfig {
+            io,
+            ..WsServerConfig::default()
+        };
+        let server = WsServer::start(listener, config).unwrap();
+        let (path, why) = server.send_path();
+        assert_eq!(path.is_uring(), io == SendChoice::Uring && why.is_none());
         bursts_arrive_whole(&server, n, 20).await;
     }
 }
 
+#[tokio::test]
+async fn a_burst_beyond_the_queue_reaches_a_receiver_that_keeps_up_on_one_thread() {
+    bursts_on(SendChoice::Epoll).await;
+    bursts_on(SendChoice::Uring).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_beyond_the_queue_reaches_a_receiver_that_keeps_up() {
-    for n in [1_200, 3_000] {
-        let listener = bind_listener("127.0.0.1:0".parse().unwrap()).unwrap();
-        let server = WsServer::start(listener, WsServerConfig::default()).unwrap();
-        bursts_arrive_whole(&server, n, 20).await;
-    }
+    bursts_on(SendChoice::Epoll).await;
+    bursts_on(SendChoice::Uring).await;
 }

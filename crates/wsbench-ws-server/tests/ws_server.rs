@@ -8,6 +8,7 @@ use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async, connect_async};
+use wsbench_core::io_path::{SendChoice, SendPath};
 use wsbench_core::net::bind_listener;
 use wsbench_ws_server::{OverflowPolicy, WsServer, WsServerConfig, WsServerHandle};
 
@@ -19,6 +20,41 @@ const WAIT: Duration = Duration::from_secs(10);
 fn start(config: WsServerConfig) -> WsServerHandle {
     let listener = bind_listener("127.0.0.1:0".parse().unwrap()).unwrap();
     WsServer::start(listener, config).unwrap()
+}
+
+/// [`start`] writing broadcasts by `io` (`wsbench serve ws --io`): where the kernel
+/// refuses io_uring the server writes by `send` and says why, which is then what is tested.
+fn start_on(io: SendChoice, config: WsServerConfig) -> WsServerHandle {
+    let server = start(WsServerConfig { io, ..config });
+    match (io, server.send_path()) {
+        (SendChoice::Uring, (SendPath::Epoll, Some(why))) => {
+            assert!(why.contains("cannot set up io_uring"), "{why}");
+            eprintln!("NOTE: io_uring is refused here ({why}): the send path was tested");
+        }
+        (SendChoice::Uring, path) => assert_eq!(path, (SendPath::Uring, None)),
+        (_, path) => assert_eq!(path, (SendPath::Epoll, None)),
+    }
+    server
+}
+
+/// A test that runs with the server writing broadcasts each way: `NAME::epoll` and
+/// `NAME::uring`, both calling `NAME(io)`.
+macro_rules! on_both_paths {
+    ($name:ident) => {
+        mod $name {
+            use wsbench_core::io_path::SendChoice;
+
+            #[tokio::test]
+            async fn epoll() {
+                super::$name(SendChoice::Epoll).await
+            }
+
+            #[tokio::test]
+            async fn uring() {
+                super::$name(SendChoice::Uring).await
+            }
+        }
+    };
 }
 
 async fn connect(server: &WsServerHandle, path: &str) -> Client {
@@ -72,9 +108,9 @@ where
     .expect("no message in time")
 }
 
-#[tokio::test]
-async fn broadcast_reaches_every_other_client_exactly_once_and_never_the_sender() {
-    let server = start(WsServerConfig::default());
+on_both_paths!(broadcast_reaches_every_other_client_exactly_once_and_never_the_sender);
+async fn broadcast_reaches_every_other_client_exactly_once_and_never_the_sender(io: SendChoice) {
+    let server = start_on(io, WsServerConfig::default());
     let mut clients = connect_many(&server, "/", 4).await;
 
     clients[0].send(Message::text("hello")).await.unwrap();
@@ -103,9 +139,9 @@ async fn broadcast_reaches_every_other_client_exactly_once_and_never_the_sender(
     assert_eq!(c.deliveries_dropped, 0);
 }
 
-#[tokio::test]
-async fn rooms_isolate_their_members() {
-    let server = start(WsServerConfig::default());
+on_both_paths!(rooms_isolate_their_members);
+async fn rooms_isolate_their_members(io: SendChoice) {
+    let server = start_on(io, WsServerConfig::default());
     let mut a = connect_many(&server, "/room/a", 2).await;
     let mut b = connect_many(&server, "/room/b", 2).await;
     let mut lobby = connect_many(&server, "/", 2).await;
@@ -225,13 +261,16 @@ async fn flood_and_check_reader(sender: &mut Client, reader: &mut Client, n: usi
     }
 }
 
-#[tokio::test]
-async fn a_client_that_never_reads_is_dropped_for_while_others_keep_receiving() {
-    let server = start(WsServerConfig {
-        queue_capacity: 8,
-        overflow: OverflowPolicy::Drop,
-        ..Default::default()
-    });
+on_both_paths!(a_client_that_never_reads_is_dropped_for_while_others_keep_receiving);
+async fn a_client_that_never_reads_is_dropped_for_while_others_keep_receiving(io: SendChoice) {
+    let server = start_on(
+        io,
+        WsServerConfig {
+            queue_capacity: 8,
+            overflow: OverflowPolicy::Drop,
+            ..Default::default()
+        },
+    );
     let _stalled = stalled_client(&server).await;
     let mut c = connect_many(&server, "/", 2).await;
     wait_until(|| server.counters().connections_open == 3).await;
@@ -245,13 +284,16 @@ async fn a_client_that_never_reads_is_dropped_for_while_others_keep_receiving() 
     assert_eq!(counters.connections_open, 3);
 }
 
-#[tokio::test]
-async fn a_client_that_never_reads_is_disconnected_under_the_disconnect_policy() {
-    let server = start(WsServerConfig {
-        queue_capacity: 8,
-        overflow: OverflowPolicy::Disconnect,
-        ..Default::default()
-    });
+on_both_paths!(a_client_that_never_reads_is_disconnected_under_the_disconnect_policy);
+async fn a_client_that_never_reads_is_disconnected_under_the_disconnect_policy(io: SendChoice) {
+    let server = start_on(
+        io,
+        WsServerConfig {
+            queue_capacity: 8,
+            overflow: OverflowPolicy::Disconnect,
+            ..Default::default()
+        },
+    );
     let _stalled = stalled_client(&server).await;
     let mut c = connect_many(&server, "/", 2).await;
     wait_until(|| server.counters().connections_open == 3).await;
@@ -283,12 +325,13 @@ async fn a_client_that_never_reads_is_disconnected_under_the_disconnect_policy()
     assert_eq!(server.counters().slow_clients_disconnected, 1);
 }
 
+on_both_paths!(a_client_that_reads_late_gets_every_message_whole_and_in_order);
+
 /// Messages a client does not read at once wait for it (the kernel's buffers full, then
 /// the server's queue) and reach it whole and in order when it reads again; its ping is
 /// answered after them.
-#[tokio::test]
-async fn a_client_that_reads_late_gets_every_message_whole_and_in_order() {
-    let server = start(WsServerConfig::default());
+async fn a_client_that_reads_late_gets_every_message_whole_and_in_order(io: SendChoice) {
+    let server = start_on(io, WsServerConfig::default());
     let mut late = stalled_client(&server).await;
     let mut c = connect_many(&server, "/", 2).await;
     wait_until(|| server.counters().connections_open == 3).await;
@@ -408,7 +451,13 @@ async fn clustered_broadcasts_reach_every_client_of_every_node_exactly_once() {
 /// by other tasks): every client gets every message once, in the order it was sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broadcast_to_thousands_keeps_each_clients_order() {
-    let server = start(WsServerConfig::default());
+    for io in [SendChoice::Epoll, SendChoice::Uring] {
+        to_thousands_in_order(io).await;
+    }
+}
+
+async fn to_thousands_in_order(io: SendChoice) {
+    let server = start_on(io, WsServerConfig::default());
     let mut clients = connect_many(&server, "/", 1100).await;
     let mut sender = clients.remove(0);
     let n = 20u32;

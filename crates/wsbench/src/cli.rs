@@ -8,7 +8,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use wsbench_core::OverflowPolicy;
 use wsbench_core::cpus::CpuSet;
-use wsbench_core::io_path::IoChoice;
+use wsbench_core::io_path::{IoChoice, SendChoice};
 use wsbench_core::shard::Shard;
 use wsbench_core::system::{BuiltinServer, SystemName};
 use wsbench_report::Format;
@@ -221,6 +221,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH", default_value = "auto", env = "WSBENCH_IO", value_parser = parse_io)]
     pub io: IoChoice,
 
+    /// How the built-in ws server writes broadcasts to many clients (`wsbench serve ws
+    /// --io`): `epoll`, `uring` or `auto`. Recorded in result.json as `server.io`.
+    #[arg(long, value_name = "PATH", default_value = "auto", env = "WSBENCH_SERVER_IO", value_parser = parse_send_io)]
+    pub server_io: SendChoice,
+
     /// Measure the kernel's floor on this machine before the systems (about 5 s) and give
     /// each side's CPU per message as a ratio to it in the report; kept for later runs
     /// (see `wsbench floor`). Without it a run uses the floor kept for this machine, if any.
@@ -349,6 +354,10 @@ fn parse_transport(s: &str) -> Result<SystemName, String> {
     s.parse()
 }
 
+fn parse_send_io(s: &str) -> Result<SendChoice, String> {
+    s.parse()
+}
+
 fn parse_io(s: &str) -> Result<IoChoice, String> {
     s.parse()
 }
@@ -382,6 +391,13 @@ pub struct ServeArgs {
     /// What to do when a client's outgoing queue is full.
     #[arg(long, value_name = "POLICY", default_value = "drop", value_parser = parse_policy)]
     pub overflow: OverflowPolicy,
+
+    /// ws only: how a broadcast to many clients is written: `epoll` (one `send` per
+    /// recipient), `uring` (a share of recipients' sends submitted together on io_uring;
+    /// plain ws:// only, `send` where the kernel refuses a ring), or `auto` (the one that
+    /// measured cheaper, docs/cost-breakdown.md). The ready line says which it uses.
+    #[arg(long, value_name = "PATH", default_value = "auto", env = "WSBENCH_SERVER_IO", value_parser = parse_send_io)]
+    pub io: SendChoice,
 
     /// Messages that may wait in one client's outgoing queue.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]

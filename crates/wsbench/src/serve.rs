@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use wsbench_core::control::{REQUEST_COUNTERS, ServeEvent};
+use wsbench_core::io_path::SendPath;
 use wsbench_core::system::BuiltinServer;
 use wsbench_core::{CountersSnapshot, net};
 use wsbench_sio_server::{SioServer, SioServerConfig, SioServerHandle};
@@ -30,6 +31,10 @@ trait Running {
     fn local_addr(&self) -> SocketAddr;
     /// Closes every client within `grace`; whether they all closed in time.
     fn shutdown(self: Box<Self>, grace: Duration) -> Pin<Box<dyn Future<Output = bool>>>;
+    /// How it writes broadcasts, where it says (`wsbench serve ws --io`).
+    fn send_path(&self) -> Option<(SendPath, Option<String>)> {
+        None
+    }
 }
 
 impl Running for WsServerHandle {
@@ -41,6 +46,9 @@ impl Running for WsServerHandle {
     }
     fn shutdown(self: Box<Self>, grace: Duration) -> Pin<Box<dyn Future<Output = bool>>> {
         Box::pin(WsServerHandle::shutdown(*self, grace))
+    }
+    fn send_path(&self) -> Option<(SendPath, Option<String>)> {
+        Some(WsServerHandle::send_path(self))
     }
 }
 
@@ -120,6 +128,7 @@ async fn start(
                 handshake_timeout: args.handshake_timeout,
                 handicap: args.handicap(),
                 tls,
+                io: args.io,
             };
             Box::new(match &args.redis {
                 None => WsServer::start(listener, config)?,
@@ -178,11 +187,14 @@ async fn serve(args: ServeArgs, addr: SocketAddr) -> anyhow::Result<ExitCode> {
     let mut sigterm = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut sigint = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
 
+    let (io, io_note) = server.send_path().unzip();
     print_line(&ServeEvent::Ready {
         transport: args.transport.as_str().to_owned(),
         addr: server.local_addr(),
         pid: std::process::id(),
         url: Some(url_of(&args, server.local_addr(), secure)),
+        io,
+        io_note: io_note.flatten(),
     });
     let mut requests = read_requests();
 

@@ -106,3 +106,36 @@ fn clients_a_receiver_cannot_serve_read_a_task_each_and_the_result_says_why() {
     assert!(md.contains(line), "{md}");
     std::fs::remove_dir_all(out).unwrap();
 }
+
+/// `--server-io`: the ws server writes its broadcasts through io_uring or one `send` per
+/// recipient, the accounting exact either way, and the result and the report say which.
+#[test]
+fn the_ws_server_writes_by_the_path_asked_for_and_says_so() {
+    let out = temp_dir("server-io");
+    for mode in ["broadcast", "rooms"] {
+        let path = job(&out, mode);
+        for io in ["epoll", "uring"] {
+            let dir = out.join(format!("{mode}-{io}"));
+            let result = run_ok(&path, &dir, &["--server-io", io]);
+            let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+            for run in &result.runs {
+                assert_contract_job(run, mode);
+                let server = run.server.as_ref().unwrap();
+                let asked = run.system.as_str() == "ws" && io == "uring";
+                match &server.io_note {
+                    Some(why) if asked => {
+                        assert!(why.contains("cannot set up io_uring"), "{why}");
+                        eprintln!("NOTE: io_uring is refused here ({why})");
+                    }
+                    note => {
+                        assert_eq!(note, &None, "{:?} {io}", run.system);
+                        assert_eq!(server.io.is_uring(), asked, "{:?} {io}", run.system);
+                        let said = report.contains(&format!("{} through io_uring", run.system));
+                        assert_eq!(said, asked, "{io}: {report}");
+                    }
+                }
+            }
+        }
+    }
+    std::fs::remove_dir_all(out).unwrap();
+}

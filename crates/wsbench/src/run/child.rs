@@ -13,6 +13,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use wsbench_core::CountersSnapshot;
 use wsbench_core::control::{REQUEST_COUNTERS, ServeEvent};
 use wsbench_core::cpus::CpuSet;
+use wsbench_core::io_path::SendPath;
 
 /// How long a starting server may take to print its ready line.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -31,6 +32,8 @@ pub struct ServerChild {
     pub addr: SocketAddr,
     /// Its process id, for `/proc` sampling.
     pub pid: u32,
+    /// How it writes broadcasts and why not the way asked for, where its ready line says.
+    pub send_path: Option<(SendPath, Option<String>)>,
 }
 
 impl ServerChild {
@@ -70,13 +73,20 @@ impl ServerChild {
             Ok(Ok(Some(line))) => line,
         };
         match ServeEvent::from_line(&line) {
-            Ok(ServeEvent::Ready { addr, pid, .. }) => Ok(ServerChild {
+            Ok(ServeEvent::Ready {
+                addr,
+                pid,
+                io,
+                io_note,
+                ..
+            }) => Ok(ServerChild {
                 child,
                 stdin,
                 stdout,
                 stderr_tail,
                 addr,
                 pid,
+                send_path: io.map(|io| (io, io_note)),
             }),
             _ => Err(anyhow!("unexpected first line: {line}")),
         }

@@ -44,6 +44,8 @@ pub struct RunCtx<'a> {
     pub proxy_dir: Option<&'a std::path::Path>,
     /// How the clients read (`--io`).
     pub io: wsbench_core::io_path::IoChoice,
+    /// How the built-in ws server writes broadcasts (`--server-io`).
+    pub server_io: wsbench_core::io_path::SendChoice,
 }
 
 impl<'a> RunCtx<'a> {
@@ -65,6 +67,7 @@ impl<'a> RunCtx<'a> {
             tls: plan.tls.as_ref(),
             proxy_dir: plan.proxy_dir.as_deref(),
             io: plan.io,
+            server_io: plan.server_io,
         }
     }
 }
@@ -131,7 +134,7 @@ async fn measure_into(
     ctx.progress
         .set_prefix(format!("{}#{}", system.name, run.repeat + 1));
     ctx.progress.set_message("starting the server");
-    let mut servers = Servers::start(s, system, ctx.tls).await?;
+    let mut servers = Servers::start(s, system, ctx.tls, ctx.server_io).await?;
     run.server_url = servers.url().to_owned();
     if let (Some(spec), Some(dir)) = (&s.proxy, ctx.proxy_dir) {
         let backends: Vec<_> = servers.endpoints().iter().map(|e| e.addr).collect();
@@ -155,6 +158,7 @@ async fn measure_into(
     let report = tokio::task::spawn_blocking(move || load.finish())
         .await
         .context("the load generator panicked")?;
+    let send_path = servers.send_path();
     let mut stopped = servers.stop(s.clients).await;
     run.proxy = stopped.proxy.take().map(|mut p| {
         let delivered = report.counts.delivered.max(1) as f64;
@@ -175,6 +179,9 @@ async fn measure_into(
         s.payload,
         memory_before,
     );
+    if let (Some(server), Some((io, note))) = (run.server.as_mut(), send_path) {
+        (server.io, server.io_note) = (io, note);
+    }
     (run.status, run.error) = judge(system, run, stop, seen.phase);
     // A shard may own no sender: only a whole run must have been owed something.
     if run.status == Status::Complete

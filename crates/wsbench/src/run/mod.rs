@@ -156,6 +156,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         tls: tls::files_for(&result.scenario, &dir)?,
         proxy_dir: result.scenario.proxy.is_some().then(|| dir.join("proxy")),
         io: args.io,
+        server_io: args.server_io,
     };
     let status = runtime.block_on(schedule::run_all(&mut result, &plan, &result_path))?;
     result.status = status;
@@ -334,4 +335,6 @@ pub(crate) struct RunPlan {
     pub proxy_dir: Option<PathBuf>,
     /// How the clients read (`--io`).
     pub io: wsbench_core::io_path::IoChoice,
+    /// How the built-in ws server writes broadcasts (`--server-io`).
+    pub server_io: wsbench_core::io_path::SendChoice,
 }

@@ -10,11 +10,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 use wsbench_core::CountersSnapshot;
+use wsbench_core::io_path::{SendChoice, SendPath};
 use wsbench_core::redis_server::RedisServer;
 use wsbench_core::result::figures::NodeSample;
 use wsbench_core::result::{ClusterFigures, NodeFigures};
 use wsbench_core::scenario::Scenario;
-use wsbench_core::system::{ServerSpec, System, TlsFiles};
+use wsbench_core::system::{BuiltinServer, ServerSpec, System, TlsFiles};
 use wsbench_loadgen::Endpoint;
 
 use super::child::ServerChild;
@@ -161,6 +162,7 @@ impl Servers {
         scenario: &Scenario,
         system: &System,
         tls: Option<&TlsFiles>,
+        io: SendChoice,
     ) -> anyhow::Result<Servers> {
         let mut servers = Servers::new(scenario);
         match &system.server {
@@ -189,7 +191,7 @@ impl Servers {
             ServerSpec::Builtin(builtin) => {
                 let tls = tls.filter(|_| system.tls);
                 servers
-                    .start_builtin(scenario, system, builtin.as_str(), tls)
+                    .start_builtin(scenario, system, builtin.as_str(), tls, io)
                     .await?;
             }
         }
@@ -202,8 +204,12 @@ impl Servers {
         system: &System,
         builtin: &'static str,
         tls: Option<&TlsFiles>,
+        io: SendChoice,
     ) -> anyhow::Result<()> {
         let mut args = server_args(scenario);
+        if builtin == BuiltinServer::Ws.as_str() {
+            args.extend(["--io".to_owned(), io.to_string()]);
+        }
         if let Some(files) = tls {
             for (flag, path) in [("--tls-cert", &files.cert), ("--tls-key", &files.key)] {
                 args.extend([flag.to_owned(), path.display().to_string()]);
@@ -239,6 +245,14 @@ impl Servers {
         ServerChild::spawn(server, listen, args, self.cpus.as_ref())
             .await
             .with_context(|| format!("the {server} server did not start"))
+    }
+
+    /// How the first node wrote its broadcasts, where it said (a built-in ws server).
+    pub fn send_path(&self) -> Option<(SendPath, Option<String>)> {
+        self.nodes.iter().find_map(|n| match &n.process {
+            Some(Process::Serve(child)) => child.send_path.clone(),
+            _ => None,
+        })
     }
 
     /// Puts `proxy` in front of the server: clients connect to it from now on.
