@@ -83,8 +83,8 @@ pub enum SendChoice {
     Epoll,
     /// io_uring where the kernel allows a ring (`send` per recipient where it does not).
     Uring,
-    /// The path that measured cheaper on the machines wsbench was measured on
-    /// (docs/cost-breakdown.md).
+    /// The path that measured cheaper (docs/cost-breakdown.md): io_uring where the kernel
+    /// allows a ring and the server is plain TCP, `send` per recipient otherwise.
     #[default]
     Auto,
 }
