@@ -170,7 +170,7 @@ fn send_path(config: &WsServerConfig) -> (SendPath, Option<String>) {
         (SendPath::Epoll, None)
     } else if config.tls.is_some() {
         // Asked for by name, it is said why not; `auto` means io_uring where it applies.
-        let why = (config.io == SendChoice::Uring).then(|| "TLS: rustls writes the records");
+        let why = (config.io == SendChoice::Uring).then_some("TLS: rustls writes the records");
         (SendPath::Epoll, why.map(str::to_owned))
     } else {
         match crate::uring::available() {
