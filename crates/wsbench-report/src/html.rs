@@ -124,7 +124,7 @@ impl Exporter for HtmlExporter {
             deliveries_chart => deliveries_chart,
             bar_charts => bar_charts,
             problems => problems,
-            method => result.method.iter().map(|m| inline_markdown(m)).collect::<Vec<_>>(),
+            method => result.method.iter().chain(&crate::markdown::measured_method_lines(result)).map(|m| inline_markdown(m)).collect::<Vec<_>>(),
             swept => swept.map(|a| a.as_str()),
             search_range => result.scenario.search.as_ref().map(|s| format!("from {} up to {}", number(s.start), number(s.max))),
             environment => result.environment,

@@ -86,16 +86,9 @@ impl Exporter for MarkdownExporter {
             }
         }
         out.push_str("\n## Method\n\n");
-        for line in &result.method {
+        for line in result.method.iter().chain(&measured_method_lines(result)) {
             let _ = writeln!(out, "- {}", escape(line));
         }
-        if let Some(line) = io_line(result) {
-            let _ = writeln!(out, "- {}", escape(&line));
-        }
-        if let Some(line) = server_io_line(result) {
-            let _ = writeln!(out, "- {}", escape(&line));
-        }
-        let _ = writeln!(out, "- {}", escape(&crate::floor::method_line(result)));
         Ok(out.into_bytes())
     }
 }
@@ -225,6 +218,15 @@ pub fn search_limits(search: &wsbench_core::scenario::Search) -> String {
     limits.push(format!("loss <= {}%", search.loss * 100.0));
     limits.push("every client connected and the run complete".to_owned());
     limits.join(", ")
+}
+
+/// The method lines a run's figures give (its I/O paths, its floor), after the ones it was
+/// described with: every report lists both.
+pub fn measured_method_lines(result: &RunResult) -> Vec<String> {
+    let mut lines: Vec<String> = io_line(result).into_iter().collect();
+    lines.extend(server_io_line(result));
+    lines.push(crate::floor::method_line(result));
+    lines
 }
 
 /// How the load generator's clients read, per system (`--io`; docs/method.md, "The load

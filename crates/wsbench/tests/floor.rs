@@ -83,8 +83,10 @@ fn a_floor_measured_here_is_kept_and_every_later_run_reports_its_ratios() {
     assert_eq!(cached.measured_at, floor.measured_at);
     let line = floor_line(&out.join("later"));
     assert!(line.contains("Floor (cached in"), "{line}");
+    let html = std::fs::read_to_string(out.join("later/report.html")).unwrap();
     for ratios in expected_ratios(&later, &cached) {
         assert!(line.contains(&ratios), "{ratios:?} in {line}");
+        assert!(html.contains(&ratios), "{ratios:?} in report.html");
     }
     std::fs::remove_dir_all(out).unwrap();
 }
