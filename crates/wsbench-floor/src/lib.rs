@@ -32,40 +32,48 @@ pub struct Machine {
     pub cpu_model: String,
 }
 
-/// Measures the four ways for `seconds_each` each, one after the other, calling `progress`
-/// with each way's name before it starts. The io_uring ways are left out (and why said)
+/// Rounds each way is measured in: the four ways take turns, [`ROUNDS`] times, and each
+/// way's figure is the median of its rounds, so that a second in which the machine's other
+/// work came and went moves one round, not the figure. (One round of each way moved by ±15%
+/// from one measurement to the next on the project's shared VM.)
+pub const ROUNDS: usize = 3;
+
+/// Measures the four ways for `seconds_each` each in every one of [`ROUNDS`] turns,
+/// calling `progress` with each turn's number before it starts. Each round of a way runs
+/// the whole `seconds_each`, not a share of it: a bare reader measured for a third of a
+/// second paid a fifth less per message than one measured for a second (on the project's
+/// VM), so a floor is comparable only with one of the same length, which it records. The io_uring ways are left out (and why said)
 /// where the kernel refuses a ring; an epoll way that fails is an error.
 pub fn measure(
     seconds_each: f64,
     machine: Machine,
     measured_at: String,
-    mut progress: impl FnMut(&str),
+    mut progress: impl FnMut(usize),
 ) -> std::io::Result<Floor> {
     let messages = ((RECV_RATE as f64 * seconds_each) as u64).max(1);
     let broadcasts = ((BROADCASTS as f64 * seconds_each) as u64).max(1);
     let per_message = |r: Reading| cpu_us(r.user + r.system, messages);
     let per_send = |w: Writing| cpu_us(w.user + w.system, broadcasts * CONNECTIONS as u64);
-    progress("receive, epoll + recv");
-    let recv_epoll_us = per_message(recv::measure(
-        recv::Way::Epoll,
-        CONNECTIONS,
-        RECV_RATE,
-        messages,
-    )?);
-    progress("send, one send per recipient");
-    let send_us = per_send(send::measure(
-        send::Way::Send,
-        CONNECTIONS,
-        BROADCASTS,
-        broadcasts,
-    )?);
-    progress("receive, io_uring");
-    let recv_uring = recv::measure(recv::Way::Uring, CONNECTIONS, RECV_RATE, messages);
-    progress("send, io_uring");
-    let send_uring = send::measure(send::Way::Uring, CONNECTIONS, BROADCASTS, broadcasts);
-    let uring_refused = [&recv_uring.as_ref().err(), &send_uring.as_ref().err()]
-        .iter()
-        .find_map(|e| e.map(|e| format!("io_uring: {e}")));
+    let mut ways: [Vec<f64>; 4] = Default::default();
+    let mut uring_refused = None;
+    for round in 1..=ROUNDS {
+        progress(round);
+        let recv = |way| recv::measure(way, CONNECTIONS, RECV_RATE, messages);
+        let send = |way| send::measure(way, CONNECTIONS, BROADCASTS, broadcasts);
+        ways[0].push(per_message(recv(recv::Way::Epoll)?));
+        ways[1].push(per_send(send(send::Way::Send)?));
+        if uring_refused.is_some() {
+            continue;
+        }
+        match (recv(recv::Way::Uring), send(send::Way::Uring)) {
+            (Ok(r), Ok(w)) => {
+                ways[2].push(per_message(r));
+                ways[3].push(per_send(w));
+            }
+            (Err(e), _) | (_, Err(e)) => uring_refused = Some(format!("io_uring: {e}")),
+        }
+    }
+    let [recv_epoll, send, recv_uring, send_uring] = ways.map(median);
     Ok(Floor {
         measured_at,
         source: "this run".to_owned(),
@@ -74,12 +82,23 @@ pub fn measure(
         cpu_model: machine.cpu_model,
         connections: CONNECTIONS as u64,
         seconds_each,
-        recv_epoll_us,
-        recv_uring_us: recv_uring.ok().map(per_message),
-        send_us,
-        send_uring_us: send_uring.ok().map(per_send),
+        recv_epoll_us: recv_epoll.unwrap_or_default(),
+        recv_uring_us: recv_uring.filter(|_| uring_refused.is_none()),
+        send_us: send.unwrap_or_default(),
+        send_uring_us: send_uring.filter(|_| uring_refused.is_none()),
         uring_refused,
     })
+}
+
+/// The middle value of `v` (the mean of the two middle ones of an even count).
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
 }
 
 /// CPU `time` per one of `n`, µs.

@@ -64,7 +64,8 @@ pub fn method_line(result: &RunResult) -> String {
     };
     let way = |v: Option<f64>| v.map_or_else(|| "not measured".to_owned(), |v| format!("{v:.2}"));
     let mut line = format!(
-        "Floor ({}, measured {}, {} s a way on {} loopback connections): a bare reader pays \
+        "Floor ({}, measured {}, median of 3 rounds of {} s a way on {} loopback \
+         connections): a bare reader pays \
          {:.2} µs per 64-byte message at 100,000 a second with epoll + recv and {} with \
          io_uring; a bare writer {:.2} µs per recipient of 100 broadcasts a second with send \
          and {} with io_uring (a run at a lower rate pays more per message for its wakeups)",

@@ -77,7 +77,8 @@ pub enum Command {
 /// Options of `wsbench floor`.
 #[derive(Debug, Args)]
 pub struct FloorArgs {
-    /// How long each of the four ways runs, seconds (0.1 to 60).
+    /// How long each of the four ways runs in each of the three rounds, seconds (0.1 to
+    /// 60); the floor is each way's median round.
     #[arg(long, value_name = "S", default_value_t = 1.0, allow_negative_numbers = true, value_parser = parse_seconds)]
     pub seconds: f64,
 }
@@ -226,7 +227,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH", default_value = "auto", env = "WSBENCH_SERVER_IO", value_parser = parse_send_io)]
     pub server_io: SendChoice,
 
-    /// Measure the kernel's floor on this machine before the systems (about 5 s) and give
+    /// Measure the kernel's floor on this machine before the systems (about 15 s) and give
     /// each side's CPU per message as a ratio to it in the report; kept for later runs
     /// (see `wsbench floor`). Without it a run uses the floor kept for this machine, if any.
     #[arg(long)]

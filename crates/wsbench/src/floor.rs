@@ -39,8 +39,12 @@ pub fn measure(env: &Environment, seconds_each: f64) -> anyhow::Result<Floor> {
         cpu_model: env.cpu_model.clone(),
     };
     let at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let floor = wsbench_floor::measure(seconds_each, machine, at, |way| {
-        eprintln!("wsbench: floor: {way} ({seconds_each} s)");
+    let rounds = wsbench_floor::ROUNDS;
+    let floor = wsbench_floor::measure(seconds_each, machine, at, |round| {
+        eprintln!(
+            "wsbench: floor: round {round} of {rounds} (receive and send, epoll and io_uring, \
+             {seconds_each} s each)"
+        );
     })
     .context("cannot measure the floor")?;
     if let Some(path) = cache_path() {
@@ -82,7 +86,8 @@ fn table(f: &Floor) -> String {
     let way =
         |v: Option<f64>| v.map_or_else(|| "not measured".to_owned(), |v| format!("{v:.2} µs"));
     let mut out = format!(
-        "floor on {} ({}, kernel {}), {}, {} loopback connections, {} s a way:\n",
+        "floor on {} ({}, kernel {}), {}, {} loopback connections, {} s a way, median of 3 \
+         rounds:\n",
         f.hostname, f.cpu_model, f.kernel, f.measured_at, f.connections, f.seconds_each
     );
     out.push_str(&format!(

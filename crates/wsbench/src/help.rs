@@ -8,14 +8,14 @@ pub const RUN: &str = "Examples:
   wsbench run scenarios/node.toml --out results/node-today
   wsbench run my.toml --target ws=ws://127.0.0.1:8080/ --target-pid ws=4242
   wsbench run my.toml --target ws=ws://10.0.0.5:8080/ --allow-remote   # another host
-  wsbench run scenarios/fanout.toml --floor        # measure the kernel's floor first (~5 s)
+  wsbench run scenarios/fanout.toml --floor        # measure the kernel's floor first (~15 s)
 
 Exit codes: 0 complete, 1 a system failed (partial result kept), 2 bad scenario or
 arguments (nothing started), 99 a threshold broke, 130 interrupted (what was measured is kept).";
 
 /// `wsbench floor`.
 pub const FLOOR: &str = "Examples:
-  wsbench floor                    # 1 s a way; kept for later runs on this machine
+  wsbench floor                    # 1 s a way, 3 rounds (~15 s); kept for later runs here
   wsbench floor --seconds 3        # steadier figures
   WSBENCH_FLOOR_FILE=floor.json wsbench floor
 
