@@ -63,6 +63,7 @@ pub mod redis_server;
 pub mod result;
 pub mod scenario;
 pub mod shard;
+pub mod stats;
 pub mod system;
 pub mod tls;
 pub mod upgrade;

@@ -14,6 +14,7 @@ use std::time::Duration;
 pub use pairs::Reading;
 pub use send::Writing;
 use wsbench_core::result::Floor;
+use wsbench_core::stats::median;
 
 /// Loopback connections each way uses: the fanout scenario's clients.
 pub const CONNECTIONS: usize = 1000;
@@ -73,7 +74,7 @@ pub fn measure(
             (Err(e), _) | (_, Err(e)) => uring_refused = Some(format!("io_uring: {e}")),
         }
     }
-    let [recv_epoll, send, recv_uring, send_uring] = ways.map(median);
+    let [recv_epoll, send, recv_uring, send_uring] = ways.map(|v| median(&v));
     Ok(Floor {
         measured_at,
         source: "this run".to_owned(),
@@ -88,17 +89,6 @@ pub fn measure(
         send_uring_us: send_uring.filter(|_| uring_refused.is_none()),
         uring_refused,
     })
-}
-
-/// The middle value of `v` (the mean of the two middle ones of an even count).
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(v[n / 2]),
-        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
-    }
 }
 
 /// CPU `time` per one of `n`, µs.

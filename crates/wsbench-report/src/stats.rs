@@ -43,20 +43,7 @@ impl Rng {
     }
 }
 
-/// The median of `values` (`None` when empty).
-pub fn median(values: &[f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
-}
+pub use wsbench_core::stats::median;
 
 /// An estimate and its confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
