@@ -70,8 +70,8 @@ pub fn cached(env: &Environment) -> Option<Floor> {
 
 /// `wsbench floor`: measures, prints and keeps the floor.
 pub fn run(args: FloorArgs) -> anyhow::Result<ExitCode> {
-    let limits = crate::run::raise_fd_limit(FDS)?;
-    let env = crate::run::environment(limits);
+    let limits = crate::run::fdlimit::raise(FDS)?;
+    let env = crate::run::environment::collect(limits);
     let floor = measure(&env, args.seconds)?;
     print!("{}", table(&floor));
     match cache_path() {

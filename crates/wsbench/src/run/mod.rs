@@ -5,8 +5,8 @@ mod calibrate;
 mod child;
 mod command;
 mod common_load;
-mod environment;
-mod fdlimit;
+pub(crate) mod environment;
+pub(crate) mod fdlimit;
 mod figures;
 mod headline;
 mod heap;
@@ -47,16 +47,6 @@ pub use output::write_atomic;
 pub use crate::exit::{
     INTERRUPTED as EXIT_INTERRUPTED, THRESHOLDS as EXIT_THRESHOLDS, USAGE as EXIT_USAGE,
 };
-
-/// Raises the open-files limit to at least `needed`; the (soft, hard) limits in force.
-pub(crate) fn raise_fd_limit(needed: u64) -> anyhow::Result<[u64; 2]> {
-    fdlimit::raise(needed)
-}
-
-/// This machine, build and tree, as a result records them.
-pub(crate) fn environment(open_files_limit: [u64; 2]) -> wsbench_core::result::Environment {
-    environment::collect(open_files_limit)
-}
 
 /// Runs `wsbench run` to completion.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
