@@ -43,7 +43,7 @@ impl Group {
         let mut queued = 0;
         if members.len() <= MIN_SHARE && s.uring {
             // Queued at every recipient, then written by this caller on its ring, a
-            // submission per [`YIELD_EVERY`] recipients.
+            // submission per 16 recipients.
             let mut taken = Vec::with_capacity(members.len());
             for (id, outbox) in members.iter() {
                 let (frames, count) = frames_for(*id);
@@ -53,7 +53,7 @@ impl Group {
                 }
             }
             drop(members);
-            taken.chunks(YIELD_EVERY).for_each(crate::uring::flush);
+            crate::uring::flush(&taken);
             return queued;
         }
         if members.len() <= MIN_SHARE {

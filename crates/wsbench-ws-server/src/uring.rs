@@ -13,7 +13,11 @@ use io_uring::{IoUring, opcode, types};
 
 use crate::outbox::{GATHER, Held, Outbox};
 
-/// Entries a ring holds: a flush task's batch and then some.
+/// Recipients one submission writes: a flush task's share between two yields
+/// ([`crate::group`]). Its entries, iovecs and headers live on the stack: nothing is
+/// allocated per broadcast.
+const BATCH: usize = 16;
+/// Entries a ring holds: a batch and then some.
 const ENTRIES: u32 = 64;
 
 thread_local! {
@@ -38,70 +42,65 @@ fn ring() -> std::io::Result<IoUring> {
         .or_else(|_| IoUring::new(ENTRIES))
 }
 
-/// Writes what waits at each of `outboxes` (at most [`ENTRIES`] of them) as far as the
-/// sockets take it now: batched on this thread's ring where it has one, one `send` each
+/// Writes what waits at each of `outboxes` as far as the sockets take it now, [`BATCH`]
+/// recipients to a submission on this thread's ring where it has one; one `send` each
 /// where not, and for a recipient whose queue another thread holds (that thread writes it).
 pub(crate) fn flush(outboxes: &[Arc<Outbox>]) {
-    debug_assert!(outboxes.len() <= ENTRIES as usize);
     let done = RING.with(|cell| {
         let mut cell = cell.borrow_mut();
-        let ring = cell.get_or_insert_with(|| ring().ok());
-        match ring {
-            Some(r) => {
-                if submit(r, outboxes).is_err() {
-                    // Nothing is in flight (see `submit`); from now on this thread sends.
-                    *cell = Some(None);
-                }
-                true
+        let Some(ring) = cell.get_or_insert_with(|| ring().ok()) else {
+            return false;
+        };
+        for batch in outboxes.chunks(BATCH) {
+            if submit(ring, batch).is_err() {
+                // Nothing is in flight (see `submit`); from now on this thread sends.
+                *cell = Some(None);
+                return false;
             }
-            None => false,
         }
+        true
     });
     if !done {
-        for outbox in outboxes {
+        // A failed batch left its frames waiting: written here, as are the rest.
+        outboxes.iter().for_each(|o| o.flush_now());
+    }
+}
+
+/// One SENDMSG per recipient of `batch` whose queue it can hold, submitted together; every
+/// completion reaped before the queues are let go (the others written one `send` each). A
+/// failed submission (an error of the ring itself, not of a send) is returned once nothing
+/// of it can still be in flight, the frames left waiting and their tasks woken.
+fn submit(ring: &mut IoUring, batch: &[Arc<Outbox>]) -> std::io::Result<()> {
+    let mut held: [Option<Held<'_>>; BATCH] = std::array::from_fn(|_| None);
+    for (slot, outbox) in held.iter_mut().zip(batch) {
+        *slot = outbox.hold();
+    }
+    let others: [bool; BATCH] = std::array::from_fn(|i| held[i].is_none());
+    let sent = send_held(ring, &mut held);
+    // Held by another thread now (it writes them), or with nothing waiting: as before.
+    for (other, outbox) in others.iter().zip(batch) {
+        if *other {
             outbox.flush_now();
         }
     }
-}
-
-/// One SENDMSG per recipient whose queue it can hold, submitted together; every completion
-/// reaped before the queues are let go (the others written one `send` each). A failed
-/// submission (an error of the ring itself, not of a send) is
-/// returned once nothing of it can still be in flight, the frames left waiting and their
-/// tasks woken.
-fn submit(ring: &mut IoUring, outboxes: &[Arc<Outbox>]) -> std::io::Result<()> {
-    let mut held: Vec<Held<'_>> = Vec::with_capacity(outboxes.len());
-    let mut others: Vec<&Outbox> = Vec::new();
-    for outbox in outboxes {
-        match outbox.hold() {
-            Some(h) => held.push(h),
-            None => others.push(outbox),
-        }
-    }
-    let sent = send_held(ring, held);
-    // Held by another thread now (it writes them), or with nothing waiting: as before.
-    others.iter().for_each(|o| o.flush_now());
     sent
 }
 
-fn send_held(ring: &mut IoUring, mut held: Vec<Held<'_>>) -> std::io::Result<()> {
-    if held.is_empty() {
-        return Ok(());
-    }
-    let mut iovecs = vec![
-        libc::iovec {
-            iov_base: std::ptr::null_mut(),
-            iov_len: 0
-        };
-        held.len() * GATHER
-    ];
+fn send_held(ring: &mut IoUring, held: &mut [Option<Held<'_>>; BATCH]) -> std::io::Result<()> {
+    let empty = libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    };
+    let mut iovecs = [empty; BATCH * GATHER];
     // SAFETY: a zeroed msghdr is a valid empty one.
-    let mut headers: Vec<libc::msghdr> = vec![unsafe { std::mem::zeroed() }; held.len()];
+    let mut headers: [libc::msghdr; BATCH] = unsafe { std::mem::zeroed() };
+    let mut results: [Option<i32>; BATCH] = [None; BATCH];
+    let mut submitted = 0;
     for (i, h) in held.iter().enumerate() {
+        let Some(h) = h else { continue };
         let iov = &mut iovecs[i * GATHER..(i + 1) * GATHER];
-        let n = h.slices(iov);
+        headers[i].msg_iovlen = h.slices(iov);
         headers[i].msg_iov = iov.as_mut_ptr();
-        headers[i].msg_iovlen = n;
         let entry = opcode::SendMsg::new(types::Fd(h.fd), &headers[i])
             .flags((libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) as u32)
             .build()
@@ -110,12 +109,12 @@ fn send_held(ring: &mut IoUring, mut held: Vec<Held<'_>>) -> std::io::Result<()>
         // recipient's lock) outlive the entry: every completion is reaped below before
         // they are let go, and MSG_DONTWAIT keeps the kernel from holding one for later.
         unsafe { ring.submission().push(&entry) }.expect("a batch fits the ring");
+        submitted += 1;
     }
-    let mut results = vec![None; held.len()];
     let mut reaped = 0;
     let mut failed = None;
-    while reaped < held.len() {
-        let entered = ring.submit_and_wait(held.len() - reaped);
+    while reaped < submitted {
+        let entered = ring.submit_and_wait(submitted - reaped);
         // What completed is applied even after an error: a send the kernel made is not
         // made again.
         for cqe in ring.completion() {
@@ -133,8 +132,10 @@ fn send_held(ring: &mut IoUring, mut held: Vec<Held<'_>>) -> std::io::Result<()>
             _ => {}
         }
     }
-    for (h, result) in held.drain(..).zip(results) {
-        h.finish(result.unwrap_or(-libc::EAGAIN));
+    for (h, result) in held.iter_mut().zip(results) {
+        if let Some(h) = h.take() {
+            h.finish(result.unwrap_or(-libc::EAGAIN));
+        }
     }
     failed.map_or(Ok(()), Err)
 }
