@@ -19,24 +19,24 @@ pub(crate) fn account(
     now_ns: u64,
     bytes: &[u8],
     timeline: &Timeline,
-    in_scope: &dyn Fn(u32) -> bool,
+    lane: &dyn Fn(u32) -> Option<u32>,
     origin: &dyn Fn(&Probe) -> (u64, bool, bool),
 ) -> bool {
     let Some(probe) = Probe::find(bytes) else {
         report.counts.foreign += 1;
         return false;
     };
-    if !in_scope(probe.sender) {
+    let Some(lane) = lane(probe.sender) else {
         // Another room's message, or someone else's echo: an isolation error, whatever
         // the window.
         report.counts.misrouted += 1;
         return true;
-    }
+    };
     let (due_ns, sent_here, cross_node) = origin(&probe);
     if !timeline.is_measured(due_ns) {
         return true;
     }
-    match ledger.record(probe.sender, probe.seq) {
+    match ledger.record(lane, probe.seq) {
         delivery @ (Delivery::New | Delivery::OutOfOrder) => {
             report.counts.delivered += 1;
             add_to_bucket(
@@ -108,7 +108,7 @@ mod tests {
                 received,
                 &probe(0, k, intended),
                 &tl,
-                &|_| true,
+                &|s| Some(s),
                 &|p| (p.intended_ns, true, false)
             ));
             naive.record_ns(received - actual);
@@ -139,7 +139,7 @@ mod tests {
             due + MS,
             &other_clock,
             &tl,
-            &|_| true,
+            &|s| Some(s),
             &|_| (due, false, false)
         ));
         assert_eq!(
@@ -167,7 +167,7 @@ mod tests {
             tl.t0_ns,
             &warm,
             &tl,
-            &|_| true,
+            &|s| Some(s),
             &|p| (p.intended_ns, true, false)
         ));
         for (sender, k) in [(0, 1), (0, 3), (0, 2), (0, 3), (1, 1)] {
@@ -177,7 +177,7 @@ mod tests {
                 at(k) + MS,
                 &probe(sender, k, at(k)),
                 &tl,
-                &|_| true,
+                &|s| Some(s),
                 &|p| (p.intended_ns, true, false),
             );
         }
@@ -187,7 +187,7 @@ mod tests {
             tl.t0_ns,
             b"Welcome!",
             &tl,
-            &|_| true,
+            &|s| Some(s),
             &|p| (p.intended_ns, true, false)
         ));
         assert_eq!(report.counts.delivered, 4);
@@ -197,7 +197,7 @@ mod tests {
         assert_eq!(report.counts.latency.len(), 4);
 
         // A probe from outside the receiver's scope is misrouted, never delivered.
-        let other_room = |sender: u32| sender != 1;
+        let other_room = |sender: u32| (sender != 1).then_some(sender);
         assert!(account(
             &mut ledger,
             &mut report,

@@ -39,7 +39,7 @@ pub(crate) async fn run<C: Connection + 'static>(
         Ok(conn) => Client {
             id,
             conn,
-            ledger: Ledger::new(plan.senders, plan.messages_per_sender),
+            ledger: Ledger::new(plan.lanes(id), plan.messages_per_sender),
             ctx: ctx.clone(),
         },
         Err(kind) => {

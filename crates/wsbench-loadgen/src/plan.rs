@@ -188,13 +188,30 @@ impl LoadPlan {
         }
     }
 
-    /// Whether `receiver` should get the messages of `sender`.
-    pub fn in_scope(&self, receiver: u64, sender: u64) -> bool {
+    /// Where `receiver` keeps the messages of `sender` in its ledger (the sender's *lane*
+    /// among those it hears: `0..self.lanes(receiver)`), or `None` when it should not get
+    /// them at all.
+    pub fn lane(&self, receiver: u64, sender: u64) -> Option<u32> {
+        let lane = match self.scope {
+            Scope::Broadcast => (receiver != sender).then_some(sender),
+            Scope::Echo => (receiver == sender).then_some(0),
+            // A room's senders are those with its number modulo the rooms.
+            Scope::Rooms { rooms } => (receiver != sender
+                && self.room_of(receiver) == self.room_of(sender))
+            .then(|| sender / rooms.max(1)),
+        }?;
+        u32::try_from(lane).ok()
+    }
+
+    /// How many lanes `receiver`'s ledger has: the senders it hears (with its own place
+    /// in a broadcast, unused).
+    pub fn lanes(&self, receiver: u64) -> u64 {
         match self.scope {
-            Scope::Broadcast => receiver != sender,
-            Scope::Echo => receiver == sender,
-            Scope::Rooms { .. } => {
-                receiver != sender && self.room_of(receiver) == self.room_of(sender)
+            Scope::Broadcast => self.senders,
+            Scope::Echo => 1,
+            Scope::Rooms { rooms } => {
+                let room = self.room_of(receiver);
+                self.senders.saturating_sub(room).div_ceil(rooms.max(1))
             }
         }
     }
@@ -319,8 +336,40 @@ mod tests {
         let rooms = plan(Scope::Rooms { rooms: 3 }, 10);
         assert_eq!(rooms.recipients(0), 3);
         assert_eq!(rooms.recipients(1), 2);
-        assert!(rooms.in_scope(9, 0) && !rooms.in_scope(1, 0) && !rooms.in_scope(0, 0));
+        assert!(
+            rooms.lane(9, 0).is_some() && rooms.lane(1, 0).is_none() && rooms.lane(0, 0).is_none()
+        );
         let echo = plan(Scope::Echo, 10);
-        assert!(echo.in_scope(4, 4) && !echo.in_scope(4, 5));
+        assert!(echo.lane(4, 4) == Some(0) && echo.lane(4, 5).is_none());
+    }
+
+    #[test]
+    fn every_sender_a_client_hears_has_a_lane_of_its_own() {
+        for scope in [Scope::Broadcast, Scope::Echo, Scope::Rooms { rooms: 3 }] {
+            let p = LoadPlan {
+                senders: 7,
+                ..plan(scope, 10)
+            };
+            for receiver in 0..10 {
+                let lanes: Vec<u32> = (0..p.senders).filter_map(|s| p.lane(receiver, s)).collect();
+                let mut distinct = lanes.clone();
+                distinct.sort_unstable();
+                distinct.dedup();
+                assert_eq!(distinct, lanes, "{scope:?} {receiver}: one lane a sender");
+                assert!(
+                    lanes.iter().all(|&l| u64::from(l) < p.lanes(receiver)),
+                    "{scope:?} {receiver}: {lanes:?} within {}",
+                    p.lanes(receiver)
+                );
+            }
+        }
+        // Room 1 of 3 hears senders 1 and 4 (of 0..7) on lanes 0 and 1.
+        let rooms = LoadPlan {
+            senders: 7,
+            ..plan(Scope::Rooms { rooms: 3 }, 10)
+        };
+        assert_eq!((rooms.lane(7, 1), rooms.lane(7, 4)), (Some(0), Some(1)));
+        assert_eq!(rooms.lanes(7), 2);
+        assert_eq!(rooms.lanes(6), 3, "room 0 hears 0, 3 and 6");
     }
 }

@@ -86,7 +86,7 @@ impl WorkerCtx {
     ) {
         let now = monotonic_ns();
         let plan = &self.plan;
-        let in_scope = |sender: u32| plan.in_scope(receiver, u64::from(sender));
+        let lane = |sender: u32| plan.lane(receiver, u64::from(sender));
         // The schedule says when a probe was due, whichever process sent it; its latency is
         // measured only if this process sent it (one monotonic clock).
         let clustered = plan.endpoints.len() > 1;
@@ -113,7 +113,7 @@ impl WorkerCtx {
             now,
             bytes,
             timeline,
-            &in_scope,
+            &lane,
             &origin,
         ) {
             self.live.probe_received();
