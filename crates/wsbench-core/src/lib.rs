@@ -67,6 +67,7 @@ pub mod stats;
 pub mod system;
 pub mod tls;
 pub mod upgrade;
+pub mod ws_frame;
 
 pub use counters::{CountersSnapshot, ServerCounters};
 pub use policy::OverflowPolicy;

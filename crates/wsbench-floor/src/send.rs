@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 use io_uring::{IoUring, opcode, types};
 
+use wsbench_core::ws_frame::{Head, TEXT};
+
 use crate::pairs::{Reading, loopback_pairs, read_epoll, thread_cpu};
 
 /// A server-to-client text frame of 64 bytes: 2 bytes of header, then the payload.
@@ -80,8 +82,10 @@ pub fn measure(
     std::thread::spawn(move || {
         let _ = done.send(read_epoll(readers, bytes));
     });
-    let mut frame = vec![b'x'; FRAME];
-    frame[..2].copy_from_slice(&[0x81, 64]);
+    // A text frame of 64 bytes, as the ws server sends a probe.
+    let head = Head::new(TEXT, FRAME - 2, None);
+    let mut frame = head.as_bytes().to_vec();
+    frame.resize(FRAME, b'x');
     let writing = writer(&writers, &frame, rate, broadcasts);
     let reading = finished.recv_timeout(DEADLINE).map_err(|_| {
         std::io::Error::new(

@@ -4,15 +4,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio_tungstenite::tungstenite::Message;
-
-/// Text frame opcode (RFC 6455 §5.2).
-const TEXT: u8 = 0x1;
-/// Binary frame opcode.
-const BINARY: u8 = 0x2;
-/// Ping frame opcode.
-const PING: u8 = 0x9;
-/// Pong frame opcode.
-const PONG: u8 = 0xA;
+use wsbench_core::ws_frame::{BINARY, Head, PING, PONG, TEXT};
 
 /// An empty ping: the keep-alive's question.
 pub(crate) fn ping() -> Bytes {
@@ -28,17 +20,7 @@ pub(crate) fn encode(opcode: u8, payload: &[u8]) -> Bytes {
 
 /// Appends the frame of `payload` with `opcode` to `frame`.
 fn put(frame: &mut BytesMut, opcode: u8, payload: &[u8]) {
-    let len = payload.len();
-    frame.put_u8(0x80 | opcode);
-    if len < 126 {
-        frame.put_u8(len as u8);
-    } else if let Ok(len) = u16::try_from(len) {
-        frame.put_u8(126);
-        frame.put_u16(len);
-    } else {
-        frame.put_u8(127);
-        frame.put_u64(len as u64);
-    }
+    frame.put_slice(Head::new(opcode, payload.len(), None).as_bytes());
     frame.put_slice(payload);
 }
 

@@ -4,6 +4,9 @@
 //! connection's bytes into whole messages where they lie (the batched receiver's,
 //! `crate::receiver`).
 
+pub(crate) use wsbench_core::ws_frame::{BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT};
+use wsbench_core::ws_frame::{Head, mask};
+
 /// A frame's header as the server sent it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Header {
@@ -52,44 +55,18 @@ pub(crate) fn header(b: &[u8]) -> Option<Header> {
     })
 }
 
-/// Appends a payload length field, the mask bit `mask` in its first byte.
-fn length_into(mask: u8, len: usize, out: &mut Vec<u8>) {
-    match len {
-        n @ 0..=125 => out.push(mask | n as u8),
-        n @ 126..=0xffff => {
-            out.push(mask | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(mask | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-}
-
 /// One final, unmasked frame of `opcode` carrying `data`.
 pub(crate) fn frame_into(opcode: u8, data: &[u8], out: &mut Vec<u8>) {
-    out.push(0x80 | opcode);
-    length_into(0, data.len(), out);
+    out.extend_from_slice(Head::new(opcode, data.len(), None).as_bytes());
     out.extend_from_slice(data);
 }
 
 /// One final frame of `opcode` carrying `data`, masked with `key` as a client's must be
 /// (§5.3).
 pub(crate) fn masked_frame_into(opcode: u8, data: &[u8], key: [u8; 4], out: &mut Vec<u8>) {
-    out.push(0x80 | opcode);
-    length_into(0x80, data.len(), out);
-    out.extend_from_slice(&key);
-    out.extend(data.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    out.extend_from_slice(Head::new(opcode, data.len(), Some(key)).as_bytes());
+    out.extend(mask(data, key));
 }
-
-/// The opcodes a client acts on.
-pub(crate) const CONTINUATION: u8 = 0x0;
-pub(crate) const TEXT: u8 = 0x1;
-pub(crate) const BINARY: u8 = 0x2;
-pub(crate) const CLOSE: u8 = 0x8;
-pub(crate) const PING: u8 = 0x9;
-pub(crate) const PONG: u8 = 0xa;
 
 /// What a connection's bytes held, a message or a control frame at a time.
 #[derive(Debug, PartialEq, Eq)]
