@@ -217,7 +217,8 @@ pub struct RunArgs {
     /// How the load generator's clients read: `tokio` (a task per client on tokio's
     /// reactor), `epoll` (one epoll set per worker, every ready socket read once and its
     /// frames accounted in place), `uring` (the same on one io_uring per worker), or
-    /// `auto` (epoll, which costs the server least here). Only plain ws:// lean clients
+    /// `auto` (io_uring, the cheapest here, epoll where the kernel refuses a ring, the
+    /// result saying why). Only plain ws:// lean clients
     /// that never stop reading are batched; the rest read by tokio. Recorded in
     /// result.json.
     #[arg(long, value_name = "PATH", default_value = "auto", env = "WSBENCH_IO", value_parser = parse_io)]

@@ -68,8 +68,10 @@ pub fn load_plan(
     plan.tls = tls_client(ctx, system)?;
     plan.io = match ctx.io {
         IoChoice::Tokio => IoPath::Tokio,
-        IoChoice::Epoll | IoChoice::Auto => IoPath::Epoll,
-        IoChoice::Uring => IoPath::Uring,
+        IoChoice::Epoll => IoPath::Epoll,
+        // io_uring measured cheaper for both sides since the ws server writes through it
+        // (docs/method.md, "Why `auto` is io_uring").
+        IoChoice::Uring | IoChoice::Auto => IoPath::Uring,
     };
     Ok(plan)
 }
@@ -85,7 +87,8 @@ pub fn io_used(
     if all(io.uring_workers) {
         (IoPath::Uring, None)
     } else if all(io.uring_workers + io.epoll_workers) {
-        let refused = (asked == IoChoice::Uring).then(|| io.uring_error.clone());
+        let refused =
+            matches!(asked, IoChoice::Uring | IoChoice::Auto).then(|| io.uring_error.clone());
         (IoPath::Epoll, refused.flatten())
     } else {
         let asked_by_name = matches!(asked, IoChoice::Epoll | IoChoice::Uring);
@@ -210,5 +213,33 @@ mod tests {
         assert_eq!(sized.count(1_000_000.0), 14);
         assert_eq!(Workers::Sized { cores: 2 }.count(100_000.0), 2);
         assert_eq!(Workers::Fixed(12).count(100.0), 12);
+    }
+
+    #[test]
+    fn auto_reads_through_io_uring_and_says_why_where_it_cannot() {
+        let used = |uring, epoll, error: Option<&str>| IoUse {
+            workers: 2,
+            uring_workers: uring,
+            epoll_workers: epoll,
+            uring_error: error.map(str::to_owned),
+        };
+        let (ok, refused) = (Ok(()), Some("cannot set up io_uring: EPERM"));
+        assert_eq!(
+            io_used(IoChoice::Auto, ok, &used(2, 0, None)),
+            (IoPath::Uring, None)
+        );
+        assert_eq!(
+            io_used(IoChoice::Auto, ok, &used(0, 2, refused)),
+            (IoPath::Epoll, refused.map(str::to_owned))
+        );
+        assert_eq!(
+            io_used(IoChoice::Epoll, ok, &used(0, 2, None)),
+            (IoPath::Epoll, None)
+        );
+        // Clients no batched receiver can serve: `auto` asked for nothing by name.
+        assert_eq!(
+            io_used(IoChoice::Auto, Err("TLS"), &used(0, 0, None)),
+            (IoPath::Tokio, None)
+        );
     }
 }
