@@ -82,7 +82,7 @@ pub fn measure(
     std::thread::spawn(move || {
         let _ = done.send(read_epoll(readers, bytes));
     });
-    // A text frame of 64 bytes, as the ws server sends a probe.
+    // A text frame of a 64-byte probe, as the ws server sends one.
     let head = Head::new(TEXT, FRAME - 2, None);
     let mut frame = head.as_bytes().to_vec();
     frame.resize(FRAME, b'x');
