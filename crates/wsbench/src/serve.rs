@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use wsbench_core::control::{REQUEST_COUNTERS, ServeEvent};
-use wsbench_core::io_path::SendPath;
+use wsbench_core::io_path::{SendChoice, SendPath};
 use wsbench_core::system::BuiltinServer;
 use wsbench_core::{CountersSnapshot, net};
 use wsbench_sio_server::{SioServer, SioServerConfig, SioServerHandle};
@@ -156,6 +156,19 @@ async fn start(
     })
 }
 
+/// Why `--io` (or `WSBENCH_SERVER_IO`) changes nothing for a server other than ws: its
+/// writes are its library's (socketioxide's, tungstenite's); `None` where it was not asked
+/// for by name.
+fn io_not_applicable(args: &ServeArgs) -> Option<String> {
+    (args.transport != BuiltinServer::Ws && args.io != SendChoice::Auto).then(|| {
+        format!(
+            "--io {} applies to the ws server only: {} writes as its library does",
+            args.io,
+            args.transport.as_str()
+        )
+    })
+}
+
 /// Runs `wsbench serve` to completion.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let addr = args.listen;
@@ -188,13 +201,17 @@ async fn serve(args: ServeArgs, addr: SocketAddr) -> anyhow::Result<ExitCode> {
     let mut sigint = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
 
     let (io, io_note) = server.send_path().unzip();
+    let io_note = io_note.flatten().or_else(|| io_not_applicable(&args));
+    if let Some(note) = io_note.as_ref().filter(|_| io.is_none()) {
+        eprintln!("wsbench serve: {note}");
+    }
     print_line(&ServeEvent::Ready {
         transport: args.transport.as_str().to_owned(),
         addr: server.local_addr(),
         pid: std::process::id(),
         url: Some(url_of(&args, server.local_addr(), secure)),
         io,
-        io_note: io_note.flatten(),
+        io_note,
     });
     let mut requests = read_requests();
 

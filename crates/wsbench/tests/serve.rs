@@ -120,6 +120,23 @@ async fn serve_socketio_speaks_engine_io_and_exits_on_sigterm() {
     terminate(served).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn io_asked_of_a_server_without_that_path_is_named_not_silently_ignored() {
+    for transport in ["socketio", "ws-stock"] {
+        let served = spawn_serve(&[transport, "--io", "uring"]).await;
+        let note = served.io_note.clone().unwrap_or_default();
+        assert!(
+            note.contains("--io uring applies to the ws server only") && note.contains(transport),
+            "{transport}: {note:?}"
+        );
+        terminate(served).await;
+    }
+    // Left to auto, nothing to say.
+    let served = spawn_serve(&["socketio"]).await;
+    assert_eq!(served.io_note, None);
+    terminate(served).await;
+}
+
 #[tokio::test]
 async fn a_bad_address_is_a_usage_error_and_a_port_in_use_a_one_line_error() {
     let out = Command::new(env!("CARGO_BIN_EXE_wsbench"))

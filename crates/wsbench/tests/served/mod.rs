@@ -18,6 +18,8 @@ pub struct Served {
     pub child: Child,
     stdout: Lines<BufReader<ChildStdout>>,
     pub addr: std::net::SocketAddr,
+    /// The ready line's note on the server's send path.
+    pub io_note: Option<String>,
 }
 
 impl Served {
@@ -38,7 +40,10 @@ impl Served {
             .expect("no ready line in time")
             .unwrap()
             .expect("stdout closed before the ready line");
-        let ServeEvent::Ready { addr, pid, .. } = ServeEvent::from_line(&line).unwrap() else {
+        let ServeEvent::Ready {
+            addr, pid, io_note, ..
+        } = ServeEvent::from_line(&line).unwrap()
+        else {
             panic!("first line is not a ready line: {line}");
         };
         assert_eq!(pid, child.id().unwrap());
@@ -47,6 +52,7 @@ impl Served {
             child,
             stdout,
             addr,
+            io_note,
         }
     }
 
